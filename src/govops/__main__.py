@@ -1,0 +1,3 @@
+from govops.cli.main import app
+
+app(prog_name="govops")

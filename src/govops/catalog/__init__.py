@@ -1,0 +1,1 @@
+"""Catalogue of indicators, areas and agencies."""

@@ -1,0 +1,166 @@
+"""Pydantic shapes of the catalogue: the YAML/JSON document, and what the API returns."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from govops.periods import Freq
+
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]{1,32}$")]
+ItemCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,32}$")]
+
+
+class AreaRule(StrEnum):
+    sum = "sum"
+    mean = "mean"
+    weighted = "weighted"
+    none = "none"
+
+
+class TimeRule(StrEnum):
+    sum = "sum"
+    mean = "mean"
+    last = "last"
+    none = "none"
+
+
+class Classification(StrEnum):
+    public = "public"
+    internal = "internal"
+    confidential = "confidential"
+
+
+class GroupKind(StrEnum):
+    report = "report"
+    appendix = "appendix"
+    exchange = "exchange"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UnitDoc(_Strict):
+    code: Code
+    name_vi: str
+    name_en: str
+    symbol: str
+    quantity: str
+    factor: float = Field(gt=0)
+
+
+class CodeDoc(_Strict):
+    code: ItemCode
+    name_vi: str
+    name_en: str
+
+
+class CodelistDoc(_Strict):
+    code: Code
+    name_vi: str
+    name_en: str
+    codes: list[CodeDoc]
+
+
+class GroupDoc(_Strict):
+    code: Code
+    kind: GroupKind
+    name_vi: str
+    name_en: str
+
+
+class IndicatorDoc(_Strict):
+    code: Code
+    name_vi: str
+    name_en: str
+    definition_vi: str = ""
+    definition_en: str = ""
+    unit: Code
+    periodicity: Freq
+    dimensions: list[Code] = []
+    area_aggregation: AreaRule
+    area_weight: Code | None = None
+    time_aggregation: TimeRule
+    owner: str
+    groups: list[Code] = []
+    classification: Classification = Classification.public
+    higher_is_better: bool | None = None
+    decimals: int = Field(default=1, ge=0, le=6)
+    formula: str | None = None
+
+
+class CatalogueDoc(_Strict):
+    """The whole catalogue as `govops catalog import|export` reads and writes it."""
+
+    units: list[UnitDoc] = []
+    codelists: list[CodelistDoc] = []
+    groups: list[GroupDoc] = []
+    indicators: list[IndicatorDoc] = []
+
+
+class UnitOut(BaseModel):
+    code: str
+    name_vi: str
+    name_en: str
+    symbol: str
+
+
+class GroupOut(BaseModel):
+    code: str
+    kind: str
+    name_vi: str
+    name_en: str
+
+
+class IndicatorOut(BaseModel):
+    code: str
+    name_vi: str
+    name_en: str
+    definition_vi: str
+    definition_en: str
+    unit: UnitOut
+    periodicity: str
+    dimensions: list[str]
+    area_aggregation: str
+    area_weight: str | None
+    time_aggregation: str
+    owner: str
+    groups: list[str]
+    classification: str
+    higher_is_better: bool | None
+    decimals: int
+    formula: str | None
+    derived: bool
+
+
+class IndicatorDetail(IndicatorOut):
+    dimension_codes: dict[str, list[CodeDoc]]
+    group_details: list[GroupOut]
+
+
+class AreaOut(BaseModel):
+    code: str
+    level: str
+    parent: str | None
+    name_vi: str
+    name_ascii: str
+    short_vi: str
+    kind_vi: str
+    valid_from: date | None
+    valid_to: date | None
+    successor: str | None
+    lat: float | None
+    lon: float | None
+
+
+class AgencyOut(BaseModel):
+    code: str
+    kind: str
+    name_vi: str
+    name_en: str
+    parent: str | None
+    area: str | None

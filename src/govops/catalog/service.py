@@ -1,0 +1,576 @@
+"""Catalogue services: reference data, catalogue import/export and look-ups.
+
+Keyword-only functions taking a session; they flush, never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from govops.catalog import reference
+from govops.catalog.formulas import parse_formula
+from govops.catalog.models import (
+    Agency,
+    Area,
+    CodeItem,
+    Codelist,
+    Indicator,
+    IndicatorDimension,
+    IndicatorGroup,
+    Unit,
+)
+from govops.catalog.schemas import (
+    AgencyOut,
+    AreaOut,
+    AreaRule,
+    CatalogueDoc,
+    CodeDoc,
+    CodelistDoc,
+    GroupDoc,
+    GroupOut,
+    IndicatorDetail,
+    IndicatorDoc,
+    IndicatorOut,
+    UnitDoc,
+    UnitOut,
+)
+from govops.errors import GovopsError, NotFound, Problem, Rejected
+from govops.paging import Page, make_page
+from govops.warehouse.models import Observation
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII form for searching with or without Vietnamese tone marks."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).casefold()
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+def load_reference_areas(*, session: Session) -> int:
+    """Insert or refresh the shipped areas (nation, 63 -> 34 provinces, 3,321 wards)."""
+    records = reference.read_areas()
+    existing = {a.code: a for a in session.scalars(select(Area))}
+    for rec in records:
+        area = existing.get(rec.code)
+        if area is None:
+            area = Area(code=rec.code)
+            session.add(area)
+            existing[rec.code] = area
+        area.level = rec.level
+        area.name_vi, area.name_ascii = rec.name_vi, rec.name_ascii
+        area.short_vi, area.short_ascii, area.kind_vi = rec.short_vi, rec.short_ascii, rec.kind_vi
+        area.valid_from, area.valid_to = rec.valid_from, rec.valid_to
+        area.lat, area.lon, area.area_km2 = rec.lat, rec.lon, rec.area_km2
+    session.flush()
+    for rec in records:
+        area = existing[rec.code]
+        area.parent_id = existing[rec.parent_code].id if rec.parent_code else None
+        area.successor_id = existing[rec.successor_code].id if rec.successor_code else None
+    session.flush()
+    return len(records)
+
+
+def load_reference_agencies(*, session: Session) -> int:
+    records = reference.read_agencies()
+    areas = dict(session.execute(select(Area.code, Area.id)).all())
+    existing = {a.code: a for a in session.scalars(select(Agency))}
+    for rec in records:
+        agency = existing.get(rec.code)
+        if agency is None:
+            agency = Agency(code=rec.code)
+            session.add(agency)
+            existing[rec.code] = agency
+        agency.kind, agency.name_vi, agency.name_en = rec.kind, rec.name_vi, rec.name_en
+        agency.area_id = areas[rec.area_code] if rec.area_code else None
+    session.flush()
+    for rec in records:
+        existing[rec.code].parent_id = existing[rec.parent_code].id if rec.parent_code else None
+    session.flush()
+    return len(records)
+
+
+def reference_catalogue() -> CatalogueDoc:
+    """The indicator catalogue shipped with govops."""
+    path = files("govops.catalog") / "reference" / "catalogue.yaml"
+    return parse_catalogue(path.read_text(encoding="utf-8"), where="catalogue.yaml (shipped)")
+
+
+def load_reference(*, session: Session) -> dict[str, int]:
+    """Everything `govops init` puts in an empty store; running it again refreshes, never duplicates."""
+    counts = {
+        "areas": load_reference_areas(session=session),
+        "agencies": load_reference_agencies(session=session),
+    }
+    counts.update(import_catalogue(session=session, doc=reference_catalogue()).as_counts())
+    return counts
+
+
+# --- catalogue import / export ---------------------------------------------------------------
+
+
+def read_catalogue_file(path: Path) -> CatalogueDoc:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GovopsError(f"cannot read {path}: {exc.strerror}", code="unreadable_file") from None
+    except UnicodeDecodeError:
+        raise GovopsError(f"{path} is not UTF-8 text", code="unreadable_file", hint="save it as UTF-8") from None
+    return parse_catalogue(text, where=str(path), as_json=path.suffix.lower() == ".json")
+
+
+def parse_catalogue(text: str, *, where: str, as_json: bool = False) -> CatalogueDoc:
+    try:
+        data: Any = json.loads(text) if as_json else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise GovopsError(
+            f"not valid {'JSON' if as_json else 'YAML'}: {exc}", code="unparseable", where=where
+        ) from None
+    try:
+        return CatalogueDoc.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems = [
+            Problem(message=err["msg"], field=_path_of(data, err["loc"]), value=_short(err.get("input")))
+            for err in exc.errors()
+        ]
+        raise Rejected(problems, where=where) from None
+
+
+def _path_of(data: Any, loc: tuple[int | str, ...]) -> str:
+    """`indicators[CPI].unit` reads better than `indicators.3.unit`."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int):
+            item = node[step] if isinstance(node, list) and step < len(node) else None
+            label = item.get("code") if isinstance(item, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{label or step}]"]
+            node = item
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return None
+
+
+@dataclass
+class ImportSummary:
+    units: int = 0
+    codelists: int = 0
+    groups: int = 0
+    indicators: int = 0
+
+    def as_counts(self) -> dict[str, int]:
+        return {"units": self.units, "codelists": self.codelists, "groups": self.groups, "indicators": self.indicators}
+
+
+def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None = None) -> ImportSummary:
+    """Create or update everything in `doc` by code; nothing outside it is touched.
+
+    All references are checked first, against the document and the store together; on any
+    problem nothing is written.
+    """
+    _check_references(session=session, doc=doc, where=where)
+    units = _upsert_units(session, doc.units)
+    codelists = _upsert_codelists(session, doc.codelists)
+    groups = _upsert_groups(session, doc.groups)
+    agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
+    existing = {i.code: i for i in session.scalars(select(Indicator))}
+    for item in doc.indicators:
+        ind = existing.get(item.code)
+        if ind is None:
+            ind = Indicator(code=item.code)
+            session.add(ind)
+            existing[item.code] = ind
+        ind.name_vi, ind.name_en = item.name_vi, item.name_en
+        ind.definition_vi, ind.definition_en = item.definition_vi, item.definition_en
+        ind.unit_id = units[item.unit]
+        ind.periodicity = item.periodicity.value
+        ind.area_aggregation, ind.time_aggregation = item.area_aggregation.value, item.time_aggregation.value
+        ind.owner_id = agencies[item.owner]
+        ind.classification = item.classification.value
+        ind.higher_is_better, ind.decimals = item.higher_is_better, item.decimals
+        ind.formula = parse_formula(item.formula).text if item.formula else None
+        wanted = [codelists[c] for c in item.dimensions]
+        if [d.codelist_id for d in ind.dimensions] != wanted:
+            ind.dimensions = [IndicatorDimension(codelist_id=cid, position=pos) for pos, cid in enumerate(wanted)]
+        ind.groups = [groups[g] for g in item.groups]
+    session.flush()
+    for item in doc.indicators:
+        weight = existing[item.area_weight] if item.area_weight else None
+        existing[item.code].area_weight_id = weight.id if weight else None
+    session.flush()
+    session.expire_all()
+    return ImportSummary(
+        units=len(doc.units), codelists=len(doc.codelists), groups=len(doc.groups), indicators=len(doc.indicators)
+    )
+
+
+def _check_references(*, session: Session, doc: CatalogueDoc, where: str | None) -> None:
+    def known(model: Any, in_doc: Iterable[str]) -> set[str]:
+        return set(session.scalars(select(model.code))) | set(in_doc)
+
+    units = known(Unit, (u.code for u in doc.units))
+    codelists = known(Codelist, (c.code for c in doc.codelists))
+    groups = known(IndicatorGroup, (g.code for g in doc.groups))
+    indicators = known(Indicator, (i.code for i in doc.indicators))
+    agencies = set(session.scalars(select(Agency.code)))
+    stored = {i.code: i for i in session.scalars(select(Indicator))}
+    problems: list[Problem] = []
+
+    def dup(kind: str, codes: list[str]) -> None:
+        seen: set[str] = set()
+        for code in codes:
+            if code in seen:
+                problems.append(Problem(f"{kind} {code} is listed twice", field=f"{kind}[{code}]"))
+            seen.add(code)
+
+    dup("units", [u.code for u in doc.units])
+    dup("codelists", [c.code for c in doc.codelists])
+    dup("groups", [g.code for g in doc.groups])
+    dup("indicators", [i.code for i in doc.indicators])
+    formulas: dict[str, frozenset[str]] = {}
+    for ind in doc.indicators:
+        at = f"indicators[{ind.code}]"
+
+        def bad(field: str, message: str, hint: str | None = None, *, at: str = at) -> None:
+            problems.append(Problem(message, field=f"{at}.{field}", hint=hint))
+
+        if ind.unit not in units:
+            bad("unit", f"unknown unit {ind.unit}", "add it under units: or use an existing unit code")
+        for code in ind.dimensions:
+            if code not in codelists:
+                bad("dimensions", f"unknown codelist {code}", "add it under codelists:")
+        for code in ind.groups:
+            if code not in groups:
+                bad("groups", f"unknown group {code}", "add it under groups:")
+        if ind.owner not in agencies:
+            bad("owner", f"unknown agency {ind.owner}", "use an agency code from GET /api/v1/agencies")
+        if (ind.area_aggregation is AreaRule.weighted) != (ind.area_weight is not None):
+            bad("area_weight", "area_weight is required with area_aggregation: weighted, and only then")
+        elif ind.area_weight is not None and ind.area_weight not in indicators:
+            bad("area_weight", f"unknown indicator {ind.area_weight}")
+        if ind.formula:
+            try:
+                refs = parse_formula(ind.formula).references
+            except GovopsError as exc:
+                bad("formula", exc.message, exc.hint)
+            else:
+                formulas[ind.code] = refs
+                for code in sorted(refs - indicators):
+                    bad("formula", f"formula names unknown indicator {code}")
+        old = stored.get(ind.code)
+        if old is not None and _has_data(session, old.id):
+            if old.periodicity != ind.periodicity.value:
+                bad(
+                    "periodicity",
+                    f"{ind.code} holds data at periodicity {old.periodicity}; it cannot change",
+                    "create a new indicator for the new periodicity",
+                )
+            if old.dimension_codes != ind.dimensions:
+                bad(
+                    "dimensions",
+                    f"{ind.code} holds data keyed by {old.dimension_codes}; they cannot change",
+                    "create a new indicator with the new dimensions",
+                )
+    for item in doc.indicators:
+        if item.code in formulas and _in_cycle(item.code, formulas, stored):
+            problems.append(
+                Problem(f"formula of {item.code} refers back to itself", field=f"indicators[{item.code}].formula")
+            )
+    if problems:
+        raise Rejected(problems, where=where)
+
+
+def _has_data(session: Session, indicator_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Observation.indicator_id == indicator_id))))
+
+
+def _in_cycle(start: str, formulas: dict[str, frozenset[str]], stored: dict[str, Indicator]) -> bool:
+    def refs(code: str) -> frozenset[str]:
+        if code in formulas:
+            return formulas[code]
+        ind = stored.get(code)
+        return parse_formula(ind.formula).references if ind is not None and ind.formula else frozenset()
+
+    stack, seen = list(refs(start)), set[str]()
+    while stack:
+        code = stack.pop()
+        if code == start:
+            return True
+        if code not in seen:
+            seen.add(code)
+            stack.extend(refs(code))
+    return False
+
+
+def _upsert_units(session: Session, docs: list[UnitDoc]) -> dict[str, int]:
+    existing = {u.code: u for u in session.scalars(select(Unit))}
+    for doc in docs:
+        unit = existing.get(doc.code) or Unit(code=doc.code)
+        unit.name_vi, unit.name_en, unit.symbol = doc.name_vi, doc.name_en, doc.symbol
+        unit.quantity, unit.factor = doc.quantity, doc.factor
+        session.add(unit)
+        existing[doc.code] = unit
+    session.flush()
+    return {code: u.id for code, u in existing.items()}
+
+
+def _upsert_codelists(session: Session, docs: list[CodelistDoc]) -> dict[str, int]:
+    existing = {c.code: c for c in session.scalars(select(Codelist))}
+    for doc in docs:
+        cl = existing.get(doc.code) or Codelist(code=doc.code)
+        cl.name_vi, cl.name_en = doc.name_vi, doc.name_en
+        items = {i.code: i for i in cl.codes}
+        cl.codes = [_code_item(items.get(c.code), c, pos) for pos, c in enumerate(doc.codes)]
+        session.add(cl)
+        existing[doc.code] = cl
+    session.flush()
+    return {code: c.id for code, c in existing.items()}
+
+
+def _code_item(item: CodeItem | None, doc: CodeDoc, position: int) -> CodeItem:
+    item = item or CodeItem(code=doc.code)
+    item.name_vi, item.name_en, item.position = doc.name_vi, doc.name_en, position
+    return item
+
+
+def _upsert_groups(session: Session, docs: list[GroupDoc]) -> dict[str, IndicatorGroup]:
+    existing = {g.code: g for g in session.scalars(select(IndicatorGroup))}
+    for doc in docs:
+        group = existing.get(doc.code) or IndicatorGroup(code=doc.code)
+        group.kind, group.name_vi, group.name_en = doc.kind.value, doc.name_vi, doc.name_en
+        session.add(group)
+        existing[doc.code] = group
+    session.flush()
+    return existing
+
+
+def export_catalogue(*, session: Session) -> CatalogueDoc:
+    indicators = session.scalars(select(Indicator).order_by(Indicator.code)).all()
+    weights = {i.id: i.code for i in indicators}
+    return CatalogueDoc(
+        units=[
+            UnitDoc(
+                code=u.code, name_vi=u.name_vi, name_en=u.name_en, symbol=u.symbol, quantity=u.quantity, factor=u.factor
+            )
+            for u in session.scalars(select(Unit).order_by(Unit.code))
+        ],
+        codelists=[
+            CodelistDoc(
+                code=c.code,
+                name_vi=c.name_vi,
+                name_en=c.name_en,
+                codes=[CodeDoc(code=i.code, name_vi=i.name_vi, name_en=i.name_en) for i in c.codes],
+            )
+            for c in session.scalars(select(Codelist).order_by(Codelist.code))
+        ],
+        groups=[
+            GroupDoc.model_validate({"code": g.code, "kind": g.kind, "name_vi": g.name_vi, "name_en": g.name_en})
+            for g in session.scalars(select(IndicatorGroup).order_by(IndicatorGroup.code))
+        ],
+        indicators=[
+            IndicatorDoc.model_validate(
+                {
+                    "code": i.code,
+                    "name_vi": i.name_vi,
+                    "name_en": i.name_en,
+                    "definition_vi": i.definition_vi,
+                    "definition_en": i.definition_en,
+                    "unit": i.unit.code,
+                    "periodicity": i.periodicity,
+                    "dimensions": i.dimension_codes,
+                    "area_aggregation": i.area_aggregation,
+                    "area_weight": weights.get(i.area_weight_id) if i.area_weight_id else None,
+                    "time_aggregation": i.time_aggregation,
+                    "owner": i.owner.code,
+                    "groups": [g.code for g in i.groups],
+                    "classification": i.classification,
+                    "higher_is_better": i.higher_is_better,
+                    "decimals": i.decimals,
+                    "formula": i.formula,
+                }
+            )
+            for i in indicators
+        ],
+    )
+
+
+def dump_catalogue(doc: CatalogueDoc, *, as_json: bool) -> str:
+    data = doc.model_dump(mode="json", exclude_none=False)
+    if as_json:
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=110)
+
+
+# --- look-ups ----------------------------------------------------------------------------------
+
+
+def get_indicator(*, session: Session, code: str) -> Indicator:
+    ind = session.scalar(select(Indicator).where(Indicator.code == code))
+    if ind is None:
+        raise NotFound(f"no indicator with code {code!r}", hint="list the codes with GET /api/v1/indicators")
+    return ind
+
+
+def get_area(*, session: Session, code: str) -> Area:
+    area = session.scalar(select(Area).where(Area.code == code))
+    if area is None:
+        raise NotFound(
+            f"no area with code {code!r}",
+            hint="areas go by official statistics-office code: VN, a 2-digit province (01 Ha Noi) or a 5-digit ward",
+        )
+    return area
+
+
+def indicator_out(ind: Indicator, weight_code: str | None) -> IndicatorOut:
+    return IndicatorOut(
+        code=ind.code,
+        name_vi=ind.name_vi,
+        name_en=ind.name_en,
+        definition_vi=ind.definition_vi,
+        definition_en=ind.definition_en,
+        unit=UnitOut(code=ind.unit.code, name_vi=ind.unit.name_vi, name_en=ind.unit.name_en, symbol=ind.unit.symbol),
+        periodicity=ind.periodicity,
+        dimensions=ind.dimension_codes,
+        area_aggregation=ind.area_aggregation,
+        area_weight=weight_code,
+        time_aggregation=ind.time_aggregation,
+        owner=ind.owner.code,
+        groups=[g.code for g in ind.groups],
+        classification=ind.classification,
+        higher_is_better=ind.higher_is_better,
+        decimals=ind.decimals,
+        formula=ind.formula,
+        derived=ind.formula is not None,
+    )
+
+
+def indicator_detail(*, session: Session, code: str) -> IndicatorDetail:
+    ind = get_indicator(session=session, code=code)
+    weight = session.get(Indicator, ind.area_weight_id) if ind.area_weight_id else None
+    base = indicator_out(ind, weight.code if weight else None)
+    return IndicatorDetail(
+        **base.model_dump(),
+        dimension_codes={
+            d.codelist.code: [CodeDoc(code=c.code, name_vi=c.name_vi, name_en=c.name_en) for c in d.codelist.codes]
+            for d in ind.dimensions
+        },
+        group_details=[GroupOut(code=g.code, kind=g.kind, name_vi=g.name_vi, name_en=g.name_en) for g in ind.groups],
+    )
+
+
+def list_indicators(
+    *,
+    session: Session,
+    group: str | None = None,
+    q: str | None = None,
+    classifications: Iterable[str] | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> Page[IndicatorOut]:
+    stmt = select(Indicator).where(Indicator.id > after_id).order_by(Indicator.id)
+    if group:
+        stmt = stmt.where(Indicator.groups.any(IndicatorGroup.code == group))
+    if classifications is not None:
+        stmt = stmt.where(Indicator.classification.in_(list(classifications)))
+    rows = list(session.scalars(stmt))
+    if q:
+        needle = fold(q)
+        rows = [i for i in rows if needle in fold(f"{i.code} {i.name_vi} {i.name_en}")]
+    rows = rows[: limit + 1]
+    weights = dict(session.execute(select(Indicator.id, Indicator.code)).all())
+    return make_page(
+        rows,
+        limit=limit,
+        key=lambda i: i.id,
+        out=lambda i: indicator_out(i, weights.get(i.area_weight_id) if i.area_weight_id else None),
+    )
+
+
+def area_out(area: Area, codes: dict[int, str]) -> AreaOut:
+    return AreaOut(
+        code=area.code,
+        level=area.level,
+        parent=codes.get(area.parent_id) if area.parent_id else None,
+        name_vi=area.name_vi,
+        name_ascii=area.name_ascii,
+        short_vi=area.short_vi,
+        kind_vi=area.kind_vi,
+        valid_from=area.valid_from,
+        valid_to=area.valid_to,
+        successor=codes.get(area.successor_id) if area.successor_id else None,
+        lat=area.lat,
+        lon=area.lon,
+    )
+
+
+def list_areas(
+    *,
+    session: Session,
+    level: str | None = None,
+    parent: str | None = None,
+    valid_on: date | None = None,
+    q: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> Page[AreaOut]:
+    """Areas valid on `valid_on` (default today: the 34 provinces; 2025-06-30 gives the 63)."""
+    day = valid_on or date.today()
+    stmt = (
+        select(Area)
+        .where(Area.id > after_id)
+        .where(or_(Area.valid_from.is_(None), Area.valid_from <= day))
+        .where(or_(Area.valid_to.is_(None), Area.valid_to >= day))
+        .order_by(Area.id)
+    )
+    if level:
+        stmt = stmt.where(Area.level == level)
+    if parent:
+        stmt = stmt.where(Area.parent_id == get_area(session=session, code=parent).id)
+    if q:
+        needle = f"%{fold(q)}%"
+        stmt = stmt.where(or_(func.lower(Area.name_ascii).like(needle), Area.code == q))
+    rows = list(session.scalars(stmt.limit(limit + 1)))
+    codes = dict(session.execute(select(Area.id, Area.code)).all())
+    return make_page(rows, limit=limit, key=lambda a: a.id, out=lambda a: area_out(a, codes))
+
+
+def list_agencies(*, session: Session, kind: str | None = None, after_id: int = 0, limit: int = 100) -> Page[AgencyOut]:
+    stmt = select(Agency).where(Agency.id > after_id).order_by(Agency.id)
+    if kind:
+        stmt = stmt.where(Agency.kind == kind)
+    rows = list(session.scalars(stmt.limit(limit + 1)))
+    agency_codes = dict(session.execute(select(Agency.id, Agency.code)).all())
+    area_codes = dict(session.execute(select(Area.id, Area.code)).all())
+    return make_page(
+        rows,
+        limit=limit,
+        key=lambda a: a.id,
+        out=lambda a: AgencyOut(
+            code=a.code,
+            kind=a.kind,
+            name_vi=a.name_vi,
+            name_en=a.name_en,
+            parent=agency_codes.get(a.parent_id) if a.parent_id else None,
+            area=area_codes.get(a.area_id) if a.area_id else None,
+        ),
+    )

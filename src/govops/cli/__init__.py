@@ -1,0 +1,1 @@
+"""The `govops` command line."""

@@ -1,0 +1,298 @@
+"""`govops`: set up a store, load data, serve the API, manage the catalogue."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+
+from govops.errors import GovopsError, Rejected
+from govops.logging import configure_logging
+from govops.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="govops: the Government's indicator warehouse.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The indicator catalogue.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(catalog_app, name="catalog")
+
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    try:
+        yield
+    except GovopsError as exc:
+        err.print(f"[bold red]error:[/] {exc.where + ': ' if exc.where else ''}{exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"  [yellow]how to fix:[/] {exc.hint}", highlight=False)
+        if exc.problems:
+            _print_problems(exc)
+        raise typer.Exit(1) from None
+
+
+def _print_problems(exc: GovopsError, shown: int = 50) -> None:
+    table = Table("row", "field", "problem", "how to fix", show_lines=False, header_style="bold")
+    for p in exc.problems[:shown]:
+        table.add_row(str(p.row or ""), p.field or "", p.message, p.hint or "")
+    err.print(table)
+    if len(exc.problems) > shown:
+        err.print(f"... and {len(exc.problems) - shown} more problem(s)")
+
+
+def _engine(settings: Settings) -> Engine:
+    from govops.db.engine import make_engine
+
+    return make_engine(settings.database_url)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+
+
+def _init(engine: Engine) -> dict[str, int]:
+    from govops.catalog.service import load_reference
+    from govops.db.engine import make_session_factory, transaction
+    from govops.db.migrate import upgrade
+
+    upgrade(engine)
+    with transaction(make_session_factory(engine)) as session:
+        return load_reference(session=session)
+
+
+@app.callback()
+def _setup() -> None:
+    settings = get_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's tables to the latest version."""
+    from govops.db.migrate import current_revision, upgrade
+
+    with _friendly_errors():
+        engine = _engine(get_settings())
+        upgrade(engine)
+        out.print(f"store at revision {current_revision(engine)} ({engine.dialect.name})")
+
+
+@app.command()
+def init() -> None:
+    """Create the store and load the reference data: areas, agencies and the indicator catalogue."""
+    with _friendly_errors():
+        counts = _init(_engine(get_settings()))
+        out.print("store ready: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default GOVOPS_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default GOVOPS_PORT")] = None,
+) -> None:
+    """Serve the API on http://HOST:PORT (the store must be initialised)."""
+    import uvicorn
+
+    from govops.db.migrate import current_revision, head_revision
+    from govops.web.app import create_app
+
+    settings = get_settings()
+    with _friendly_errors():
+        engine = _engine(settings)
+        if current_revision(engine) != head_revision(engine):
+            raise GovopsError(
+                "the store is not initialised or not up to date",
+                code="not_initialised",
+                hint="run `govops init` (or `govops db upgrade`) first",
+            )
+        application = create_app(settings, engine=engine)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    out.print(f"govops API on http://{bind_host}:{bind_port}  (OpenAPI: /openapi.json, docs: /docs)")
+    uvicorn.run(application, host=bind_host, port=bind_port, log_level=settings.log_level)
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="default GOVOPS_PORT")] = None,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="serve after loading")] = True,
+) -> None:
+    """Set up the store, load the demo data set (made up, for demonstration) and serve."""
+    from govops.db.engine import make_session_factory, transaction
+    from govops.demo.loader import default_end_month, demo_loaded, load_demo
+    from govops.warehouse.models import Observation
+
+    settings = get_settings()
+    with _friendly_errors():
+        engine = _engine(settings)
+        counts = _init(engine)
+        out.print("reference data: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+        factory = make_session_factory(engine)
+        with factory() as session:
+            loaded = demo_loaded(session=session)
+        if loaded:
+            out.print("demo data already loaded")
+        else:
+            end = settings.demo_end or default_end_month()
+            with _progress() as progress, transaction(factory) as session:
+                task = progress.add_task(f"demo data 2015-01..{end}", total=None)
+                summary = load_demo(session=session, end_month=end, progress=lambda n: progress.advance(task, n))
+            out.print(f"demo data loaded: {summary.created} observations, 2015-01 to {end} (DEMO: made-up figures)")
+        with factory() as session:
+            total = session.scalar(select(func.count()).select_from(Observation))
+        out.print(f"store: {settings.database_url} ({total} observations)")
+    if serve_api:
+        serve(host=None, port=port)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, JSON lines or JSON file of observations")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or json; default from the name")] = None,
+    dry_run: Annotated[bool, typer.Option(help="check every row, write nothing")] = False,
+) -> None:
+    """Load observations from a file: all rows or, if any row is wrong, none (exit status 1)."""
+    from govops.db.engine import make_session_factory
+    from govops.warehouse.formats import read_file
+    from govops.warehouse.service import write_observations
+    from govops.warehouse.validation import CatalogIndex, check_rows
+
+    with _friendly_errors():
+        rows = read_file(file, fmt)
+        factory = make_session_factory(_engine(get_settings()))
+        with factory() as session:
+            index = CatalogIndex(session)
+            with _progress() as progress:
+                task = progress.add_task(f"checking {file.name}", total=len(rows))
+                valid, problems = check_rows(index, rows, progress=lambda n: progress.advance(task, n))
+            if problems:
+                raise Rejected(problems, where=str(file), total=len(rows))
+            if dry_run:
+                out.print(f"{file}: all {len(rows)} rows are valid; nothing written (--dry-run)")
+                return
+            summary = write_observations(session=session, rows=valid, recorded_by=f"cli:{file.name}")
+            session.commit()
+        out.print(
+            f"{file}: {summary.received} rows: {summary.created} new, {summary.updated} changed, "
+            f"{summary.unchanged} unchanged"
+        )
+
+
+@app.command()
+def series(
+    indicator: str,
+    area: Annotated[str, typer.Option(help="area code")] = "VN",
+    freq: Annotated[str | None, typer.Option(help="M, Q, A...")] = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> None:
+    """Print a series as the API computes it."""
+    from govops.db.engine import make_session_factory
+    from govops.warehouse.series import build_series
+
+    with _friendly_errors():
+        with make_session_factory(_engine(get_settings()))() as session:
+            result = build_series(session=session, indicator=indicator, areas=[area], freq=freq, start=start, end=end)[
+                0
+            ]
+        table = Table("period", "value", "status", "source", "areas", "periods", title=f"{indicator} {area}")
+        for p in result.points:
+            table.add_row(
+                p.period,
+                "" if p.value is None else f"{p.value:,.2f}",
+                p.status or "",
+                p.source,
+                f"{p.areas.have}/{p.areas.expected}" if p.areas else "",
+                f"{p.periods.have}/{p.periods.expected}" if p.periods else "",
+            )
+        out.print(table)
+
+
+@catalog_app.command("import")
+def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue YAML or JSON")]) -> None:
+    """Create or update units, codelists, groups and indicators from a file (all or nothing)."""
+    from govops.catalog.service import import_catalogue, read_catalogue_file
+    from govops.db.engine import make_session_factory, transaction
+
+    with _friendly_errors():
+        doc = read_catalogue_file(file)
+        with transaction(make_session_factory(_engine(get_settings()))) as session:
+            summary = import_catalogue(session=session, doc=doc, where=str(file))
+        out.print(f"{file}: " + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items()))
+
+
+@catalog_app.command("export")
+def catalog_export(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file; default standard output")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="yaml or json")] = "yaml",
+) -> None:
+    """Write the whole catalogue as YAML or JSON (the same shape `catalog import` reads)."""
+    from govops.catalog.service import dump_catalogue, export_catalogue
+    from govops.db.engine import make_session_factory
+
+    with _friendly_errors():
+        if fmt not in ("yaml", "json"):
+            raise GovopsError(f"unknown format {fmt!r}", code="unknown_format", hint="use yaml or json")
+        with make_session_factory(_engine(get_settings()))() as session:
+            text = dump_catalogue(export_catalogue(session=session), as_json=fmt == "json")
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"catalogue written to {output}")
+
+
+@catalog_app.command("list")
+def catalog_list(
+    group: Annotated[str | None, typer.Option(help="only this group")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+) -> None:
+    """List the indicators."""
+    from govops.catalog.models import Indicator, IndicatorGroup
+    from govops.db.engine import make_session_factory
+
+    with _friendly_errors(), make_session_factory(_engine(get_settings()))() as session:
+        stmt = select(Indicator).order_by(Indicator.code)
+        if group:
+            stmt = stmt.where(Indicator.groups.any(IndicatorGroup.code == group))
+        rows = list(session.scalars(stmt))
+        if as_json:
+            out.print_json(
+                json.dumps(
+                    [
+                        {
+                            "code": i.code,
+                            "name_vi": i.name_vi,
+                            "name_en": i.name_en,
+                            "periodicity": i.periodicity,
+                            "unit": i.unit.code,
+                        }
+                        for i in rows
+                    ]
+                )
+            )
+            return
+        table = Table("code", "name (vi)", "name (en)", "freq", "unit", header_style="bold")
+        for i in rows:
+            table.add_row(i.code, i.name_vi, i.name_en, i.periodicity, i.unit.code)
+        out.print(table)

@@ -1,0 +1,90 @@
+"""Loading the made-up demonstration data set into a store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govops.catalog.models import Area, Indicator
+from govops.demo.generator import generate
+from govops.periods import Freq, Period
+from govops.warehouse.areas import AreaTree
+from govops.warehouse.models import Observation
+from govops.warehouse.schemas import WriteSummary
+from govops.warehouse.service import ingest
+from govops.warehouse.validation import CatalogIndex
+
+DEMO_RECORDER = "demo"
+
+
+def default_end_month(today: date | None = None) -> str:
+    """The last month with data: the one before the current month, as statistics are published."""
+    return str(Period.from_date(today or date.today(), Freq.M).previous())
+
+
+def demo_loaded(*, session: Session) -> bool:
+    cpi = session.scalar(select(Indicator.id).where(Indicator.code == "CPI"))
+    return (
+        cpi is not None
+        and session.scalar(select(Observation.id).where(Observation.indicator_id == cpi).limit(1)) is not None
+    )
+
+
+def predecessors(*, session: Session) -> dict[str, list[str]]:
+    """Each current province and the pre-2025 provinces merged into it (itself included)."""
+    tree = AreaTree.load(session)
+    out: dict[str, list[str]] = {}
+    for area in session.scalars(select(Area).where(Area.level == "province", Area.valid_to.is_(None))):
+        merged = tree.predecessors.get(area.id, [])
+        if merged:
+            out[area.code] = sorted([area.code, *(tree.nodes[m].code for m in merged)])
+    return out
+
+
+def load_demo(
+    *,
+    session: Session,
+    end_month: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 20_000,
+) -> WriteSummary:
+    """Write the demo data through the same checks as any submission (the caller commits)."""
+    index = CatalogIndex(session)
+    total = WriteSummary()
+    batch: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        summary = ingest(session=session, rows=batch, recorded_by=DEMO_RECORDER, index=index, where="demo data")
+        total.received += summary.received
+        total.created += summary.created
+        total.updated += summary.updated
+        total.unchanged += summary.unchanged
+        total.recorded_at = summary.recorded_at
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    observations = generate(end_month=end_month or default_end_month(), predecessors=predecessors(session=session))
+    for number, obs in enumerate(observations, start=1):
+        batch.append(
+            (
+                number,
+                {
+                    "indicator": obs.indicator,
+                    "area": obs.area,
+                    "period": obs.period,
+                    "value": obs.value,
+                    "dims": obs.dims,
+                    "status": obs.status,
+                },
+            )
+        )
+        if len(batch) >= chunk:
+            flush()
+    if batch:
+        flush()
+    return total

@@ -1,0 +1,40 @@
+"""Configuration from ``GOVOPS_*`` environment variables (and a ``.env`` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/govops.db",
+        description="SQLAlchemy URL of the store: a SQLite file (embedded) or postgresql+psycopg://...",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API and console listen on.")
+    port: int = Field(default=8000, description="Port the API and console listen on.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Log level.")
+    log_format: Literal["console", "json"] = Field(default="console", description="Log lines for people or JSON.")
+    max_batch_rows: int = Field(
+        default=100_000, description="Most observations one API request may carry (larger: use `govops ingest`)."
+    )
+    demo_end: str | None = Field(
+        default=None, description="Last month of demo data (YYYY-MM); default: the month before today."
+    )
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :])
+        return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

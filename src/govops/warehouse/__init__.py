@@ -1,0 +1,1 @@
+"""The warehouse: observations, their revisions, queries and aggregation."""

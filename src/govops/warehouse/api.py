@@ -1,0 +1,122 @@
+"""Warehouse API: observations in and out, and aggregated series."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import AfterValidator
+
+from govops.catalog.service import get_indicator as find_indicator
+from govops.errors import GovopsError
+from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor
+from govops.settings import get_settings
+from govops.warehouse import service
+from govops.warehouse.schemas import ObservationBatch, ObservationOut, Series, WriteSummary
+from govops.warehouse.series import build_series
+from govops.web.access import readable_classifications, require_readable
+from govops.web.deps import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["warehouse"])
+
+
+def _parse_dims(text: str | None) -> dict[str, str] | None:
+    """`COICOP_VN:01,OTHER:X` -> {"COICOP_VN": "01", "OTHER": "X"}; empty string -> the total."""
+    if text is None:
+        return None
+    dims: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, code = part.partition(":")
+        if not sep or not name or not code:
+            raise GovopsError(
+                f"dims part {part!r} is not DIMENSION:CODE",
+                code="invalid_filter",
+                hint="e.g. dims=COICOP_VN:01; leave dims empty for the total",
+            )
+        dims[name] = code
+    return dims
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2025-08-01T00:00:00Z or +07:00")
+    return value
+
+
+AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
+
+
+@router.post("/observations", response_model=WriteSummary, status_code=status.HTTP_201_CREATED)
+def post_observations(session: SessionDep, batch: ObservationBatch) -> WriteSummary:
+    """Write a batch: every row is checked first; if any is wrong, nothing is written (422)."""
+    limit = get_settings().max_batch_rows
+    if len(batch.observations) > limit:
+        raise GovopsError(
+            f"{len(batch.observations)} observations in one request; the limit is {limit}",
+            code="too_large",
+            status=413,
+            hint="split the batch, or load the file with govops ingest",
+        )
+    summary = service.ingest(session=session, rows=enumerate(batch.observations, start=1), recorded_by="api")
+    session.commit()
+    return summary
+
+
+@router.get("/observations", response_model=Page[ObservationOut])
+def get_observations(
+    session: SessionDep,
+    indicator: str | None = None,
+    area: Annotated[list[str], Query(description="area code; repeat for several")] = [],  # noqa: B006
+    start: Annotated[str | None, Query(description="first period, e.g. 2024-01 or 2024")] = None,
+    end: Annotated[str | None, Query(description="last period")] = None,
+    dims: Annotated[str | None, Query(description="DIM:CODE,...; empty for the total")] = None,
+    status: str | None = None,
+    updated_since: AwareTime = None,
+    as_of: Annotated[AwareTime, Query(description="values as they stood at this moment")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[ObservationOut]:
+    if indicator:
+        require_readable(indicator, find_indicator(session=session, code=indicator).classification)
+    return service.list_observations(
+        session=session,
+        indicator=indicator,
+        areas=area,
+        start=start,
+        end=end,
+        dims=_parse_dims(dims),
+        status=status,
+        updated_since=updated_since,
+        as_of=as_of,
+        classifications=readable_classifications(),
+        after_id=decode_cursor(cursor),
+        limit=limit,
+    )
+
+
+@router.get("/series/{indicator}", response_model=list[Series])
+def get_series(
+    session: SessionDep,
+    indicator: str,
+    area: Annotated[list[str], Query(description="area code(s); default VN")] = ["VN"],  # noqa: B006
+    freq: Annotated[str | None, Query(description="M, Q, S, A...; default the indicator's own")] = None,
+    start: str | None = None,
+    end: str | None = None,
+    dims: Annotated[str | None, Query(description="DIM:CODE,...; default the total")] = None,
+    as_of: AwareTime = None,
+) -> list[Series]:
+    """One series per area, aggregated over areas and time by the indicator's rules."""
+    require_readable(indicator, find_indicator(session=session, code=indicator).classification)
+    if len(area) > 100:
+        raise GovopsError("at most 100 areas per request", code="too_large", hint="split the request")
+    return build_series(
+        session=session,
+        indicator=indicator,
+        areas=area,
+        freq=freq,
+        start=start,
+        end=end,
+        dims=_parse_dims(dims),
+        as_of=as_of,
+    )

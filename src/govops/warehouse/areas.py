@@ -1,0 +1,77 @@
+"""The area tree in memory, for aggregation: current children and pre-2025 predecessors."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govops.catalog.models import Area
+
+
+@dataclass(frozen=True)
+class Node:
+    id: int
+    code: str
+    name_vi: str
+    level: str
+    parent_id: int | None
+    valid_from: date | None
+    valid_to: date | None
+    successor_id: int | None
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+
+@dataclass
+class AreaTree:
+    nodes: dict[int, Node]
+    by_code: dict[str, Node]
+    children: dict[int, list[int]] = field(default_factory=dict)
+    predecessors: dict[int, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session) -> AreaTree:
+        nodes = {
+            a.id: Node(
+                id=a.id,
+                code=a.code,
+                name_vi=a.name_vi,
+                level=a.level,
+                parent_id=a.parent_id,
+                valid_from=a.valid_from,
+                valid_to=a.valid_to,
+                successor_id=a.successor_id,
+            )
+            for a in session.scalars(select(Area))
+        }
+        children: dict[int, list[int]] = defaultdict(list)
+        predecessors: dict[int, list[int]] = defaultdict(list)
+        for node in sorted(nodes.values(), key=lambda n: n.code):
+            # Retired units reach the totals through their successor, never twice through their parent.
+            if node.parent_id is not None and node.current:
+                children[node.parent_id].append(node.id)
+            if node.successor_id is not None:
+                predecessors[node.successor_id].append(node.id)
+        return cls(
+            nodes=nodes,
+            by_code={n.code: n for n in nodes.values()},
+            children=dict(children),
+            predecessors=dict(predecessors),
+        )
+
+    def subtree(self, area_id: int) -> set[int]:
+        """The area, everything below it, and the retired units merged into any of them."""
+        out: set[int] = set()
+        stack = [area_id]
+        while stack:
+            current = stack.pop()
+            out.add(current)
+            stack.extend(self.children.get(current, ()))
+            stack.extend(self.predecessors.get(current, ()))
+        return out

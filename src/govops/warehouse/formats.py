@@ -1,0 +1,153 @@
+"""Reading the exchange shape from files: CSV, JSON lines, or a JSON document.
+
+CSV: a header with ``indicator,area,period,value``, optionally ``status``, ``unit``, ``source``,
+and one more column per dimension (an empty cell is the total). JSON: ``{"observations": [...]}``
+or a bare list; JSON lines: one observation object per line. Rows are numbered as a person finds
+them: the line of the file (CSV and JSON lines) or the position in the list counted from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from govops.errors import GovopsError, Problem
+
+REQUIRED = ("indicator", "area", "period", "value")
+OPTIONAL = ("status", "unit", "source")
+FORMATS = ("csv", "jsonl", "json")
+
+Row = tuple[int, dict[str, Any] | Problem]
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        return suffix
+    if suffix == "ndjson":
+        return "jsonl"
+    raise GovopsError(
+        f"cannot tell the format of {path.name}",
+        code="unknown_format",
+        where=str(path),
+        hint="name it .csv, .jsonl or .json, or pass --format",
+    )
+
+
+def read_file(path: Path, fmt: str | None = None) -> list[Row]:
+    fmt = fmt or detect_format(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise GovopsError(f"cannot read the file: {exc.strerror}", code="unreadable_file", where=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise GovopsError(
+            f"not UTF-8 text (byte {exc.start})",
+            code="unreadable_file",
+            where=str(path),
+            hint="save the file as UTF-8 (in Excel: CSV UTF-8)",
+        ) from None
+    return read_text(text, fmt, where=str(path))
+
+
+def read_text(text: str, fmt: str, *, where: str) -> list[Row]:
+    if fmt == "csv":
+        return list(_csv_rows(text, where))
+    if fmt == "jsonl":
+        return list(_jsonl_rows(text, where))
+    if fmt == "json":
+        return _json_rows(text, where)
+    raise GovopsError(f"unknown format {fmt!r}", code="unknown_format", hint="use csv, jsonl or json")
+
+
+def _csv_rows(text: str, where: str) -> Iterator[Row]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise GovopsError(
+            "the file is empty",
+            code="empty_file",
+            where=where,
+            hint="the first line must be the header indicator,area,period,value",
+        ) from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise GovopsError(
+            f"the header lacks {', '.join(missing)}",
+            code="bad_header",
+            where=f"{where}, line 1",
+            hint=f"the first line must start with {','.join(REQUIRED)}; found {','.join(header)}",
+        )
+    seen: set[str] = set()
+    for name in header:
+        if not name or name in seen:
+            raise GovopsError(
+                f"header column {name!r} is empty or repeated",
+                code="bad_header",
+                where=f"{where}, line 1",
+                hint="give every column one distinct name",
+            )
+        seen.add(name)
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            # Let validation report it with the row number rather than failing the whole file.
+            yield (
+                line,
+                Problem(
+                    f"{len(cells)} cells where the header has {len(header)}",
+                    row=line,
+                    hint="check for a stray comma or a missing cell; quote text that contains commas",
+                ),
+            )
+            continue
+        row: dict[str, Any] = {}
+        dims: dict[str, str] = {}
+        for name, cell in zip(header, cells, strict=True):
+            cell = cell.strip()
+            if name in REQUIRED:
+                row[name] = cell
+            elif name in OPTIONAL:
+                if cell:
+                    row[name] = cell
+            elif cell:
+                dims[name] = cell
+        row["dims"] = dims
+        yield line, row
+
+
+def _jsonl_rows(text: str, where: str) -> Iterator[Row]:
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise GovopsError(
+                f"not valid JSON: {exc.msg} at column {exc.colno}", code="unparseable", where=f"{where}, line {line}"
+            ) from None
+        yield line, item if isinstance(item, dict) else _not_an_object(line)
+
+
+def _json_rows(text: str, where: str) -> list[Row]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GovopsError(
+            f"not valid JSON: {exc.msg}", code="unparseable", where=f"{where}, line {exc.lineno} column {exc.colno}"
+        ) from None
+    items = doc.get("observations") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        raise GovopsError('expected {"observations": [...]} or a list of observations', code="bad_shape", where=where)
+    return [(n, item if isinstance(item, dict) else _not_an_object(n)) for n, item in enumerate(items, 1)]
+
+
+def _not_an_object(row: int) -> Problem:
+    return Problem("not an object", row=row, hint='write each observation as {"indicator": ..., "area": ...}')

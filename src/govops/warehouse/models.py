@@ -1,0 +1,50 @@
+"""Observations (the current value of each data point) and their append-only revisions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from govops.db.base import Base, BigId, UTCDateTime
+
+
+class Observation(Base):
+    """The current value of one indicator, at one area, for one period and dimension key."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "area_id", "period", "dim_key"),
+        Index("ix_observation_indicator_period", "indicator_id", "period_start", "area_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[date] = mapped_column(Date)
+    # Canonical "DIM=CODE;DIM=CODE" in the indicator's dimension order, totals left out; "" is the total.
+    dim_key: Mapped[str] = mapped_column(String(200), default="")
+    value: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    source_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ObservationRevision(Base):
+    """Every value an observation has held, from the moment it was recorded. Never updated."""
+
+    __tablename__ = "observation_revision"
+    # Unique versions make two writers racing on one data point fail loudly instead of forking its history.
+    __table_args__ = (UniqueConstraint("observation_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    source_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))

@@ -1,0 +1,100 @@
+"""Pydantic shapes of observations and series, in and out."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+class Status(StrEnum):
+    provisional = "provisional"
+    final = "final"
+    estimated = "estimated"
+    forecast = "forecast"
+
+
+def _text(value: object) -> object:
+    # Spreadsheets and CSV give area codes as numbers (1 instead of "01"): keep them text.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=64)]
+
+
+class ObservationIn(BaseModel):
+    """One data point as agencies send it: codes, not ids."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    indicator: Text
+    area: Text
+    period: Text
+    value: float
+    status: Status = Status.provisional
+    dims: dict[str, str] = Field(default_factory=dict)
+    unit: str | None = Field(
+        default=None, description="Unit code of `value`; converted if it differs from the indicator's."
+    )
+    source: str | None = Field(default=None, description="Agency code of the source; default: the indicator's owner.")
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("value must be a finite number")
+        return value
+
+
+class ObservationBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    observations: list[ObservationIn] = Field(min_length=1)
+
+
+class WriteSummary(BaseModel):
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    recorded_at: datetime | None = None
+
+
+class ObservationOut(BaseModel):
+    indicator: str
+    area: str
+    period: str
+    dims: dict[str, str]
+    value: float
+    status: str
+    source: str | None
+    version: int
+    updated_at: datetime
+
+
+class Completeness(BaseModel):
+    have: int
+    expected: int
+
+
+class SeriesPoint(BaseModel):
+    period: str
+    value: float | None
+    status: str | None = None
+    source: str = Field(description="reported, aggregated (from areas, sub-periods or pre-2025 units) or derived")
+    areas: Completeness | None = Field(default=None, description="how many of the areas below had data")
+    periods: Completeness | None = Field(default=None, description="how many sub-periods had data")
+
+
+class Series(BaseModel):
+    indicator: str
+    area: str
+    area_name_vi: str
+    freq: str
+    dims: dict[str, str]
+    unit: str
+    as_of: datetime | None
+    points: list[SeriesPoint]

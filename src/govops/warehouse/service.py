@@ -1,0 +1,270 @@
+"""Writing and reading observations. Functions flush, never commit: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from govops.catalog.models import Agency, Area, Indicator
+from govops.catalog.service import get_area, get_indicator
+from govops.db.base import utcnow
+from govops.errors import GovopsError, Rejected
+from govops.paging import Page, make_page
+from govops.periods import Period, PeriodError
+from govops.warehouse.models import Observation, ObservationRevision
+from govops.warehouse.schemas import ObservationOut, WriteSummary
+from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows, dim_key, parse_dim_key
+
+T = TypeVar("T")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
+    it = iter(items)
+    while chunk := tuple(islice(it, size)):
+        yield chunk
+
+
+# Both dialects accept this many bound parameters in one IN list with room to spare.
+_CHUNK = 500
+
+
+def ingest(
+    *,
+    session: Session,
+    rows: Iterable[tuple[int, RawRow]],
+    recorded_by: str | None = None,
+    where: str | None = None,
+    index: CatalogIndex | None = None,
+) -> WriteSummary:
+    """Check every row, then write all of them or, if any is wrong, none (raises Rejected)."""
+    index = index or CatalogIndex(session)
+    materialised = list(rows)
+    valid, problems = check_rows(index, materialised)
+    if problems:
+        raise Rejected(problems, where=where, total=len(materialised))
+    return write_observations(session=session, rows=valid, recorded_by=recorded_by)
+
+
+def write_observations(
+    *, session: Session, rows: Sequence[ValidRow], recorded_by: str | None = None, now: datetime | None = None
+) -> WriteSummary:
+    """Upsert checked rows; each new or changed value also becomes a revision stamped `now`."""
+    now = now or utcnow()
+    summary = WriteSummary(received=len(rows), recorded_at=now)
+    existing = _existing(session, rows)
+    new_rows: list[ValidRow] = []
+    changes: list[dict[str, Any]] = []
+    revisions: list[dict[str, Any]] = []
+    for row in rows:
+        found = existing.get((row.indicator_id, row.area_id, row.period, row.dim_key))
+        if found is None:
+            new_rows.append(row)
+            continue
+        obs_id, value, status, source, version = found
+        if value == row.value and status == row.status and source == row.source_agency_id:
+            summary.unchanged += 1
+            continue
+        changes.append(
+            {
+                "id": obs_id,
+                "value": row.value,
+                "status": row.status,
+                "source_agency_id": row.source_agency_id,
+                "version": version + 1,
+                "updated_at": now,
+            }
+        )
+        revisions.append(
+            {
+                "observation_id": obs_id,
+                "version": version + 1,
+                "value": row.value,
+                "status": row.status,
+                "source_agency_id": row.source_agency_id,
+                "recorded_at": now,
+                "recorded_by": recorded_by,
+            }
+        )
+    if changes:
+        session.execute(update(Observation), changes)
+        summary.updated = len(changes)
+    for chunk in batched(new_rows, 5000):
+        ids = session.scalars(
+            insert(Observation).returning(Observation.id, sort_by_parameter_order=True),
+            [
+                {
+                    "indicator_id": r.indicator_id,
+                    "area_id": r.area_id,
+                    "period": r.period,
+                    "period_start": r.period_start,
+                    "dim_key": r.dim_key,
+                    "value": r.value,
+                    "status": r.status,
+                    "source_agency_id": r.source_agency_id,
+                    "version": 1,
+                    "updated_at": now,
+                }
+                for r in chunk
+            ],
+        ).all()
+        revisions.extend(
+            {
+                "observation_id": obs_id,
+                "version": 1,
+                "value": r.value,
+                "status": r.status,
+                "source_agency_id": r.source_agency_id,
+                "recorded_at": now,
+                "recorded_by": recorded_by,
+            }
+            for obs_id, r in zip(ids, chunk, strict=True)
+        )
+        summary.created += len(chunk)
+    for revision_chunk in batched(revisions, 5000):
+        session.execute(insert(ObservationRevision), list(revision_chunk))
+    session.flush()
+    return summary
+
+
+def _existing(
+    session: Session, rows: Sequence[ValidRow]
+) -> dict[tuple[int, int, str, str], tuple[int, float, str, int | None, int]]:
+    by_indicator: dict[int, tuple[set[int], set[str]]] = defaultdict(lambda: (set(), set()))
+    for row in rows:
+        areas, periods = by_indicator[row.indicator_id]
+        areas.add(row.area_id)
+        periods.add(row.period)
+    found: dict[tuple[int, int, str, str], tuple[int, float, str, int | None, int]] = {}
+    o = Observation
+    for indicator_id, (areas, periods) in by_indicator.items():
+        if session.scalar(select(o.id).where(o.indicator_id == indicator_id).limit(1)) is None:
+            continue
+        for area_chunk in batched(sorted(areas), _CHUNK):
+            for period_chunk in batched(sorted(periods), _CHUNK):
+                stmt = select(
+                    o.id, o.area_id, o.period, o.dim_key, o.value, o.status, o.source_agency_id, o.version
+                ).where(o.indicator_id == indicator_id, o.area_id.in_(area_chunk), o.period.in_(period_chunk))
+                for obs_id, area_id, period, key, value, status, source, version in session.execute(stmt):
+                    found[(indicator_id, area_id, period, key)] = (obs_id, value, status, source, version)
+    return found
+
+
+def period_bound(text: str | None, which: str) -> date | None:
+    if not text:
+        return None
+    try:
+        period = Period.parse(text)
+    except PeriodError as exc:
+        exc.where = which
+        raise
+    return period.start if which == "start" else period.end
+
+
+def list_observations(
+    *,
+    session: Session,
+    indicator: str | None = None,
+    areas: Sequence[str] = (),
+    start: str | None = None,
+    end: str | None = None,
+    dims: Mapping[str, str] | None = None,
+    status: str | None = None,
+    updated_since: datetime | None = None,
+    as_of: datetime | None = None,
+    classifications: Sequence[str] | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> Page[ObservationOut]:
+    """Observations in id order, filtered; with `as_of`, the values as they stood at that moment."""
+    o = Observation
+    ind = get_indicator(session=session, code=indicator) if indicator else None
+    if as_of is None:
+        # The two shapes differ in their column types; both are filtered the same way below.
+        stmt: Any = select(
+            o.id,
+            o.indicator_id,
+            o.area_id,
+            o.period,
+            o.dim_key,
+            o.value,
+            o.status,
+            o.source_agency_id,
+            o.version,
+            o.updated_at,
+        )
+        base = o
+    else:
+        r = ObservationRevision
+        latest = (
+            select(r.observation_id, func.max(r.version).label("version"))
+            .where(r.recorded_at <= as_of)
+            .group_by(r.observation_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                o.id,
+                o.indicator_id,
+                o.area_id,
+                o.period,
+                o.dim_key,
+                r.value,
+                r.status,
+                r.source_agency_id,
+                r.version,
+                r.recorded_at,
+            )
+            .join(latest, latest.c.observation_id == o.id)
+            .join(r, (r.observation_id == o.id) & (r.version == latest.c.version))
+        )
+        base = o
+    stmt = stmt.where(base.id > after_id).order_by(base.id).limit(limit + 1)
+    if ind is not None:
+        stmt = stmt.where(o.indicator_id == ind.id)
+        if dims is not None:
+            stmt = stmt.where(o.dim_key == dim_key(tuple(ind.dimension_codes), dims))
+        if (lo := period_bound(start, "start")) is not None:
+            stmt = stmt.where(o.period_start >= lo)
+        if (hi := period_bound(end, "end")) is not None:
+            stmt = stmt.where(o.period_start <= hi)
+    elif start or end or dims:
+        raise GovopsError(
+            "start, end and dims filter one indicator's data", code="invalid_filter", hint="add indicator=CODE"
+        )
+    if classifications is not None:
+        stmt = stmt.where(
+            o.indicator_id.in_(select(Indicator.id).where(Indicator.classification.in_(list(classifications))))
+        )
+    if areas:
+        stmt = stmt.where(o.area_id.in_([get_area(session=session, code=a).id for a in areas]))
+    if status:
+        stmt = stmt.where(o.status == status)
+    if updated_since is not None:
+        stmt = stmt.where(o.updated_at > updated_since)
+    rows = session.execute(stmt).all()
+    indicators = dict(session.execute(select(Indicator.id, Indicator.code)).all())
+    area_ids = {row[2] for row in rows}
+    area_codes = dict(session.execute(select(Area.id, Area.code).where(Area.id.in_(area_ids))).all()) if rows else {}
+    agencies = dict(session.execute(select(Agency.id, Agency.code)).all())
+    return make_page(
+        rows,
+        limit=limit,
+        key=lambda row: int(row[0]),
+        out=lambda row: ObservationOut(
+            indicator=indicators[row[1]],
+            area=area_codes[row[2]],
+            period=row[3],
+            dims=parse_dim_key(row[4]),
+            value=row[5],
+            status=row[6],
+            source=agencies.get(row[7]) if row[7] else None,
+            version=row[8],
+            updated_at=row[9],
+        ),
+    )

@@ -1,0 +1,259 @@
+"""Checking incoming observations against the catalogue, before anything is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govops.catalog.models import Agency, Area, Codelist, Indicator, Unit
+from govops.errors import Problem
+from govops.periods import Freq, Period, PeriodError
+from govops.warehouse.schemas import ObservationIn
+
+TOTAL = "_T"
+
+# A row as read from a file or a request; a reader that already found it malformed passes a Problem.
+RawRow = Mapping[str, Any] | ObservationIn | Problem
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    id: int
+    code: str
+    periodicity: Freq
+    dimensions: tuple[str, ...]
+    unit: str
+    owner_id: int
+    derived: bool
+
+
+@dataclass(frozen=True)
+class AreaInfo:
+    id: int
+    code: str
+    name_vi: str
+    valid_from: date | None
+    valid_to: date | None
+    successor: str | None
+
+
+@dataclass(frozen=True)
+class ValidRow:
+    indicator_id: int
+    area_id: int
+    period: str
+    period_start: date
+    dim_key: str
+    value: float
+    status: str
+    source_agency_id: int | None
+
+
+class CatalogIndex:
+    """The catalogue in memory, loaded once per batch so that checking a row costs no query."""
+
+    def __init__(self, session: Session) -> None:
+        self.units = {u.code: (u.quantity, u.factor) for u in session.scalars(select(Unit))}
+        self.codes = {cl.code: {c.code for c in cl.codes} for cl in session.scalars(select(Codelist))}
+        self.agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
+        self.indicators = {
+            i.code: IndicatorInfo(
+                id=i.id,
+                code=i.code,
+                periodicity=Freq(i.periodicity),
+                dimensions=tuple(i.dimension_codes),
+                unit=i.unit.code,
+                owner_id=i.owner_id,
+                derived=i.formula is not None,
+            )
+            for i in session.scalars(select(Indicator))
+        }
+        codes = dict(session.execute(select(Area.id, Area.code)).all())
+        self.areas = {
+            a.code: AreaInfo(
+                id=a.id,
+                code=a.code,
+                name_vi=a.name_vi,
+                valid_from=a.valid_from,
+                valid_to=a.valid_to,
+                successor=codes.get(a.successor_id) if a.successor_id else None,
+            )
+            for a in session.scalars(select(Area))
+        }
+
+
+def dim_key(dimensions: tuple[str, ...], dims: Mapping[str, str]) -> str:
+    return ";".join(f"{d}={dims[d]}" for d in dimensions if dims.get(d, TOTAL) != TOTAL)
+
+
+def parse_dim_key(key: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in key.split(";")) if key else {}
+
+
+def check_rows(
+    index: CatalogIndex, rows: Iterable[tuple[int, RawRow]], *, progress: Callable[[int], None] | None = None
+) -> tuple[list[ValidRow], list[Problem]]:
+    """Every row checked; the good ones in order and a problem for each bad one (row numbers as given)."""
+    valid: list[ValidRow] = []
+    problems: list[Problem] = []
+    seen: dict[tuple[int, int, str, str], int] = {}
+    count = 0
+    for count, (number, raw) in enumerate(rows, start=1):
+        if progress is not None and count % 5000 == 0:
+            progress(5000)
+        if isinstance(raw, Problem):
+            problems.append(raw)
+            continue
+        if isinstance(raw, ObservationIn):
+            obs = raw
+        else:
+            try:
+                obs = ObservationIn.model_validate(raw)
+            except ValidationError as exc:
+                problems.extend(problems_from_validation(exc, row=number))
+                continue
+        row, row_problems = _check_one(index, obs, number)
+        if row is None:
+            problems.extend(row_problems)
+            continue
+        key = (row.indicator_id, row.area_id, row.period, row.dim_key)
+        if key in seen:
+            problems.append(
+                Problem(
+                    f"repeats the data point of row {seen[key]}",
+                    row=number,
+                    field="period",
+                    hint="send each indicator, area, period and dimension combination once per batch",
+                )
+            )
+            continue
+        seen[key] = number
+        valid.append(row)
+    if progress is not None:
+        progress(count % 5000)
+    return valid, problems
+
+
+def problems_from_validation(exc: ValidationError, *, row: int | None) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or None
+        value = err.get("input")
+        out.append(
+            Problem(
+                message=_plain(err["msg"], field),
+                row=row,
+                field=field,
+                value=value if isinstance(value, str | int | float) else None,
+                hint=_hints.get(err["type"]),
+            )
+        )
+    return out
+
+
+_hints = {
+    "missing": "every row needs indicator, area, period and value",
+    "float_parsing": "write numbers with a dot as the decimal separator and no thousands separator, e.g. 1234.5",
+    "extra_forbidden": "allowed fields: indicator, area, period, value, status, dims, unit, source",
+    "enum": "status is one of provisional, final, estimated, forecast",
+}
+
+
+def _plain(message: str, field: str | None) -> str:
+    if message == "Field required" and field:
+        return f"{field} is missing"
+    return message
+
+
+def _check_one(index: CatalogIndex, obs: ObservationIn, number: int) -> tuple[ValidRow | None, list[Problem]]:
+    problems: list[Problem] = []
+
+    def bad(field: str, message: str, hint: str | None = None, value: Any = None) -> None:
+        problems.append(Problem(message, row=number, field=field, hint=hint, value=value))
+
+    ind = index.indicators.get(obs.indicator)
+    if ind is None:
+        bad(
+            "indicator",
+            f"unknown indicator {obs.indicator!r}",
+            "see GET /api/v1/indicators for the codes",
+            obs.indicator,
+        )
+    elif ind.derived:
+        bad(
+            "indicator",
+            f"{ind.code} is derived by a formula and cannot be written",
+            "send the indicators its formula is made of",
+        )
+    area = index.areas.get(obs.area)
+    if area is None:
+        bad(
+            "area",
+            f"unknown area {obs.area!r}",
+            "use the official code: VN, a 2-digit province (01 = Ha Noi) or a 5-digit ward",
+            obs.area,
+        )
+    period: Period | None = None
+    try:
+        period = Period.parse(obs.period, expected=ind.periodicity if ind else None)
+    except PeriodError as exc:
+        bad("period", exc.message, exc.hint, obs.period)
+    if area is not None and period is not None:
+        if area.valid_to is not None and period.start > area.valid_to:
+            successor = f" into {area.successor}" if area.successor else ""
+            bad(
+                "area",
+                f"{area.code} {area.name_vi} ceased on {area.valid_to} (merged{successor})",
+                f"report {period} under {area.successor or 'its successor'}",
+            )
+        elif area.valid_from is not None and period.end < area.valid_from:
+            bad(
+                "area",
+                f"{area.code} {area.name_vi} exists only from {area.valid_from}",
+                "report earlier periods under the units that existed then",
+            )
+    key = ""
+    if ind is not None:
+        for dim, code in obs.dims.items():
+            if dim not in ind.dimensions:
+                allowed = ", ".join(ind.dimensions) or "none"
+                bad(f"dims.{dim}", f"{ind.code} has no dimension {dim}", f"its dimensions: {allowed}")
+            elif code != TOTAL and code not in index.codes.get(dim, set()):
+                bad(f"dims.{dim}", f"{code!r} is not a code of {dim}", f"see GET /api/v1/indicators/{ind.code}", code)
+        key = dim_key(ind.dimensions, obs.dims)
+    value = obs.value
+    if ind is not None and obs.unit is not None and obs.unit != ind.unit:
+        given, wanted = index.units.get(obs.unit), index.units[ind.unit]
+        if given is None:
+            bad("unit", f"unknown unit {obs.unit!r}", f"{ind.code} is measured in {ind.unit}")
+        elif given[0] != wanted[0]:
+            bad(
+                "unit",
+                f"{obs.unit} ({given[0]}) cannot be converted to {ind.unit} ({wanted[0]})",
+                f"send {ind.code} in {ind.unit}",
+            )
+        else:
+            value = value * given[1] / wanted[1]
+    source_id: int | None = ind.owner_id if ind is not None else None
+    if obs.source is not None:
+        source_id = index.agencies.get(obs.source)
+        if source_id is None:
+            bad("source", f"unknown agency {obs.source!r}", "see GET /api/v1/agencies for the codes")
+    if problems or ind is None or area is None or period is None:
+        return None, problems
+    return ValidRow(
+        indicator_id=ind.id,
+        area_id=area.id,
+        period=str(period),
+        period_start=period.start,
+        dim_key=key,
+        value=value,
+        status=obs.status.value,
+        source_agency_id=source_id,
+    ), []

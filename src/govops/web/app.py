@@ -1,0 +1,56 @@
+"""The application factory: the API (and, as it grows, the console) over one store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Engine, text
+
+from govops import __version__
+from govops.catalog.api import router as catalog_router
+from govops.db.engine import make_engine, make_session_factory
+from govops.settings import Settings, get_settings
+from govops.warehouse.api import router as warehouse_router
+from govops.web.errors import install_error_handlers
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="govops",
+        version=__version__,
+        description="Indicator warehouse of the Government: catalogue, areas, observations and series.",
+        openapi_url="/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.clear_contextvars()
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, Any]:
+        """Alive and able to reach the store."""
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    app.include_router(catalog_router)
+    app.include_router(warehouse_router)
+    return app

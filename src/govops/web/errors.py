@@ -1,0 +1,103 @@
+"""Every error leaves the API as ``{"error": {"code", "message", "hint"?, "where"?, "problems"?}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from govops.errors import GovopsError, Problem
+
+log = structlog.get_logger(__name__)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}}
+
+
+def _request_problems(exc: RequestValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        row = None
+        # ("body", "observations", 3, "value") -> row 4 (counted from 1), field "value"
+        if len(loc) >= 3 and loc[0] == "body" and loc[1] == "observations" and isinstance(loc[2], int):
+            row, loc = loc[2] + 1, loc[3:]
+        elif loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:] if loc[0] == "body" else loc
+        value = err.get("input")
+        problems.append(
+            Problem(
+                message=err.get("msg", "invalid"),
+                row=row,
+                field=".".join(str(x) for x in loc) or None,
+                value=value if isinstance(value, str | int | float) else None,
+            )
+        )
+    return problems
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GovopsError)
+    async def govops_error(_request: Request, exc: GovopsError) -> JSONResponse:
+        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _request_problems(exc)
+        return JSONResponse(
+            error_body(
+                "invalid_request",
+                f"{len(problems)} problem(s) in the request; nothing was written",
+                hint="fix the fields listed in 'problems'",
+                problems=[p.as_dict() for p in problems],
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("write conflict", error=str(exc.orig))
+        return JSONResponse(
+            error_body(
+                "conflict",
+                "another request changed the same data at the same time; nothing was written",
+                hint="send the request again",
+            ),
+            status_code=409,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable", error=str(exc.orig))
+        return JSONResponse(
+            error_body(
+                "unavailable", "the database is busy or unreachable; nothing was written", hint="try again in a moment"
+            ),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return JSONResponse(
+            error_body(
+                "internal",
+                "something went wrong on our side; nothing was written",
+                hint="try again; if it persists, tell the operator the time of the request",
+            ),
+            status_code=500,
+        )
