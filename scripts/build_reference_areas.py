@@ -53,6 +53,9 @@ COLUMNS = (
     "valid_from",
     "valid_to",
     "successor_code",
+    "former_name_vi",
+    "former_short_vi",
+    "former_until",
     "lat",
     "lon",
     "area_km2",
@@ -277,21 +280,21 @@ def build_areas() -> list[dict[str, str]]:
         if (seen["provinceCode"], seen["province"]) != (w["provinceCode"], w["province"]):
             die(f"inconsistent province data for {w['provinceKey']}")
     current_codes = {p["provinceCode"] for p in current.values()}
+    current_rows: dict[str, dict[str, str]] = {}
     for p in sorted(current.values(), key=lambda row: str(row["provinceCode"])):
-        rows.append(
-            area_row(
-                code=p["provinceCode"],
-                level="province",
-                parent_code="VN",
-                name_vi=p["province"],
-                name_ascii=to_ascii(p["province"]),
-                short_vi=p["provinceShort"],
-                short_ascii=to_ascii(p["provinceShort"]),
-                kind_vi=split_kind(p["province"], p["provinceShort"], PROVINCE_KINDS),
-                lat=fmt_float(p["provinceLat"]),
-                lon=fmt_float(p["provinceLon"]),
-            )
+        current_rows[p["provinceCode"]] = area_row(
+            code=p["provinceCode"],
+            level="province",
+            parent_code="VN",
+            name_vi=p["province"],
+            name_ascii=to_ascii(p["province"]),
+            short_vi=p["provinceShort"],
+            short_ascii=to_ascii(p["provinceShort"]),
+            kind_vi=split_kind(p["province"], p["provinceShort"], PROVINCE_KINDS),
+            lat=fmt_float(p["provinceLat"]),
+            lon=fmt_float(p["provinceLon"]),
         )
+        rows.append(current_rows[p["provinceCode"]])
 
     # Pre-2025 provinces: those whose code did not carry over are retired into their successor.
     old_by_key = {p["provinceKey"]: p for p in legacy}
@@ -310,6 +313,11 @@ def build_areas() -> list[dict[str, str]]:
         for old_key in old_keys:
             old = old_by_key[old_key]
             if old["provinceCode"] == new_code:
+                # The code carried over, sometimes from a province of another name (80 was Long An's).
+                if old["province"] != current[new_key]["province"]:
+                    current_rows[new_code]["former_name_vi"] = old["province"]
+                    current_rows[new_code]["former_short_vi"] = old["provinceShort"]
+                    current_rows[new_code]["former_until"] = RETIRED_ON
                 continue
             if old["provinceCode"] in current_codes:
                 die(f"retired province {old_key} reuses current code {old['provinceCode']}")
@@ -526,10 +534,7 @@ def main() -> None:
     if len(read_areas()) != len(areas) or len(read_agencies()) != len(agencies):
         die("the written files do not read back completely")
     levels = Counter(r["level"] for r in areas)
-    print(
-        f"wrote {len(areas)} areas ({dict(levels)}) and {len(agencies)} agencies to "
-        f"{OUT_DIR.relative_to(ROOT)}"
-    )
+    print(f"wrote {len(areas)} areas ({dict(levels)}) and {len(agencies)} agencies to {OUT_DIR.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from govops.db.engine import make_engine
 from govops.db.migrate import upgrade
 from govops.settings import Settings
 from govops.web.app import create_app
-from govops.web.deps import get_session
+from govops.web.deps import get_session, get_write_session
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -64,6 +64,7 @@ def session(connection: Connection) -> Iterator[Session]:
 def client(engine: Engine, session: Session) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=str(engine.url)), engine=engine)
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app) as test_client:
         yield test_client
 

@@ -57,6 +57,31 @@ def test_agencies(client: TestClient) -> None:
 
 def test_openapi_describes_the_endpoints(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/healthz", "/api/v1/areas", "/api/v1/indicators", "/api/v1/indicators/{code}",
-                 "/api/v1/observations", "/api/v1/series/{indicator}"):
+    for path in (
+        "/healthz",
+        "/api/v1/areas",
+        "/api/v1/indicators",
+        "/api/v1/indicators/{code}",
+        "/api/v1/observations",
+        "/api/v1/series/{indicator}",
+    ):
         assert path in paths
+
+
+def test_a_code_that_changed_hands_shows_the_name_of_its_time(client: TestClient) -> None:
+    # 80 was Long An's code until 2025-06-30; since the merger it is Tay Ninh's (old Tay Ninh was 72).
+    now = client.get("/api/v1/areas/80").json()
+    assert (now["name_vi"], now["former_name_vi"], now["former_until"]) == (
+        "Tỉnh Tây Ninh",
+        "Tỉnh Long An",
+        "2025-06-30",
+    )
+    before = {
+        a["code"]: a["name_vi"]
+        for a in client.get(
+            "/api/v1/areas", params={"level": "province", "valid_on": "2025-06-30", "limit": 100}
+        ).json()["items"]
+    }
+    assert (
+        before["80"] == "Tỉnh Long An" and before["72"] == "Tỉnh Tây Ninh" and before["79"] == "Thành phố Hồ Chí Minh"
+    )

@@ -111,9 +111,7 @@ def test_34_current_provinces(current_provinces: dict[str, AreaRecord]) -> None:
     assert cities == {"01", "31", "46", "48", "79", "92"}
 
 
-def test_wards_belong_to_current_provinces(
-    areas: list[AreaRecord], current_provinces: dict[str, AreaRecord]
-) -> None:
+def test_wards_belong_to_current_provinces(areas: list[AreaRecord], current_provinces: dict[str, AreaRecord]) -> None:
     wards = [a for a in areas if a.level == "ward"]
     assert len(wards) == 3321
     for ward in wards:
@@ -172,9 +170,7 @@ def test_hanoi(by_code: dict[str, AreaRecord]) -> None:
     assert english_province_name(hanoi.short_ascii) == "Hanoi"
 
 
-def test_ho_chi_minh_city_and_its_predecessors(
-    areas: list[AreaRecord], by_code: dict[str, AreaRecord]
-) -> None:
+def test_ho_chi_minh_city_and_its_predecessors(areas: list[AreaRecord], by_code: dict[str, AreaRecord]) -> None:
     hcmc = by_code["79"]
     assert hcmc.name_vi == "Thành phố Hồ Chí Minh"
     assert hcmc.is_current
@@ -224,9 +220,7 @@ def test_agency_areas_exist(agencies: list[AgencyRecord], by_code: dict[str, Are
         assert agency.area_code is None or agency.area_code in by_code, agency.code
 
 
-def test_provincial_committees(
-    agencies: list[AgencyRecord], current_provinces: dict[str, AreaRecord]
-) -> None:
+def test_provincial_committees(agencies: list[AgencyRecord], current_provinces: dict[str, AreaRecord]) -> None:
     committees = [a for a in agencies if a.kind == "provincial_committee"]
     assert len(committees) == 34
     assert {a.code for a in committees} == {f"PC-{code}" for code in current_provinces}

@@ -19,12 +19,16 @@ from govops.warehouse.service import ingest
 
 
 def test_loading_the_reference_again_changes_nothing(session: Session) -> None:
-    before = session.scalar(select(func.count()).select_from(Area)), session.scalar(
-        select(func.count()).select_from(Indicator))
+    before = (
+        session.scalar(select(func.count()).select_from(Area)),
+        session.scalar(select(func.count()).select_from(Indicator)),
+    )
     counts = load_reference(session=session)
     assert counts["areas"] == 3385 and counts["indicators"] >= 40
-    after = session.scalar(select(func.count()).select_from(Area)), session.scalar(
-        select(func.count()).select_from(Indicator))
+    after = (
+        session.scalar(select(func.count()).select_from(Area)),
+        session.scalar(select(func.count()).select_from(Indicator)),
+    )
     assert before == after
 
 
@@ -62,8 +66,9 @@ def _doc_with(**changes: object) -> CatalogueDoc:
         ({"area_aggregation": "sum", "area_weight": "POP"}, "indicators[CPI].area_weight", "only then"),
     ],
 )
-def test_a_bad_reference_rejects_the_whole_import(session: Session, changes: dict[str, object], field: str,
-                                                 words: str) -> None:
+def test_a_bad_reference_rejects_the_whole_import(
+    session: Session, changes: dict[str, object], field: str, words: str
+) -> None:
     before = export_catalogue(session=session)
     with pytest.raises(Rejected) as caught:
         import_catalogue(session=session, doc=_doc_with(**changes), where="catalogue.yaml")

@@ -27,8 +27,15 @@ class Govops:
         self.env["COLUMNS"] = "200"
 
     def __call__(self, *args: str, timeout: float = 120, **env: str) -> Run:
-        proc = subprocess.run([sys.executable, "-m", "govops", *args], cwd=self.cwd, env=self.env | env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "govops", *args],
+            cwd=self.cwd,
+            env=self.env | env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
 

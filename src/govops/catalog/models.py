@@ -38,6 +38,10 @@ class Area(Base):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     successor_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    # A code can outlive its name: 80 was Long An's until 2025-06-30 and is Tay Ninh's since.
+    former_name_vi: Mapped[str | None] = mapped_column(String(200))
+    former_short_vi: Mapped[str | None] = mapped_column(String(200))
+    former_until: Mapped[date | None] = mapped_column(Date)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     area_km2: Mapped[float | None] = mapped_column(Float)
@@ -47,6 +51,11 @@ class Area(Base):
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+    def name_on(self, day: date) -> str:
+        if self.former_name_vi and self.former_until and day <= self.former_until:
+            return self.former_name_vi
+        return self.name_vi
 
 
 class Agency(Base):

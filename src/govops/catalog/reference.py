@@ -62,6 +62,9 @@ AREA_COLUMNS: tuple[str, ...] = (
     "valid_from",
     "valid_to",
     "successor_code",
+    "former_name_vi",
+    "former_short_vi",
+    "former_until",
     "lat",
     "lon",
     "area_km2",
@@ -95,6 +98,9 @@ class AreaRecord:
     valid_from: date | None
     valid_to: date | None
     successor_code: str | None
+    former_name_vi: str | None
+    former_short_vi: str | None
+    former_until: date | None
     lat: float | None
     lon: float | None
     area_km2: float | None
@@ -158,6 +164,9 @@ def _area_from_row(row: dict[str, str]) -> AreaRecord:
         valid_from=_opt_date(row["valid_from"]),
         valid_to=_opt_date(row["valid_to"]),
         successor_code=_opt(row["successor_code"]),
+        former_name_vi=_opt(row["former_name_vi"]),
+        former_short_vi=_opt(row["former_short_vi"]),
+        former_until=_opt_date(row["former_until"]),
         lat=_opt_float(row["lat"]),
         lon=_opt_float(row["lon"]),
         area_km2=_opt_float(row["area_km2"]),

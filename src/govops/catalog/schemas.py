@@ -146,7 +146,9 @@ class AreaOut(BaseModel):
     code: str
     level: str
     parent: str | None
-    name_vi: str
+    name_vi: str = Field(description="the name on valid_on (or today)")
+    former_name_vi: str | None = Field(description="the name the code stood for until former_until")
+    former_until: date | None
     name_ascii: str
     short_vi: str
     kind_vi: str

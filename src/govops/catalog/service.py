@@ -75,6 +75,8 @@ def load_reference_areas(*, session: Session) -> int:
         area.short_vi, area.short_ascii, area.kind_vi = rec.short_vi, rec.short_ascii, rec.kind_vi
         area.valid_from, area.valid_to = rec.valid_from, rec.valid_to
         area.lat, area.lon, area.area_km2 = rec.lat, rec.lon, rec.area_km2
+        area.former_name_vi, area.former_short_vi = rec.former_name_vi, rec.former_short_vi
+        area.former_until = rec.former_until
     session.flush()
     for rec in records:
         area = existing[rec.code]
@@ -506,12 +508,14 @@ def list_indicators(
     )
 
 
-def area_out(area: Area, codes: dict[int, str]) -> AreaOut:
+def area_out(area: Area, codes: dict[int, str], on: date | None = None) -> AreaOut:
     return AreaOut(
         code=area.code,
         level=area.level,
         parent=codes.get(area.parent_id) if area.parent_id else None,
-        name_vi=area.name_vi,
+        name_vi=area.name_on(on) if on else area.name_vi,
+        former_name_vi=area.former_name_vi,
+        former_until=area.former_until,
         name_ascii=area.name_ascii,
         short_vi=area.short_vi,
         kind_vi=area.kind_vi,
@@ -550,8 +554,9 @@ def list_areas(
         needle = f"%{fold(q)}%"
         stmt = stmt.where(or_(func.lower(Area.name_ascii).like(needle), Area.code == q))
     rows = list(session.scalars(stmt.limit(limit + 1)))
-    codes = dict(session.execute(select(Area.id, Area.code)).all())
-    return make_page(rows, limit=limit, key=lambda a: a.id, out=lambda a: area_out(a, codes))
+    linked = {i for a in rows for i in (a.parent_id, a.successor_id) if i is not None}
+    codes = dict(session.execute(select(Area.id, Area.code).where(Area.id.in_(linked))).all()) if linked else {}
+    return make_page(rows, limit=limit, key=lambda a: a.id, out=lambda a: area_out(a, codes, day))
 
 
 def list_agencies(*, session: Session, kind: str | None = None, after_id: int = 0, limit: int = 100) -> Page[AgencyOut]:

@@ -73,11 +73,11 @@ def _progress() -> Progress:
 
 def _init(engine: Engine) -> dict[str, int]:
     from govops.catalog.service import load_reference
-    from govops.db.engine import make_session_factory, transaction
+    from govops.db.engine import transaction
     from govops.db.migrate import upgrade
 
     upgrade(engine)
-    with transaction(make_session_factory(engine)) as session:
+    with transaction(engine) as session:
         return load_reference(session=session)
 
 
@@ -154,7 +154,7 @@ def demo(
             out.print("demo data already loaded")
         else:
             end = settings.demo_end or default_end_month()
-            with _progress() as progress, transaction(factory) as session:
+            with _progress() as progress, transaction(engine) as session:
                 task = progress.add_task(f"demo data 2015-01..{end}", total=None)
                 summary = load_demo(session=session, end_month=end, progress=lambda n: progress.advance(task, n))
             out.print(f"demo data loaded: {summary.created} observations, 2015-01 to {end} (DEMO: made-up figures)")
@@ -179,7 +179,7 @@ def ingest(
 
     with _friendly_errors():
         rows = read_file(file, fmt)
-        factory = make_session_factory(_engine(get_settings()))
+        factory = make_session_factory(_engine(get_settings()), writer=True)
         with factory() as session:
             index = CatalogIndex(session)
             with _progress() as progress:
@@ -232,11 +232,11 @@ def series(
 def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue YAML or JSON")]) -> None:
     """Create or update units, codelists, groups and indicators from a file (all or nothing)."""
     from govops.catalog.service import import_catalogue, read_catalogue_file
-    from govops.db.engine import make_session_factory, transaction
+    from govops.db.engine import transaction
 
     with _friendly_errors():
         doc = read_catalogue_file(file)
-        with transaction(make_session_factory(_engine(get_settings()))) as session:
+        with transaction(_engine(get_settings())) as session:
             summary = import_catalogue(session=session, doc=doc, where=str(file))
         out.print(f"{file}: " + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items()))
 

@@ -152,12 +152,41 @@ class _Setup:
     profiles: Mapping[str, _Profile]
 
 
-_PROFILE_KEYS = frozenset({
-    "level", "anchors", "growth", "interpolate", "seasonal", "tet", "covid", "shocks", "noise", "ar",
-    "year_noise", "min", "max", "allow_negative", "national_only", "shares", "share_key", "share_drift",
-    "share_ar", "share_noise", "share_year", "share_step", "spread", "spread_from", "spread_elasticity",
-    "spread_drift", "spread_noise", "base_year", "yoy_of", "noise_abs", "dims",
-})
+_PROFILE_KEYS = frozenset(
+    {
+        "level",
+        "anchors",
+        "growth",
+        "interpolate",
+        "seasonal",
+        "tet",
+        "covid",
+        "shocks",
+        "noise",
+        "ar",
+        "year_noise",
+        "min",
+        "max",
+        "allow_negative",
+        "national_only",
+        "shares",
+        "share_key",
+        "share_drift",
+        "share_ar",
+        "share_noise",
+        "share_year",
+        "share_step",
+        "spread",
+        "spread_from",
+        "spread_elasticity",
+        "spread_drift",
+        "spread_noise",
+        "base_year",
+        "yoy_of",
+        "noise_abs",
+        "dims",
+    }
+)
 _DIM_KEYS = frozenset({"weights", "drift", "noise", "tet", "shocks", "province_weight_sd"})
 _COLUMNS = ("pop", "pop_trend", "econ", "trade", "tour", "rice", "fish", "fiscal", "port", "covid21")
 
@@ -264,7 +293,7 @@ def _profile(
     if dims_raw:
         if ind.area_aggregation == "sum":
             raise _ProfileError(f"{where}: breakdowns are generated for index-like indicators only")
-        (codelist, spec), = dims_raw.items()
+        ((codelist, spec),) = dims_raw.items()
         dims = _dim_profile(codelist, spec, codelists[codelist], f"{where}.dims.{codelist}")
     base_year = entry.get("base_year")
     return _Profile(
@@ -406,8 +435,16 @@ def _axis(freq: str, first_year: int, start_year: int, end: int) -> _Axis:
             if first_month + width - 1 <= end:
                 emit_to = len(labels)
     return _Axis(
-        freq=freq, ppy=ppy, first_year=first_year, labels=tuple(labels), years=tuple(years), subs=tuple(subs),
-        mids=tuple(mids), months=tuple(months), emit_from=(start_year - first_year) * ppy, emit_to=emit_to,
+        freq=freq,
+        ppy=ppy,
+        first_year=first_year,
+        labels=tuple(labels),
+        years=tuple(years),
+        subs=tuple(subs),
+        mids=tuple(mids),
+        months=tuple(months),
+        emit_from=(start_year - first_year) * ppy,
+        emit_to=emit_to,
     )
 
 
@@ -552,9 +589,7 @@ class _Engine:
         axis = self.axes[ind.periodicity]
         columns = dict(prof.shares)
         totals = {col: sum(p.columns[col] for p in self.provinces) for col in columns}
-        base = {
-            p.code: sum(w * p.columns[col] / totals[col] for col, w in columns.items()) for p in self.provinces
-        }
+        base = {p.code: sum(w * p.columns[col] / totals[col] for col, w in columns.items()) for p in self.provinces}
         pop_weight = columns.get("pop", 0.0) / sum(columns.values())
         raw: dict[str, list[float]] = {}
         for p in self.provinces:
@@ -680,9 +715,7 @@ class _Engine:
         if ind.area_aggregation == "none":
             out[(NATION, "")] = [round(_clamp(v, prof.lower, prof.upper), d) for v in national]
         else:
-            out[(NATION, "")] = [
-                round(self._mean(ind, i, {c: out[(c, "")][i] for c in factors}), d) for i in range(n)
-            ]
+            out[(NATION, "")] = [round(self._mean(ind, i, {c: out[(c, "")][i] for c in factors}), d) for i in range(n)]
         return out
 
     def _breakdown(self, ind: _Indicator, prof: _Profile, dims: _DimProfile) -> dict[tuple[str, str], list[float]]:
@@ -741,8 +774,7 @@ class _Engine:
             ]
         else:
             out[(NATION, "")] = [
-                round(self._mean(ind, i, {p.code: out[(p.code, "")][i] for p in self.provinces}), d)
-                for i in range(n)
+                round(self._mean(ind, i, {p.code: out[(p.code, "")][i] for p in self.provinces}), d) for i in range(n)
             ]
         return out
 
@@ -753,9 +785,7 @@ class _Engine:
         scale = 10**decimals
         units = round(value * scale)
         rng = self._rng("split", new, label)
-        weights = [
-            self.setup.legacy_weights.get(old, 1.0) * max(0.2, 1.0 + 0.1 * rng.gauss(0.0, 1.0)) for old in olds
-        ]
+        weights = [self.setup.legacy_weights.get(old, 1.0) * max(0.2, 1.0 + 0.1 * rng.gauss(0.0, 1.0)) for old in olds]
         total = sum(weights)
         raw = [units * w / total for w in weights]
         parts = [math.floor(r) for r in raw]

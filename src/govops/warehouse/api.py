@@ -16,7 +16,7 @@ from govops.warehouse import service
 from govops.warehouse.schemas import ObservationBatch, ObservationOut, Series, WriteSummary
 from govops.warehouse.series import build_series
 from govops.web.access import readable_classifications, require_readable
-from govops.web.deps import SessionDep
+from govops.web.deps import SessionDep, WriteSessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"])
 
@@ -48,7 +48,7 @@ AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
 
 
 @router.post("/observations", response_model=WriteSummary, status_code=status.HTTP_201_CREATED)
-def post_observations(session: SessionDep, batch: ObservationBatch) -> WriteSummary:
+def post_observations(session: WriteSessionDep, batch: ObservationBatch) -> WriteSummary:
     """Write a batch: every row is checked first; if any is wrong, nothing is written (422)."""
     limit = get_settings().max_batch_rows
     if len(batch.observations) > limit:

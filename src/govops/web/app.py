@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.write_session_factory = make_session_factory(engine, writer=True)
     install_error_handlers(app)
 
     @app.middleware("http")
