@@ -17,20 +17,88 @@ from govops.demo.generator import NATION, DemoObservation, generate
 END = "2026-10"
 
 PROVINCES = [
-    "01", "04", "08", "11", "12", "14", "15", "19", "20", "22", "24", "25", "31", "33", "37", "38", "40",
-    "42", "44", "46", "48", "51", "52", "56", "66", "68", "75", "79", "80", "82", "86", "91", "92", "96",
+    "01",
+    "04",
+    "08",
+    "11",
+    "12",
+    "14",
+    "15",
+    "19",
+    "20",
+    "22",
+    "24",
+    "25",
+    "31",
+    "33",
+    "37",
+    "38",
+    "40",
+    "42",
+    "44",
+    "46",
+    "48",
+    "51",
+    "52",
+    "56",
+    "66",
+    "68",
+    "75",
+    "79",
+    "80",
+    "82",
+    "86",
+    "91",
+    "92",
+    "96",
 ]
 OWNERS = {
-    "GO", "MOF", "NSO", "CUSTOMS", "TAX", "TREASURY", "FIA", "VSS", "SBV", "MOIT", "MAE", "MOC", "MOHA",
-    "MOST", "MOCST", "VNAT", "MOET", "MOH", "MPS", "EVN",
+    "GO",
+    "MOF",
+    "NSO",
+    "CUSTOMS",
+    "TAX",
+    "TREASURY",
+    "FIA",
+    "VSS",
+    "SBV",
+    "MOIT",
+    "MAE",
+    "MOC",
+    "MOHA",
+    "MOST",
+    "MOCST",
+    "VNAT",
+    "MOET",
+    "MOH",
+    "MPS",
+    "EVN",
 }
 # The 2025 reorganisation: new province -> the pre-2025 provinces it absorbed (continuing code included).
 PREDECESSORS = {
-    "08": ["02", "08"], "15": ["10", "15"], "19": ["06", "19"], "24": ["24", "27"], "25": ["17", "25", "26"],
-    "31": ["30", "31"], "33": ["33", "34"], "37": ["35", "36", "37"], "44": ["44", "45"], "48": ["48", "49"],
-    "51": ["51", "62"], "52": ["52", "64"], "56": ["56", "58"], "66": ["54", "66"], "68": ["60", "67", "68"],
-    "75": ["70", "75"], "79": ["74", "77", "79"], "80": ["72", "80"], "82": ["82", "87"],
-    "86": ["83", "84", "86"], "91": ["89", "91"], "92": ["92", "93", "94"], "96": ["95", "96"],
+    "08": ["02", "08"],
+    "15": ["10", "15"],
+    "19": ["06", "19"],
+    "24": ["24", "27"],
+    "25": ["17", "25", "26"],
+    "31": ["30", "31"],
+    "33": ["33", "34"],
+    "37": ["35", "36", "37"],
+    "44": ["44", "45"],
+    "48": ["48", "49"],
+    "51": ["51", "62"],
+    "52": ["52", "64"],
+    "56": ["56", "58"],
+    "66": ["54", "66"],
+    "68": ["60", "67", "68"],
+    "75": ["70", "75"],
+    "79": ["74", "77", "79"],
+    "80": ["72", "80"],
+    "82": ["82", "87"],
+    "86": ["83", "84", "86"],
+    "91": ["89", "91"],
+    "92": ["92", "93", "94"],
+    "96": ["95", "96"],
 }
 CODE = re.compile(r"^[A-Z0-9_]+$")
 VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.IGNORECASE)
@@ -42,9 +110,23 @@ PERIOD = {
 FIRST = {"M": "2015-01", "Q": "2015-Q1", "A": "2015"}
 LAST = {"M": "2026-10", "Q": "2026-Q3", "A": "2025"}  # quarters and years only once complete
 INDICATOR_KEYS = {
-    "code", "name_vi", "name_en", "definition_vi", "definition_en", "unit", "periodicity", "dimensions",
-    "area_aggregation", "area_weight", "time_aggregation", "owner", "groups", "classification",
-    "higher_is_better", "decimals", "formula",
+    "code",
+    "name_vi",
+    "name_en",
+    "definition_vi",
+    "definition_en",
+    "unit",
+    "periodicity",
+    "dimensions",
+    "area_aggregation",
+    "area_weight",
+    "time_aggregation",
+    "owner",
+    "groups",
+    "classification",
+    "higher_is_better",
+    "decimals",
+    "formula",
 }
 FUNCTIONS = {"yoy", "pop", "lag", "ytd"}
 
@@ -277,8 +359,16 @@ def test_provinces_add_up_to_the_nation(
     assert checked > 3500
 
 
-@pytest.mark.parametrize(("code", "period"), [("CPI", "2024-06"), ("CPI", "2020-04"), ("UNEMPLOYMENT_RATE", "2021-Q3"),
-                                              ("AVG_INCOME", "2025-Q2"), ("HEALTH_INS_COVERAGE", "2023")])
+@pytest.mark.parametrize(
+    ("code", "period"),
+    [
+        ("CPI", "2024-06"),
+        ("CPI", "2020-04"),
+        ("UNEMPLOYMENT_RATE", "2021-Q3"),
+        ("AVG_INCOME", "2025-Q2"),
+        ("HEALTH_INS_COVERAGE", "2023"),
+    ],
+)
 def test_weighted_means(table: dict[Key, float], stored: dict[str, dict[str, Any]], code: str, period: str) -> None:
     ind = stored[code]
     weight_code = ind["area_weight"]

@@ -35,15 +35,20 @@ def test_demo_series_roll_up_and_reaggregate_old_provinces(session: Session) -> 
     nation, hcmc = build_series(session=session, indicator="ENT_NEW", areas=["VN", "79"], freq="A")
     old_units = session.scalar(
         select(func.count(func.distinct(Observation.area_id)))
-        .join(Indicator, Indicator.id == Observation.indicator_id).where(Indicator.code == "ENT_NEW")
-        .join(Area, Area.id == Observation.area_id).where(Area.level == "province"))
+        .join(Indicator, Indicator.id == Observation.indicator_id)
+        .where(Indicator.code == "ENT_NEW")
+        .join(Area, Area.id == Observation.area_id)
+        .where(Area.level == "province")
+    )
     assert old_units == 63
     year = hcmc.points[0]
     assert year.period == "2015" and year.value and year.periods and year.periods.have == 12
     total_of_old = session.scalar(
-        select(func.sum(Observation.value)).join(Indicator, Indicator.id == Observation.indicator_id)
+        select(func.sum(Observation.value))
+        .join(Indicator, Indicator.id == Observation.indicator_id)
         .join(Area, Area.id == Observation.area_id)
-        .where(Indicator.code == "ENT_NEW", Area.level == "province"))
+        .where(Indicator.code == "ENT_NEW", Area.level == "province")
+    )
     assert nation.points[0].value == pytest.approx(total_of_old)
     monthly = build_series(session=session, indicator="ENT_NEW", areas=["79"])[0].points[0]
     assert monthly.source == "aggregated" and monthly.areas is not None and monthly.areas.expected == 3

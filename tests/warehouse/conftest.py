@@ -16,50 +16,98 @@ from govops.warehouse.service import ingest
 
 def _indicator(code: str, **overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "code": code, "name_vi": f"Chỉ tiêu thử {code}", "name_en": f"Test indicator {code}", "unit": "T_BN_VND",
-        "periodicity": "M", "area_aggregation": "sum", "time_aggregation": "sum", "owner": "NSO",
-        "groups": ["T_GROUP"], "decimals": 1,
+        "code": code,
+        "name_vi": f"Chỉ tiêu thử {code}",
+        "name_en": f"Test indicator {code}",
+        "unit": "T_BN_VND",
+        "periodicity": "M",
+        "area_aggregation": "sum",
+        "time_aggregation": "sum",
+        "owner": "NSO",
+        "groups": ["T_GROUP"],
+        "decimals": 1,
     }
     base.update(overrides)
     return base
 
 
-TEST_CATALOGUE = CatalogueDoc.model_validate({
-    "units": [
-        {"code": "T_BN_VND", "name_vi": "Tỷ đồng", "name_en": "Billion VND", "symbol": "tỷ đ", "quantity": "vnd",
-         "factor": 1e9},
-        {"code": "T_MN_VND", "name_vi": "Triệu đồng", "name_en": "Million VND", "symbol": "tr đ", "quantity": "vnd",
-         "factor": 1e6},
-        {"code": "T_USD", "name_vi": "Đô la Mỹ", "name_en": "US dollar", "symbol": "USD", "quantity": "usd",
-         "factor": 1},
-        {"code": "T_INDEX", "name_vi": "Chỉ số", "name_en": "Index", "symbol": "", "quantity": "index", "factor": 1},
-        {"code": "T_PERSONS", "name_vi": "Người", "name_en": "Persons", "symbol": "", "quantity": "persons",
-         "factor": 1},
-    ],
-    "codelists": [
-        {"code": "T_SECTOR", "name_vi": "Khu vực", "name_en": "Sector", "codes": [
-            {"code": "AGR", "name_vi": "Nông nghiệp", "name_en": "Agriculture"},
-            {"code": "IND", "name_vi": "Công nghiệp", "name_en": "Industry"},
-        ]},
-    ],
-    "groups": [{"code": "T_GROUP", "kind": "report", "name_vi": "Nhóm thử", "name_en": "Test group"}],
-    "indicators": [
-        _indicator("T_FLOW", dimensions=["T_SECTOR"]),
-        _indicator("T_FLOW2"),
-        _indicator("T_STOCK", time_aggregation="last"),
-        _indicator("T_MEAN", area_aggregation="mean", time_aggregation="mean", unit="T_INDEX"),
-        _indicator("T_POP", periodicity="A", time_aggregation="last", unit="T_PERSONS"),
-        _indicator("T_INDEX", area_aggregation="weighted", area_weight="T_POP", time_aggregation="mean",
-                   unit="T_INDEX"),
-        _indicator("T_NONE", area_aggregation="none", time_aggregation="none", unit="T_INDEX"),
-        _indicator("T_SECRET", classification="confidential"),
-        _indicator("T_Q", periodicity="Q"),
-        _indicator("T_BALANCE", formula="T_FLOW - T_FLOW2", area_aggregation="none", time_aggregation="none"),
-        _indicator("T_YOY", formula="yoy(T_FLOW)", unit="T_INDEX", area_aggregation="none", time_aggregation="none"),
-        _indicator("T_YTD", formula="ytd(T_FLOW)", area_aggregation="none", time_aggregation="none"),
-        _indicator("T_PER_HEAD", formula="T_FLOW / T_POP * 1000", area_aggregation="none", time_aggregation="none"),
-    ],
-})
+TEST_CATALOGUE = CatalogueDoc.model_validate(
+    {
+        "units": [
+            {
+                "code": "T_BN_VND",
+                "name_vi": "Tỷ đồng",
+                "name_en": "Billion VND",
+                "symbol": "tỷ đ",
+                "quantity": "vnd",
+                "factor": 1e9,
+            },
+            {
+                "code": "T_MN_VND",
+                "name_vi": "Triệu đồng",
+                "name_en": "Million VND",
+                "symbol": "tr đ",
+                "quantity": "vnd",
+                "factor": 1e6,
+            },
+            {
+                "code": "T_USD",
+                "name_vi": "Đô la Mỹ",
+                "name_en": "US dollar",
+                "symbol": "USD",
+                "quantity": "usd",
+                "factor": 1,
+            },
+            {
+                "code": "T_INDEX",
+                "name_vi": "Chỉ số",
+                "name_en": "Index",
+                "symbol": "",
+                "quantity": "index",
+                "factor": 1,
+            },
+            {
+                "code": "T_PERSONS",
+                "name_vi": "Người",
+                "name_en": "Persons",
+                "symbol": "",
+                "quantity": "persons",
+                "factor": 1,
+            },
+        ],
+        "codelists": [
+            {
+                "code": "T_SECTOR",
+                "name_vi": "Khu vực",
+                "name_en": "Sector",
+                "codes": [
+                    {"code": "AGR", "name_vi": "Nông nghiệp", "name_en": "Agriculture"},
+                    {"code": "IND", "name_vi": "Công nghiệp", "name_en": "Industry"},
+                ],
+            },
+        ],
+        "groups": [{"code": "T_GROUP", "kind": "report", "name_vi": "Nhóm thử", "name_en": "Test group"}],
+        "indicators": [
+            _indicator("T_FLOW", dimensions=["T_SECTOR"]),
+            _indicator("T_FLOW2"),
+            _indicator("T_STOCK", time_aggregation="last"),
+            _indicator("T_MEAN", area_aggregation="mean", time_aggregation="mean", unit="T_INDEX"),
+            _indicator("T_POP", periodicity="A", time_aggregation="last", unit="T_PERSONS"),
+            _indicator(
+                "T_INDEX", area_aggregation="weighted", area_weight="T_POP", time_aggregation="mean", unit="T_INDEX"
+            ),
+            _indicator("T_NONE", area_aggregation="none", time_aggregation="none", unit="T_INDEX"),
+            _indicator("T_SECRET", classification="confidential"),
+            _indicator("T_Q", periodicity="Q"),
+            _indicator("T_BALANCE", formula="T_FLOW - T_FLOW2", area_aggregation="none", time_aggregation="none"),
+            _indicator(
+                "T_YOY", formula="yoy(T_FLOW)", unit="T_INDEX", area_aggregation="none", time_aggregation="none"
+            ),
+            _indicator("T_YTD", formula="ytd(T_FLOW)", area_aggregation="none", time_aggregation="none"),
+            _indicator("T_PER_HEAD", formula="T_FLOW / T_POP * 1000", area_aggregation="none", time_aggregation="none"),
+        ],
+    }
+)
 
 
 @pytest.fixture

@@ -14,17 +14,29 @@ pytestmark = pytest.mark.usefixtures("catalogue")
 
 
 def test_post_a_batch_then_read_it_back(client: TestClient) -> None:
-    body = {"observations": [obs("T_FLOW2", "01", "2025-07", 104.2), obs("T_FLOW2", "79", "2025-07", 99.5),
-                             obs("T_FLOW", "01", "2025-07", 3.0, dims={"T_SECTOR": "AGR"})]}
+    body = {
+        "observations": [
+            obs("T_FLOW2", "01", "2025-07", 104.2),
+            obs("T_FLOW2", "79", "2025-07", 99.5),
+            obs("T_FLOW", "01", "2025-07", 3.0, dims={"T_SECTOR": "AGR"}),
+        ]
+    }
     created = client.post("/api/v1/observations", json=body)
     assert created.status_code == 201, created.text
-    assert created.json() | {"recorded_at": None} == {"received": 3, "created": 3, "updated": 0, "unchanged": 0,
-                                                       "recorded_at": None}
+    assert created.json() | {"recorded_at": None} == {
+        "received": 3,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "recorded_at": None,
+    }
     again = client.post("/api/v1/observations", json=body)
     assert again.json()["unchanged"] == 3
     listed = client.get("/api/v1/observations", params={"indicator": "T_FLOW2"}).json()
     assert [(o["area"], o["value"], o["status"]) for o in listed["items"]] == [
-        ("01", 104.2, "provisional"), ("79", 99.5, "provisional")]
+        ("01", 104.2, "provisional"),
+        ("79", 99.5, "provisional"),
+    ]
     assert listed["next_cursor"] is None
     dims = client.get("/api/v1/observations", params={"indicator": "T_FLOW", "dims": "T_SECTOR:AGR"}).json()
     assert [o["dims"] for o in dims["items"]] == [{"T_SECTOR": "AGR"}]
@@ -32,9 +44,16 @@ def test_post_a_batch_then_read_it_back(client: TestClient) -> None:
 
 def test_a_bad_row_rejects_the_whole_batch_with_rows_and_fields(client: TestClient, session: Session) -> None:
     before = session.scalar(select(func.count()).select_from(Observation))
-    response = client.post("/api/v1/observations", json={"observations": [
-        obs("T_FLOW2", "01", "2025-07", 1.0), obs("T_FLOW2", "01", "July 2025", 1.0), obs("BAD", "01", "2025-07", 1.0),
-    ]})
+    response = client.post(
+        "/api/v1/observations",
+        json={
+            "observations": [
+                obs("T_FLOW2", "01", "2025-07", 1.0),
+                obs("T_FLOW2", "01", "July 2025", 1.0),
+                obs("BAD", "01", "2025-07", 1.0),
+            ]
+        },
+    )
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "rejected" and "nothing was written" in error["message"]
@@ -44,31 +63,47 @@ def test_a_bad_row_rejects_the_whole_batch_with_rows_and_fields(client: TestClie
 
 
 def test_malformed_body_gets_the_same_error_shape(client: TestClient) -> None:
-    response = client.post("/api/v1/observations", json={"observations": [{"indicator": "T_FLOW2", "area": "01",
-                                                                           "period": "2025-07", "value": "abc"}]})
+    response = client.post(
+        "/api/v1/observations",
+        json={"observations": [{"indicator": "T_FLOW2", "area": "01", "period": "2025-07", "value": "abc"}]},
+    )
     assert response.status_code == 422
     problem = response.json()["error"]["problems"][0]
     assert (problem["row"], problem["field"]) == (1, "value")
-    assert client.post("/api/v1/observations", content=b"{not json", headers={"Content-Type": "application/json"}
-                       ).json()["error"]["code"] == "invalid_request"
+    assert (
+        client.post("/api/v1/observations", content=b"{not json", headers={"Content-Type": "application/json"}).json()[
+            "error"
+        ]["code"]
+        == "invalid_request"
+    )
 
 
 def test_observations_page_with_a_cursor(client: TestClient) -> None:
-    client.post("/api/v1/observations", json={"observations": [
-        obs("T_FLOW2", "01", f"2024-{m:02d}", float(m)) for m in range(1, 13)]})
+    client.post(
+        "/api/v1/observations",
+        json={"observations": [obs("T_FLOW2", "01", f"2024-{m:02d}", float(m)) for m in range(1, 13)]},
+    )
     first = client.get("/api/v1/observations", params={"indicator": "T_FLOW2", "limit": 10}).json()
     assert len(first["items"]) == 10 and first["next_cursor"]
-    second = client.get("/api/v1/observations", params={"indicator": "T_FLOW2", "limit": 10,
-                                                        "cursor": first["next_cursor"]}).json()
+    second = client.get(
+        "/api/v1/observations", params={"indicator": "T_FLOW2", "limit": 10, "cursor": first["next_cursor"]}
+    ).json()
     assert [o["period"] for o in second["items"]] == ["2024-11", "2024-12"] and second["next_cursor"] is None
     bad = client.get("/api/v1/observations", params={"cursor": "garbage!"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
 
 
 def test_series_endpoint_aggregates_and_reports_completeness(client: TestClient) -> None:
-    client.post("/api/v1/observations", json={"observations": [
-        obs("T_FLOW2", "01", "2025-07", 1.0), obs("T_FLOW2", "79", "2025-07", 2.0),
-        obs("T_FLOW2", "01", "2025-08", 3.0)]})
+    client.post(
+        "/api/v1/observations",
+        json={
+            "observations": [
+                obs("T_FLOW2", "01", "2025-07", 1.0),
+                obs("T_FLOW2", "79", "2025-07", 2.0),
+                obs("T_FLOW2", "01", "2025-08", 3.0),
+            ]
+        },
+    )
     response = client.get("/api/v1/series/T_FLOW2", params={"area": ["VN", "01"], "freq": "Q"})
     assert response.status_code == 200, response.text
     nation, hanoi = response.json()

@@ -9,11 +9,23 @@ from govops.warehouse.formats import read_file, read_text
 
 
 def test_csv_rows_carry_their_line_numbers_and_dimension_columns() -> None:
-    rows = read_text("indicator,area,period,value,status,COICOP_VN\n\nCPI,01,2025-07,104.2,final,01\n"
-                     "CPI,01,2025-07,104.0,,\n", "csv", where="x.csv")
+    rows = read_text(
+        "indicator,area,period,value,status,COICOP_VN\n\nCPI,01,2025-07,104.2,final,01\nCPI,01,2025-07,104.0,,\n",
+        "csv",
+        where="x.csv",
+    )
     assert rows == [
-        (3, {"indicator": "CPI", "area": "01", "period": "2025-07", "value": "104.2", "status": "final",
-             "dims": {"COICOP_VN": "01"}}),
+        (
+            3,
+            {
+                "indicator": "CPI",
+                "area": "01",
+                "period": "2025-07",
+                "value": "104.2",
+                "status": "final",
+                "dims": {"COICOP_VN": "01"},
+            },
+        ),
         (4, {"indicator": "CPI", "area": "01", "period": "2025-07", "value": "104.0", "dims": {}}),
     ]
 

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.usefixtures("catalogue")
 
 
 def current_provinces(session: Session) -> list[str]:
-    return list(session.scalars(select(Area.code).where(Area.level == "province", Area.valid_to.is_(None))
-                                .order_by(Area.code)))
+    return list(
+        session.scalars(select(Area.code).where(Area.level == "province", Area.valid_to.is_(None)).order_by(Area.code))
+    )
 
 
 def one(session: Session, indicator: str, area: str = "VN", **kwargs: object) -> Series:
@@ -47,8 +48,11 @@ def test_a_reported_national_figure_wins_over_the_sum(session: Session) -> None:
 
 
 def test_wards_roll_up_to_their_province_and_on_to_the_nation(session: Session) -> None:
-    wards = list(session.scalars(select(Area.code).where(Area.level == "ward", Area.parent.has(code="01"))
-                                 .order_by(Area.code).limit(3)))
+    wards = list(
+        session.scalars(
+            select(Area.code).where(Area.level == "ward", Area.parent.has(code="01")).order_by(Area.code).limit(3)
+        )
+    )
     put(session, [obs("T_FLOW2", w, "2025-08", 2.0) for w in wards] + [obs("T_FLOW2", "79", "2025-08", 10.0)])
     province = by_period(one(session, "T_FLOW2", "01"))["2025-08"]
     assert province.value == 6.0 and province.source == "aggregated"
@@ -58,9 +62,12 @@ def test_wards_roll_up_to_their_province_and_on_to_the_nation(session: Session) 
 
 
 def test_months_add_up_to_quarters_and_years_by_the_time_rule(session: Session) -> None:
-    put(session, [obs("T_FLOW2", "01", f"2024-{m:02d}", float(m)) for m in range(1, 13)]
+    put(
+        session,
+        [obs("T_FLOW2", "01", f"2024-{m:02d}", float(m)) for m in range(1, 13)]
         + [obs("T_STOCK", "01", f"2024-{m:02d}", float(m * 10)) for m in range(1, 11)]
-        + [obs("T_MEAN", "01", f"2024-{m:02d}", float(m)) for m in range(1, 4)])
+        + [obs("T_MEAN", "01", f"2024-{m:02d}", float(m)) for m in range(1, 4)],
+    )
     quarters = by_period(one(session, "T_FLOW2", "01", freq="Q"))
     assert [quarters[f"2024-Q{q}"].value for q in range(1, 5)] == [6.0, 15.0, 24.0, 33.0]
     assert quarters["2024-Q1"].periods is not None and quarters["2024-Q1"].periods.have == 3
@@ -74,8 +81,15 @@ def test_months_add_up_to_quarters_and_years_by_the_time_rule(session: Session) 
 
 
 def test_weighted_mean_over_provinces_uses_the_weight_indicator(session: Session) -> None:
-    put(session, [obs("T_POP", "01", "2024", 8000.0), obs("T_POP", "79", "2024", 2000.0),
-                  obs("T_INDEX", "01", "2025-07", 110.0), obs("T_INDEX", "79", "2025-07", 100.0)])
+    put(
+        session,
+        [
+            obs("T_POP", "01", "2024", 8000.0),
+            obs("T_POP", "79", "2024", 2000.0),
+            obs("T_INDEX", "01", "2025-07", 110.0),
+            obs("T_INDEX", "79", "2025-07", 100.0),
+        ],
+    )
     point = by_period(one(session, "T_INDEX"))["2025-07"]
     # The 2024 weights carry forward to 2025 when 2025 is not yet published.
     assert point.value == pytest.approx(108.0)
@@ -90,8 +104,15 @@ def test_indicator_without_area_rule_is_not_summed(session: Session) -> None:
 
 def test_old_provinces_are_reaggregated_onto_their_successor(session: Session) -> None:
     # Binh Duong (74) and Ba Ria - Vung Tau (77) merged into Ho Chi Minh City (79) on 2025-07-01.
-    put(session, [obs("T_FLOW2", "79", "2025-06", 100.0), obs("T_FLOW2", "74", "2025-06", 40.0),
-                  obs("T_FLOW2", "77", "2025-06", 30.0), obs("T_FLOW2", "79", "2025-07", 175.0)])
+    put(
+        session,
+        [
+            obs("T_FLOW2", "79", "2025-06", 100.0),
+            obs("T_FLOW2", "74", "2025-06", 40.0),
+            obs("T_FLOW2", "77", "2025-06", 30.0),
+            obs("T_FLOW2", "79", "2025-07", 175.0),
+        ],
+    )
     points = by_period(one(session, "T_FLOW2", "79"))
     assert points["2025-06"].value == 170.0 and points["2025-06"].source == "aggregated"
     assert (points["2025-06"].areas.have, points["2025-06"].areas.expected) == (3, 3)  # type: ignore[union-attr]
@@ -101,9 +122,11 @@ def test_old_provinces_are_reaggregated_onto_their_successor(session: Session) -
 
 
 def test_derived_indicators_are_computed_from_their_formula(session: Session) -> None:
-    put(session, [obs("T_FLOW", "01", f"{y}-{m:02d}", 10.0 * (y - 2023) + m) for y in (2024, 2025)
-                  for m in range(1, 13)]
-        + [obs("T_FLOW2", "01", "2025-03", 4.0), obs("T_POP", "01", "2025", 500.0)])
+    put(
+        session,
+        [obs("T_FLOW", "01", f"{y}-{m:02d}", 10.0 * (y - 2023) + m) for y in (2024, 2025) for m in range(1, 13)]
+        + [obs("T_FLOW2", "01", "2025-03", 4.0), obs("T_POP", "01", "2025", 500.0)],
+    )
     balance = by_period(one(session, "T_BALANCE", "01"))
     assert balance["2025-03"].value == 23.0 - 4.0 and balance["2025-03"].source == "derived"
     assert "2025-04" not in balance or balance["2025-04"].value is None
@@ -120,10 +143,18 @@ def test_derived_indicators_are_computed_from_their_formula(session: Session) ->
 def test_series_as_of_a_past_moment(session: Session) -> None:
     index = CatalogIndex(session)
     t0 = datetime(2025, 8, 1, tzinfo=UTC)
-    write_observations(session=session, rows=check_rows(index, [(1, obs("T_FLOW2", "01", "2025-07", 1.0)),
-                                                                (2, obs("T_FLOW2", "79", "2025-07", 2.0))])[0], now=t0)
-    write_observations(session=session, rows=check_rows(index, [(1, obs("T_FLOW2", "01", "2025-07", 5.0))])[0],
-                       now=t0 + timedelta(days=10))
+    write_observations(
+        session=session,
+        rows=check_rows(index, [(1, obs("T_FLOW2", "01", "2025-07", 1.0)), (2, obs("T_FLOW2", "79", "2025-07", 2.0))])[
+            0
+        ],
+        now=t0,
+    )
+    write_observations(
+        session=session,
+        rows=check_rows(index, [(1, obs("T_FLOW2", "01", "2025-07", 5.0))])[0],
+        now=t0 + timedelta(days=10),
+    )
     assert by_period(one(session, "T_FLOW2", as_of=t0 + timedelta(days=1)))["2025-07"].value == 3.0
     assert by_period(one(session, "T_FLOW2"))["2025-07"].value == 7.0
 
@@ -132,8 +163,11 @@ def test_gaps_are_explicit_and_range_filters_apply(session: Session) -> None:
     put(session, [obs("T_FLOW2", "01", "2025-01", 1.0), obs("T_FLOW2", "01", "2025-04", 4.0)])
     series = one(session, "T_FLOW2", "01")
     assert [(p.period, p.value, p.source) for p in series.points] == [
-        ("2025-01", 1.0, "reported"), ("2025-02", None, "missing"), ("2025-03", None, "missing"),
-        ("2025-04", 4.0, "reported")]
+        ("2025-01", 1.0, "reported"),
+        ("2025-02", None, "missing"),
+        ("2025-03", None, "missing"),
+        ("2025-04", 4.0, "reported"),
+    ]
     assert [p.period for p in one(session, "T_FLOW2", "01", start="2025-02", end="2025-04").points] == ["2025-04"]
 
 

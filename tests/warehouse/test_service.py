@@ -36,8 +36,9 @@ def test_every_change_is_kept_as_a_revision_and_readable_as_of_a_moment(session:
     revised = list(check_rows(CatalogIndex(session), [(1, obs("T_FLOW2", "01", "2025-07", 12.0, status="final"))])[0])
     write_observations(session=session, rows=revised, now=t0 + timedelta(days=30))
 
-    history = session.execute(select(ObservationRevision.value, ObservationRevision.status)
-                              .order_by(ObservationRevision.version)).all()
+    history = session.execute(
+        select(ObservationRevision.value, ObservationRevision.status).order_by(ObservationRevision.version)
+    ).all()
     assert [tuple(r) for r in history] == [(10.0, "provisional"), (12.0, "final")]
 
     def value_at(moment: datetime) -> list[float]:
@@ -52,8 +53,15 @@ def test_every_change_is_kept_as_a_revision_and_readable_as_of_a_moment(session:
 def test_a_batch_with_one_bad_row_writes_nothing(session: Session) -> None:
     before = count(session, Observation), count(session, ObservationRevision)
     with pytest.raises(Rejected) as caught:
-        put(session, [obs("T_FLOW2", "01", "2025-07", 1.0), obs("T_FLOW2", "01", "2025-13", 2.0),
-                      obs("T_FLOW2", "01", "2025-08", 3.0)], where="upload.csv")
+        put(
+            session,
+            [
+                obs("T_FLOW2", "01", "2025-07", 1.0),
+                obs("T_FLOW2", "01", "2025-13", 2.0),
+                obs("T_FLOW2", "01", "2025-08", 3.0),
+            ],
+            where="upload.csv",
+        )
     assert (count(session, Observation), count(session, ObservationRevision)) == before
     err = caught.value
     assert err.status == 422 and err.where == "upload.csv"
@@ -80,8 +88,9 @@ def test_a_batch_with_one_bad_row_writes_nothing(session: Session) -> None:
         ({"indicator": "T_FLOW2", "area": "01", "value": 1.0}, "period", "missing"),
     ],
 )
-def test_bad_rows_say_what_where_and_how_to_fix(session: Session, row: dict[str, object], field: str,
-                                               words: str) -> None:
+def test_bad_rows_say_what_where_and_how_to_fix(
+    session: Session, row: dict[str, object], field: str, words: str
+) -> None:
     valid, problems = check_rows(CatalogIndex(session), [(7, row)])
     assert valid == []
     assert len(problems) >= 1
@@ -91,8 +100,9 @@ def test_bad_rows_say_what_where_and_how_to_fix(session: Session, row: dict[str,
 
 
 def test_repeated_data_point_in_one_batch_is_rejected(session: Session) -> None:
-    _, problems = check_rows(CatalogIndex(session), [
-        (2, obs("T_FLOW2", "01", "2025-07", 1.0)), (3, obs("T_FLOW2", "01", "2025-07", 2.0))])
+    _, problems = check_rows(
+        CatalogIndex(session), [(2, obs("T_FLOW2", "01", "2025-07", 1.0)), (3, obs("T_FLOW2", "01", "2025-07", 2.0))]
+    )
     assert [(p.row, "row 2" in p.message) for p in problems] == [(3, True)]
 
 
@@ -102,11 +112,14 @@ def test_values_in_another_unit_of_the_same_quantity_are_converted(session: Sess
 
 
 def test_dimensions_key_the_data_and_the_total_is_the_empty_key(session: Session) -> None:
-    put(session, [
-        obs("T_FLOW", "01", "2025-07", 10.0),
-        obs("T_FLOW", "01", "2025-07", 4.0, dims={"T_SECTOR": "AGR"}),
-        obs("T_FLOW", "01", "2025-08", 9.0, dims={"T_SECTOR": "_T"}),
-    ])
+    put(
+        session,
+        [
+            obs("T_FLOW", "01", "2025-07", 10.0),
+            obs("T_FLOW", "01", "2025-07", 4.0, dims={"T_SECTOR": "AGR"}),
+            obs("T_FLOW", "01", "2025-08", 9.0, dims={"T_SECTOR": "_T"}),
+        ],
+    )
     total = list_observations(session=session, indicator="T_FLOW", dims={})
     assert [(o.period, o.value, o.dims) for o in total.items] == [("2025-07", 10.0, {}), ("2025-08", 9.0, {})]
     agr = list_observations(session=session, indicator="T_FLOW", dims={"T_SECTOR": "AGR"})
@@ -116,7 +129,9 @@ def test_dimensions_key_the_data_and_the_total_is_the_empty_key(session: Session
 def test_source_defaults_to_the_owner_and_can_be_named(session: Session) -> None:
     put(session, [obs("T_FLOW2", "01", "2025-07", 1.0), obs("T_FLOW2", "79", "2025-07", 1.0, source="PC-79")])
     assert {o.area: o.source for o in list_observations(session=session, indicator="T_FLOW2").items} == {
-        "01": "NSO", "79": "PC-79"}
+        "01": "NSO",
+        "79": "PC-79",
+    }
 
 
 def test_listing_pages_with_a_cursor_until_the_end(session: Session) -> None:
