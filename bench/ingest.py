@@ -25,7 +25,7 @@ from govops.warehouse.service import ingest
 
 
 def rows(n: int, provinces: list[str]) -> list[tuple[int, dict[str, object]]]:
-    indicators = ["EXPORTS", "IMPORTS", "RETAIL", "ENT_NEW", "INT_ARRIVALS"]
+    indicators = ["EXPORTS", "IMPORTS", "RETAIL_SALES", "ENT_NEW", "INTL_ARRIVALS"]
     out: list[tuple[int, dict[str, object]]] = []
     i = 0
     for year in range(1990, 2100):

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency, Area, Indicator
@@ -17,6 +17,7 @@ from govops.db.base import utcnow
 from govops.errors import GovopsError, Rejected
 from govops.paging import Page, make_page
 from govops.periods import Period, PeriodError
+from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
 from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows, dim_key, parse_dim_key
@@ -87,47 +88,59 @@ def write_observations(
                 "value": row.value,
                 "status": row.status,
                 "source_agency_id": row.source_agency_id,
-                "recorded_at": now,
-                "recorded_by": recorded_by,
             }
         )
     if changes:
         session.execute(update(Observation), changes)
         summary.updated = len(changes)
-    for chunk in batched(new_rows, 5000):
-        ids = session.scalars(
-            insert(Observation).returning(Observation.id, sort_by_parameter_order=True),
-            [
-                {
-                    "indicator_id": r.indicator_id,
-                    "area_id": r.area_id,
-                    "period": r.period,
-                    "period_start": r.period_start,
-                    "dim_key": r.dim_key,
-                    "value": r.value,
-                    "status": r.status,
-                    "source_agency_id": r.source_agency_id,
-                    "version": 1,
-                    "updated_at": now,
-                }
-                for r in chunk
-            ],
-        ).all()
-        revisions.extend(
-            {
-                "observation_id": obs_id,
-                "version": 1,
-                "value": r.value,
-                "status": r.status,
-                "source_agency_id": r.source_agency_id,
-                "recorded_at": now,
-                "recorded_by": recorded_by,
-            }
-            for obs_id, r in zip(ids, chunk, strict=True)
-        )
-        summary.created += len(chunk)
-    for revision_chunk in batched(revisions, 5000):
-        session.execute(insert(ObservationRevision), list(revision_chunk))
+    ids = allocate_ids(session, Observation.metadata.tables["observation"], len(new_rows))
+    insert_rows(
+        session,
+        Observation.metadata.tables["observation"],
+        (
+            "id",
+            "indicator_id",
+            "area_id",
+            "period",
+            "period_start",
+            "dim_key",
+            "value",
+            "status",
+            "source_agency_id",
+            "version",
+            "updated_at",
+        ),
+        (
+            (
+                obs_id,
+                r.indicator_id,
+                r.area_id,
+                r.period,
+                r.period_start,
+                r.dim_key,
+                r.value,
+                r.status,
+                r.source_agency_id,
+                1,
+                now,
+            )
+            for obs_id, r in zip(ids, new_rows, strict=True)
+        ),
+    )
+    summary.created = len(new_rows)
+    insert_rows(
+        session,
+        ObservationRevision.metadata.tables["observation_revision"],
+        ("observation_id", "version", "value", "status", "source_agency_id", "recorded_at", "recorded_by"),
+        [
+            (r["observation_id"], r["version"], r["value"], r["status"], r["source_agency_id"], now, recorded_by)
+            for r in revisions
+        ]
+        + [
+            (obs_id, 1, r.value, r.status, r.source_agency_id, now, recorded_by)
+            for obs_id, r in zip(ids, new_rows, strict=True)
+        ],
+    )
     session.flush()
     return summary
 
