@@ -37,19 +37,10 @@ class AreaTree:
 
     @classmethod
     def load(cls, session: Session) -> AreaTree:
-        nodes = {
-            a.id: Node(
-                id=a.id,
-                code=a.code,
-                name_vi=a.name_vi,
-                level=a.level,
-                parent_id=a.parent_id,
-                valid_from=a.valid_from,
-                valid_to=a.valid_to,
-                successor_id=a.successor_id,
-            )
-            for a in session.scalars(select(Area))
-        }
+        a = Area
+        columns = (a.id, a.code, a.name_vi, a.level, a.parent_id, a.valid_from, a.valid_to, a.successor_id)
+        # Plain rows, not ORM objects: this runs for every series request.
+        nodes = {row[0]: Node(*row) for row in session.execute(select(*columns))}
         children: dict[int, list[int]] = defaultdict(list)
         predecessors: dict[int, list[int]] = defaultdict(list)
         for node in sorted(nodes.values(), key=lambda n: n.code):
