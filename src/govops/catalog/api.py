@@ -12,8 +12,9 @@ from govops.catalog.schemas import AgencyOut, AreaOut, IndicatorDetail, Indicato
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor
 from govops.web.access import readable_classifications, require_readable
 from govops.web.deps import SessionDep
+from govops.web.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["catalogue"])
+router = APIRouter(prefix="/api/v1", tags=["catalogue"], responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]

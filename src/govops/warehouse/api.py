@@ -17,8 +17,9 @@ from govops.warehouse.schemas import ObservationBatch, ObservationOut, Series, W
 from govops.warehouse.series import build_series
 from govops.web.access import readable_classifications, require_readable
 from govops.web.deps import SessionDep, WriteSessionDep
+from govops.web.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["warehouse"])
+router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=ERROR_RESPONSES)
 
 
 def _parse_dims(text: str | None) -> dict[str, str] | None:

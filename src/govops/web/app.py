@@ -15,7 +15,7 @@ from govops.catalog.api import router as catalog_router
 from govops.db.engine import make_engine, make_session_factory
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
-from govops.web.errors import install_error_handlers
+from govops.web.errors import ERROR_RESPONSES, install_error_handlers
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         response.headers["X-Request-ID"] = rid
         return response
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses={503: ERROR_RESPONSES[503]})
     def healthz() -> dict[str, Any]:
         """Alive and able to reach the store."""
         with engine.connect() as conn:

@@ -8,12 +8,49 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govops.errors import GovopsError, Problem
 
 log = structlog.get_logger(__name__)
+
+
+class ProblemOut(BaseModel):
+    message: str
+    row: int | None = None
+    field: str | None = None
+    value: str | int | float | None = None
+    hint: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. rejected, not_found, invalid_period")
+    message: str
+    where: str | None = None
+    hint: str | None = Field(default=None, description="how to fix it")
+    problems: list[ProblemOut] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+def _described(text: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": text}
+
+
+# Documented on every route, so that the OpenAPI description tells clients the one error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _described("bad parameter (period, cursor, frequency, filter...)"),
+    404: _described("no such indicator, area or page"),
+    409: _described("another request changed the same data at the same time; send again"),
+    413: _described("request too large"),
+    422: _described("the request or some of its rows failed validation; nothing was written"),
+    500: _described("unexpected failure; nothing was written"),
+    503: _described("the database is busy or unreachable; try again"),
+}
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
