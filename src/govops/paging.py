@@ -27,14 +27,19 @@ def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> int:
+# Catalogue tables use 32-bit ids on PostgreSQL; observations 64-bit. A cursor past either is not ours.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+
+
+def decode_cursor(cursor: str | None, *, max_id: int = MAX_ID) -> int:
     """The id after which the next page starts; 0 for the first page."""
     if not cursor:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, number = text.partition(":")
-        if kind == "id" and number.isdigit():
+        if kind == "id" and number.isascii() and number.isdigit() and int(number) <= max_id:
             return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

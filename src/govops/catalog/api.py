@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
 
 from govops.catalog import service
 from govops.catalog.schemas import AgencyOut, AreaOut, IndicatorDetail, IndicatorOut
@@ -13,6 +15,16 @@ from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor
 from govops.web.access import readable_classifications, require_readable
 from govops.web.deps import SessionDep
 from govops.web.errors import ERROR_RESPONSES
+
+
+def _iso_date(value: object) -> object:
+    # pydantic would also read 0 as 1970-01-01; a date in this API is always written out.
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        raise ValueError("write the date as YYYY-MM-DD, e.g. 2025-06-30")
+    return value
+
+
+IsoDate = Annotated[date | None, BeforeValidator(_iso_date)]
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"], responses=ERROR_RESPONSES)
 
@@ -25,7 +37,11 @@ def list_areas(
     session: SessionDep,
     level: Annotated[str | None, Query(pattern="^(nation|province|ward)$")] = None,
     parent: Annotated[str | None, Query(description="code of the parent area, e.g. 01 for Ha Noi's wards")] = None,
-    valid_on: Annotated[date | None, Query(description="default today; 2025-06-30 lists the 63 old provinces")] = None,
+    valid_on: Annotated[
+        date | None,
+        BeforeValidator(_iso_date),
+        Query(description="default today; 2025-06-30 lists the 63 old provinces"),
+    ] = None,
     q: Annotated[str | None, Query(description="name, with or without tone marks")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError
-from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor
+from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor
 from govops.settings import get_settings
 from govops.warehouse import service
 from govops.warehouse.schemas import ObservationBatch, ObservationOut, Series, WriteSummary
@@ -18,6 +19,8 @@ from govops.warehouse.series import build_series
 from govops.web.access import readable_classifications, require_readable
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
+
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=ERROR_RESPONSES)
 
@@ -39,13 +42,25 @@ def _parse_dims(text: str | None) -> dict[str, str] | None:
     return dims
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("give a time zone, e.g. 2025-08-01T00:00:00Z or +07:00")
+def _iso_text(value: object) -> object:
+    # pydantic would also read 0.5 as a Unix time; a time in this API is always written out.
+    if not isinstance(value, str) or not ISO_DATETIME.match(value):
+        raise ValueError("write the time as ISO 8601 with a zone, e.g. 2025-08-01T00:00:00Z or +07:00")
     return value
 
 
-AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2025-08-01T00:00:00Z or +07:00")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time out of range") from None
+
+
+AwareTime = Annotated[datetime | None, BeforeValidator(_iso_text), AfterValidator(_aware)]
 
 
 @router.post("/observations", response_model=WriteSummary, status_code=status.HTTP_201_CREATED)
@@ -91,7 +106,7 @@ def get_observations(
         updated_since=updated_since,
         as_of=as_of,
         classifications=readable_classifications(),
-        after_id=decode_cursor(cursor),
+        after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=limit,
     )
 

@@ -13,6 +13,7 @@ Every aggregated point says how complete it is.
 from __future__ import annotations
 
 import ast
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,12 @@ def _worst(statuses: Sequence[str | None]) -> str | None:
 
 
 def combine(rule: str, values: Sequence[float], weights: Sequence[float] | None = None) -> float | None:
+    result = _combine(rule, values, weights)
+    # A sum past the range of a double is no number a reader could use.
+    return result if result is None or math.isfinite(result) else None
+
+
+def _combine(rule: str, values: Sequence[float], weights: Sequence[float] | None) -> float | None:
     if not values:
         return None
     if rule == "sum":

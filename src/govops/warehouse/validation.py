@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -240,6 +241,8 @@ def _check_one(index: CatalogIndex, obs: ObservationIn, number: int) -> tuple[Va
             )
         else:
             value = value * given[1] / wanted[1]
+            if not math.isfinite(value):
+                bad("value", f"{obs.value} {obs.unit} is out of range in {ind.unit}", "check the value and its unit")
     source_id: int | None = ind.owner_id if ind is not None else None
     if obs.source is not None:
         source_id = index.agencies.get(obs.source)

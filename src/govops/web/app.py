@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from govops import __version__
@@ -15,7 +16,7 @@ from govops.catalog.api import router as catalog_router
 from govops.db.engine import make_engine, make_session_factory
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
-from govops.web.errors import ERROR_RESPONSES, install_error_handlers
+from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.session_factory = make_session_factory(engine)
     app.state.write_session_factory = make_session_factory(engine, writer=True)
     install_error_handlers(app)
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # No code, name or period contains NUL; PostgreSQL cannot even compare text with one.
+        if "\x00" in request.url.path or "%00" in request.url.query or "\x00" in request.url.query:
+            return JSONResponse(
+                error_body(
+                    "invalid_request",
+                    "the request's path or query contains a NUL character",
+                    hint="remove control characters from codes and search terms",
+                ),
+                status_code=400,
+            )
+        return await call_next(request)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
