@@ -258,7 +258,9 @@ def build_series(
         ) from None
     first, last = _bounds(start, end)
     dims = dict(dims or {})
-    per_area = _series_points(session, ind, tree, [n.id for n in nodes], target, dims, as_of)
+    # Reading from three years before `start` leaves room for yoy(ytd(...)) and lags while skipping old data.
+    since = date(first.start.year - 3, 1, 1) if first is not None and not (target.years or 0) > 1 else None
+    per_area = _series_points(session, ind, tree, [n.id for n in nodes], target, dims, as_of, since)
     out = []
     for node in nodes:
         points = per_area[node.id]
@@ -304,10 +306,11 @@ def _series_points(
     target: Freq,
     dims: dict[str, str],
     as_of: datetime | None,
+    since: date | None,
 ) -> dict[int, dict[Period, Point]]:
     base = Freq(ind.periodicity)
     if ind.formula:
-        return _derived(session, ind, tree, area_ids, target, dims, as_of)
+        return _derived(session, ind, tree, area_ids, target, dims, as_of, since)
     if target.rank < base.rank:
         raise GovopsError(
             f"{ind.code} is {base.label('en').lower()}; it cannot be split into {target.value}",
@@ -333,7 +336,12 @@ def _series_points(
         assert wanted is not None
         wanted |= tree.subtree(area_id)
     data = load_values(
-        session, indicator_id=ind.id, key=dim_key(tuple(ind.dimension_codes), dims), as_of=as_of, area_ids=wanted
+        session,
+        indicator_id=ind.id,
+        key=dim_key(tuple(ind.dimension_codes), dims),
+        as_of=as_of,
+        area_ids=wanted,
+        first=since,
     )
     weights = None
     if ind.area_aggregation == "weighted" and ind.area_weight_id is not None:
@@ -355,6 +363,7 @@ def _derived(
     target: Freq,
     dims: dict[str, str],
     as_of: datetime | None,
+    since: date | None,
 ) -> dict[int, dict[Period, Point]]:
     formula = parse_formula(ind.formula or "")
     parts: dict[str, dict[int, dict[Period, Point]]] = {}
@@ -362,7 +371,7 @@ def _derived(
     for code in sorted(formula.references):
         comp = get_indicator(session=session, code=code)
         comp_dims = {k: v for k, v in dims.items() if k in comp.dimension_codes}
-        parts[code] = _series_points(session, comp, tree, area_ids, target, comp_dims, as_of)
+        parts[code] = _series_points(session, comp, tree, area_ids, target, comp_dims, as_of, since)
         rules[code] = comp.time_aggregation
     out: dict[int, dict[Period, Point]] = {}
     for area_id in area_ids:
