@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,9 +24,21 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(
         default=100_000, description="Most observations one API request may carry (larger: use `govops ingest`)."
     )
+    boundaries_file: Path | None = Field(
+        default=None,
+        description="GeoJSON of province boundaries for the console's map; default: the shipped tile-grid map.",
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set when the console is served over HTTPS)."
+    )
     demo_end: str | None = Field(
         default=None, description="Last month of demo data (YYYY-MM); default: the month before today."
     )
+
+    @field_validator("boundaries_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     def sqlite_path(self) -> Path | None:
         prefix = "sqlite:///"

@@ -12,7 +12,7 @@ from pydantic import BeforeValidator
 from govops.catalog import service
 from govops.catalog.schemas import AgencyOut, AreaOut, IndicatorDetail, IndicatorOut
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor
-from govops.web.access import readable_classifications, require_readable
+from govops.web.access import Readable, require_readable
 from govops.web.deps import SessionDep
 from govops.web.errors import ERROR_RESPONSES
 
@@ -68,6 +68,7 @@ def list_agencies(
 @router.get("/indicators", response_model=Page[IndicatorOut])
 def list_indicators(
     session: SessionDep,
+    allowed: Readable,
     group: Annotated[str | None, Query(description="group code, e.g. PRICES")] = None,
     q: Annotated[str | None, Query(description="code or name in Vietnamese or English, tone marks optional")] = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -77,14 +78,14 @@ def list_indicators(
         session=session,
         group=group,
         q=q,
-        classifications=readable_classifications(),
+        classifications=allowed,
         after_id=decode_cursor(cursor),
         limit=limit,
     )
 
 
 @router.get("/indicators/{code}", response_model=IndicatorDetail)
-def get_indicator(session: SessionDep, code: str) -> IndicatorDetail:
+def get_indicator(session: SessionDep, allowed: Readable, code: str) -> IndicatorDetail:
     detail = service.indicator_detail(session=session, code=code)
-    require_readable(code, detail.classification)
+    require_readable(code, detail.classification, allowed)
     return detail

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from govops.auth.cli import user_app
 from govops.errors import GovopsError, Rejected
 from govops.logging import configure_logging
 from govops.settings import Settings, get_settings
@@ -25,6 +26,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The indicator catalogue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
 app.add_typer(catalog_app, name="catalog")
 
 out = Console()
@@ -128,7 +130,7 @@ def serve(
             )
         application = create_app(settings, engine=engine)
     bind_host, bind_port = host or settings.host, port or settings.port
-    out.print(f"govops API on http://{bind_host}:{bind_port}  (OpenAPI: /openapi.json, docs: /docs)")
+    out.print(f"govops console on http://{bind_host}:{bind_port}  (API docs: /docs, OpenAPI: /openapi.json)")
     uvicorn.run(application, host=bind_host, port=bind_port, log_level=settings.log_level)
 
 
@@ -139,7 +141,7 @@ def demo(
 ) -> None:
     """Set up the store, load the demo data set (made up, for demonstration) and serve."""
     from govops.db.engine import make_session_factory, transaction
-    from govops.demo.loader import default_end_month, demo_loaded, load_demo
+    from govops.demo.loader import DEMO_PASSWORD, default_end_month, demo_loaded, ensure_demo_users, load_demo
     from govops.warehouse.models import Observation
 
     settings = get_settings()
@@ -161,6 +163,14 @@ def demo(
         with factory() as session:
             total = session.scalar(select(func.count()).select_from(Observation))
         out.print(f"store: {settings.database_url} ({total} observations)")
+        with transaction(engine) as session:
+            users = ensure_demo_users(session=session)
+        table = Table(
+            "user name", "role", "agency", "password", title="Sign in to the console with", header_style="bold"
+        )
+        for username, role, agency in users:
+            table.add_row(username, role, agency, DEMO_PASSWORD)
+        out.print(table)
     if serve_api:
         serve(host=None, port=port)
 

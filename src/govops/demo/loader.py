@@ -88,3 +88,31 @@ def load_demo(
     if batch:
         flush()
     return total
+
+
+DEMO_PASSWORD = "govops-demo"
+DEMO_USERS = (
+    ("admin", "administrator", "GO", "Quản trị hệ thống (demo)"),
+    ("analyst", "analyst", "GO", "Chuyên viên phân tích, Văn phòng Chính phủ (demo)"),
+    ("officer", "data_officer", "PC-79", "Cán bộ dữ liệu, UBND TP. Hồ Chí Minh (demo)"),
+    ("viewer", "viewer", "MOF", "Người xem, Bộ Tài chính (demo)"),
+)
+
+
+def ensure_demo_users(*, session: Session) -> list[tuple[str, str, str]]:
+    """One user per role, created once; returns (username, role, agency) for the sign-in instructions."""
+    from govops.auth.models import User
+    from govops.auth.service import create_user
+
+    existing = set(session.scalars(select(User.username)))
+    for username, role, agency, full_name in DEMO_USERS:
+        if username not in existing:
+            create_user(
+                session=session,
+                username=username,
+                password=DEMO_PASSWORD,
+                full_name=full_name,
+                agency=agency,
+                role=role,
+            )
+    return [(username, role, agency) for username, role, agency, _ in DEMO_USERS]

@@ -16,7 +16,7 @@ from govops.settings import get_settings
 from govops.warehouse import service
 from govops.warehouse.schemas import ObservationBatch, ObservationOut, Series, WriteSummary
 from govops.warehouse.series import build_series
-from govops.web.access import readable_classifications, require_readable
+from govops.web.access import Readable, require_readable
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
 
@@ -82,6 +82,7 @@ def post_observations(session: WriteSessionDep, batch: ObservationBatch) -> Writ
 @router.get("/observations", response_model=Page[ObservationOut])
 def get_observations(
     session: SessionDep,
+    allowed: Readable,
     indicator: str | None = None,
     area: Annotated[list[str], Query(description="area code; repeat for several")] = [],  # noqa: B006
     start: Annotated[str | None, Query(description="first period, e.g. 2024-01 or 2024")] = None,
@@ -94,7 +95,7 @@ def get_observations(
     cursor: str | None = None,
 ) -> Page[ObservationOut]:
     if indicator:
-        require_readable(indicator, find_indicator(session=session, code=indicator).classification)
+        require_readable(indicator, find_indicator(session=session, code=indicator).classification, allowed)
     return service.list_observations(
         session=session,
         indicator=indicator,
@@ -105,7 +106,7 @@ def get_observations(
         status=status,
         updated_since=updated_since,
         as_of=as_of,
-        classifications=readable_classifications(),
+        classifications=allowed,
         after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=limit,
     )
@@ -114,6 +115,7 @@ def get_observations(
 @router.get("/series/{indicator}", response_model=list[Series])
 def get_series(
     session: SessionDep,
+    allowed: Readable,
     indicator: str,
     area: Annotated[list[str], Query(description="area code(s); default VN")] = ["VN"],  # noqa: B006
     freq: Annotated[str | None, Query(description="M, Q, S, A...; default the indicator's own")] = None,
@@ -123,7 +125,7 @@ def get_series(
     as_of: AwareTime = None,
 ) -> list[Series]:
     """One series per area, aggregated over areas and time by the indicator's rules."""
-    require_readable(indicator, find_indicator(session=session, code=indicator).classification)
+    require_readable(indicator, find_indicator(session=session, code=indicator).classification, allowed)
     if len(area) > 100:
         raise GovopsError("at most 100 areas per request", code="too_large", hint="split the request")
     return build_series(

@@ -437,3 +437,56 @@ def _evaluate(
         return (now / before - 1.0) * 100.0
 
     return ev(node, period)
+
+
+def data_version(session: Session) -> tuple[object, ...]:
+    """Changes whenever any observation or indicator does; cheap enough to ask on every page."""
+    return (
+        # The newest revision by id (an index look-up); ids can repeat after a rollback, its moment cannot.
+        *(
+            session.execute(
+                select(ObservationRevision.id, ObservationRevision.recorded_at)
+                .order_by(ObservationRevision.id.desc())
+                .limit(1)
+            ).first()
+            or (None, None)
+        ),
+        session.scalar(select(func.max(Indicator.updated_at))),
+        session.scalar(select(func.count()).select_from(Indicator)),
+    )
+
+
+_CACHE: dict[tuple[object, ...], list[Series]] = {}
+_CACHE_LIMIT = 4096
+
+
+def cached_series(
+    *,
+    session: Session,
+    indicator: str,
+    areas: Sequence[str],
+    freq: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dims: Mapping[str, str] | None = None,
+    version: tuple[object, ...] | None = None,
+) -> list[Series]:
+    """build_series for pages: the same answer is reused until the data changes (current values only)."""
+    version = version if version is not None else data_version(session)
+    key = (
+        str(session.get_bind().engine.url),
+        version,
+        indicator,
+        tuple(areas),
+        freq,
+        start,
+        end,
+        tuple(sorted((dims or {}).items())),
+    )
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[key] = build_series(
+            session=session, indicator=indicator, areas=areas, freq=freq, start=start, end=end, dims=dims
+        )
+    return _CACHE[key]

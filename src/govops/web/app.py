@@ -9,13 +9,17 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from govops import __version__
+from govops.auth.pages import router as signin_pages
+from govops.auth.web import install_auth
 from govops.catalog.api import router as catalog_router
 from govops.db.engine import make_engine, make_session_factory
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
+from govops.warehouse.pages import router as warehouse_pages
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 
 log = structlog.get_logger(__name__)
@@ -31,6 +35,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         openapi_url="/openapi.json",
     )
     app.state.engine = engine
+    app.state.settings = settings
     app.state.session_factory = make_session_factory(engine)
     app.state.write_session_factory = make_session_factory(engine, writer=True)
     install_error_handlers(app)
@@ -69,4 +74,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     app.include_router(catalog_router)
     app.include_router(warehouse_router)
+    app.include_router(signin_pages)
+    app.include_router(warehouse_pages)
+    app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
+    install_auth(app)
     return app

@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -89,14 +89,39 @@ def _allowed_methods(app: FastAPI, request: Request) -> set[str]:
     return methods
 
 
+def wants_html(request: Request) -> bool:
+    """Console pages answer errors with a page; the API, health check and static files with JSON."""
+    path = request.url.path
+    return not (path.startswith(("/api/", "/static/", "/maps/")) or path in ("/healthz", "/openapi.json"))
+
+
+def _page(request: Request, exc: GovopsError) -> Response:
+    from govops.web.templating import render
+
+    return render(request, "error.html", {"error": exc}, status_code=exc.status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GovopsError)
-    async def govops_error(_request: Request, exc: GovopsError) -> JSONResponse:
+    async def govops_error(request: Request, exc: GovopsError) -> Response:
+        if wants_html(request):
+            return _page(request, exc)
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = _request_problems(exc)
+        if wants_html(request):
+            where = ", ".join(p.field or "" for p in problems)
+            return _page(
+                request,
+                GovopsError(
+                    f"invalid value in {where}",
+                    code="invalid_request",
+                    status=400,
+                    hint="check the address of the page",
+                ),
+            )
         return JSONResponse(
             error_body(
                 "invalid_request",
@@ -108,12 +133,22 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             # Starlette names only the first route matching the path; a path may be served by several.
             headers["Allow"] = ", ".join(sorted(_allowed_methods(app, request)))
+        if exc.status_code == 404 and wants_html(request):
+            return _page(
+                request,
+                GovopsError(
+                    "there is no page at this address",
+                    code="not_found",
+                    status=404,
+                    hint="use the menu to find the page",
+                ),
+            )
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(DataError)

@@ -1,0 +1,226 @@
+"""Sign-in for FastAPI: the session cookie, the current user, role checks and CSRF protection.
+
+Wiring: call `install_auth(app)` once in the app factory (it sets the anonymous CSRF cookie that
+`csrf_token` hands out before sign-in). Routes then declare `CurrentUser`, `SignedInUser`,
+`Depends(require_role(...))` and, on every POST/PUT/PATCH/DELETE, `Depends(verify_csrf)`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from govops.auth import service
+from govops.auth.models import User, UserSession
+from govops.errors import GovopsError
+from govops.settings import get_settings
+from govops.web.deps import SessionDep
+
+SESSION_COOKIE = "govops_session"
+# Before sign-in there is no session to hold the CSRF token: a short-lived cookie holds it instead.
+CSRF_COOKIE = "govops_csrf"
+CSRF_COOKIE_MAX_AGE = 2 * 3600
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+# Setting (not yet in govops.settings): send cookies only over https even when the request looks like http,
+# e.g. behind a TLS-terminating proxy that does not forward the scheme.
+SECURE_COOKIES_SETTING = "secure_cookies"
+
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,128}")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def secure_cookies(request: Request) -> bool:
+    """Whether cookies for this request must carry the Secure flag."""
+    return request.url.scheme == "https" or bool(getattr(get_settings(), SECURE_COOKIES_SETTING, False))
+
+
+def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, whole site; a browser-session cookie (the store ends it)."""
+    response.set_cookie(SESSION_COOKIE, token, path="/", httponly=True, samesite="lax", secure=secure)
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+
+
+def set_csrf_cookie(response: Response, token: str, *, secure: bool) -> None:
+    response.set_cookie(
+        CSRF_COOKIE, token, max_age=CSRF_COOKIE_MAX_AGE, path="/", httponly=True, samesite="lax", secure=secure
+    )
+
+
+# --- who is asking ----------------------------------------------------------------------------
+
+
+def current_user(request: Request, session: SessionDep) -> User | None:
+    """The signed-in user of this request, or None; also kept on request.state.user / .user_session."""
+    if hasattr(request.state, "user_session"):
+        cached: User | None = request.state.user
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    user_session = service.session_for_token(session=session, token=token) if token else None
+    if user_session is not None:
+        try:
+            # Keeps last_seen_at (written at most once a minute); the route's own work is a new transaction.
+            session.commit()
+        except OperationalError:
+            # Another writer got there first (SQLite) or the store is busy: the session is still valid.
+            session.rollback()
+    request.state.user_session = user_session
+    request.state.user = user_session.user if user_session is not None else None
+    return user_session.user if user_session is not None else None
+
+
+CurrentUser = Annotated[User | None, Depends(current_user)]
+
+
+def require_user(user: CurrentUser) -> User:
+    if user is None:
+        raise GovopsError(
+            "sign in to see this page",
+            code="sign_in_required",
+            hint="sign in with your user name and password; sessions end after 2 hours without activity",
+            status=401,
+        )
+    return user
+
+
+SignedInUser = Annotated[User, Depends(require_user)]
+
+
+def require_role(*roles: str) -> Callable[[User], User]:
+    """A dependency: the signed-in user, who must have one of `roles` (403 `forbidden` otherwise)."""
+    unknown = set(roles) - set(service.ROLES)
+    if unknown or not roles:
+        raise ValueError(f"require_role needs roles among {service.ROLES}, got {roles}")
+
+    def dependency(user: SignedInUser) -> User:
+        if user.role not in roles:
+            raise GovopsError(
+                f"your role ({user.role}) may not do this",
+                code="forbidden",
+                hint=f"this needs the role {' or '.join(roles)}; ask an administrator",
+                status=403,
+            )
+        return user
+
+    return dependency
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+def _user_session(request: Request) -> UserSession | None:
+    if not hasattr(request.state, "user_session"):
+        raise RuntimeError("CSRF needs to know who is asking: declare current_user (or require_user) on this route")
+    found: UserSession | None = request.state.user_session
+    return found
+
+
+def csrf_token(request: Request) -> str:
+    """The token to put in every form (hidden field `csrf_token`) and in HTMX's X-CSRF-Token header.
+
+    Signed in: the session's token. Anonymous (the sign-in form): a random token kept in a short-lived
+    cookie, which `install_auth`'s middleware sets on the response.
+    """
+    user_session = _user_session(request)
+    if user_session is not None:
+        return user_session.csrf_token
+    issued: str | None = getattr(request.state, "csrf_cookie", None)
+    if issued is not None:
+        return issued
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if cookie and _TOKEN_SHAPE.fullmatch(cookie):
+        return cookie
+    token = secrets.token_urlsafe(32)
+    request.state.csrf_cookie = token
+    return token
+
+
+def check_csrf(request: Request, form_value: str | None) -> None:
+    """Raises 403 `csrf_failed` unless the form's (or the X-CSRF-Token header's) token is this visitor's."""
+    user_session = _user_session(request)
+    sent = form_value or request.headers.get(CSRF_HEADER)
+    expected = user_session.csrf_token if user_session is not None else request.cookies.get(CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise GovopsError(
+            "the form's security token is missing or out of date",
+            code="csrf_failed",
+            hint="reload the page and send the form again (cookies must be enabled)",
+            status=403,
+        )
+
+
+async def verify_csrf(request: Request, _user: CurrentUser) -> None:
+    """A dependency for every state-changing route: the token comes from the header or the form field."""
+    if request.method in _SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    check_csrf(request, sent)
+
+
+# --- signing in and out -----------------------------------------------------------------------
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def sign_in(request: Request, *, session: Session, username: str, password: str) -> tuple[str, UserSession]:
+    """Check the password and start a session (committed); returns the token for `set_session_cookie`.
+
+    Use a writing session (WriteSessionDep). A failed attempt is committed before the error is raised,
+    so that throttling counts it. Any session the browser had before ends (no session fixation).
+    """
+    try:
+        user = service.authenticate(session=session, username=username, password=password, ip=client_ip(request))
+    except GovopsError:
+        session.commit()
+        raise
+    previous: UserSession | None = getattr(request.state, "user_session", None)
+    if previous is not None:
+        service.end_session(session=session, user_session=session.merge(previous, load=True))
+    token, user_session = service.start_session(
+        session=session, user=user, ip=client_ip(request), user_agent=request.headers.get("user-agent")
+    )
+    session.commit()
+    request.state.user, request.state.user_session = user, user_session
+    return token, user_session
+
+
+def sign_out(request: Request, response: Response, *, session: Session) -> None:
+    """End this browser's session (committed) and clear its cookie."""
+    user_session = _user_session(request)
+    if user_session is not None:
+        service.end_session(session=session, user_session=session.merge(user_session, load=True))
+        session.commit()
+    request.state.user, request.state.user_session = None, None
+    clear_session_cookie(response)
+
+
+# --- app wiring -------------------------------------------------------------------------------
+
+
+def install_auth(app: FastAPI) -> None:
+    """Sets the anonymous CSRF cookie on responses whose page asked `csrf_token` for a new one."""
+
+    @app.middleware("http")
+    async def csrf_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        token: Any = getattr(request.state, "csrf_cookie", None)
+        if isinstance(token, str):
+            set_csrf_cookie(response, token, secure=secure_cookies(request))
+        return response

@@ -1,0 +1,117 @@
+/* govops console: theme switch, charts and maps (ECharts), sortable tables. No framework, no network
+   but our own server. Re-runs on the part of the page that HTMX swaps in. */
+(function () {
+  "use strict";
+
+  var charts = [];
+  var mapReady = null;
+  var mapKind = null;
+
+  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+
+  function formatter(locale, digits) {
+    var nf = new Intl.NumberFormat(locale === "vi" ? "vi-VN" : "en-US", { maximumFractionDigits: digits });
+    return function (v) { return v === null || v === undefined ? "—" : nf.format(v); };
+  }
+
+  function loadMap() {
+    if (!mapReady) {
+      mapReady = fetch("/maps/provinces.json", { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (geo) { echarts.registerMap("vn34", geo); mapKind = geo.kind; return geo; });
+    }
+    return mapReady;
+  }
+
+  function lineOption(cfg) {
+    var fmt = formatter(cfg.locale, 2);
+    return {
+      textStyle: { color: css("--text") },
+      tooltip: { trigger: "axis", valueFormatter: fmt },
+      legend: { top: 0, textStyle: { color: css("--text") } },
+      grid: { left: 56, right: 16, top: 36, bottom: 56 },
+      xAxis: { type: "category", axisLabel: { color: css("--muted") } },
+      yAxis: { type: "value", scale: true, name: cfg.unit, axisLabel: { color: css("--muted"), formatter: fmt },
+               splitLine: { lineStyle: { color: css("--line") } } },
+      dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
+      series: cfg.series.map(function (s) {
+        return { name: s.name, type: "line", showSymbol: false, connectNulls: false, data: s.points };
+      })
+    };
+  }
+
+  function mapOption(cfg) {
+    var values = cfg.data.map(function (d) { return d.value; }).filter(function (v) { return v !== null; });
+    var fmt = formatter(cfg.locale, 2);
+    var labels = {};
+    cfg.data.forEach(function (d) { labels[d.name] = d.label; });
+    return {
+      tooltip: { trigger: "item", formatter: function (p) {
+        return (labels[p.name] || p.name) + ": " + fmt(p.value) + " " + (cfg.unit || ""); } },
+      visualMap: { min: values.length ? Math.min.apply(null, values) : 0,
+                   max: values.length ? Math.max.apply(null, values) : 1, calculable: true, left: 8, bottom: 8,
+                   inRange: { color: ["#fde0dd", "#fa9fb5", "#c51b8a", "#7a0177"] },
+                   textStyle: { color: css("--text") }, formatter: fmt },
+      series: [{ type: "map", map: "vn34", roam: true, aspectScale: mapKind === "tile_grid" ? 1 : 0.95,
+                 layoutCenter: ["50%", "50%"], layoutSize: "95%", data: cfg.data.filter(function (d) { return d.value !== null; }),
+                 itemStyle: { borderColor: css("--panel"), areaColor: css("--chip") },
+                 label: { show: mapKind === "tile_grid", fontSize: 9, color: css("--text"),
+                          formatter: function (p) { return labels[p.name] || p.name; } },
+                 emphasis: { label: { show: true, formatter: function (p) { return labels[p.name] || p.name; } } } }]
+    };
+  }
+
+  function draw(root) {
+    if (typeof echarts === "undefined") return;
+    root.querySelectorAll("[data-echarts]").forEach(function (el) {
+      var source = document.getElementById(el.dataset.echarts);
+      if (!source) return;
+      var cfg = JSON.parse(source.textContent);
+      var chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
+      charts.push(chart);
+      if (cfg.kind === "map") {
+        loadMap().then(function () { chart.setOption(mapOption(cfg), true); el.dataset.drawn = "true"; });
+      } else {
+        chart.setOption(lineOption(cfg), true);
+        el.dataset.drawn = "true";
+      }
+    });
+  }
+
+  function sortable(root) {
+    root.querySelectorAll("table.sortable th button").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var th = button.closest("th"), table = th.closest("table"), index = Array.prototype.indexOf.call(th.parentNode.children, th);
+        var asc = th.getAttribute("aria-sort") !== "ascending";
+        table.querySelectorAll("th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+        var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[index], y = b.cells[index];
+          var u = x.dataset.value !== undefined ? x.dataset.value : x.textContent.trim();
+          var v = y.dataset.value !== undefined ? y.dataset.value : y.textContent.trim();
+          var c = button.dataset.sort === "num" ? (parseFloat(u || "-1e300") - parseFloat(v || "-1e300")) : u.localeCompare(v, "vi");
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { table.tBodies[0].appendChild(r); });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.getElementById("theme-toggle");
+    if (toggle) toggle.addEventListener("click", function () {
+      var dark = css("--bg").toLowerCase() === "#0f1216";
+      var next = dark ? "light" : "dark";
+      document.documentElement.dataset.theme = next;
+      localStorage.setItem("govops-theme", next);
+      charts.forEach(function (c) { c.dispose(); });
+      charts = [];
+      draw(document);
+    });
+    draw(document);
+    sortable(document);
+    window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+    document.body.addEventListener("htmx:afterSwap", function (e) { draw(e.target); sortable(e.target); });
+  });
+})();

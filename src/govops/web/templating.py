@@ -1,0 +1,91 @@
+"""Server-rendered pages: one Jinja2 environment, and a page or (for HTMX) a fragment per request."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import QueryParams
+
+from govops import __version__
+from govops.web import i18n
+
+LANG_COOKIE = "govops_lang"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("govops.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["version"] = __version__
+    env.filters["replace_param"] = replace_param
+    return env
+
+
+def replace_param(params: QueryParams, key: str, value: str) -> str:
+    """The query string with `key` set to `value` (for links such as the language switch)."""
+    items = [(k, v) for k, v in params.multi_items() if k != key]
+    return urlencode([*items, (key, value)])
+
+
+def locale_of(request: Request) -> str:
+    if hasattr(request.state, "locale"):
+        return str(request.state.locale)
+    user = getattr(request.state, "user", None)
+    locale = i18n.negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        getattr(user, "language", None),
+        request.headers.get("accept-language"),
+    )
+    request.state.locale = locale
+    return locale
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    fragment: str | None = None,
+) -> HTMLResponse:
+    """The full page, or only `fragment` (a template of its own) when HTMX asks for a part of it."""
+    locale = locale_of(request)
+    env = environment()
+    translations = i18n.translations(locale)
+    name = fragment if fragment is not None and is_htmx(request) else template
+    values = {
+        "request": request,
+        "locale": locale,
+        "other_locale": "en" if locale == "vi" else "vi",
+        "user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "num": lambda value, decimals=1: i18n.number(value, locale, decimals),
+        "signed": lambda value, decimals=1: i18n.signed(value, locale, decimals),
+        "period_label": lambda text: i18n.period_label(text, locale),
+        "name": lambda item: getattr(item, f"name_{locale}", None) or getattr(item, "name_vi", ""),
+        "_": translations.gettext,
+        "gettext": translations.gettext,
+        "ngettext": translations.ngettext,
+        **(context or {}),
+    }
+    html = env.get_template(name).render(values)
+    response = HTMLResponse(html, status_code=status_code)
+    if request.query_params.get("lang") in i18n.LOCALES:
+        response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    response.headers["Content-Language"] = locale
+    return response
