@@ -116,7 +116,9 @@ def cookie_header(response_headers: list[str], name: str) -> str:
 
 def test_the_session_cookie_is_http_only_same_site_lax_for_the_whole_site(web: TestClient) -> None:
     form_token = web.get("/api/t/sign-in").json()["csrf"]
-    response = web.post("/api/t/sign-in", data={"username": "an.analyst", "password": PASSWORD, "csrf_token": form_token})
+    response = web.post(
+        "/api/t/sign-in", data={"username": "an.analyst", "password": PASSWORD, "csrf_token": form_token}
+    )
     header = cookie_header(response.headers.get_list("set-cookie"), SESSION_COOKIE)
     attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
     assert {"httponly", "path"} <= attributes and "samesite=lax" in header.lower() and "path=/" in header.lower()
@@ -158,7 +160,9 @@ def test_wrong_password_answers_401_like_an_unknown_user(web: TestClient) -> Non
     wrong = web.post(
         "/api/t/sign-in", data={"username": "an.analyst", "password": "nope nope nope", "csrf_token": form_token}
     )
-    unknown = web.post("/api/t/sign-in", data={"username": "no.one", "password": "nope nope nope", "csrf_token": form_token})
+    unknown = web.post(
+        "/api/t/sign-in", data={"username": "no.one", "password": "nope nope nope", "csrf_token": form_token}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
     assert wrong.json()["error"]["code"] == "bad_credentials"
@@ -168,7 +172,9 @@ def test_wrong_password_answers_401_like_an_unknown_user(web: TestClient) -> Non
 def test_failed_sign_ins_are_kept_even_though_the_request_fails_and_then_throttle(web: TestClient) -> None:
     form_token = web.get("/api/t/sign-in").json()["csrf"]
     for _ in range(5):
-        response = web.post("/api/t/sign-in", data={"username": "an.analyst", "password": "guess", "csrf_token": form_token})
+        response = web.post(
+            "/api/t/sign-in", data={"username": "an.analyst", "password": "guess", "csrf_token": form_token}
+        )
         assert response.status_code == 401
     right = web.post("/api/t/sign-in", data={"username": "an.analyst", "password": PASSWORD, "csrf_token": form_token})
     assert right.status_code == 429

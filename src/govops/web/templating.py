@@ -38,6 +38,7 @@ def replace_param(params: QueryParams, key: str, value: str) -> str:
 
 
 def locale_of(request: Request) -> str:
+    """Vietnamese unless the person chose English (the switch, a cookie, or their account's language)."""
     if hasattr(request.state, "locale"):
         return str(request.state.locale)
     user = getattr(request.state, "user", None)
@@ -45,7 +46,6 @@ def locale_of(request: Request) -> str:
         request.query_params.get("lang"),
         request.cookies.get(LANG_COOKIE),
         getattr(user, "language", None),
-        request.headers.get("accept-language"),
     )
     request.state.locale = locale
     return locale

@@ -1,0 +1,144 @@
+"""The console's warehouse pages, as a signed-in person of each role gets them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from govops.auth.service import create_user
+from tests.warehouse.conftest import obs, put
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def data(session: Session) -> None:
+    rows = [obs("EXPORTS", code, f"{y}-{m:02d}", 100.0 * (i + 1) + y - 2024 + m)
+            for i, code in enumerate(["01", "79", "48"]) for y in (2025, 2026) for m in range(1, 13)
+            if (y, m) <= (2026, 9)]
+    rows += [obs("CPI", "VN", f"{y}-{m:02d}", 110.0 + (y - 2025) * 4 + m * 0.3) for y in (2025, 2026)
+             for m in range(1, 13) if (y, m) <= (2026, 9)]
+    rows += [obs("GDP_FLASH", "VN", "2026-Q3", 7.1)]
+    put(session, rows)
+
+
+@pytest.fixture
+def sign_in(client: TestClient, session: Session) -> Callable[[str], TestClient]:
+    def as_role(role: str) -> TestClient:
+        username = f"t.{role}"
+        create_user(session=session, username=username, password=PASSWORD, full_name=f"Test {role}", agency="GO",
+                    role=role)
+        page = client.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        response = client.post("/signin", data={"username": username, "password": PASSWORD,
+                                                "csrf_token": token.group(1), "next": "/"}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        return client
+
+    return as_role
+
+
+def test_pages_ask_for_sign_in_with_a_page_not_a_stack_trace(client: TestClient) -> None:
+    response = client.get("/explorer/CPI")
+    assert response.status_code == 401
+    assert "Vui lòng đăng nhập" in response.text and 'href="/signin?next=' in response.text
+    english = client.get("/explorer/CPI", params={"lang": "en"})
+    assert "Please sign in" in english.text
+
+
+@pytest.mark.usefixtures("data")
+def test_overview_shows_latest_value_changes_and_sparkline(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("analyst")
+    page = web.get("/")
+    assert page.status_code == 200
+    tile = page.text[page.text.index('data-testid="tile-EXPORTS"'):]
+    tile = tile[:tile.index("</a>")]
+    assert "Tháng 9/2026" in tile and "triệu USD" in tile
+    # 2026-09 sum of three provinces: 100+2+9 + 200+2+9 + 300+2+9 = 633 against 630 in August: +0,5%
+    assert "633" in tile and "+0,5%" in tile and "<polyline" in tile
+    english = web.get("/?lang=en")
+    assert "National overview" in english.text and "Sep 2026" in english.text
+    assert "govops_lang=en" in english.headers["set-cookie"]
+
+
+@pytest.mark.usefixtures("data")
+def test_explorer_page_has_chart_map_ranking_and_downloads(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("viewer")
+    page = web.get("/explorer/EXPORTS", params={"freq": "Q", "area": ["VN", "79"]})
+    assert page.status_code == 200
+    assert 'data-testid="chart"' in page.text and 'id="map-data"' in page.text
+    ranking = page.text[page.text.index('data-testid="ranking"'):]
+    assert ranking.index("Hồ Chí Minh") < ranking.index("Hà Nội")
+    fragment = web.get("/explorer/EXPORTS", params={"freq": "A"}, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and 'id="chart-data"' in fragment.text
+    download = web.get("/explorer/EXPORTS/download.csv", params={"freq": "Q", "area": ["VN", "79"]})
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["chi_tieu", "ma_dia_ban", "ten_dia_ban", "ky", "gia_tri"]
+    assert rows[-1][:4] == ["EXPORTS", "79", "Thành phố Hồ Chí Minh", "2026-Q3"]
+    xlsx = web.get("/explorer/EXPORTS/download.xlsx", params={"area": ["01"]})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet.max_row == 1 + 21 and sheet["B2"].value == "01"
+
+
+@pytest.mark.usefixtures("data")
+def test_search_finds_indicators_with_or_without_tone_marks(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("viewer")
+    for q in ("giá tiêu dùng", "gia tieu dung", "consumer price"):
+        assert "/explorer/CPI" in web.get("/explorer", params={"q": q}, headers={"HX-Request": "true"}).text
+
+
+@pytest.mark.usefixtures("data")
+def test_a_viewer_never_sees_a_confidential_indicator(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("viewer")
+    hidden = web.get("/explorer/GDP_FLASH")
+    assert hidden.status_code == 404 and "Không tìm thấy" in hidden.text
+    assert "GDP_FLASH" not in web.get("/explorer").text
+    assert web.get("/api/v1/series/GDP_FLASH").status_code == 404
+
+
+@pytest.mark.usefixtures("data")
+def test_an_analyst_sees_confidential_data(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("analyst")
+    assert web.get("/explorer/GDP_FLASH").status_code == 200
+    assert web.get("/api/v1/series/GDP_FLASH").json()[0]["points"][0]["value"] == 7.1
+
+
+@pytest.mark.usefixtures("data")
+def test_province_page_ranks_against_the_others(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("viewer")
+    page = web.get("/provinces/79")
+    assert page.status_code == 200 and "Thành phố Hồ Chí Minh" in page.text
+    row = page.text[page.text.index("/explorer/EXPORTS?"):]
+    assert "2/3" in row[:row.index("</tr>")]
+    assert web.get("/provinces/74").status_code == 404
+
+
+def test_sign_in_errors_and_csrf(client: TestClient, session: Session) -> None:
+    create_user(session=session, username="t.someone", password=PASSWORD, full_name="T", agency="GO", role="viewer")
+    page = client.get("/signin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    wrong = client.post("/signin", data={"username": "t.someone", "password": "nope", "csrf_token": token.group(1)})
+    assert wrong.status_code == 401 and "Tên đăng nhập hoặc mật khẩu không đúng." in wrong.text
+    forged = client.post("/signin", data={"username": "t.someone", "password": PASSWORD, "csrf_token": "forged"})
+    assert forged.status_code == 403
+    outside = client.post("/signin", data={"username": "t.someone", "password": PASSWORD,
+                                           "csrf_token": token.group(1), "next": "https://evil.example/"},
+                          follow_redirects=False)
+    assert outside.status_code == 303 and outside.headers["location"] == "/"
+    assert "httponly" in outside.headers["set-cookie"].lower()
+
+
+def test_unknown_page_is_a_page_in_the_users_language(client: TestClient) -> None:
+    client.cookies.set("govops_lang", "en")
+    response = client.get("/no/such/page", headers={"Accept-Language": "vi"})
+    assert response.status_code == 404 and "Not found" in response.text and "Traceback" not in response.text

@@ -1,0 +1,165 @@
+"""The console in a real browser (Debian's Chromium driven by Playwright) against `govops serve`
+over a store made by `govops demo`. Screenshots land in the test's temporary folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "govops-demo"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("console")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
+    env["GOVOPS_DATABASE_URL"] = f"sqlite:///{folder / 'govops.db'}"
+    demo = subprocess.run(
+        [sys.executable, "-m", "govops", "demo", "--no-serve"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "viewer" in demo.stdout and PASSWORD in demo.stdout
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "govops", "serve", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium (make test and .ci/run install it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def signed_in(browser: Browser, console: str, username: str, **context: object) -> Page:
+    page = browser.new_context(**context).new_page()  # type: ignore[arg-type]
+    page.goto(f"{console}/explorer")
+    assert "/signin" in page.url or page.locator("text=Đăng nhập").count() > 0
+    page.goto(f"{console}/signin")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{console}/")
+    return page
+
+
+def canvas_is_drawn(page: Page, selector: str) -> bool:
+    return bool(
+        page.evaluate(
+            """(sel) => { const c = document.querySelector(sel + ' canvas'); if (!c) return false;
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             const seen = new Set();
+             for (let i = 0; i < d.length; i += 4 * 97) seen.add([d[i], d[i + 1], d[i + 2], d[i + 3]].join());
+             return seen.size > 3; }""",
+            selector,
+        )
+    )
+
+
+@pytest.mark.parametrize("username", ["admin", "analyst", "officer", "viewer"])
+def test_every_role_signs_in_and_sees_the_overview(
+    browser: Browser, console: str, username: str, tmp_path: Path
+) -> None:
+    page = signed_in(browser, console, username)
+    assert page.locator("h1").inner_text() == "Toàn cảnh quốc gia"
+    assert page.locator("[data-testid^=tile-]").count() >= 15
+    assert page.locator(f"text=Đăng xuất ({username})").count() == 1
+    gdp_flash = page.request.get(f"{console}/explorer/GDP_FLASH")
+    assert gdp_flash.status == (200 if username in ("admin", "analyst") else 404)
+    page.screenshot(path=str(tmp_path / f"overview-{username}.png"))
+    page.context.close()
+
+
+def test_explorer_draws_the_chart_and_the_map_and_downloads_csv(browser: Browser, console: str, tmp_path: Path) -> None:
+    page = signed_in(browser, console, "analyst")
+    page.click("[data-testid=tile-EXPORTS]")
+    page.wait_for_selector("[data-testid=map][data-drawn=true]")
+    page.wait_for_timeout(600)
+    assert canvas_is_drawn(page, "[data-testid=chart]") and canvas_is_drawn(page, "[data-testid=map]")
+    page.select_option("[data-testid=freq]", "Q")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=freq]').value === 'Q'"
+        " && document.querySelector('#chart-data').textContent.includes('-Q')"
+    )
+    page.wait_for_selector("[data-testid=chart][data-drawn=true]")
+    assert canvas_is_drawn(page, "[data-testid=chart]")
+    with page.expect_download() as download:
+        page.click("[data-testid=download-csv]")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8-sig")
+    assert text.startswith("chi_tieu,ma_dia_ban") and "EXPORTS,VN," in text and "-Q" in text
+    page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+    page.context.close()
+
+
+def test_language_switch_and_keyboard_focus(browser: Browser, console: str) -> None:
+    page = signed_in(browser, console, "viewer")
+    page.click("[data-testid=language-switch]")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "National overview"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.goto(f"{console}/explorer/CPI")
+    assert page.locator("text=Download CSV").count() == 1
+    page.context.close()
+
+
+def test_phone_viewport_has_no_sideways_scrolling(browser: Browser, console: str, tmp_path: Path) -> None:
+    page = signed_in(browser, console, "viewer", viewport={"width": 390, "height": 844})
+    for path in ("/", "/explorer/CPI", "/provinces/79"):
+        page.goto(f"{console}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 390, path
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=False)
+    page.context.close()
