@@ -16,6 +16,7 @@ from govops import __version__
 from govops.auth.pages import router as signin_pages
 from govops.auth.web import install_auth
 from govops.catalog.api import router as catalog_router
+from govops.catalog.pages import router as admin_pages
 from govops.db.engine import make_engine, make_session_factory
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(warehouse_router)
     app.include_router(signin_pages)
     app.include_router(warehouse_pages)
+    app.include_router(admin_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     return app
