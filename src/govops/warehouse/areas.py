@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Area
@@ -56,6 +56,17 @@ class AreaTree:
             predecessors=dict(predecessors),
         )
 
+    @classmethod
+    def cached(cls, session: Session) -> AreaTree:
+        """The tree, read again only when the area table changes (it does so only on a reference reload)."""
+        count, last_id = session.execute(select(func.count(), func.max(Area.id)).select_from(Area)).one()
+        key = (str(session.get_bind().engine.url), count, last_id)
+        tree = _TREES.get(key)
+        if tree is None:
+            _TREES.clear()
+            tree = _TREES[key] = cls.load(session)
+        return tree
+
     def subtree(self, area_id: int) -> set[int]:
         """The area, everything below it, and the retired units merged into any of them."""
         out: set[int] = set()
@@ -66,3 +77,6 @@ class AreaTree:
             stack.extend(self.children.get(current, ()))
             stack.extend(self.predecessors.get(current, ()))
         return out
+
+
+_TREES: dict[tuple[object, ...], AreaTree] = {}

@@ -150,11 +150,19 @@ class _AreaAggregator:
     ) -> None:
         self.ind, self.tree, self.data, self.weights = ind, tree, data, weights
         self.memo: dict[tuple[int, str], Point | None] = {}
+        # Areas with data at or below them: the only ones worth descending into (not 3,321 empty wards).
+        self.populated: set[int] = set()
+        for area_id in {a for a, _ in data}:
+            node: Node | None = tree.nodes.get(area_id)
+            while node is not None and node.id not in self.populated:
+                self.populated.add(node.id)
+                up = node.successor_id if node.successor_id is not None else node.parent_id
+                node = tree.nodes.get(up) if up is not None else None
 
-    def value(self, area_id: int, period: Period) -> Point | None:
-        key = (area_id, str(period))
+    def value(self, area_id: int, period: Period, label: str | None = None) -> Point | None:
+        key = (area_id, label or str(period))
         if key not in self.memo:
-            self.memo[key] = self._compute(area_id, period)
+            self.memo[key] = self._compute(area_id, period, key[1]) if area_id in self.populated else None
         return self.memo[key]
 
     def _combine(self, parts: list[tuple[int, Point]], period: Period) -> float | None:
@@ -165,14 +173,14 @@ class _AreaAggregator:
         pairs = [(p.value, w) for area_id, p in parts if (w := self.weights.get(area_id, period)) is not None]
         return combine(rule, [v for v, _ in pairs], [w for _, w in pairs])
 
-    def _compute(self, area_id: int, period: Period) -> Point | None:
-        own = self.data.get((area_id, str(period)))
+    def _compute(self, area_id: int, period: Period, label: str) -> Point | None:
+        own = self.data.get((area_id, label))
         merged = [p for p in self.tree.predecessors.get(area_id, ()) if _existed_through(self.tree.nodes[p], period)]
-        if merged and any((p, str(period)) in self.data for p in merged):
+        if merged and any((p, label) in self.data for p in merged):
             parts = [
-                (p, Point(*self.data[(p, str(period))], source="reported"))
+                (p, Point(*self.data[(p, label)], source="reported"))
                 for p in [area_id, *merged]
-                if (p, str(period)) in self.data
+                if (p, label) in self.data
             ]
             value = self._combine(parts, period)
             if value is None:
@@ -188,7 +196,7 @@ class _AreaAggregator:
         children = self.tree.children.get(area_id, [])
         if not children or self.ind.area_aggregation == "none":
             return None
-        parts = [(c, p) for c in children if (p := self.value(c, period)) is not None]
+        parts = [(c, p) for c in children if (p := self.value(c, period, label)) is not None]
         value = self._combine(parts, period)
         if value is None:
             return None
@@ -242,7 +250,7 @@ def build_series(
     as_of: datetime | None = None,
 ) -> list[Series]:
     ind = get_indicator(session=session, code=indicator)
-    tree = AreaTree.load(session)
+    tree = AreaTree.cached(session)
     nodes = []
     for code in areas:
         node = tree.by_code.get(code)
