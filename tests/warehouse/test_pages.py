@@ -142,3 +142,14 @@ def test_unknown_page_is_a_page_in_the_users_language(client: TestClient) -> Non
     client.cookies.set("govops_lang", "en")
     response = client.get("/no/such/page", headers={"Accept-Language": "vi"})
     assert response.status_code == 404 and "Not found" in response.text and "Traceback" not in response.text
+
+
+@pytest.mark.usefixtures("data")
+def test_a_year_still_under_way_is_not_drawn_as_a_collapse(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("viewer")
+    page = web.get("/explorer/EXPORTS", params={"freq": "A"})
+    chart = page.text[page.text.index('id="chart-data">'):]
+    assert '["2026", null]' in chart and '["2025", ' in chart and '["2025", null]' not in chart
+    assert '<option value="2025" selected>' in page.text  # the map shows the last complete year
+    rows = web.get("/explorer/EXPORTS/download.csv", params={"freq": "A"}).content.decode("utf-8-sig")
+    assert "EXPORTS,VN,Việt Nam,2026," in rows  # the download keeps it, with its completeness in the API

@@ -209,6 +209,10 @@ class ExplorerView:
     completeness: str | None
 
 
+def _partial(point: SeriesPoint) -> bool:
+    return point.periods is not None and point.periods.have < point.periods.expected
+
+
 def _yoy(series: Series) -> Series:
     values = {p.period: p.value for p in series.points}
     points = []
@@ -234,10 +238,11 @@ def explorer_view(
         series = [_yoy(s) for s in series]
     provinces = [a.code for a in _provinces(session)]
     nation = cached_series(session=session, indicator=ind.code, areas=["VN"], freq=chosen, version=version)[0]
-    periods = [p.period for p in nation.points if p.value is not None]
+    periods = [p.period for p in nation.points if p.value is not None and not _partial(p)]
     by_province = cached_series(session=session, indicator=ind.code, areas=provinces, freq=chosen, version=version)
     with_data = sorted(
-        {p.period for s in by_province for p in s.points if p.value is not None}, key=lambda t: Period.parse(t).start
+        {p.period for s in by_province for p in s.points if p.value is not None and not _partial(p)},
+        key=lambda t: Period.parse(t).start,
     )
     periods = sorted(set(periods) | set(with_data), key=lambda t: Period.parse(t).start)
     selected = period if period in periods else (periods[-1] if periods else None)
@@ -285,7 +290,8 @@ def explorer(
         "series": [
             {
                 "name": s.area_name_vi if s.area != "VN" else ("Cả nước" if locale == "vi" else "Viet Nam"),
-                "points": [[p.period, p.value] for p in s.points],
+                # A quarter or year still under way would look like a collapse; it is left out of the chart.
+                "points": [[p.period, None if _partial(p) else p.value] for p in s.points],
             }
             for s in data.series
         ],
