@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import QueryParams
 
 from govops import __version__
+from govops.periods import Freq
 from govops.web import i18n
 
 LANG_COOKIE = "govops_lang"
@@ -77,6 +78,7 @@ def render(
         "num": lambda value, decimals=1: i18n.number(value, locale, decimals),
         "signed": lambda value, decimals=1: i18n.signed(value, locale, decimals),
         "period_label": lambda text: i18n.period_label(text, locale),
+        "freq_label": lambda code: Freq(code).label("vi" if locale == "vi" else "en"),
         "name": lambda item: getattr(item, f"name_{locale}", None) or getattr(item, "name_vi", ""),
         "_": translations.gettext,
         "gettext": translations.gettext,
