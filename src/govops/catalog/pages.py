@@ -14,7 +14,7 @@ from govops.auth.service import ROLES, create_user, list_users
 from govops.auth.web import csrf_token, require_role, verify_csrf
 from govops.catalog.models import Agency, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
-from govops.catalog.service import export_catalogue, import_catalogue
+from govops.catalog.service import export_catalogue, get_indicator, import_catalogue
 from govops.errors import GovopsError, Problem
 from govops.periods import Freq
 from govops.warehouse.validation import problems_from_validation
@@ -91,11 +91,8 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
     form = await request.form()
     data: dict[str, Any] = {k: str(form.get(k, "")).strip() for k in INDICATOR_FIELDS}
     data["groups"] = [str(g) for g in form.getlist("groups")]
-    data["dimensions"] = (
-        []
-        if code == "new"
-        else next((i.dimensions for i in export_catalogue(session=session).indicators if i.code == code), [])
-    )
+    # The form does not edit dimensions; an existing indicator keeps its own (and must exist).
+    data["dimensions"] = [] if code == "new" else get_indicator(session=session, code=code).dimension_codes
     data["higher_is_better"] = {"true": True, "false": False}.get(data["higher_is_better"])
     for optional in ("area_weight", "formula"):
         data[optional] = data[optional] or None

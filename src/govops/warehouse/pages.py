@@ -207,6 +207,7 @@ class ExplorerView:
     periods: list[str]
     ranking: list[dict[str, Any]]
     completeness: str | None
+    provinces: list[Area]
 
 
 def _partial(point: SeriesPoint) -> bool:
@@ -236,7 +237,8 @@ def explorer_view(
     series = cached_series(session=session, indicator=ind.code, areas=wanted, freq=chosen, version=version)
     if view == "yoy":
         series = [_yoy(s) for s in series]
-    provinces = [a.code for a in _provinces(session)]
+    areas_now = _provinces(session)
+    provinces = [a.code for a in areas_now]
     nation = cached_series(session=session, indicator=ind.code, areas=["VN"], freq=chosen, version=version)[0]
     periods = [p.period for p in nation.points if p.value is not None and not _partial(p)]
     by_province = cached_series(session=session, indicator=ind.code, areas=provinces, freq=chosen, version=version)
@@ -246,7 +248,7 @@ def explorer_view(
     )
     periods = sorted(set(periods) | set(with_data), key=lambda t: Period.parse(t).start)
     selected = period if period in periods else (periods[-1] if periods else None)
-    names = {a.code: a for a in _provinces(session)}
+    names = {a.code: a for a in areas_now}
     ranking: list[dict[str, Any]] = []
     for s in by_province:
         point = next((p for p in s.points if p.period == selected), None)
@@ -268,6 +270,7 @@ def explorer_view(
         periods=periods,
         ranking=ranking,
         completeness=completeness,
+        provinces=areas_now,
     )
 
 
@@ -312,7 +315,7 @@ def explorer(
             "ind": ind,
             "data": data,
             "freqs": _freqs(ind),
-            "provinces": _provinces(session),
+            "provinces": data.provinces,
             "chart": chart,
             "choropleth": choropleth,
             "unit": unit_label(ind, locale),
@@ -322,7 +325,7 @@ def explorer(
     )
 
 
-def _download_rows(session: SessionDep, ind: Indicator, data: ExplorerView, locale: str) -> list[list[Any]]:
+def _download_rows(ind: Indicator, data: ExplorerView, locale: str) -> list[list[Any]]:
     header = (
         ["indicator", "area", "area_name", "period", "value", "unit", "status", "source"]
         if locale == "en"
@@ -353,7 +356,7 @@ def download(
     if fmt not in ("csv", "xlsx"):
         raise NotFound(f"no download as {fmt!r}", hint="use .csv or .xlsx")
     data = explorer_view(session, ind, freq=freq, view=view, areas=area, period=None)
-    rows = _download_rows(session, ind, data, locale_of(request))
+    rows = _download_rows(ind, data, locale_of(request))
     name = f"{ind.code}_{data.freq}{'_yoy' if view == 'yoy' else ''}"
     if fmt == "csv":
         buffer = io.StringIO()

@@ -211,15 +211,13 @@ def list_observations(
             o.version,
             o.updated_at,
         )
-        base = o
     else:
         r = ObservationRevision
-        latest = (
-            select(r.observation_id, func.max(r.version).label("version"))
-            .where(r.recorded_at <= as_of)
-            .group_by(r.observation_id)
-            .subquery()
-        )
+        history = select(r.observation_id, func.max(r.version).label("version")).where(r.recorded_at <= as_of)
+        if ind is not None:
+            # Only this indicator's history: the revision table is the largest in the store.
+            history = history.join(o, o.id == r.observation_id).where(o.indicator_id == ind.id)
+        latest = history.group_by(r.observation_id).subquery()
         stmt = (
             select(
                 o.id,
@@ -236,8 +234,7 @@ def list_observations(
             .join(latest, latest.c.observation_id == o.id)
             .join(r, (r.observation_id == o.id) & (r.version == latest.c.version))
         )
-        base = o
-    stmt = stmt.where(base.id > after_id).order_by(base.id).limit(limit + 1)
+    stmt = stmt.where(o.id > after_id).order_by(o.id).limit(limit + 1)
     if ind is not None:
         stmt = stmt.where(o.indicator_id == ind.id)
         if dims is not None:
