@@ -35,8 +35,18 @@ def rows(n: int, provinces: list[str]) -> list[tuple[int, dict[str, object]]]:
                     if i == n:
                         return out
                     i += 1
-                    out.append((i, {"indicator": ind, "area": area, "period": f"{year}-{month:02d}",
-                                    "value": 1000.0 + i % 997, "status": "final"}))
+                    out.append(
+                        (
+                            i,
+                            {
+                                "indicator": ind,
+                                "area": area,
+                                "period": f"{year}-{month:02d}",
+                                "value": 1000.0 + i % 997,
+                                "status": "final",
+                            },
+                        )
+                    )
     return out
 
 
@@ -55,18 +65,25 @@ def fresh(url: str) -> Engine:
 def baseline(engine: Engine, data: list[tuple[int, dict[str, object]]]) -> float:
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bare_observation"))
-        conn.execute(text("CREATE TABLE bare_observation (indicator VARCHAR(32), area VARCHAR(16), "
-                          "period VARCHAR(16), value DOUBLE PRECISION, status VARCHAR(16), "
-                          "UNIQUE (indicator, area, period))"))
+        conn.execute(
+            text(
+                "CREATE TABLE bare_observation (indicator VARCHAR(32), area VARCHAR(16), "
+                "period VARCHAR(16), value DOUBLE PRECISION, status VARCHAR(16), "
+                "UNIQUE (indicator, area, period))"
+            )
+        )
     tuples = [(r["indicator"], r["area"], r["period"], r["value"], r["status"]) for _, r in data]
     started = time.perf_counter()
     with engine.begin() as conn:
         raw = conn.connection.dbapi_connection
         assert raw is not None
         if engine.dialect.name == "postgresql":
-            with raw.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
-                "COPY bare_observation (indicator, area, period, value, status) FROM STDIN"
-            ) as copy:
+            with (
+                raw.cursor() as cur,
+                cur.copy(  # type: ignore[attr-defined]
+                    "COPY bare_observation (indicator, area, period, value, status) FROM STDIN"
+                ) as copy,
+            ):
                 for row in tuples:
                     copy.write_row(row)
         else:
@@ -91,16 +108,22 @@ def main() -> None:
         url = args.url or f"sqlite:///{Path(folder) / 'bench.db'}"
         engine = fresh(url)
         with engine.connect() as conn:
-            provinces = [r[0] for r in conn.execute(text(
-                "SELECT code FROM area WHERE level = 'province' AND valid_to IS NULL ORDER BY code"))]
+            provinces = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT code FROM area WHERE level = 'province' AND valid_to IS NULL ORDER BY code")
+                )
+            ]
         data = rows(args.rows, provinces)
         base = baseline(engine, data)
         mine = ours(engine, data)
         engine.dispose()
     n = len(data)
     print(f"database: {engine.dialect.name}; rows: {n}")
-    print(f"baseline ({'COPY' if engine.dialect.name == 'postgresql' else 'executemany'}, no checks): "
-          f"{base:.2f} s, {n / base:,.0f} rows/s")
+    print(
+        f"baseline ({'COPY' if engine.dialect.name == 'postgresql' else 'executemany'}, no checks): "
+        f"{base:.2f} s, {n / base:,.0f} rows/s"
+    )
     print(f"govops ingest (checked, upsert, revisions): {mine:.2f} s, {n / mine:,.0f} rows/s")
     print(f"ratio govops / baseline time: {mine / base:.1f}x")
 

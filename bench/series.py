@@ -46,10 +46,14 @@ def main() -> None:
             return {p.period: p.value for p in series.points}
 
         def bare() -> dict[str, float]:
-            rows = session.execute(text(
-                "SELECT o.period, SUM(o.value) FROM observation o JOIN indicator i ON i.id = o.indicator_id "
-                "JOIN area a ON a.id = o.area_id WHERE i.code = :code AND a.level = 'province' AND o.dim_key = '' "
-                "GROUP BY o.period"), {"code": args.indicator}).all()
+            rows = session.execute(
+                text(
+                    "SELECT o.period, SUM(o.value) FROM observation o JOIN indicator i ON i.id = o.indicator_id "
+                    "JOIN area a ON a.id = o.area_id WHERE i.code = :code AND a.level = 'province' AND o.dim_key = '' "
+                    "GROUP BY o.period"
+                ),
+                {"code": args.indicator},
+            ).all()
             quarters: dict[str, float] = defaultdict(float)
             for period, total in rows:
                 year, month = period.split("-")
@@ -60,8 +64,10 @@ def main() -> None:
         our_time, mine = timed(ours, args.repeat)
     assert isinstance(base, dict) and isinstance(mine, dict)
     same = all(abs((mine.get(q) or 0) - v) < 1e-6 * max(1.0, abs(v)) for q, v in base.items())
-    print(f"database: {engine.dialect.name}; {args.indicator} national, quarterly, {len(mine)} points; "
-          f"results agree: {same}")
+    print(
+        f"database: {engine.dialect.name}; {args.indicator} national, quarterly, {len(mine)} points; "
+        f"results agree: {same}"
+    )
     print(f"baseline (SQL GROUP BY + months to quarters): median {base_time * 1000:.1f} ms")
     print(f"govops build_series: median {our_time * 1000:.1f} ms")
     print(f"ratio govops / baseline time: {our_time / base_time:.1f}x")

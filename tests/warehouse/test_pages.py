@@ -20,11 +20,19 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def data(session: Session) -> None:
-    rows = [obs("EXPORTS", code, f"{y}-{m:02d}", 100.0 * (i + 1) + y - 2024 + m)
-            for i, code in enumerate(["01", "79", "48"]) for y in (2025, 2026) for m in range(1, 13)
-            if (y, m) <= (2026, 9)]
-    rows += [obs("CPI", "VN", f"{y}-{m:02d}", 110.0 + (y - 2025) * 4 + m * 0.3) for y in (2025, 2026)
-             for m in range(1, 13) if (y, m) <= (2026, 9)]
+    rows = [
+        obs("EXPORTS", code, f"{y}-{m:02d}", 100.0 * (i + 1) + y - 2024 + m)
+        for i, code in enumerate(["01", "79", "48"])
+        for y in (2025, 2026)
+        for m in range(1, 13)
+        if (y, m) <= (2026, 9)
+    ]
+    rows += [
+        obs("CPI", "VN", f"{y}-{m:02d}", 110.0 + (y - 2025) * 4 + m * 0.3)
+        for y in (2025, 2026)
+        for m in range(1, 13)
+        if (y, m) <= (2026, 9)
+    ]
     rows += [obs("GDP_FLASH", "VN", "2026-Q3", 7.1)]
     put(session, rows)
 
@@ -33,17 +41,32 @@ def data(session: Session) -> None:
 def sign_in(client: TestClient, session: Session) -> Callable[[str], TestClient]:
     def as_role(role: str) -> TestClient:
         username = f"t.{role}"
-        create_user(session=session, username=username, password=PASSWORD, full_name=f"Test {role}", agency="GO",
-                    role=role)
+        create_user(
+            session=session, username=username, password=PASSWORD, full_name=f"Test {role}", agency="GO", role=role
+        )
         page = client.get("/signin")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token, page.text
-        response = client.post("/signin", data={"username": username, "password": PASSWORD,
-                                                "csrf_token": token.group(1), "next": "/"}, follow_redirects=False)
+        response = client.post(
+            "/signin",
+            data={"username": username, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+            follow_redirects=False,
+        )
         assert response.status_code == 303, response.text
         return client
 
     return as_role
+
+
+@pytest.mark.parametrize("page", ["/", "/explorer", "/provinces/79"])
+def test_the_sign_out_button_works_from_any_page(sign_in: Callable[[str], TestClient], page: str) -> None:
+    client = sign_in("viewer")
+    form = client.get(page)
+    token = re.search(r'action="/signout".*?name="csrf_token" value="([^"]*)"', form.text, re.S)
+    assert token and token.group(1), "the sign-out form carries no token"
+    response = client.post("/signout", data={"csrf_token": token.group(1)}, follow_redirects=False)
+    assert response.status_code == 303
+    assert client.get("/explorer").status_code == 401
 
 
 def test_pages_ask_for_sign_in_with_a_page_not_a_stack_trace(client: TestClient) -> None:
@@ -59,8 +82,8 @@ def test_overview_shows_latest_value_changes_and_sparkline(sign_in: Callable[[st
     web = sign_in("analyst")
     page = web.get("/")
     assert page.status_code == 200
-    tile = page.text[page.text.index('data-testid="tile-EXPORTS"'):]
-    tile = tile[:tile.index("</a>")]
+    tile = page.text[page.text.index('data-testid="tile-EXPORTS"') :]
+    tile = tile[: tile.index("</a>")]
     assert "Tháng 9/2026" in tile and "triệu USD" in tile
     # 2026-09 sum of three provinces: 100+2+9 + 200+2+9 + 300+2+9 = 633 against 630 in August: +0,5%
     assert "633" in tile and "+0,5%" in tile and "<polyline" in tile
@@ -75,7 +98,7 @@ def test_explorer_page_has_chart_map_ranking_and_downloads(sign_in: Callable[[st
     page = web.get("/explorer/EXPORTS", params={"freq": "Q", "area": ["VN", "79"]})
     assert page.status_code == 200
     assert 'data-testid="chart"' in page.text and 'id="map-data"' in page.text
-    ranking = page.text[page.text.index('data-testid="ranking"'):]
+    ranking = page.text[page.text.index('data-testid="ranking"') :]
     assert ranking.index("Hồ Chí Minh") < ranking.index("Hà Nội")
     fragment = web.get("/explorer/EXPORTS", params={"freq": "A"}, headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in fragment.text and 'id="chart-data"' in fragment.text
@@ -117,8 +140,8 @@ def test_province_page_ranks_against_the_others(sign_in: Callable[[str], TestCli
     web = sign_in("viewer")
     page = web.get("/provinces/79")
     assert page.status_code == 200 and "Thành phố Hồ Chí Minh" in page.text
-    row = page.text[page.text.index("/explorer/EXPORTS?"):]
-    assert "2/3" in row[:row.index("</tr>")]
+    row = page.text[page.text.index("/explorer/EXPORTS?") :]
+    assert "2/3" in row[: row.index("</tr>")]
     assert web.get("/provinces/74").status_code == 404
 
 
@@ -131,9 +154,16 @@ def test_sign_in_errors_and_csrf(client: TestClient, session: Session) -> None:
     assert wrong.status_code == 401 and "Tên đăng nhập hoặc mật khẩu không đúng." in wrong.text
     forged = client.post("/signin", data={"username": "t.someone", "password": PASSWORD, "csrf_token": "forged"})
     assert forged.status_code == 403
-    outside = client.post("/signin", data={"username": "t.someone", "password": PASSWORD,
-                                           "csrf_token": token.group(1), "next": "https://evil.example/"},
-                          follow_redirects=False)
+    outside = client.post(
+        "/signin",
+        data={
+            "username": "t.someone",
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+            "next": "https://evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert outside.status_code == 303 and outside.headers["location"] == "/"
     assert "httponly" in outside.headers["set-cookie"].lower()
 
@@ -148,7 +178,7 @@ def test_unknown_page_is_a_page_in_the_users_language(client: TestClient) -> Non
 def test_a_year_still_under_way_is_not_drawn_as_a_collapse(sign_in: Callable[[str], TestClient]) -> None:
     web = sign_in("viewer")
     page = web.get("/explorer/EXPORTS", params={"freq": "A"})
-    chart = page.text[page.text.index('id="chart-data">'):]
+    chart = page.text[page.text.index('id="chart-data">') :]
     assert '["2026", null]' in chart and '["2025", ' in chart and '["2025", null]' not in chart
     assert '<option value="2025" selected>' in page.text  # the map shows the last complete year
     rows = web.get("/explorer/EXPORTS/download.csv", params={"freq": "A"}).content.decode("utf-8-sig")

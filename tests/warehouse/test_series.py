@@ -183,8 +183,10 @@ def test_dimension_series_and_bad_requests(session: Session) -> None:
 
 
 def test_a_range_gives_the_same_points_as_the_whole_series(session: Session) -> None:
-    put(session, [obs("T_FLOW", "01", f"{y}-{m:02d}", float(y * 100 + m)) for y in range(2015, 2026)
-                  for m in range(1, 13)])
+    put(
+        session,
+        [obs("T_FLOW", "01", f"{y}-{m:02d}", float(y * 100 + m)) for y in range(2015, 2026) for m in range(1, 13)],
+    )
     for indicator, freq in (("T_FLOW", "Q"), ("T_YOY", "M"), ("T_YTD", "M"), ("T_YOY", "A")):
         whole = {p.period: p.value for p in one(session, indicator, "01", freq=freq).points}
         ranged = one(session, indicator, "01", freq=freq, start="2024", end="2025")

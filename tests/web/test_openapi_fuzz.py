@@ -46,16 +46,53 @@ from govops.web.deps import get_session, get_write_session
 # (series aggregation, formulas, unit conversion, paging) on the data that `api` seeds.
 DICTIONARIES: dict[str, list[str]] = {
     "indicators": [
-        "CPI", "CPI_YOY", "CPI_MOM", "CPI_AVG_YOY", "GDP_CURRENT", "GDP_CONST2010", "GDP_GROWTH", "GDP_DEFLATOR",
-        "GRDP_CURRENT", "GRDP_PER_CAPITA", "POP", "EXPORTS", "IMPORTS", "TRADE_BALANCE", "PI_PLAN", "PI_DISBURSED",
-        "PI_DISBURSEMENT_RATE", "RETAIL_SALES", "UNEMPLOYMENT_RATE", "HS_GRAD_RATE", "IIP", "IIP_YOY",
-        "CREDIT_OUTSTANDING", "CREDIT_GROWTH_YOY", "TREASURY_CASH", "GDP_FLASH", "NO_SUCH_INDICATOR",
+        "CPI",
+        "CPI_YOY",
+        "CPI_MOM",
+        "CPI_AVG_YOY",
+        "GDP_CURRENT",
+        "GDP_CONST2010",
+        "GDP_GROWTH",
+        "GDP_DEFLATOR",
+        "GRDP_CURRENT",
+        "GRDP_PER_CAPITA",
+        "POP",
+        "EXPORTS",
+        "IMPORTS",
+        "TRADE_BALANCE",
+        "PI_PLAN",
+        "PI_DISBURSED",
+        "PI_DISBURSEMENT_RATE",
+        "RETAIL_SALES",
+        "UNEMPLOYMENT_RATE",
+        "HS_GRAD_RATE",
+        "IIP",
+        "IIP_YOY",
+        "CREDIT_OUTSTANDING",
+        "CREDIT_GROWTH_YOY",
+        "TREASURY_CASH",
+        "GDP_FLASH",
+        "NO_SUCH_INDICATOR",
     ],
     # nation, provinces (Hoa Binh 17 and Vinh Phuc 26 went into Phu Tho 25 on 2025-07-01), wards, no such codes
     "areas": ["VN", "01", "79", "25", "26", "17", "00004", "00008", "99", "999999"],
     "periods": [
-        "2024", "2024-S1", "2024-Q3", "2024-07", "2024-W31", "2024-07-14", "2021/2025", "2025-Q2", "2025-06",
-        "2023-01", "2025-13", "2025-Q5", "1900", "2200", "1899", "July 2024",
+        "2024",
+        "2024-S1",
+        "2024-Q3",
+        "2024-07",
+        "2024-W31",
+        "2024-07-14",
+        "2021/2025",
+        "2025-Q2",
+        "2025-06",
+        "2023-01",
+        "2025-13",
+        "2025-Q5",
+        "1900",
+        "2200",
+        "1899",
+        "July 2024",
     ],
     "freqs": ["M", "Q", "S", "A", "W", "D", "2A", "5A", "10A", "X"],
     "dims": ["", "COICOP_VN:01", "COICOP_VN:99", "VSIC_IND:B", "COICOP_VN:01,VSIC_IND:B", "COICOP_VN", ":01", ","],
@@ -88,22 +125,25 @@ PARAMETERS: dict[str, str] = {
     "body.observations[*].source": "agencies",
     "body.observations[*].status": "statuses",
 }
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20250701,
-    "generation": {"mode": "all", "max-examples": 40, "deterministic": True, "database": "none"},
-    "dictionaries": {name: {"values": values} for name, values in DICTIONARIES.items()},
-    "parameters": {key: {"dictionary": name, "probability": 0.6} for key, name in PARAMETERS.items()},
-    "operations": [
-        {"include-path": "/api/v1/areas/{code}",
-         "parameters": {"path.code": {"dictionary": "areas", "probability": 0.6}}},
-    ],
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20250701,
+        "generation": {"mode": "all", "max-examples": 40, "deterministic": True, "database": "none"},
+        "dictionaries": {name: {"values": values} for name, values in DICTIONARIES.items()},
+        "parameters": {key: {"dictionary": name, "probability": 0.6} for key, name in PARAMETERS.items()},
+        "operations": [
+            {
+                "include-path": "/api/v1/areas/{code}",
+                "parameters": {"path.code": {"dictionary": "areas", "probability": 0.6}},
+            },
+        ],
+    }
+)
 
 # The schema is read from an app of the same factory; the requests go to the per-test app of `api`
 # (test_schema_is_the_one_the_app_serves checks that the two serve the same document).
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(database_url="sqlite://")), config=CONFIG)
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-
 
 
 def error_envelope(ctx: CheckContext, response: Any, case: schemathesis.Case) -> bool | None:
@@ -142,8 +182,12 @@ def _series_rows() -> Iterator[dict[str, Any]]:
         yield {"indicator": "EXPORTS", "area": "VN", "period": month, "value": 30_000 + 100 * i}
         yield {"indicator": "IMPORTS", "area": "VN", "period": month, "value": 29_000 + 90 * i, "status": "final"}
         yield {"indicator": "RETAIL_SALES", "area": "01", "period": month, "value": 50_000 + i}
-        yield {"indicator": "RETAIL_SALES", "area": "26" if month < "2025-07" else "00004", "period": month,
-               "value": 300 + i}
+        yield {
+            "indicator": "RETAIL_SALES",
+            "area": "26" if month < "2025-07" else "00004",
+            "period": month,
+            "value": 300 + i,
+        }
         yield {"indicator": "CREDIT_OUTSTANDING", "area": "VN", "period": month, "value": 14 + i / 100}
         yield {"indicator": "TREASURY_CASH", "area": "VN", "period": month, "value": 1 + i / 100}
     for month in months[12:24]:
@@ -204,8 +248,16 @@ def api(bare_api: Api, session: Session) -> Api:
 @SCHEMA.parametrize()
 @FUZZ
 def test_no_server_error(case: schemathesis.Case, api: Api) -> None:
-    api.check(case, [checks.not_a_server_error, error_envelope, checks.content_type_conformance,
-                     checks.response_headers_conformance, success_schema_conformance])
+    api.check(
+        case,
+        [
+            checks.not_a_server_error,
+            error_envelope,
+            checks.content_type_conformance,
+            checks.response_headers_conformance,
+            success_schema_conformance,
+        ],
+    )
 
 
 @SCHEMA.parametrize()
@@ -256,10 +308,18 @@ EDGE_CASES = [
     _edge("GET", "/api/v1/observations", query={"cursor": BIG_ID}),
     _edge("GET", "/api/v1/observations", query={"updated_since": "0001-01-01T00:00:00+01:00"}),
     _edge("GET", "/api/v1/observations", query={"as_of": "0001-01-01T00:00:00+01:00"}),
-    _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "CPI"},
-          query={"as_of": "0001-01-01T00:00:00+01:00"}),
-    _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "CPI"},
-          query={"as_of": "9999-12-31T23:59:59-01:00"}),
+    _edge(
+        "GET",
+        "/api/v1/series/{indicator}",
+        path_parameters={"indicator": "CPI"},
+        query={"as_of": "0001-01-01T00:00:00+01:00"},
+    ),
+    _edge(
+        "GET",
+        "/api/v1/series/{indicator}",
+        path_parameters={"indicator": "CPI"},
+        query={"as_of": "9999-12-31T23:59:59-01:00"},
+    ),
     _edge("GET", "/api/v1/areas", query={"q": "a\x00b"}),
     _edge("GET", "/api/v1/areas", query={"parent": "\x00"}),
     _edge("GET", "/api/v1/areas/{code}", path_parameters={"code": "a\x00b"}),
@@ -271,19 +331,40 @@ EDGE_CASES = [
     _edge("GET", "/api/v1/observations", query={"area": ["\x00"]}),
     _edge("GET", "/api/v1/observations", query={"status": "\x00"}),
     _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "\x00"}),
-    _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "CPI"},
-          query={"dims": "COICOP_VN:\x00"}),
+    _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "CPI"}, query={"dims": "COICOP_VN:\x00"}),
     _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "CPI"}, query={"area": ["\x00"]}),
-    _edge("POST", "/api/v1/observations", body={"observations": [
-        {"indicator": "\x00", "area": "\x00", "period": "\x00", "value": 1, "unit": "\x00", "source": "\x00",
-         "dims": {"\x00": "\x00"}}]}),
+    _edge(
+        "POST",
+        "/api/v1/observations",
+        body={
+            "observations": [
+                {
+                    "indicator": "\x00",
+                    "area": "\x00",
+                    "period": "\x00",
+                    "value": 1,
+                    "unit": "\x00",
+                    "source": "\x00",
+                    "dims": {"\x00": "\x00"},
+                }
+            ]
+        },
+    ),
     _edge("GET", "/api/v1/areas", query={"cursor": encode_cursor(2**31 - 1), "valid_on": "9999-12-31"}),
     _edge("GET", "/api/v1/observations", query={"as_of": "9999-12-31T23:59:59+14:00", "limit": 1000}),
     _edge("GET", "/api/v1/observations", query={"updated_since": "0001-01-01T00:00:00-12:00"}),
-    _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "CPI"},
-          query={"area": ["VN", "01", "26", "00004"], "freq": "A", "start": "1900", "end": "2200"}),
-    _edge("GET", "/api/v1/series/{indicator}", path_parameters={"indicator": "CPI_AVG_YOY"},
-          query={"dims": "COICOP_VN:01", "start": "2025", "end": "2024"}),
+    _edge(
+        "GET",
+        "/api/v1/series/{indicator}",
+        path_parameters={"indicator": "CPI"},
+        query={"area": ["VN", "01", "26", "00004"], "freq": "A", "start": "1900", "end": "2200"},
+    ),
+    _edge(
+        "GET",
+        "/api/v1/series/{indicator}",
+        path_parameters={"indicator": "CPI_AVG_YOY"},
+        query={"dims": "COICOP_VN:01", "start": "2025", "end": "2024"},
+    ),
 ]
 
 
@@ -298,8 +379,12 @@ def test_a_value_that_overflows_in_unit_conversion_is_not_stored(bare_api: Api) 
     post = SCHEMA["/api/v1/observations"]["POST"].Case(body={"observations": [row]}, media_type="application/json")
     get = SCHEMA["/api/v1/observations"]["GET"].Case(query={"indicator": "PI_DISBURSED", "start": "2026-01"})
     posted = post.call(app=bare_api.app)
-    post.validate_response(posted, checks=[checks.not_a_server_error, error_envelope],
-                           transport_kwargs={"app": bare_api.app})
+    post.validate_response(
+        posted, checks=[checks.not_a_server_error, error_envelope], transport_kwargs={"app": bare_api.app}
+    )
     read = get.call(app=bare_api.app)
-    get.validate_response(read, checks=[checks.not_a_server_error, checks.response_schema_conformance],
-                          transport_kwargs={"app": bare_api.app})
+    get.validate_response(
+        read,
+        checks=[checks.not_a_server_error, checks.response_schema_conformance],
+        transport_kwargs={"app": bare_api.app},
+    )

@@ -288,8 +288,16 @@ def list_users(
     return [user_out(u) for u in session.scalars(stmt)]
 
 
-def set_password(*, session: Session, username: str, password: str, now: datetime | None = None) -> User:
-    """A new password: every session of the user ends and failed sign-ins are forgotten."""
+def set_password(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    keep: UserSession | None = None,
+    now: datetime | None = None,
+) -> User:
+    """A new password: every session of the user ends (but `keep`: the user's own, changing it) and failed
+    sign-ins are forgotten."""
     now = now or utcnow()
     user = get_user(session=session, username=username)
     problems = password_problems(password, username=user.username)
@@ -303,7 +311,7 @@ def set_password(*, session: Session, username: str, password: str, now: datetim
         )
     user.password_hash = hash_password(password)
     user.password_changed_at = now
-    end_all_sessions(session=session, user=user, now=now)
+    end_all_sessions(session=session, user=user, keep=keep, now=now)
     session.execute(delete(SignInFailure).where(SignInFailure.username == user.username))
     session.flush()
     log.info("password changed", username=user.username)
@@ -318,6 +326,38 @@ def set_active(*, session: Session, username: str, active: bool, now: datetime |
         end_all_sessions(session=session, user=user, now=now)
     session.flush()
     log.info("user enabled" if active else "user disabled", username=user.username)
+    return user
+
+
+def update_user(
+    *,
+    session: Session,
+    username: str,
+    full_name: str,
+    agency: str,
+    role: str,
+    language: str,
+    active: bool,
+    now: datetime | None = None,
+) -> User:
+    """Change a user's full name, agency (by code), role, language and whether active; every problem is
+    reported at once and nothing changes then. Disabling ends every session (see `set_active`)."""
+    user = get_user(session=session, username=username)
+    problems, found = _user_problems(
+        session, username=user.username, full_name=full_name, agency=agency, role=role, email=None, language=language
+    )
+    if problems:
+        raise _invalid(user.username, problems)
+    assert found is not None
+    user.full_name = full_name.strip()
+    user.agency_id = found.id
+    user.agency = found
+    user.role = role
+    user.language = language
+    session.flush()
+    if active != user.active:
+        set_active(session=session, username=user.username, active=active, now=now)
+    log.info("user updated", username=user.username, agency=found.code, role=role, active=active)
     return user
 
 

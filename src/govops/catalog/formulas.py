@@ -10,6 +10,7 @@ are accepted, so a formula can never run code.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +28,32 @@ class Formula:
     @property
     def references(self) -> frozenset[str]:
         return frozenset(n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and n.id not in FUNCTIONS)
+
+    def years_back(self, of: Callable[[str], int]) -> int:
+        """How many calendar years before a period's own the formula may read; `of` tells it for a reference.
+
+        yoy and pop reach into the year before, lag(x, n) at most n years, ytd stays within the year.
+        """
+
+        def walk(node: ast.expr) -> int:
+            if isinstance(node, ast.Name):
+                return of(node.id)
+            if isinstance(node, ast.UnaryOp):
+                return walk(node.operand)
+            if isinstance(node, ast.BinOp):
+                return max(walk(node.left), walk(node.right))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                inner = walk(node.args[0])
+                if node.func.id == "ytd":
+                    return inner
+                if node.func.id == "lag":
+                    lag = node.args[1]
+                    assert isinstance(lag, ast.Constant) and isinstance(lag.value, int)
+                    return inner + lag.value
+                return inner + 1
+            return 0
+
+        return walk(self.tree)
 
 
 def _reject(text: str, why: str) -> GovopsError:

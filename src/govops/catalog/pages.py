@@ -8,22 +8,26 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from govops.auth.models import User
-from govops.auth.service import ROLES, create_user, list_users
-from govops.auth.web import csrf_token, require_role, verify_csrf
+from govops.auth.models import User, UserSession
+from govops.auth.service import LANGUAGES, ROLES, create_user, get_user, list_users, set_password, update_user
+from govops.auth.web import require_role, verify_csrf
 from govops.catalog.models import Agency, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
 from govops.catalog.service import export_catalogue, get_indicator, import_catalogue
 from govops.errors import GovopsError, Problem
 from govops.periods import Freq
+from govops.warehouse.rollup import refresh_stale
 from govops.warehouse.validation import problems_from_validation
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.templating import render
+from govops.web.i18n import translations
+from govops.web.templating import locale_of, render
 
 Administrator = Annotated[User, Depends(require_role("administrator"))]
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
+USER_FIELDS = ("full_name", "agency", "role", "language", "active")
 INDICATOR_FIELDS = (
     "code",
     "name_vi",
@@ -43,15 +47,10 @@ INDICATOR_FIELDS = (
 )
 
 
-def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    request.state.csrf_token = csrf_token(request)
-    return render(request, template, context, status_code=status_code)
-
-
 @router.get("", response_class=HTMLResponse)
 def admin_home(request: Request, session: SessionDep, admin: Administrator) -> HTMLResponse:
     doc = export_catalogue(session=session)
-    return _page(request, "admin/home.html", {"doc": doc, "users": list_users(session=session)})
+    return render(request, "admin/home.html", {"doc": doc, "users": list_users(session=session)})
 
 
 def _choices(session: SessionDep) -> dict[str, Any]:
@@ -83,7 +82,7 @@ def indicator_form(request: Request, session: SessionDep, admin: Administrator, 
         if found is None:
             raise GovopsError(f"no indicator with code {code!r}", code="not_found", status=404)
         item = found.model_dump(mode="json")
-    return _page(request, "admin/indicator.html", {"item": item, "is_new": code == "new", **_choices(session)})
+    return render(request, "admin/indicator.html", {"item": item, "is_new": code == "new", **_choices(session)})
 
 
 @router.post("/indicators/{code}", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])
@@ -102,13 +101,14 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
     try:
         doc = CatalogueDoc(indicators=[IndicatorDoc.model_validate(data)])
         import_catalogue(session=session, doc=doc, where="form")
+        refresh_stale(session=session)
     except ValidationError as exc:
         problems = problems_from_validation(exc, row=None)
     except GovopsError as exc:
         problems = exc.problems or [Problem(exc.message, hint=exc.hint)]
     if problems:
         session.rollback()
-        return _page(
+        return render(
             request,
             "admin/indicator.html",
             {"item": data, "is_new": code == "new", "problems": problems, **_choices(session)},
@@ -153,3 +153,146 @@ async def user_create(request: Request, session: WriteSessionDep, admin: Adminis
         raise
     session.commit()
     return RedirectResponse("/admin#users", status_code=303)
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "full_name": user.full_name,
+        "agency": user.agency.code,
+        "role": user.role,
+        "language": user.language,
+        "active": "true" if user.active else "false",
+    }
+
+
+def _user_page(
+    request: Request,
+    session: Session,
+    account: User,
+    *,
+    values: dict[str, Any] | None = None,
+    problems: list[Problem] | None = None,
+    password_problems: list[Problem] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    stored = _user_values(account)
+    agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
+    shown = {**stored, **(values or {})}
+    # A choice that is not on offer would leave its list on the first option: show the stored one instead.
+    offered = {
+        "agency": {a.code for a in agencies},
+        "role": set(ROLES),
+        "language": set(LANGUAGES),
+        "active": {"true", "false"},
+    }
+    for field, choices in offered.items():
+        if shown[field] not in choices:
+            shown[field] = stored[field]
+    context = {
+        "account": account,
+        "values": shown,
+        "problems": problems or [],
+        "password_problems": password_problems or [],
+        "saved": request.query_params.get("saved"),
+        "agencies": agencies,
+        "roles": ROLES,
+        "languages": LANGUAGES,
+    }
+    return render(request, "admin/user.html", context, status_code=status_code)
+
+
+def _problems_of(exc: GovopsError) -> list[Problem]:
+    return exc.problems or [Problem(exc.message, hint=exc.hint)]
+
+
+@router.get("/users/{username}", response_class=HTMLResponse)
+def user_form(request: Request, session: SessionDep, admin: Administrator, username: str) -> HTMLResponse:
+    return _user_page(request, session, get_user(session=session, username=username))
+
+
+@router.post("/users/{username}", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])
+async def user_save(request: Request, session: WriteSessionDep, admin: Administrator, username: str) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k, "")).strip() for k in USER_FIELDS}
+    account = get_user(session=session, username=username)
+    name = account.username
+    gettext = translations(locale_of(request)).gettext
+    problems: list[Problem] = []
+    active = {"true": True, "false": False}.get(values["active"])
+    if active is None:
+        problems.append(Problem(gettext("Choose whether the user is active or disabled."), field="active"))
+    if account.id == admin.id:
+        # Whoever administers must not lock themself out: another administrator has to do that.
+        if active is False:
+            problems.append(
+                Problem(
+                    gettext("You cannot disable your own account."),
+                    field="active",
+                    hint=gettext("Ask another administrator to do it."),
+                )
+            )
+        if values["role"] != "administrator":
+            problems.append(
+                Problem(
+                    gettext("You cannot remove your own administrator role."),
+                    field="role",
+                    hint=gettext("Ask another administrator to do it."),
+                )
+            )
+    if not problems:
+        try:
+            update_user(
+                session=session,
+                username=name,
+                full_name=values["full_name"],
+                agency=values["agency"],
+                role=values["role"],
+                language=values["language"],
+                active=bool(active),
+            )
+        except GovopsError as exc:
+            problems = _problems_of(exc)
+    if problems:
+        session.rollback()
+        return _user_page(
+            request,
+            session,
+            get_user(session=session, username=name),
+            values=values,
+            problems=problems,
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/admin/users/{name}?saved=user", status_code=303)
+
+
+@router.post("/users/{username}/password", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])
+async def user_password(request: Request, session: WriteSessionDep, admin: Administrator, username: str) -> Response:
+    form = await request.form()
+    password, again = str(form.get("password", "")), str(form.get("password_again", ""))
+    account = get_user(session=session, username=username)
+    name = account.username
+    gettext = translations(locale_of(request)).gettext
+    problems: list[Problem] = []
+    if password != again:
+        problems.append(
+            Problem(
+                gettext("The two passwords differ."),
+                field="password",
+                hint=gettext("Type the same new password in both fields."),
+            )
+        )
+    else:
+        # An administrator changing their own password stays signed in here; every other session ends.
+        own: UserSession | None = getattr(request.state, "user_session", None) if account.id == admin.id else None
+        try:
+            set_password(session=session, username=name, password=password, keep=own)
+        except GovopsError as exc:
+            problems = _problems_of(exc)
+    if problems:
+        session.rollback()
+        return _user_page(
+            request, session, get_user(session=session, username=name), password_problems=problems, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/admin/users/{name}?saved=password", status_code=303)

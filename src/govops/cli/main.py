@@ -77,10 +77,13 @@ def _init(engine: Engine) -> dict[str, int]:
     from govops.catalog.service import load_reference
     from govops.db.engine import transaction
     from govops.db.migrate import upgrade
+    from govops.warehouse.rollup import refresh_stale
 
     upgrade(engine)
     with transaction(engine) as session:
-        return load_reference(session=session)
+        counts = load_reference(session=session)
+        counts["indicators with fresh roll-ups"] = len(refresh_stale(session=session))
+        return counts
 
 
 @app.callback()
@@ -92,12 +95,18 @@ def _setup() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the store's tables to the latest version."""
+    from govops.db.engine import transaction
     from govops.db.migrate import current_revision, upgrade
+    from govops.warehouse.rollup import refresh_stale
 
     with _friendly_errors():
         engine = _engine(get_settings())
         upgrade(engine)
+        with transaction(engine) as session:
+            rebuilt = refresh_stale(session=session)
         out.print(f"store at revision {current_revision(engine)} ({engine.dialect.name})")
+        if rebuilt:
+            out.print(f"roll-ups recomputed for {len(rebuilt)} indicators")
 
 
 @app.command()
@@ -243,11 +252,14 @@ def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue YAML or 
     """Create or update units, codelists, groups and indicators from a file (all or nothing)."""
     from govops.catalog.service import import_catalogue, read_catalogue_file
     from govops.db.engine import transaction
+    from govops.warehouse.rollup import refresh_stale
 
     with _friendly_errors():
         doc = read_catalogue_file(file)
         with transaction(_engine(get_settings())) as session:
             summary = import_catalogue(session=session, doc=doc, where=str(file))
+            # A changed aggregation rule makes that indicator's roll-ups stale.
+            refresh_stale(session=session)
         out.print(f"{file}: " + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items()))
 
 

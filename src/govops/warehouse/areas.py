@@ -34,6 +34,8 @@ class AreaTree:
     by_code: dict[str, Node]
     children: dict[int, list[int]] = field(default_factory=dict)
     predecessors: dict[int, list[int]] = field(default_factory=dict)
+    # Changes when the area table does; roll-ups computed under another version are stale.
+    version: str = ""
 
     @classmethod
     def load(cls, session: Session) -> AreaTree:
@@ -65,6 +67,7 @@ class AreaTree:
         if tree is None:
             _TREES.clear()
             tree = _TREES[key] = cls.load(session)
+            tree.version = f"{count}:{last_id}"
         return tree
 
     def subtree(self, area_id: int) -> set[int]:

@@ -17,6 +17,8 @@ class Observation(Base):
     __table_args__ = (
         UniqueConstraint("indicator_id", "area_id", "period", "dim_key"),
         Index("ix_observation_indicator_period", "indicator_id", "period_start", "area_id"),
+        # A few areas' series of one indicator and dimension key, e.g. the nation and 34 provinces.
+        Index("ix_observation_area_series", "indicator_id", "dim_key", "area_id", "period_start"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -48,3 +50,37 @@ class ObservationRevision(Base):
     source_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class AreaRollup(Base):
+    """An indicator's value at an area and period where it is aggregated from the areas below or merged into it.
+
+    Kept in step with the observations in the same transaction (warehouse.rollup), so that a national or
+    provincial series reads a few hundred rows instead of adding up every ward on each request.
+    """
+
+    __tablename__ = "area_rollup"
+
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), primary_key=True)
+    dim_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    value: Mapped[float] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(16))
+    have: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[int] = mapped_column(Integer)
+
+
+class AreaRollupState(Base):
+    """What an indicator's roll-ups were computed under, and how many times its data has changed.
+
+    A different rule or area tree makes the roll-ups stale; `data_version` lets pages reuse what they
+    computed from an indicator until a write to it (or to one its formula or weights use).
+    """
+
+    __tablename__ = "area_rollup_state"
+
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(200))
+    data_version: Mapped[int] = mapped_column(Integer)

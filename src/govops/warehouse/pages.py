@@ -17,8 +17,7 @@ from govops.catalog.models import Area, Indicator, IndicatorGroup
 from govops.catalog.service import fold
 from govops.errors import GovopsError, NotFound
 from govops.periods import Freq, Period, PeriodError
-from govops.warehouse.schemas import Series, SeriesPoint
-from govops.warehouse.series import cached_series, data_version
+from govops.warehouse.series import PointView, SeriesView, cached_series, data_versions
 from govops.web.console import ViewerDep
 from govops.web.deps import SessionDep
 from govops.web.i18n import number
@@ -89,7 +88,7 @@ def _change(ind: Indicator, now: float, before: float | None, locale: str) -> Ch
     return Change(text=text, tone=tone, arrow="▲" if delta > 0 else ("▼" if delta < 0 else "■"))
 
 
-def _spark(points: Sequence[SeriesPoint]) -> str:
+def _spark(points: Sequence[PointView]) -> str:
     values = [p.value for p in points if p.value is not None][-13:]
     if len(values) < 2:
         return ""
@@ -99,7 +98,7 @@ def _spark(points: Sequence[SeriesPoint]) -> str:
     return " ".join(f"{i * step:.1f},{28 - (v - low) / span * 26:.1f}" for i, v in enumerate(values))
 
 
-def tile_for(ind: Indicator, series: Series, locale: str) -> Tile:
+def tile_for(ind: Indicator, series: SeriesView, locale: str) -> Tile:
     known = [p for p in series.points if p.value is not None]
     unit = unit_label(ind, locale)
     if not known:
@@ -148,7 +147,7 @@ def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLRe
     locale = locale_of(request)
     indicators = _readable(session, viewer)
     groups = {g.code: g for g in session.scalars(select(IndicatorGroup))}
-    version = data_version(session)
+    versions = data_versions(session)
     start = str(date.today().year - 2)
     sections = []
     for group_code, codes in OVERVIEW:
@@ -157,7 +156,7 @@ def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLRe
         section = GroupTiles(group=groups[group_code])
         for code in codes:
             if code in indicators:
-                series = cached_series(session=session, indicator=code, areas=["VN"], start=start, version=version)
+                series = cached_series(session=session, indicator=code, areas=["VN"], start=start, versions=versions)
                 section.tiles.append(tile_for(indicators[code], series[0], locale))
         if section.tiles:
             sections.append(section)
@@ -202,7 +201,7 @@ class ExplorerView:
     freq: str
     view: str
     areas: list[str]
-    series: list[Series]
+    series: list[SeriesView]
     period: str | None
     periods: list[str]
     ranking: list[dict[str, Any]]
@@ -210,11 +209,11 @@ class ExplorerView:
     provinces: list[Area]
 
 
-def _partial(point: SeriesPoint) -> bool:
+def _partial(point: PointView) -> bool:
     return point.periods is not None and point.periods.have < point.periods.expected
 
 
-def _yoy(series: Series) -> Series:
+def _yoy(series: SeriesView) -> SeriesView:
     values = {p.period: p.value for p in series.points}
     points = []
     for p in series.points:
@@ -223,8 +222,8 @@ def _yoy(series: Series) -> Series:
         except PeriodError:
             before = None
         value = (p.value / before - 1) * 100 if p.value is not None and before else None
-        points.append(SeriesPoint(period=p.period, value=value, status=p.status, source=p.source))
-    return series.model_copy(update={"points": points})
+        points.append(PointView(p.period, value, p.status, p.source, None, None))
+    return series._replace(points=tuple(points))
 
 
 def explorer_view(
@@ -233,15 +232,15 @@ def explorer_view(
     freqs = _freqs(ind)
     chosen = freq if freq in freqs else freqs[0]
     wanted = [a for a in dict.fromkeys(areas or ["VN"]) if a][:8]
-    version = data_version(session)
-    series = cached_series(session=session, indicator=ind.code, areas=wanted, freq=chosen, version=version)
+    versions = data_versions(session)
+    series = cached_series(session=session, indicator=ind.code, areas=wanted, freq=chosen, versions=versions)
     if view == "yoy":
         series = [_yoy(s) for s in series]
     areas_now = _provinces(session)
     provinces = [a.code for a in areas_now]
-    nation = cached_series(session=session, indicator=ind.code, areas=["VN"], freq=chosen, version=version)[0]
+    nation = cached_series(session=session, indicator=ind.code, areas=["VN"], freq=chosen, versions=versions)[0]
     periods = [p.period for p in nation.points if p.value is not None and not _partial(p)]
-    by_province = cached_series(session=session, indicator=ind.code, areas=provinces, freq=chosen, version=version)
+    by_province = cached_series(session=session, indicator=ind.code, areas=provinces, freq=chosen, versions=versions)
     with_data = sorted(
         {p.period for s in by_province for p in s.points if p.value is not None and not _partial(p)},
         key=lambda t: Period.parse(t).start,
@@ -403,7 +402,7 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
         raise NotFound(f"no province with code {code!r}", hint="choose one of the 34 provinces from the list")
     locale = locale_of(request)
     indicators = _readable(session, viewer)
-    version = data_version(session)
+    versions = data_versions(session)
     start = str(date.today().year - 1)
     rows = []
     for _group, codes in OVERVIEW:
@@ -412,7 +411,7 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
             if ind is None:
                 continue
             every = cached_series(
-                session=session, indicator=ind_code, areas=[*provinces, "VN"], start=start, version=version
+                session=session, indicator=ind_code, areas=[*provinces, "VN"], start=start, versions=versions
             )
             mine = next(s for s in every if s.area == code)
             latest = next((p for p in reversed(mine.points) if p.value is not None), None)

@@ -1,23 +1,20 @@
 """Series: an indicator at an area over time, aggregated by the indicator's own rules.
 
-A value at an area and period is, in this order of preference:
-1. re-aggregated from pre-2025 units, when units merged into this one reported for that period
-   (the continuing unit's own figure then stands for its old territory);
-2. the value reported for the area itself;
-3. aggregated from the area's current children (wards -> province -> nation).
-Values at the indicator's own periodicity are then combined into coarser periods by its time rule,
-and derived indicators are computed from the series of the indicators their formula names.
-Every aggregated point says how complete it is.
+Values at each area come from the stored roll-ups (warehouse.rollup) or, for a moment in the past
+or while the roll-ups are being recomputed, from adding up the observations (warehouse.aggregation).
+They are then combined into coarser periods by the indicator's time rule, and derived indicators
+are computed from the series of the indicators their formula names. Every aggregated point says
+how complete it is.
 """
 
 from __future__ import annotations
 
 import ast
-import math
-from collections import defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,185 +24,12 @@ from govops.catalog.models import Indicator
 from govops.catalog.service import get_indicator
 from govops.errors import GovopsError, NotFound
 from govops.periods import Freq, Period, PeriodError
-from govops.warehouse.areas import AreaTree, Node
-from govops.warehouse.models import Observation, ObservationRevision
+from govops.warehouse import rollup
+from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, combine, load_values, worst
+from govops.warehouse.areas import AreaTree
+from govops.warehouse.models import AreaRollupState
 from govops.warehouse.schemas import Completeness, Series, SeriesPoint
 from govops.warehouse.validation import dim_key
-
-_STATUS_ORDER = ("provisional", "estimated", "forecast", "final")
-
-
-@dataclass(frozen=True)
-class Point:
-    value: float
-    status: str | None
-    source: str
-    areas: Completeness | None = None
-    periods: Completeness | None = None
-
-
-def _worst(statuses: Sequence[str | None]) -> str | None:
-    known = [s for s in statuses if s is not None]
-    return min(known, key=_STATUS_ORDER.index) if known else None
-
-
-def combine(rule: str, values: Sequence[float], weights: Sequence[float] | None = None) -> float | None:
-    result = _combine(rule, values, weights)
-    # A sum past the range of a double is no number a reader could use.
-    return result if result is None or math.isfinite(result) else None
-
-
-def _combine(rule: str, values: Sequence[float], weights: Sequence[float] | None) -> float | None:
-    if not values:
-        return None
-    if rule == "sum":
-        return sum(values)
-    if rule == "mean":
-        return sum(values) / len(values)
-    if rule == "last":
-        return values[-1]
-    if rule == "weighted" and weights is not None:
-        total = sum(weights)
-        return sum(v * w for v, w in zip(values, weights, strict=True)) / total if total else None
-    return None
-
-
-def load_values(
-    session: Session,
-    *,
-    indicator_id: int,
-    key: str,
-    as_of: datetime | None,
-    area_ids: set[int] | None,
-    first: date | None = None,
-    last: date | None = None,
-) -> dict[tuple[int, str], tuple[float, str]]:
-    """(area id, period) -> (value, status), current or as they stood at `as_of`."""
-    o, r = Observation, ObservationRevision
-    if as_of is None:
-        stmt = select(o.area_id, o.period, o.value, o.status)
-    else:
-        latest = (
-            select(r.observation_id, func.max(r.version).label("version"))
-            .join(o, o.id == r.observation_id)
-            .where(r.recorded_at <= as_of, o.indicator_id == indicator_id, o.dim_key == key)
-            .group_by(r.observation_id)
-            .subquery()
-        )
-        stmt = (
-            select(o.area_id, o.period, r.value, r.status)
-            .join(latest, latest.c.observation_id == o.id)
-            .join(r, (r.observation_id == o.id) & (r.version == latest.c.version))
-        )
-    stmt = stmt.where(o.indicator_id == indicator_id, o.dim_key == key)
-    if first is not None:
-        stmt = stmt.where(o.period_start >= first)
-    if last is not None:
-        stmt = stmt.where(o.period_start <= last)
-    out: dict[tuple[int, str], tuple[float, str]] = {}
-    if area_ids is not None and len(area_ids) > 400:
-        area_ids = None  # a long IN list costs more than filtering the rows here
-    if area_ids is not None:
-        stmt = stmt.where(o.area_id.in_(sorted(area_ids)))
-    for area_id, period, value, status in session.execute(stmt):
-        out[(area_id, period)] = (value, status)
-    return out
-
-
-class _Weights:
-    """Weights (e.g. population) per area for a period's year; the nearest earlier year if missing."""
-
-    def __init__(self, data: Mapping[tuple[int, str], tuple[float, str]]) -> None:
-        self._by_area: dict[int, list[tuple[date, float]]] = defaultdict(list)
-        for (area_id, period), (value, _status) in data.items():
-            self._by_area[area_id].append((Period.parse(period).start, value))
-        for series in self._by_area.values():
-            series.sort()
-
-    def get(self, area_id: int, period: Period) -> float | None:
-        series = self._by_area.get(area_id)
-        if not series:
-            return None
-        chosen = series[0][1]
-        for start, value in series:
-            if start > period.end:
-                break
-            chosen = value
-        return chosen
-
-
-def _existed_through(node: Node, period: Period) -> bool:
-    return node.valid_to is not None and period.end <= node.valid_to
-
-
-class _AreaAggregator:
-    """Values of one indicator at its own periodicity, for any area, from the loaded data."""
-
-    def __init__(
-        self,
-        ind: Indicator,
-        tree: AreaTree,
-        data: Mapping[tuple[int, str], tuple[float, str]],
-        weights: _Weights | None,
-    ) -> None:
-        self.ind, self.tree, self.data, self.weights = ind, tree, data, weights
-        self.memo: dict[tuple[int, str], Point | None] = {}
-        # Areas with data at or below them: the only ones worth descending into (not 3,321 empty wards).
-        self.populated: set[int] = set()
-        for area_id in {a for a, _ in data}:
-            node: Node | None = tree.nodes.get(area_id)
-            while node is not None and node.id not in self.populated:
-                self.populated.add(node.id)
-                up = node.successor_id if node.successor_id is not None else node.parent_id
-                node = tree.nodes.get(up) if up is not None else None
-
-    def value(self, area_id: int, period: Period, label: str | None = None) -> Point | None:
-        key = (area_id, label or str(period))
-        if key not in self.memo:
-            self.memo[key] = self._compute(area_id, period, key[1]) if area_id in self.populated else None
-        return self.memo[key]
-
-    def _combine(self, parts: list[tuple[int, Point]], period: Period) -> float | None:
-        rule = self.ind.area_aggregation
-        if rule != "weighted":
-            return combine(rule, [p.value for _, p in parts])
-        assert self.weights is not None
-        pairs = [(p.value, w) for area_id, p in parts if (w := self.weights.get(area_id, period)) is not None]
-        return combine(rule, [v for v, _ in pairs], [w for _, w in pairs])
-
-    def _compute(self, area_id: int, period: Period, label: str) -> Point | None:
-        own = self.data.get((area_id, label))
-        merged = [p for p in self.tree.predecessors.get(area_id, ()) if _existed_through(self.tree.nodes[p], period)]
-        if merged and any((p, label) in self.data for p in merged):
-            parts = [
-                (p, Point(*self.data[(p, label)], source="reported"))
-                for p in [area_id, *merged]
-                if (p, label) in self.data
-            ]
-            value = self._combine(parts, period)
-            if value is None:
-                return None
-            return Point(
-                value=value,
-                status=_worst([p.status for _, p in parts]),
-                source="aggregated",
-                areas=Completeness(have=len(parts), expected=len(merged) + 1),
-            )
-        if own is not None:
-            return Point(value=own[0], status=own[1], source="reported")
-        children = self.tree.children.get(area_id, [])
-        if not children or self.ind.area_aggregation == "none":
-            return None
-        parts = [(c, p) for c in children if (p := self.value(c, period, label)) is not None]
-        value = self._combine(parts, period)
-        if value is None:
-            return None
-        return Point(
-            value=value,
-            status=_worst([p.status for _, p in parts]),
-            source="aggregated",
-            areas=Completeness(have=len(parts), expected=len(children)),
-        )
 
 
 def _to_freq(ind: Indicator, base: Freq, target: Freq, points: Mapping[Period, Point]) -> dict[Period, Point]:
@@ -221,9 +45,9 @@ def _to_freq(ind: Indicator, base: Freq, target: Freq, points: Mapping[Period, P
             continue
         out[coarse] = Point(
             value=value,
-            status=_worst([p.status for p in present]),
+            status=worst([p.status for p in present]),
             source="aggregated",
-            periods=Completeness(have=len(present), expected=len(subs)),
+            periods=Share(len(present), len(subs)),
         )
     return out
 
@@ -238,6 +62,28 @@ def _bounds(start: str | None, end: str | None) -> tuple[Period | None, Period |
     return first, last
 
 
+class PointView(NamedTuple):
+    """A point of a series as pages keep it: plain values, which Python's garbage collector need not visit."""
+
+    period: str
+    value: float | None
+    status: str | None
+    source: str
+    areas: Share | None
+    periods: Share | None
+
+
+class SeriesView(NamedTuple):
+    indicator: str
+    area: str
+    area_name_vi: str
+    freq: str
+    dims: dict[str, str]
+    unit: str
+    as_of: datetime | None
+    points: tuple[PointView, ...]
+
+
 def build_series(
     *,
     session: Session,
@@ -249,6 +95,46 @@ def build_series(
     dims: Mapping[str, str] | None = None,
     as_of: datetime | None = None,
 ) -> list[Series]:
+    """The series of `indicator` at each of `areas`, as the API answers them."""
+    views = compute_series(
+        session=session, indicator=indicator, areas=areas, freq=freq, start=start, end=end, dims=dims, as_of=as_of
+    )
+    return [
+        Series(
+            indicator=v.indicator,
+            area=v.area,
+            area_name_vi=v.area_name_vi,
+            freq=v.freq,
+            dims=v.dims,
+            unit=v.unit,
+            as_of=v.as_of,
+            points=[
+                SeriesPoint(
+                    period=p.period,
+                    value=p.value,
+                    status=p.status,
+                    source=p.source,
+                    areas=Completeness(have=p.areas.have, expected=p.areas.expected) if p.areas else None,
+                    periods=Completeness(have=p.periods.have, expected=p.periods.expected) if p.periods else None,
+                )
+                for p in v.points
+            ],
+        )
+        for v in views
+    ]
+
+
+def compute_series(
+    *,
+    session: Session,
+    indicator: str,
+    areas: Sequence[str],
+    freq: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dims: Mapping[str, str] | None = None,
+    as_of: datetime | None = None,
+) -> list[SeriesView]:
     ind = get_indicator(session=session, code=indicator)
     tree = AreaTree.cached(session)
     nodes = []
@@ -266,8 +152,12 @@ def build_series(
         ) from None
     first, last = _bounds(start, end)
     dims = dict(dims or {})
-    # Reading from three years before `start` leaves room for yoy(ytd(...)) and lags while skipping old data.
-    since = date(first.start.year - 3, 1, 1) if first is not None and not (target.years or 0) > 1 else None
+    # Old data is skipped, but a formula gets the years before `start` that its yoy, pop and lag reach into.
+    since = (
+        date(first.start.year - _years_back(session, ind), 1, 1)
+        if first is not None and not (target.years or 0) > 1
+        else None
+    )
     per_area = _series_points(session, ind, tree, [n.id for n in nodes], target, dims, as_of, since)
     out = []
     for node in nodes:
@@ -279,7 +169,7 @@ def build_series(
         ]
         filled = Period.range(wanted[0], wanted[-1]) if wanted else []
         out.append(
-            Series(
+            SeriesView(
                 indicator=ind.code,
                 area=node.code,
                 area_name_vi=node.name_vi,
@@ -287,23 +177,24 @@ def build_series(
                 dims=dims,
                 unit=ind.unit.code,
                 as_of=as_of,
-                points=[_point_out(p, points.get(p)) for p in filled],
+                points=tuple(_point_out(p, points.get(p)) for p in filled),
             )
         )
     return out
 
 
-def _point_out(period: Period, point: Point | None) -> SeriesPoint:
-    if point is None:
-        return SeriesPoint(period=str(period), value=None, source="missing")
-    return SeriesPoint(
-        period=str(period),
-        value=round(point.value, 6),
-        status=point.status,
-        source=point.source,
-        areas=point.areas,
-        periods=point.periods,
+def _years_back(session: Session, ind: Indicator) -> int:
+    if not ind.formula:
+        return 0
+    return parse_formula(ind.formula).years_back(
+        lambda code: _years_back(session, get_indicator(session=session, code=code))
     )
+
+
+def _point_out(period: Period, point: Point | None) -> PointView:
+    if point is None:
+        return PointView(str(period), None, None, "missing", None, None)
+    return PointView(str(period), round(point.value, 6), point.status, point.source, point.areas, point.periods)
 
 
 def _series_points(
@@ -336,6 +227,11 @@ def _series_points(
             code="invalid_filter",
             hint=f"its dimensions: {', '.join(ind.dimension_codes) or 'none'}",
         )
+    key = dim_key(tuple(ind.dimension_codes), dims)
+    if as_of is None:
+        stored = rollup.read(session, ind=ind, tree=tree, key=key, area_ids=area_ids, since=since)
+        if stored is not None:
+            return {area_id: _to_freq(ind, base, target, points) for area_id, points in stored.items()}
     wanted: set[int] | None = set()
     for area_id in area_ids:
         if tree.nodes[area_id].parent_id is None:
@@ -346,15 +242,15 @@ def _series_points(
     data = load_values(
         session,
         indicator_id=ind.id,
-        key=dim_key(tuple(ind.dimension_codes), dims),
+        key=key,
         as_of=as_of,
         area_ids=wanted,
         first=since,
     )
     weights = None
     if ind.area_aggregation == "weighted" and ind.area_weight_id is not None:
-        weights = _Weights(load_values(session, indicator_id=ind.area_weight_id, key="", as_of=as_of, area_ids=wanted))
-    aggregator = _AreaAggregator(ind, tree, data, weights)
+        weights = Weights(load_values(session, indicator_id=ind.area_weight_id, key="", as_of=as_of, area_ids=wanted))
+    aggregator = AreaAggregator(ind, tree, data, weights)
     periods = sorted({Period.parse(p) for _, p in data}, key=lambda p: p.start)
     out: dict[int, dict[Period, Point]] = {}
     for area_id in area_ids:
@@ -395,7 +291,7 @@ def _derived(
             value = _evaluate(formula.tree, period, get, rules)
             if value is not None:
                 statuses = [s[period].status for s in series.values() if period in s]
-                points[period] = Point(value=value, status=_worst(statuses), source="derived")
+                points[period] = Point(value=value, status=worst(statuses), source="derived")
         out[area_id] = points
     return out
 
@@ -447,25 +343,63 @@ def _evaluate(
     return ev(node, period)
 
 
-def data_version(session: Session) -> tuple[object, ...]:
-    """Changes whenever any observation or indicator does; cheap enough to ask on every page."""
-    return (
-        # The newest revision by id (an index look-up); ids can repeat after a rollback, its moment cannot.
-        *(
-            session.execute(
-                select(ObservationRevision.id, ObservationRevision.recorded_at)
-                .order_by(ObservationRevision.id.desc())
-                .limit(1)
-            ).first()
-            or (None, None)
-        ),
-        session.scalar(select(func.max(Indicator.updated_at))),
-        session.scalar(select(func.count()).select_from(Indicator)),
+@dataclass(frozen=True)
+class DataVersions:
+    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data."""
+
+    catalogue: tuple[object, ...]
+    by_indicator: Mapping[str, int]
+    # Code -> the codes whose data its series is computed from (itself, its formula's, its weights').
+    inputs: Mapping[str, frozenset[str]]
+
+    def of(self, code: str) -> tuple[object, ...]:
+        used = sorted(self.inputs.get(code, frozenset({code})))
+        return (self.catalogue, *((c, self.by_indicator.get(c, 0)) for c in used))
+
+
+def data_versions(session: Session) -> DataVersions:
+    """Cheap enough to ask on every page: a write to one indicator leaves every other's answers reusable."""
+    catalogue = (
+        AreaTree.cached(session).version,
+        *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
     )
+    versions = session.execute(
+        select(Indicator.code, AreaRollupState.data_version).join(
+            AreaRollupState, AreaRollupState.indicator_id == Indicator.id
+        )
+    ).all()
+    key = (str(session.get_bind().engine.url), catalogue)
+    inputs = _INPUTS.get(key)
+    if inputs is None:
+        _INPUTS.clear()
+        inputs = _INPUTS[key] = _inputs(session)
+    return DataVersions(catalogue=catalogue, by_indicator={code: version for code, version in versions}, inputs=inputs)
 
 
-_CACHE: dict[tuple[object, ...], list[Series]] = {}
-_CACHE_LIMIT = 4096
+def _inputs(session: Session) -> dict[str, frozenset[str]]:
+    rows = session.execute(select(Indicator.id, Indicator.code, Indicator.formula, Indicator.area_weight_id)).all()
+    code_of = {ind_id: code for ind_id, code, _, _ in rows}
+    direct = {
+        code: (parse_formula(formula).references if formula else set())
+        | ({code_of[weight]} if weight in code_of else set())
+        for _, code, formula, weight in rows
+    }
+    out: dict[str, frozenset[str]] = {}
+    for code in direct:
+        seen, stack = {code}, [code]
+        while stack:
+            for used in direct.get(stack.pop(), ()):
+                if used not in seen:
+                    seen.add(used)
+                    stack.append(used)
+        out[code] = frozenset(seen)
+    return out
+
+
+_INPUTS: dict[tuple[object, ...], dict[str, frozenset[str]]] = {}
+# Least recently used answers go first; a stale one is never asked for again, so it ages out.
+_CACHE: OrderedDict[tuple[object, ...], list[SeriesView]] = OrderedDict()
+_CACHE_LIMIT = 512
 
 
 def cached_series(
@@ -477,13 +411,13 @@ def cached_series(
     start: str | None = None,
     end: str | None = None,
     dims: Mapping[str, str] | None = None,
-    version: tuple[object, ...] | None = None,
-) -> list[Series]:
-    """build_series for pages: the same answer is reused until the data changes (current values only)."""
-    version = version if version is not None else data_version(session)
+    versions: DataVersions | None = None,
+) -> list[SeriesView]:
+    """build_series for pages: the same answer is reused until the data it comes from changes (current values)."""
+    versions = versions if versions is not None else data_versions(session)
     key = (
         str(session.get_bind().engine.url),
-        version,
+        versions.of(indicator),
         indicator,
         tuple(areas),
         freq,
@@ -491,10 +425,14 @@ def cached_series(
         end,
         tuple(sorted((dims or {}).items())),
     )
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[key] = build_series(
-            session=session, indicator=indicator, areas=areas, freq=freq, start=start, end=end, dims=dims
-        )
-    return _CACHE[key]
+    found = _CACHE.get(key)
+    if found is not None:
+        _CACHE.move_to_end(key)
+        return found
+    found = compute_series(
+        session=session, indicator=indicator, areas=areas, freq=freq, start=start, end=end, dims=dims
+    )
+    _CACHE[key] = found
+    if len(_CACHE) > _CACHE_LIMIT:
+        _CACHE.popitem(last=False)
+    return found

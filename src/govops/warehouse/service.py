@@ -17,6 +17,7 @@ from govops.db.base import utcnow
 from govops.errors import GovopsError, Rejected
 from govops.paging import Page, make_page
 from govops.periods import Period, PeriodError
+from govops.warehouse import rollup
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
@@ -62,15 +63,18 @@ def write_observations(
     new_rows: list[ValidRow] = []
     changes: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
+    touched: list[tuple[int, str, str]] = []
     for row in rows:
         found = existing.get((row.indicator_id, row.area_id, row.period, row.dim_key))
         if found is None:
             new_rows.append(row)
+            touched.append((row.indicator_id, row.dim_key, row.period))
             continue
         obs_id, value, status, source, version = found
         if value == row.value and status == row.status and source == row.source_agency_id:
             summary.unchanged += 1
             continue
+        touched.append((row.indicator_id, row.dim_key, row.period))
         changes.append(
             {
                 "id": obs_id,
@@ -141,6 +145,7 @@ def write_observations(
             for obs_id, r in zip(ids, new_rows, strict=True)
         ],
     )
+    rollup.refresh(session=session, touched=rollup.touched_by(touched))
     session.flush()
     return summary
 

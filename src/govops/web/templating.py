@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import QueryParams
 
 from govops import __version__
+from govops.auth.web import csrf_token
 from govops.periods import Freq
 from govops.web import i18n
 
@@ -74,7 +75,10 @@ def render(
         "locale": locale,
         "other_locale": "en" if locale == "vi" else "vi",
         "user": getattr(request.state, "user", None),
-        "csrf_token": getattr(request.state, "csrf_token", ""),
+        # Every page a signed-in user sees carries the token (the sign-out button is a form on all of them).
+        "csrf_token": csrf_token(request)
+        if getattr(request.state, "user", None) is not None
+        else getattr(request.state, "csrf_token", ""),
         "num": lambda value, decimals=1: i18n.number(value, locale, decimals),
         "signed": lambda value, decimals=1: i18n.signed(value, locale, decimals),
         "period_label": lambda text: i18n.period_label(text, locale),

@@ -1,0 +1,231 @@
+"""Area roll-ups kept beside the observations: the aggregated values of provinces and the nation.
+
+Adding up 3,321 wards for every month of a national chart costs seconds once a store holds
+ward-level data; here each write recomputes only the periods it touched, in its own transaction,
+and readers take the stored figures. The roll-up of an indicator is stored with a signature of
+the rule and area tree it was computed under: when either changes, readers fall back to adding
+up the observations themselves until `refresh_stale` recomputes it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from govops.catalog.models import Indicator
+from govops.periods import Period
+from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, load_values
+from govops.warehouse.areas import AreaTree
+from govops.warehouse.bulk import insert_rows
+from govops.warehouse.models import AreaRollup, AreaRollupState, Observation
+
+# Bumped when the way roll-ups are computed changes, so that stored ones are recomputed.
+_ALGORITHM = "1"
+_CHUNK = 500
+_COLUMNS = ("indicator_id", "dim_key", "area_id", "period", "period_start", "value", "status", "have", "expected")
+
+Touched = Mapping[tuple[int, str], Iterable[str]]
+
+
+def signature(ind: Indicator, tree: AreaTree) -> str:
+    return f"{_ALGORITHM}|{ind.area_aggregation}|{ind.area_weight_id or ''}|{tree.version}"
+
+
+def _rolls_up(ind: Indicator) -> bool:
+    return ind.formula is None and ind.area_aggregation != "none"
+
+
+def _lock(session: Session, indicator_ids: Iterable[int]) -> None:
+    """Serialise roll-up work per indicator, so that two writers never each add up without the other's rows.
+
+    FOR NO KEY UPDATE does not conflict with the key-share locks that inserting observations takes on
+    the same indicator row; ids are locked in order so that two writers cannot wait on each other.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite writers already hold the database's write lock
+    for indicator_id in sorted(set(indicator_ids)):
+        session.execute(select(Indicator.id).where(Indicator.id == indicator_id).with_for_update(key_share=True))
+
+
+def _weighted_by(session: Session, indicator_ids: Iterable[int]) -> set[int]:
+    ids = set(indicator_ids)
+    return set(session.scalars(select(Indicator.id).where(Indicator.area_weight_id.in_(ids)))) if ids else set()
+
+
+def refresh(*, session: Session, touched: Touched) -> None:
+    """Recompute the roll-ups of the (indicator, dimension key) pairs and periods just written.
+
+    An indicator whose roll-ups are stale, or that is weighted by one just written (population),
+    is recomputed whole.
+    """
+    if not touched:
+        return
+    tree = AreaTree.cached(session)
+    written = {indicator_id for indicator_id, _ in touched}
+    whole = _weighted_by(session, written)
+    _lock(session, written | whole)
+    states = _states(session)
+    for (indicator_id, key), periods in sorted(touched.items()):
+        ind = session.get(Indicator, indicator_id)
+        assert ind is not None
+        if states.get(indicator_id) != signature(ind, tree):
+            whole.add(indicator_id)
+        if indicator_id not in whole:
+            _recompute(session, ind, tree, key, sorted(set(periods)))
+    for indicator_id in sorted(whole):
+        rebuild(session=session, indicator_id=indicator_id, tree=tree)
+    session.execute(
+        update(AreaRollupState)
+        .where(AreaRollupState.indicator_id.in_(written))
+        .values(data_version=AreaRollupState.data_version + 1)
+    )
+    session.flush()
+
+
+def _states(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(AreaRollupState.indicator_id, AreaRollupState.signature)).all())
+
+
+def rebuild(*, session: Session, indicator_id: int, tree: AreaTree | None = None) -> int:
+    """Recompute every roll-up of one indicator; returns how many points it holds."""
+    tree = tree or AreaTree.cached(session)
+    ind = session.get(Indicator, indicator_id)
+    assert ind is not None
+    session.execute(delete(AreaRollup).where(AreaRollup.indicator_id == indicator_id))
+    count = 0
+    if _rolls_up(ind):
+        keys = session.scalars(
+            select(Observation.dim_key).where(Observation.indicator_id == indicator_id).distinct()
+        ).all()
+        for key in keys:
+            count += _recompute(session, ind, tree, key, None)
+    state = session.get(AreaRollupState, indicator_id)
+    if state is None:
+        session.add(AreaRollupState(indicator_id=indicator_id, signature=signature(ind, tree), data_version=0))
+    else:
+        state.signature = signature(ind, tree)
+    session.flush()
+    return count
+
+
+def refresh_stale(*, session: Session) -> list[str]:
+    """Rebuild the roll-ups of every indicator whose rule or area tree changed; returns their codes."""
+    tree = AreaTree.cached(session)
+    states = _states(session)
+    stale = [
+        ind
+        for ind in session.scalars(select(Indicator).order_by(Indicator.id))
+        if states.get(ind.id) != signature(ind, tree)
+    ]
+    _lock(session, [ind.id for ind in stale])
+    for ind in stale:
+        rebuild(session=session, indicator_id=ind.id, tree=tree)
+    return [ind.code for ind in stale]
+
+
+def _recompute(session: Session, ind: Indicator, tree: AreaTree, key: str, periods: list[str] | None) -> int:
+    """Replace the roll-ups of `periods` (None: all) of one indicator and dimension key."""
+    r = AreaRollup
+    scope = (r.indicator_id == ind.id, r.dim_key == key)
+    chunks = [periods[i : i + _CHUNK] for i in range(0, len(periods), _CHUNK)] if periods is not None else [None]
+    count = 0
+    for chunk in chunks:
+        if chunk is not None:
+            session.execute(delete(r).where(*scope, r.period.in_(chunk)))
+        if not _rolls_up(ind):
+            continue
+        data = load_values(session, indicator_id=ind.id, key=key, as_of=None, area_ids=None, periods=chunk)
+        weights = None
+        if ind.area_aggregation == "weighted" and ind.area_weight_id is not None:
+            weights = Weights(load_values(session, indicator_id=ind.area_weight_id, key="", as_of=None, area_ids=None))
+        rows = list(_aggregated(ind, tree, data, weights, key))
+        insert_rows(session, r.__table__, _COLUMNS, rows)  # type: ignore[arg-type]
+        count += len(rows)
+    return count
+
+
+def _aggregated(
+    ind: Indicator,
+    tree: AreaTree,
+    data: Mapping[tuple[int, str], tuple[float, str]],
+    weights: Weights | None,
+    key: str,
+) -> Iterable[tuple[object, ...]]:
+    aggregator = AreaAggregator(ind, tree, data, weights)
+    # Only areas with something below or merged into them can hold an aggregated value.
+    upper = [a for a in aggregator.populated if a in tree.children or a in tree.predecessors]
+    by_label: dict[str, Period] = {}
+    for _, label in data:
+        by_label.setdefault(label, Period.parse(label))
+    for label, period in by_label.items():
+        for area_id in upper:
+            point = aggregator.value(area_id, period, label)
+            if point is not None and point.source == "aggregated":
+                assert point.areas is not None
+                yield (
+                    ind.id,
+                    key,
+                    area_id,
+                    label,
+                    period.start,
+                    point.value,
+                    point.status,
+                    point.areas.have,
+                    point.areas.expected,
+                )
+
+
+def read(
+    session: Session,
+    *,
+    ind: Indicator,
+    tree: AreaTree,
+    key: str,
+    area_ids: list[int],
+    since: date | None,
+) -> dict[int, dict[Period, Point]] | None:
+    """The points of `area_ids` at the indicator's own periodicity, or None while its roll-ups are stale."""
+    state = session.get(AreaRollupState, ind.id)
+    if state is None or state.signature != signature(ind, tree):
+        return None
+    o, r = Observation, AreaRollup
+    out: dict[int, dict[Period, Point]] = {a: {} for a in area_ids}
+    labels: dict[str, Period] = {}
+
+    def period(label: str) -> Period:
+        found = labels.get(label)
+        if found is None:
+            found = labels[label] = Period.parse(label)
+        return found
+
+    own = select(o.area_id, o.period, o.value, o.status).where(
+        o.indicator_id == ind.id, o.dim_key == key, o.area_id.in_(area_ids)
+    )
+    if since is not None:
+        own = own.where(o.period_start >= since)
+    for area_id, label, value, status in session.execute(own):
+        out[area_id][period(label)] = Point(value=value, status=status, source="reported")
+    if _rolls_up(ind):
+        rolled = select(r.area_id, r.period, r.value, r.status, r.have, r.expected).where(
+            r.indicator_id == ind.id, r.dim_key == key, r.area_id.in_(area_ids)
+        )
+        if since is not None:
+            rolled = rolled.where(r.period_start >= since)
+        # Where a roll-up exists it is what the aggregation rules chose over the area's own figure.
+        for area_id, label, value, least_final, have, expected in session.execute(rolled):
+            out[area_id][period(label)] = Point(
+                value=value, status=least_final, source="aggregated", areas=Share(have, expected)
+            )
+    return out
+
+
+def touched_by(rows: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str], set[str]]:
+    """(indicator id, dimension key, period) of written rows -> the periods per indicator and key."""
+    out: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for indicator_id, key, label in rows:
+        out[(indicator_id, key)].add(label)
+    return dict(out)
