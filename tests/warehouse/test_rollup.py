@@ -10,7 +10,7 @@ from govops.catalog.models import Area, Indicator
 from govops.catalog.schemas import CatalogueDoc, IndicatorDoc
 from govops.catalog.service import export_catalogue, import_catalogue
 from govops.demo.loader import load_demo
-from govops.warehouse.models import AreaRollup, AreaRollupState
+from govops.warehouse.models import AreaRollup, IndicatorState
 from govops.warehouse.rollup import refresh_stale
 from govops.warehouse.series import build_series, cached_series
 from tests.warehouse.conftest import obs, put
@@ -25,7 +25,7 @@ def _series(session: Session, code: str, **kwargs: object) -> list[dict[str, obj
 def _summed_up(session: Session, code: str, **kwargs: object) -> list[dict[str, object]]:
     """The same series with the stored roll-ups out of the way: added up from the observations."""
     nested = session.begin_nested()
-    session.execute(delete(AreaRollupState))
+    session.execute(delete(IndicatorState))
     try:
         return _series(session, code, **kwargs)
     finally:
@@ -46,7 +46,7 @@ def demo(session: Session) -> None:
 def test_every_demo_indicator_reads_the_same_from_roll_ups_as_from_observations(session: Session) -> None:
     stored = session.scalar(select(func.count()).select_from(AreaRollup))
     assert stored and stored > 100
-    assert (session.scalar(select(func.count()).select_from(AreaRollupState)) or 0) > 60
+    assert (session.scalar(select(func.count()).select_from(IndicatorState)) or 0) > 60
     codes = list(session.scalars(select(Indicator.code).order_by(Indicator.code)))
     assert len(codes) > 60
     for code in codes:

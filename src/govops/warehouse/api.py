@@ -11,10 +11,10 @@ from pydantic import AfterValidator, BeforeValidator
 
 from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError
-from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor
+from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from govops.settings import get_settings
-from govops.warehouse import service
-from govops.warehouse.schemas import ObservationBatch, ObservationOut, Series, WriteSummary
+from govops.warehouse import changes, service
+from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationBatch, ObservationOut, Series, WriteSummary
 from govops.warehouse.series import build_series
 from govops.web.access import Readable, require_readable
 from govops.web.deps import SessionDep, WriteSessionDep
@@ -109,6 +109,29 @@ def get_observations(
         classifications=allowed,
         after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=limit,
+    )
+
+
+@router.get("/changes", response_model=ChangesPage)
+def get_changes(
+    session: SessionDep,
+    allowed: Readable,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page; none: from the start")] = None,
+    indicator: Annotated[list[str], Query(description="only these indicators; repeat for several")] = [],  # noqa: B006
+    area: Annotated[list[str], Query(description="only these areas; repeat for several")] = [],  # noqa: B006
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> ChangesPage:
+    """Every change to the observations the caller may read, in the order they were made, from a cursor on."""
+    events, last_id = changes.read(
+        session=session,
+        after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
+        limit=limit,
+        classifications=allowed,
+        indicators=indicator,
+        areas=area,
+    )
+    return ChangesPage(
+        items=[ChangeOut.model_validate(e, from_attributes=True) for e in events], next_cursor=encode_cursor(last_id)
     )
 
 

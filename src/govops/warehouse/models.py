@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govops.db.base import Base, BigId, UTCDateTime
@@ -72,15 +72,45 @@ class AreaRollup(Base):
     expected: Mapped[int] = mapped_column(Integer)
 
 
-class AreaRollupState(Base):
-    """What an indicator's roll-ups were computed under, and how many times its data has changed.
+class IndicatorState(Base):
+    """Per-indicator bookkeeping of the warehouse, updated under the indicator's lock by every write.
 
-    A different rule or area tree makes the roll-ups stale; `data_version` lets pages reuse what they
-    computed from an indicator until a write to it (or to one its formula or weights use).
+    `rollup_signature`: the rule and area tree its roll-ups were computed under (another one makes them stale).
+    `data_version`: bumped by each write, so pages reuse what they computed until the data changes.
+    `last_change_seq`: the sequence number of its latest change event (the indicator is the event topic).
     """
 
-    __tablename__ = "area_rollup_state"
+    __tablename__ = "indicator_state"
 
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), primary_key=True)
-    signature: Mapped[str] = mapped_column(String(200))
+    rollup_signature: Mapped[str] = mapped_column(String(200))
     data_version: Mapped[int] = mapped_column(Integer)
+    last_change_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChangeEvent(Base):
+    """One change of an observation: the outbox that pull, stream and webhook subscribers all read.
+
+    Written in the same transaction as the change, so an event exists exactly when its data does. The
+    indicator is the topic; `seq` numbers its events without gaps, in the order they were committed.
+    """
+
+    __tablename__ = "change_event"
+    __table_args__ = (UniqueConstraint("indicator_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    dim_key: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
+    submission_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # PostgreSQL: the writing transaction's id. Readers only hand out events older than every transaction
+    # still running, so a slow writer's events are never skipped by a cursor that has moved past their ids.
+    txid: Mapped[int | None] = mapped_column(BigInteger)

@@ -21,7 +21,7 @@ from govops.periods import Period
 from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, load_values
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.bulk import insert_rows
-from govops.warehouse.models import AreaRollup, AreaRollupState, Observation
+from govops.warehouse.models import AreaRollup, IndicatorState, Observation
 
 # Bumped when the way roll-ups are computed changes, so that stored ones are recomputed.
 _ALGORITHM = "1"
@@ -79,15 +79,15 @@ def refresh(*, session: Session, touched: Touched) -> None:
     for indicator_id in sorted(whole):
         rebuild(session=session, indicator_id=indicator_id, tree=tree)
     session.execute(
-        update(AreaRollupState)
-        .where(AreaRollupState.indicator_id.in_(written))
-        .values(data_version=AreaRollupState.data_version + 1)
+        update(IndicatorState)
+        .where(IndicatorState.indicator_id.in_(written))
+        .values(data_version=IndicatorState.data_version + 1)
     )
     session.flush()
 
 
 def _states(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(AreaRollupState.indicator_id, AreaRollupState.signature)).all())
+    return dict(session.execute(select(IndicatorState.indicator_id, IndicatorState.rollup_signature)).all())
 
 
 def rebuild(*, session: Session, indicator_id: int, tree: AreaTree | None = None) -> int:
@@ -103,11 +103,15 @@ def rebuild(*, session: Session, indicator_id: int, tree: AreaTree | None = None
         ).all()
         for key in keys:
             count += _recompute(session, ind, tree, key, None)
-    state = session.get(AreaRollupState, indicator_id)
+    state = session.get(IndicatorState, indicator_id)
     if state is None:
-        session.add(AreaRollupState(indicator_id=indicator_id, signature=signature(ind, tree), data_version=0))
+        session.add(
+            IndicatorState(
+                indicator_id=indicator_id, rollup_signature=signature(ind, tree), data_version=0, last_change_seq=0
+            )
+        )
     else:
-        state.signature = signature(ind, tree)
+        state.rollup_signature = signature(ind, tree)
     session.flush()
     return count
 
@@ -189,8 +193,8 @@ def read(
     since: date | None,
 ) -> dict[int, dict[Period, Point]] | None:
     """The points of `area_ids` at the indicator's own periodicity, or None while its roll-ups are stale."""
-    state = session.get(AreaRollupState, ind.id)
-    if state is None or state.signature != signature(ind, tree):
+    state = session.get(IndicatorState, ind.id)
+    if state is None or state.rollup_signature != signature(ind, tree):
         return None
     o, r = Observation, AreaRollup
     out: dict[int, dict[Period, Point]] = {a: {} for a in area_ids}

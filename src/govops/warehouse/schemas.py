@@ -98,3 +98,23 @@ class Series(BaseModel):
     unit: str
     as_of: datetime | None
     points: list[SeriesPoint]
+
+
+class ChangeOut(BaseModel):
+    id: int = Field(description="the event's place in the feed; pass it back as a cursor or Last-Event-ID")
+    topic: str = Field(description="the indicator code: events of one topic are numbered by seq without gaps")
+    seq: int
+    indicator: str
+    area: str
+    period: str
+    dims: dict[str, str]
+    value: float
+    status: str
+    version: int = Field(description="the observation's version after this change (1 when new)")
+    recorded_at: datetime
+    submission: str | None = Field(default=None, description="the submission that made the change, if any")
+
+
+class ChangesPage(BaseModel):
+    items: list[ChangeOut]
+    next_cursor: str = Field(description="where to continue; the same cursor again while nothing new has come")

@@ -27,7 +27,7 @@ from govops.periods import Freq, Period, PeriodError
 from govops.warehouse import rollup
 from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, combine, load_values, worst
 from govops.warehouse.areas import AreaTree
-from govops.warehouse.models import AreaRollupState
+from govops.warehouse.models import IndicatorState
 from govops.warehouse.schemas import Completeness, Series, SeriesPoint
 from govops.warehouse.validation import dim_key
 
@@ -364,8 +364,8 @@ def data_versions(session: Session) -> DataVersions:
         *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
     )
     versions = session.execute(
-        select(Indicator.code, AreaRollupState.data_version).join(
-            AreaRollupState, AreaRollupState.indicator_id == Indicator.id
+        select(Indicator.code, IndicatorState.data_version).join(
+            IndicatorState, IndicatorState.indicator_id == Indicator.id
         )
     ).all()
     key = (str(session.get_bind().engine.url), catalogue)

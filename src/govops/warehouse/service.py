@@ -17,7 +17,7 @@ from govops.db.base import utcnow
 from govops.errors import GovopsError, Rejected
 from govops.paging import Page, make_page
 from govops.periods import Period, PeriodError
-from govops.warehouse import rollup
+from govops.warehouse import changes, rollup
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
@@ -43,6 +43,7 @@ def ingest(
     recorded_by: str | None = None,
     where: str | None = None,
     index: CatalogIndex | None = None,
+    submission_id: str | None = None,
 ) -> WriteSummary:
     """Check every row, then write all of them or, if any is wrong, none (raises Rejected)."""
     index = index or CatalogIndex(session)
@@ -50,20 +51,26 @@ def ingest(
     valid, problems = check_rows(index, materialised)
     if problems:
         raise Rejected(problems, where=where, total=len(materialised))
-    return write_observations(session=session, rows=valid, recorded_by=recorded_by)
+    return write_observations(session=session, rows=valid, recorded_by=recorded_by, submission_id=submission_id)
 
 
 def write_observations(
-    *, session: Session, rows: Sequence[ValidRow], recorded_by: str | None = None, now: datetime | None = None
+    *,
+    session: Session,
+    rows: Sequence[ValidRow],
+    recorded_by: str | None = None,
+    now: datetime | None = None,
+    submission_id: str | None = None,
 ) -> WriteSummary:
-    """Upsert checked rows; each new or changed value also becomes a revision stamped `now`."""
+    """Upsert checked rows; each new or changed value also becomes a revision and a change event stamped `now`."""
     now = now or utcnow()
     summary = WriteSummary(received=len(rows), recorded_at=now)
     existing = _existing(session, rows)
     new_rows: list[ValidRow] = []
-    changes: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
     touched: list[tuple[int, str, str]] = []
+    written: list[changes.Written] = []
     for row in rows:
         found = existing.get((row.indicator_id, row.area_id, row.period, row.dim_key))
         if found is None:
@@ -75,7 +82,8 @@ def write_observations(
             summary.unchanged += 1
             continue
         touched.append((row.indicator_id, row.dim_key, row.period))
-        changes.append(
+        written.append(changes.Written(obs_id, row, version + 1))
+        updates.append(
             {
                 "id": obs_id,
                 "value": row.value,
@@ -94,9 +102,9 @@ def write_observations(
                 "source_agency_id": row.source_agency_id,
             }
         )
-    if changes:
-        session.execute(update(Observation), changes)
-        summary.updated = len(changes)
+    if updates:
+        session.execute(update(Observation), updates)
+        summary.updated = len(updates)
     ids = allocate_ids(session, Observation.metadata.tables["observation"], len(new_rows))
     insert_rows(
         session,
@@ -146,6 +154,8 @@ def write_observations(
         ],
     )
     rollup.refresh(session=session, touched=rollup.touched_by(touched))
+    written += [changes.Written(obs_id, r, 1) for obs_id, r in zip(ids, new_rows, strict=True)]
+    changes.record(session=session, written=written, now=now, recorded_by=recorded_by, submission_id=submission_id)
     session.flush()
     return summary
 

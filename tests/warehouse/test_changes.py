@@ -1,0 +1,105 @@
+"""The change feed: one event per new or changed observation, numbered per indicator, paged by cursor."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from govops.db.engine import transaction
+from govops.warehouse import changes
+from govops.warehouse.models import AreaRollup, ChangeEvent, Observation, ObservationRevision
+from tests.warehouse.conftest import obs, put
+
+
+def _events(session: Session) -> list[ChangeEvent]:
+    return list(session.scalars(select(ChangeEvent).order_by(ChangeEvent.id)))
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_each_new_or_changed_value_is_one_event_numbered_per_indicator(session: Session) -> None:
+    before = {e.indicator_id: e.seq for e in _events(session)}
+    put(
+        session,
+        [obs("T_FLOW2", "01", "2025-08", 1), obs("T_FLOW2", "79", "2025-08", 2), obs("T_STOCK", "01", "2025-08", 3)],
+    )
+    put(session, [obs("T_FLOW2", "01", "2025-08", 1), obs("T_FLOW2", "79", "2025-08", 5)], recorded_by="second")
+    events = [e for e in _events(session) if e.seq > before.get(e.indicator_id, 0)]
+    # The unchanged value makes no event; the changed one is version 2.
+    assert [(e.value, e.version, e.recorded_by) for e in events] == [
+        (1, 1, None), (2, 1, None), (3, 1, None), (5, 2, "second")
+    ]  # fmt: skip
+    by_topic: dict[int, list[int]] = {}
+    for e in events:
+        by_topic.setdefault(e.indicator_id, []).append(e.seq)
+    assert all(seqs == list(range(seqs[0], seqs[0] + len(seqs))) for seqs in by_topic.values())
+    assert len(by_topic) == 2
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_feed_pages_by_cursor_and_shows_only_what_the_caller_may_read(session: Session, client: TestClient) -> None:
+    start = client.get("/api/v1/changes", params={"limit": 1000})
+    while start.json()["items"]:
+        start = client.get("/api/v1/changes", params={"cursor": start.json()["next_cursor"], "limit": 1000})
+    cursor = start.json()["next_cursor"]
+    put(
+        session, [obs("T_FLOW2", "01", f"2025-{m:02d}", m) for m in range(1, 6)] + [obs("T_SECRET", "01", "2025-01", 9)]
+    )
+    first = client.get("/api/v1/changes", params={"cursor": cursor, "limit": 3}).json()
+    assert [(e["topic"], e["area"], e["period"], e["value"]) for e in first["items"]] == [
+        ("T_FLOW2", "01", "2025-01", 1), ("T_FLOW2", "01", "2025-02", 2), ("T_FLOW2", "01", "2025-03", 3)
+    ]  # fmt: skip
+    rest = client.get("/api/v1/changes", params={"cursor": first["next_cursor"]}).json()
+    # The confidential indicator's event is not for an anonymous caller.
+    assert [e["period"] for e in rest["items"]] == ["2025-04", "2025-05"]
+    idle = client.get("/api/v1/changes", params={"cursor": rest["next_cursor"]}).json()
+    assert idle == {"items": [], "next_cursor": idle["next_cursor"]}
+    only = client.get("/api/v1/changes", params={"cursor": cursor, "area": "79"}).json()
+    assert only["items"] == []
+    assert client.get("/api/v1/changes", params={"cursor": "nope"}).status_code == 400
+
+
+def test_a_cursor_never_moves_past_a_transaction_still_running(engine: Engine) -> None:
+    """PostgreSQL hands out ids before commit; a slow writer's events must not be skipped."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers commit one at a time, in id order")
+    rows = [obs("EXPORTS", "01", "2099-01", 1.0)]
+    later = [obs("IMPORTS", "01", "2099-01", 2.0)]
+    slow_started, slow_may_commit = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with transaction(engine) as session:
+            put(session, rows, recorded_by="horizon-test")
+            slow_started.set()
+            slow_may_commit.wait(10)
+
+    try:
+        with Session(engine) as reader:
+            _, start = changes.read(session=reader, after_id=2**62, limit=1, classifications=["public"])
+            last = reader.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()).limit(1)) or 0
+        thread = threading.Thread(target=slow_writer)
+        thread.start()
+        assert slow_started.wait(10)
+        with transaction(engine) as session:
+            put(session, later, recorded_by="horizon-test")
+        with Session(engine) as reader:
+            seen, cursor = changes.read(session=reader, after_id=last, limit=100, classifications=["public"])
+        # The quick writer committed, but its event sits behind the running one: neither is handed out yet.
+        assert [e for e in seen if e.period == "2099-01"] == [] and cursor == last
+        slow_may_commit.set()
+        thread.join(10)
+        with Session(engine) as reader:
+            seen, _ = changes.read(session=reader, after_id=last, limit=100, classifications=["public"])
+        assert [(e.indicator, e.value) for e in seen if e.period == "2099-01"] == [("EXPORTS", 1.0), ("IMPORTS", 2.0)]
+        assert start == 2**62
+    finally:
+        slow_may_commit.set()
+        with transaction(engine) as session:
+            ids = select(Observation.id).where(Observation.period == "2099-01")
+            session.execute(delete(ChangeEvent).where(ChangeEvent.recorded_by == "horizon-test"))
+            session.execute(delete(ObservationRevision).where(ObservationRevision.observation_id.in_(ids)))
+            session.execute(delete(AreaRollup).where(AreaRollup.period == "2099-01"))
+            session.execute(delete(Observation).where(Observation.period == "2099-01"))
