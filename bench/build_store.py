@@ -30,7 +30,7 @@ from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.demo.loader import ensure_demo_users, load_demo
 from govops.warehouse.bulk import allocate_ids, insert_rows
-from govops.warehouse.models import Observation, ObservationRevision
+from govops.warehouse.models import ChangeEvent, Observation, ObservationRevision
 from govops.warehouse.rollup import rebuild
 
 _OBSERVATION = (
@@ -80,6 +80,10 @@ def main() -> None:
             total += _move_to_wards(session, indicator_id, provinces, wards, shares)
             points = rebuild(session=session, indicator_id=indicator_id)
         print(f"{code:28s} at ward level, {points:,} roll-up points; store holds {total:,} observations")
+    if engine.dialect.name == "postgresql":
+        # As autovacuum would in time: the planner needs statistics of the freshly loaded tables.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
     print(f"{total:,} observations in {time.perf_counter() - started:.0f} s")
 
 
@@ -122,6 +126,7 @@ def _move_to_wards(
         )
     ).all()
     old = select(o.id).where(o.indicator_id == indicator_id)
+    session.execute(delete(ChangeEvent).where(ChangeEvent.indicator_id == indicator_id))
     session.execute(delete(ObservationRevision).where(ObservationRevision.observation_id.in_(old)))
     removed = session.execute(delete(o).where(o.indicator_id == indicator_id)).rowcount  # type: ignore[attr-defined]
     now = utcnow()

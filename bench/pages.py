@@ -5,11 +5,14 @@
 
 (`govops demo --no-serve` gives a smaller store, about 233,000 observations, at sqlite:///var/govops.db.)
 
-Each page is requested in-process through the ASGI app (no network), signed in as an analyst:
-- cold: the first request with nothing computed yet (as after a restart);
+Each page is requested in-process through the ASGI app (no network), signed in as an analyst,
+with the app's page warmer running as `govops serve` runs it:
+- cold: the first request with nothing computed yet (as right after a restart, before the warmer is done);
 - warm: the same page again and again, as a wall screen refreshing;
-- live: before every request agencies submit new values of three indicators the pages show (through
-  the same checked write path as the API, outside the timing), so what depends on them is recomputed.
+- live: the page requested over and over for --seconds while agencies submit, every --interval seconds,
+  new values of three indicators the pages show (EXPORTS and BUDGET_REVENUE in a ward, CPI in a
+  province), through the same checked write path as the API;
+- just after a write: each request right after a submission, before anything could be recomputed.
 The baseline, run side by side, is /healthz: the same app, middleware and database round trip
 with no work of its own. Prints p50 and p95 per page, and p95 / baseline p95.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
+import threading
 import time
 from collections.abc import Callable
 
@@ -32,7 +36,7 @@ from govops.auth.web import SESSION_COOKIE
 from govops.catalog.models import Area, Indicator
 from govops.db.engine import make_engine, transaction
 from govops.settings import Settings
-from govops.warehouse import series
+from govops.warehouse import series_cache
 from govops.warehouse.models import Observation
 from govops.warehouse.service import ingest
 from govops.web.app import create_app
@@ -91,6 +95,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="sqlite:///var/bench10m.db")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long each page is measured under live load")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between submissions under live load")
     args = parser.parse_args()
     engine = make_engine(args.url)
     with Session(engine) as session:
@@ -108,24 +114,48 @@ def main() -> None:
         session.commit()
     with TestClient(create_app(Settings(database_url=args.url), engine=engine)) as client:
         client.cookies.set(SESSION_COOKIE, token)
-        run(client, engine, args.repeat)
+        run(client, engine, args.repeat, args.seconds, args.interval)
 
 
-def run(client: TestClient, engine: Engine, repeat: int) -> None:
+def run(client: TestClient, engine: Engine, repeat: int, seconds: float, interval: float) -> None:
     base = timed(lambda: client.get("/healthz"), repeat)
     print(f"baseline /healthz: p50 {statistics.median(base):.1f} ms, p95 {percentile(base, 0.95):.1f} ms")
     submit = submitter(engine)
     for path in PAGES:
-        series._CACHE.clear()
+        series_cache.clear()
         cold = timed(lambda path=path: client.get(path), 1)[0]
         warm = timed(lambda path=path: client.get(path), repeat)
-        live = timed(lambda path=path: client.get(path), repeat, before=submit)
+        live = during_submissions(lambda path=path: client.get(path), submit, seconds, interval)
+        after = timed(lambda path=path: client.get(path), repeat, before=submit)
         print(
-            f"{path:42s} cold {cold:6.1f} ms | "
-            f"warm p50 {statistics.median(warm):6.1f} p95 {percentile(warm, 0.95):6.1f} ms | "
+            f"{path:42s} cold {cold:6.1f} ms | warm p95 {percentile(warm, 0.95):6.1f} ms | "
             f"live p50 {statistics.median(live):6.1f} p95 {percentile(live, 0.95):6.1f} ms "
-            f"({percentile(live, 0.95) / percentile(base, 0.95):.1f}x baseline)"
+            f"({percentile(live, 0.95) / percentile(base, 0.95):.1f}x baseline, {len(live)} requests) | "
+            f"just after a write p95 {percentile(after, 0.95):6.1f} ms"
         )
+
+
+def during_submissions(
+    call: Callable[[], object], submit: Callable[[], None], seconds: float, interval: float
+) -> list[float]:
+    """Request the page over and over for `seconds` while another thread submits every `interval` seconds."""
+    stop = threading.Event()
+
+    def feed() -> None:
+        while not stop.wait(interval):
+            submit()
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    out = []
+    ends = time.monotonic() + seconds
+    try:
+        while time.monotonic() < ends:
+            out += timed(call, 1)
+    finally:
+        stop.set()
+        thread.join()
+    return out
 
 
 if __name__ == "__main__":

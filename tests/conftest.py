@@ -60,9 +60,16 @@ def session(connection: Connection) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys") / "signing-key.pem"
+
+
 @pytest.fixture
-def client(engine: Engine, session: Session) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=str(engine.url)), engine=engine)
+def client(engine: Engine, session: Session, signing_key_file: Path) -> Iterator[TestClient]:
+    app = create_app(
+        Settings(database_url=str(engine.url), signing_key_file=signing_key_file, page_warmer=False), engine=engine
+    )
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app) as test_client:

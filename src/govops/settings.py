@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(
         default=100_000, description="Most observations one API request may carry (larger: use `govops ingest`)."
     )
+    max_submission_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest body `POST /api/v1/submissions` accepts, in bytes."
+    )
+    signing_key_file: Path = Field(
+        default=Path("var/signing-key.pem"),
+        description="The server's Ed25519 key that signs submission receipts; made on first use.",
+    )
+    page_warmer: bool = Field(
+        default=True, description="Recompute the console's recently seen charts as soon as their data changes."
+    )
     boundaries_file: Path | None = Field(
         default=None,
         description="GeoJSON of province boundaries for the console's map; default: the shipped tile-grid map.",

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 
@@ -54,3 +59,41 @@ def govops(initialised_store: Path, tmp_path: Path) -> Govops:
     store = tmp_path / "govops.db"
     shutil.copy(initialised_store, store)
     return Govops(store, tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(govops: Govops) -> Iterator[str]:
+    """`govops serve` on a free port, until the block ends; yields its base URL."""
+    port = free_port()
+    log = govops.cwd / "server.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "govops", "serve", "--port", str(port)],
+            cwd=govops.cwd,
+            env=govops.env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"server did not start: {log.read_text()}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

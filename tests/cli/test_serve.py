@@ -2,53 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx2 as httpx
 import pytest
 
-from tests.cli.conftest import Govops
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.cli.conftest import Govops, serving
 
 
 @pytest.fixture
 def server(govops: Govops) -> Iterator[str]:
-    port = free_port()
-    log = govops.cwd / "server.log"
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "govops", "serve", "--port", str(port)],
-            cwd=govops.cwd,
-            env=govops.env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"server did not start: {log.read_text()}")
+    with serving(govops) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_an_agency_system_pushes_data_and_reads_the_series(server: str) -> None:

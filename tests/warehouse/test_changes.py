@@ -62,44 +62,48 @@ def test_the_feed_pages_by_cursor_and_shows_only_what_the_caller_may_read(sessio
     assert client.get("/api/v1/changes", params={"cursor": "nope"}).status_code == 400
 
 
-def test_a_cursor_never_moves_past_a_transaction_still_running(engine: Engine) -> None:
-    """PostgreSQL hands out ids before commit; a slow writer's events must not be skipped."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite writers commit one at a time, in id order")
-    rows = [obs("EXPORTS", "01", "2099-01", 1.0)]
-    later = [obs("IMPORTS", "01", "2099-01", 2.0)]
+def test_events_become_visible_in_id_order_even_when_writers_overlap(engine: Engine) -> None:
+    """A reader past id N must never later find an event below N, however writers interleave."""
     slow_started, slow_may_commit = threading.Event(), threading.Event()
 
     def slow_writer() -> None:
         with transaction(engine) as session:
-            put(session, rows, recorded_by="horizon-test")
+            put(session, [obs("EXPORTS", "01", "2099-01", 1.0)], recorded_by="feed-order-test")
             slow_started.set()
             slow_may_commit.wait(10)
 
+    def quick_writer() -> None:
+        with transaction(engine) as session:
+            put(session, [obs("IMPORTS", "01", "2099-01", 2.0)], recorded_by="feed-order-test")
+
+    def feed_after(last: int) -> list[tuple[str, float]]:
+        with Session(engine) as reader:
+            seen, _ = changes.read(
+                session=reader, after_id=last, limit=100, interest=changes.Interest(frozenset({"public"}))
+            )
+        return [(e.indicator, e.value) for e in seen if e.period == "2099-01"]
+
+    slow, quick = threading.Thread(target=slow_writer), threading.Thread(target=quick_writer)
     try:
         with Session(engine) as reader:
-            _, start = changes.read(session=reader, after_id=2**62, limit=1, classifications=["public"])
             last = reader.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()).limit(1)) or 0
-        thread = threading.Thread(target=slow_writer)
-        thread.start()
+        slow.start()
         assert slow_started.wait(10)
-        with transaction(engine) as session:
-            put(session, later, recorded_by="horizon-test")
-        with Session(engine) as reader:
-            seen, cursor = changes.read(session=reader, after_id=last, limit=100, classifications=["public"])
-        # The quick writer committed, but its event sits behind the running one: neither is handed out yet.
-        assert [e for e in seen if e.period == "2099-01"] == [] and cursor == last
+        quick.start()
+        quick.join(0.5)
+        # The later writer waits for the earlier one to commit, so its events cannot overtake.
+        assert quick.is_alive() and feed_after(last) == []
         slow_may_commit.set()
-        thread.join(10)
-        with Session(engine) as reader:
-            seen, _ = changes.read(session=reader, after_id=last, limit=100, classifications=["public"])
-        assert [(e.indicator, e.value) for e in seen if e.period == "2099-01"] == [("EXPORTS", 1.0), ("IMPORTS", 2.0)]
-        assert start == 2**62
+        slow.join(10)
+        quick.join(10)
+        assert feed_after(last) == [("EXPORTS", 1.0), ("IMPORTS", 2.0)]
     finally:
         slow_may_commit.set()
+        slow.join(10)
+        quick.join(10)
         with transaction(engine) as session:
             ids = select(Observation.id).where(Observation.period == "2099-01")
-            session.execute(delete(ChangeEvent).where(ChangeEvent.recorded_by == "horizon-test"))
+            session.execute(delete(ChangeEvent).where(ChangeEvent.recorded_by == "feed-order-test"))
             session.execute(delete(ObservationRevision).where(ObservationRevision.observation_id.in_(ids)))
             session.execute(delete(AreaRollup).where(AreaRollup.period == "2099-01"))
             session.execute(delete(Observation).where(Observation.period == "2099-01"))

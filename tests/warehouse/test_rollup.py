@@ -12,7 +12,8 @@ from govops.catalog.service import export_catalogue, import_catalogue
 from govops.demo.loader import load_demo
 from govops.warehouse.models import AreaRollup, IndicatorState
 from govops.warehouse.rollup import refresh_stale
-from govops.warehouse.series import build_series, cached_series
+from govops.warehouse.series import build_series
+from govops.warehouse.series_cache import cached_series
 from tests.warehouse.conftest import obs, put
 
 AREAS = ["VN", "79", "01", "80", "25747"]

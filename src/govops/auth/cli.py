@@ -69,6 +69,7 @@ def create(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user of an agency with a role; the password is asked twice (hidden) or read from stdin."""
+    from govops.audit.service import record_cli
     from govops.auth.service import check_new_user, create_user
     from govops.cli.main import out
 
@@ -98,6 +99,12 @@ def create(
                 email=email,
                 language=language,
             )
+            record_cli(
+                session=session,
+                action="user.create",
+                target=user.username,
+                detail={"agency": user.agency.code, "role": user.role},
+            )
             summary = f"user {user.username!r} created: {user.agency.code}, {user.role}"
         out.print(summary, highlight=False)
 
@@ -105,6 +112,7 @@ def create(
 @user_app.command("passwd")
 def passwd(username: str, password_stdin: PasswordStdin = False) -> None:
     """Set a user's password; every session of the user ends."""
+    from govops.audit.service import record_cli
     from govops.auth.service import get_user, set_password
     from govops.cli.main import out
 
@@ -115,6 +123,7 @@ def passwd(username: str, password_stdin: PasswordStdin = False) -> None:
         with _store() as session:
             user = set_password(session=session, username=username, password=password)
             name = user.username
+            record_cli(session=session, action="user.password", target=name)
         out.print(f"password of {name!r} changed; the user's sessions have ended", highlight=False)
 
 
@@ -157,10 +166,15 @@ def enable(username: str) -> None:
 
 
 def _set_active(username: str, *, active: bool) -> None:
-    from govops.auth.service import set_active
+    from govops.audit.service import record_cli
+    from govops.auth.service import get_user, set_active
     from govops.cli.main import out
 
     with _friendly(), _store() as session:
+        before = get_user(session=session, username=username).active
         user = set_active(session=session, username=username, active=active)
         name = user.username
+        if before != active:
+            changes = {"active": [before, active]}
+            record_cli(session=session, action="user.update", target=name, detail={"changes": changes})
     out.print(f"user {name!r} {'enabled' if active else 'disabled'}", highlight=False)

@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from govops.audit.service import Actor, record_request
 from govops.auth import service
 from govops.auth.models import User, UserSession
 from govops.errors import GovopsError
@@ -183,11 +184,19 @@ def sign_in(request: Request, *, session: Session, username: str, password: str)
     """Check the password and start a session (committed); returns the token for `set_session_cookie`.
 
     Use a writing session (WriteSessionDep). A failed attempt is committed before the error is raised,
-    so that throttling counts it. Any session the browser had before ends (no session fixation).
+    so that throttling counts it, with its audit entry. Any session the browser had before ends (no session
+    fixation).
     """
     try:
         user = service.authenticate(session=session, username=username, password=password, ip=client_ip(request))
-    except GovopsError:
+    except GovopsError as exc:
+        record_request(
+            session=session,
+            request=request,
+            action="auth.sign_in_failed",
+            target=service.normalise_username(username)[:64],
+            detail={"reason": exc.code},
+        )
         session.commit()
         raise
     previous: UserSession | None = getattr(request.state, "user_session", None)
@@ -195,6 +204,13 @@ def sign_in(request: Request, *, session: Session, username: str, password: str)
         service.end_session(session=session, user_session=session.merge(previous, load=True))
     token, user_session = service.start_session(
         session=session, user=user, ip=client_ip(request), user_agent=request.headers.get("user-agent")
+    )
+    record_request(
+        session=session,
+        request=request,
+        action="auth.sign_in",
+        target=user.username,
+        actor=Actor("user", user.username, user.agency.code),
     )
     session.commit()
     request.state.user, request.state.user_session = user, user_session
@@ -206,6 +222,7 @@ def sign_out(request: Request, response: Response, *, session: Session) -> None:
     user_session = _user_session(request)
     if user_session is not None:
         service.end_session(session=session, user_session=session.merge(user_session, load=True))
+        record_request(session=session, request=request, action="auth.sign_out", target=user_session.user.username)
         session.commit()
     request.state.user, request.state.user_session = None, None
     clear_session_cookie(response)

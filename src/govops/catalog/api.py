@@ -78,7 +78,8 @@ def list_indicators(
         session=session,
         group=group,
         q=q,
-        classifications=allowed,
+        classifications=allowed.classifications,
+        codes=allowed.indicators,
         after_id=decode_cursor(cursor),
         limit=limit,
     )

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govops.audit.service import record_request
 from govops.auth.models import User, UserSession
 from govops.auth.service import LANGUAGES, ROLES, create_user, get_user, list_users, set_password, update_user
 from govops.auth.web import require_role, verify_csrf
@@ -100,8 +101,15 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
     problems: list[Problem] = []
     try:
         doc = CatalogueDoc(indicators=[IndicatorDoc.model_validate(data)])
-        import_catalogue(session=session, doc=doc, where="form")
+        summary = import_catalogue(session=session, doc=doc, where="form")
         refresh_stale(session=session)
+        record_request(
+            session=session,
+            request=request,
+            action="indicator.save",
+            target=data["code"],
+            detail={"new": code == "new", **summary.as_counts()},
+        )
     except ValidationError as exc:
         problems = problems_from_validation(exc, row=None)
     except GovopsError as exc:
@@ -123,7 +131,9 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
     form = await request.form()
     data = {k: str(form.get(k, "")).strip() for k in ("code", "kind", "name_vi", "name_en")}
     try:
-        import_catalogue(session=session, doc=CatalogueDoc(groups=[GroupDoc.model_validate(data)]), where="form")
+        summary = import_catalogue(
+            session=session, doc=CatalogueDoc(groups=[GroupDoc.model_validate(data)]), where="form"
+        )
     except ValidationError as exc:
         session.rollback()
         raise GovopsError(
@@ -131,6 +141,9 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
             + "; ".join(f"{p.field}: {p.message}" for p in problems_from_validation(exc, row=None)),
             status=422,
         ) from None
+    record_request(
+        session=session, request=request, action="group.save", target=data["code"], detail=summary.as_counts()
+    )
     session.commit()
     return RedirectResponse("/admin", status_code=303)
 
@@ -140,7 +153,7 @@ async def user_create(request: Request, session: WriteSessionDep, admin: Adminis
     form = await request.form()
     data = {k: str(form.get(k, "")).strip() for k in ("username", "full_name", "agency", "role", "password")}
     try:
-        create_user(
+        created = create_user(
             session=session,
             username=data["username"],
             password=str(form.get("password", "")),
@@ -151,6 +164,13 @@ async def user_create(request: Request, session: WriteSessionDep, admin: Adminis
     except GovopsError:
         session.rollback()
         raise
+    record_request(
+        session=session,
+        request=request,
+        action="user.create",
+        target=created.username,
+        detail={"agency": created.agency.code, "role": created.role},
+    )
     session.commit()
     return RedirectResponse("/admin#users", status_code=303)
 
@@ -216,6 +236,7 @@ async def user_save(request: Request, session: WriteSessionDep, admin: Administr
     values = {k: str(form.get(k, "")).strip() for k in USER_FIELDS}
     account = get_user(session=session, username=username)
     name = account.username
+    before = _user_values(account)
     gettext = translations(locale_of(request)).gettext
     problems: list[Problem] = []
     active = {"true": True, "false": False}.get(values["active"])
@@ -262,6 +283,10 @@ async def user_save(request: Request, session: WriteSessionDep, admin: Administr
             problems=problems,
             status_code=422,
         )
+    after = _user_values(account)
+    changes = {field: [before[field], after[field]] for field in USER_FIELDS if before[field] != after[field]}
+    if changes:
+        record_request(session=session, request=request, action="user.update", target=name, detail={"changes": changes})
     session.commit()
     return RedirectResponse(f"/admin/users/{name}?saved=user", status_code=303)
 
@@ -294,5 +319,6 @@ async def user_password(request: Request, session: WriteSessionDep, admin: Admin
         return _user_page(
             request, session, get_user(session=session, username=name), password_problems=problems, status_code=422
         )
+    record_request(session=session, request=request, action="user.password", target=name)
     session.commit()
     return RedirectResponse(f"/admin/users/{name}?saved=password", status_code=303)

@@ -486,10 +486,13 @@ def list_indicators(
     group: str | None = None,
     q: str | None = None,
     classifications: Iterable[str] | None = None,
+    codes: Iterable[str] | None = None,
     after_id: int = 0,
     limit: int = 100,
 ) -> Page[IndicatorOut]:
     stmt = select(Indicator).where(Indicator.id > after_id).order_by(Indicator.id)
+    if codes is not None:
+        stmt = stmt.where(Indicator.code.in_(sorted(codes)))
     if group:
         stmt = stmt.where(Indicator.groups.any(IndicatorGroup.code == group))
     if classifications is not None:

@@ -15,8 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from govops.audit.cli import audit_app
 from govops.auth.cli import user_app
 from govops.errors import GovopsError, Rejected
+from govops.exchange.cli import exchange_app
 from govops.logging import configure_logging
 from govops.settings import Settings, get_settings
 
@@ -28,6 +30,8 @@ catalog_app = typer.Typer(help="The indicator catalogue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(exchange_app, name="exchange")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -140,7 +144,15 @@ def serve(
         application = create_app(settings, engine=engine)
     bind_host, bind_port = host or settings.host, port or settings.port
     out.print(f"govops console on http://{bind_host}:{bind_port}  (API docs: /docs, OpenAPI: /openapi.json)")
-    uvicorn.run(application, host=bind_host, port=bind_port, log_level=settings.log_level)
+    # Event streams never end by themselves: on shutdown they get a few seconds, then are closed
+    # (clients reconnect elsewhere with Last-Event-ID and lose nothing).
+    uvicorn.run(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=3,
+    )
 
 
 @app.command()
@@ -191,6 +203,7 @@ def ingest(
     dry_run: Annotated[bool, typer.Option(help="check every row, write nothing")] = False,
 ) -> None:
     """Load observations from a file: all rows or, if any row is wrong, none (exit status 1)."""
+    from govops.audit.service import record_cli, targets
     from govops.db.engine import make_session_factory
     from govops.warehouse.formats import read_file
     from govops.warehouse.service import write_observations
@@ -210,6 +223,19 @@ def ingest(
                 out.print(f"{file}: all {len(rows)} rows are valid; nothing written (--dry-run)")
                 return
             summary = write_observations(session=session, rows=valid, recorded_by=f"cli:{file.name}")
+            codes = {info.id: code for code, info in index.indicators.items()}
+            record_cli(
+                session=session,
+                action="observations.write",
+                target=targets(codes[row.indicator_id] for row in valid),
+                detail={
+                    "file": str(file),
+                    "received": summary.received,
+                    "created": summary.created,
+                    "updated": summary.updated,
+                    "unchanged": summary.unchanged,
+                },
+            )
             session.commit()
         out.print(
             f"{file}: {summary.received} rows: {summary.created} new, {summary.updated} changed, "
@@ -250,6 +276,7 @@ def series(
 @catalog_app.command("import")
 def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue YAML or JSON")]) -> None:
     """Create or update units, codelists, groups and indicators from a file (all or nothing)."""
+    from govops.audit.service import record_cli
     from govops.catalog.service import import_catalogue, read_catalogue_file
     from govops.db.engine import transaction
     from govops.warehouse.rollup import refresh_stale
@@ -260,6 +287,12 @@ def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue YAML or 
             summary = import_catalogue(session=session, doc=doc, where=str(file))
             # A changed aggregation rule makes that indicator's roll-ups stale.
             refresh_stale(session=session)
+            record_cli(
+                session=session,
+                action="catalogue.import",
+                target=file.name,
+                detail={"file": str(file), **summary.as_counts()},
+            )
         out.print(f"{file}: " + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items()))
 
 

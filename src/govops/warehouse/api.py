@@ -6,9 +6,14 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BeforeValidator
+from sqlalchemy import select
 
+from govops.audit.service import CONFIDENTIAL, record_confidential_reads, record_request, targets
+from govops.auth.web import CurrentUser
+from govops.catalog.models import Indicator
 from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError
 from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor, encode_cursor
@@ -16,6 +21,7 @@ from govops.settings import get_settings
 from govops.warehouse import changes, service
 from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationBatch, ObservationOut, Series, WriteSummary
 from govops.warehouse.series import build_series
+from govops.warehouse.stream import ChangeHub, stream
 from govops.web.access import Readable, require_readable
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
@@ -64,7 +70,9 @@ AwareTime = Annotated[datetime | None, BeforeValidator(_iso_text), AfterValidato
 
 
 @router.post("/observations", response_model=WriteSummary, status_code=status.HTTP_201_CREATED)
-def post_observations(session: WriteSessionDep, batch: ObservationBatch) -> WriteSummary:
+def post_observations(
+    request: Request, session: WriteSessionDep, _user: CurrentUser, batch: ObservationBatch
+) -> WriteSummary:
     """Write a batch: every row is checked first; if any is wrong, nothing is written (422)."""
     limit = get_settings().max_batch_rows
     if len(batch.observations) > limit:
@@ -75,13 +83,27 @@ def post_observations(session: WriteSessionDep, batch: ObservationBatch) -> Writ
             hint="split the batch, or load the file with govops ingest",
         )
     summary = service.ingest(session=session, rows=enumerate(batch.observations, start=1), recorded_by="api")
+    record_request(
+        session=session,
+        request=request,
+        action="observations.write",
+        target=targets(o.indicator for o in batch.observations),
+        detail={
+            "received": summary.received,
+            "created": summary.created,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+        },
+    )
     session.commit()
     return summary
 
 
 @router.get("/observations", response_model=Page[ObservationOut])
 def get_observations(
+    request: Request,
     session: SessionDep,
+    audit_session: WriteSessionDep,
     allowed: Readable,
     indicator: str | None = None,
     area: Annotated[list[str], Query(description="area code; repeat for several")] = [],  # noqa: B006
@@ -96,7 +118,7 @@ def get_observations(
 ) -> Page[ObservationOut]:
     if indicator:
         require_readable(indicator, find_indicator(session=session, code=indicator).classification, allowed)
-    return service.list_observations(
+    page = service.list_observations(
         session=session,
         indicator=indicator,
         areas=area,
@@ -106,10 +128,22 @@ def get_observations(
         status=status,
         updated_since=updated_since,
         as_of=as_of,
-        classifications=allowed,
+        classifications=allowed.classifications,
+        indicator_codes=allowed.indicators,
         after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=limit,
     )
+    if CONFIDENTIAL in allowed.classifications:
+        codes = {indicator} if indicator else {item.indicator for item in page.items}
+        confidential = session.scalars(
+            select(Indicator.code).where(Indicator.code.in_(codes), Indicator.classification == CONFIDENTIAL)
+        ).all()
+        if confidential:
+            record_confidential_reads(
+                session=audit_session, request=request, codes=confidential, detail={"rows": len(page.items)}
+            )
+            audit_session.commit()
+    return page
 
 
 @router.get("/changes", response_model=ChangesPage)
@@ -126,18 +160,48 @@ def get_changes(
         session=session,
         after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=limit,
-        classifications=allowed,
-        indicators=indicator,
-        areas=area,
+        interest=allowed.interest(indicators=indicator, areas=area),
     )
     return ChangesPage(
         items=[ChangeOut.model_validate(e, from_attributes=True) for e in events], next_cursor=encode_cursor(last_id)
     )
 
 
+@router.get("/events", include_in_schema=False)
+async def get_events(
+    request: Request,
+    allowed: Readable,
+    indicator: Annotated[list[str], Query()] = [],  # noqa: B006
+    area: Annotated[list[str], Query()] = [],  # noqa: B006
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Server-Sent Events of every change the caller may read (not in the OpenAPI description: it never ends).
+
+    Without Last-Event-ID the stream starts with the next change; with it, every change after that id
+    still in the store comes first.
+    """
+    after_id = None
+    if last_event_id is not None:
+        if not (last_event_id.isascii() and last_event_id.isdigit() and int(last_event_id) <= MAX_BIG_ID):
+            raise GovopsError(
+                f"Last-Event-ID {last_event_id!r} is not an event id",
+                code="invalid_cursor",
+                hint="send back the id: of the last event received",
+            )
+        after_id = int(last_event_id)
+    hub: ChangeHub = request.app.state.change_hub
+    return StreamingResponse(
+        stream(hub, allowed.interest(indicators=indicator, areas=area), after_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
 @router.get("/series/{indicator}", response_model=list[Series])
 def get_series(
+    request: Request,
     session: SessionDep,
+    audit_session: WriteSessionDep,
     allowed: Readable,
     indicator: str,
     area: Annotated[list[str], Query(description="area code(s); default VN")] = ["VN"],  # noqa: B006
@@ -148,10 +212,11 @@ def get_series(
     as_of: AwareTime = None,
 ) -> list[Series]:
     """One series per area, aggregated over areas and time by the indicator's rules."""
-    require_readable(indicator, find_indicator(session=session, code=indicator).classification, allowed)
+    ind = find_indicator(session=session, code=indicator)
+    require_readable(indicator, ind.classification, allowed)
     if len(area) > 100:
         raise GovopsError("at most 100 areas per request", code="too_large", hint="split the request")
-    return build_series(
+    result = build_series(
         session=session,
         indicator=indicator,
         areas=area,
@@ -161,3 +226,7 @@ def get_series(
         dims=_parse_dims(dims),
         as_of=as_of,
     )
+    if ind.classification == CONFIDENTIAL:
+        record_confidential_reads(session=audit_session, request=request, codes=[ind.code])
+        audit_session.commit()
+    return result

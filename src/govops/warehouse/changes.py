@@ -1,10 +1,11 @@
 """The change feed: every new or changed observation becomes an event, in the writer's own transaction.
 
-Pull (`GET /api/v1/changes`), the event stream and webhooks all read these events by id. On
-PostgreSQL ids are taken before commit, so a transaction that started earlier may still commit
-events with smaller ids than one already visible; readers therefore stop short of the oldest
-transaction still running (its `txid`), and never hand out an id that something could still
-appear below.
+Pull (`GET /api/v1/changes`), the event stream and webhooks all read these events by id, so ids
+must become visible in order: a reader that has moved past id 100 must never later find a 99.
+On PostgreSQL ids are drawn before commit, so writers take one lock from drawing their event ids
+to their commit: whoever draws later commits later. (Waiting instead for the oldest running
+transaction would let any long transaction on the server, a backup or a big import, stall the feed.)
+SQLite writers hold the database's write lock for the whole transaction anyway.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Area, Indicator
@@ -21,9 +22,13 @@ from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import ChangeEvent, IndicatorState
 from govops.warehouse.validation import ValidRow, parse_dim_key
 
+# Set on a session that wrote events, so that its commit can wake the event stream (warehouse.stream).
+WROTE_EVENTS = "govops.wrote_change_events"
+# pg_advisory_xact_lock key of the feed ("govfeed" in ASCII).
+FEED_LOCK = 0x676F7666656564
 _COLUMNS = (
     "id", "indicator_id", "seq", "observation_id", "area_id", "period", "dim_key", "value", "status",
-    "version", "recorded_at", "recorded_by", "submission_id", "txid",
+    "version", "recorded_at", "recorded_by", "submission_id",
 )  # fmt: skip
 
 
@@ -46,11 +51,8 @@ def record(
     if not written:
         return 0
     conn = session.connection()
-    txid = (
-        conn.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one()
-        if conn.dialect.name == "postgresql"
-        else None
-    )
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
     indicator_ids = sorted({w.row.indicator_id for w in written})
     last = dict(
         session.execute(
@@ -66,9 +68,10 @@ def record(
         r = w.row
         rows.append(
             (event_id, r.indicator_id, seq, w.observation_id, r.area_id, r.period, r.dim_key, r.value, r.status,
-             w.version, now, recorded_by, submission_id, txid)
+             w.version, now, recorded_by, submission_id)
         )  # fmt: skip
     insert_rows(session, ChangeEvent.__table__, _COLUMNS, rows)  # type: ignore[arg-type]
+    session.info[WROTE_EVENTS] = True
     session.execute(
         update(IndicatorState),
         [{"indicator_id": i, "last_change_seq": seq} for i, seq in last.items()],
@@ -82,6 +85,7 @@ class Event:
     topic: str
     seq: int
     indicator: str
+    classification: str
     area: str
     period: str
     dims: dict[str, str]
@@ -92,77 +96,66 @@ class Event:
     submission: str | None
 
 
-def _query(after_id: int) -> Select[ChangeEvent, str, str]:
-    return (
-        select(ChangeEvent, Indicator.code, Area.code)
+@dataclass(frozen=True)
+class Interest:
+    """Which events a reader may and wants to see."""
+
+    classifications: frozenset[str]
+    readable: frozenset[str] | None = None  # None: any indicator of those classifications
+    indicators: frozenset[str] = frozenset()  # empty: all
+    areas: frozenset[str] = frozenset()  # empty: all
+
+    def wants(self, event: Event) -> bool:
+        return (
+            event.classification in self.classifications
+            and (self.readable is None or event.indicator in self.readable)
+            and (not self.indicators or event.indicator in self.indicators)
+            and (not self.areas or event.area in self.areas)
+        )
+
+
+def scan(*, session: Session, after_id: int, limit: int) -> list[Event]:
+    """The next `limit` events after `after_id`, whoever may read them."""
+    rows = session.execute(
+        select(ChangeEvent, Indicator.code, Indicator.classification, Area.code)
         .join(Indicator, Indicator.id == ChangeEvent.indicator_id)
         .join(Area, Area.id == ChangeEvent.area_id)
         .where(ChangeEvent.id > after_id)
         .order_by(ChangeEvent.id)
-    )
+        .limit(limit)
+    ).all()
+    return [
+        Event(
+            id=event.id,
+            topic=ind_code,
+            seq=event.seq,
+            indicator=ind_code,
+            classification=classification,
+            area=area_code,
+            period=event.period,
+            dims=parse_dim_key(event.dim_key),
+            value=event.value,
+            status=event.status,
+            version=event.version,
+            recorded_at=event.recorded_at,
+            submission=event.submission_id,
+        )
+        for event, ind_code, classification, area_code in rows
+    ]
 
 
-def read(
-    *,
-    session: Session,
-    after_id: int,
-    limit: int,
-    classifications: Sequence[str],
-    indicators: Sequence[str] = (),
-    areas: Sequence[str] = (),
-) -> tuple[list[Event], int]:
-    """Events after `after_id` that the reader may see, and the id to continue after.
+def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> tuple[list[Event], int]:
+    """Up to `limit` events after `after_id` that `interest` wants, and the id to continue after.
 
-    The returned id moves past events filtered out too, so a reader never scans them again; it
-    never moves past the visibility horizon.
+    The returned id moves past events filtered out too, so a reader never scans them again.
     """
-    stmt = _query(after_id)
-    horizon = _horizon(session)
-    if horizon is not None:
-        oldest_running, own = horizon
-        stmt = stmt.where((ChangeEvent.txid < oldest_running) | ChangeEvent.txid.is_(None) | (ChangeEvent.txid == own))
-    scanned = session.execute(stmt.limit(limit * 4)).all()
+    scanned = scan(session=session, after_id=after_id, limit=limit * 4)
     out: list[Event] = []
     last_id = after_id
-    wanted_ind, wanted_area = set(indicators), set(areas)
-    allowed = set(classifications)
-    classification = dict(session.execute(select(Indicator.code, Indicator.classification)).all())
-    for event, ind_code, area_code in scanned:
+    for event in scanned:
         if len(out) == limit:
             break
         last_id = event.id
-        if classification.get(ind_code) not in allowed:
-            continue
-        if (wanted_ind and ind_code not in wanted_ind) or (wanted_area and area_code not in wanted_area):
-            continue
-        out.append(
-            Event(
-                id=event.id,
-                topic=ind_code,
-                seq=event.seq,
-                indicator=ind_code,
-                area=area_code,
-                period=event.period,
-                dims=parse_dim_key(event.dim_key),
-                value=event.value,
-                status=event.status,
-                version=event.version,
-                recorded_at=event.recorded_at,
-                submission=event.submission_id,
-            )
-        )
+        if interest.wants(event):
+            out.append(event)
     return out, last_id
-
-
-def _horizon(session: Session) -> tuple[int, int | None] | None:
-    """PostgreSQL: the oldest transaction id still running (events of it and later ones wait) and our own."""
-    conn = session.connection()
-    if conn.dialect.name != "postgresql":
-        return None  # SQLite writers commit one at a time, in id order
-    oldest, own = conn.execute(
-        text(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,"
-            " pg_current_xact_id_if_assigned()::text::bigint"
-        )
-    ).one()
-    return int(oldest), own

@@ -111,6 +111,3 @@ class ChangeEvent(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
     submission_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    # PostgreSQL: the writing transaction's id. Readers only hand out events older than every transaction
-    # still running, so a slow writer's events are never skipped by a cursor that has moved past their ids.
-    txid: Mapped[int | None] = mapped_column(BigInteger)

@@ -12,14 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from govops.audit.service import CONFIDENTIAL, record_confidential_reads
 from govops.catalog.models import Area, Indicator, IndicatorGroup
 from govops.catalog.service import fold
 from govops.errors import GovopsError, NotFound
 from govops.periods import Freq, Period, PeriodError
-from govops.warehouse.series import PointView, SeriesView, cached_series, data_versions
+from govops.warehouse.series import PointView, SeriesView
+from govops.warehouse.series_cache import cached_series, data_versions
 from govops.web.console import ViewerDep
-from govops.web.deps import SessionDep
+from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.i18n import number
 from govops.web.maps import province_map_json
 from govops.web.templating import locale_of, render
@@ -148,7 +151,7 @@ def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLRe
     indicators = _readable(session, viewer)
     groups = {g.code: g for g in session.scalars(select(IndicatorGroup))}
     versions = data_versions(session)
-    start = str(date.today().year - 2)
+    start = _overview_start()
     sections = []
     for group_code, codes in OVERVIEW:
         if group_code not in groups:
@@ -189,7 +192,27 @@ def _freqs(ind: Indicator) -> list[str]:
     return [f.value for f in (Freq.M, Freq.Q, Freq.A) if f.rank >= base.rank]
 
 
-def _provinces(session: SessionDep) -> list[Area]:
+def _overview_start() -> str:
+    return str(date.today().year - 2)
+
+
+def _province_start() -> str:
+    return str(date.today().year - 1)
+
+
+def warm_up(session: Session) -> None:
+    """Compute what the overview and every province page show, as they will ask for it."""
+    versions = data_versions(session)
+    provinces = [a.code for a in _provinces(session)]
+    for _group, codes in OVERVIEW:
+        for code in codes:
+            cached_series(session=session, indicator=code, areas=["VN"], start=_overview_start(), versions=versions)
+            cached_series(
+                session=session, indicator=code, areas=[*provinces, "VN"], start=_province_start(), versions=versions
+            )
+
+
+def _provinces(session: Session) -> list[Area]:
     return list(
         session.scalars(select(Area).where(Area.level == "province", Area.valid_to.is_(None)).order_by(Area.code))
     )
@@ -277,6 +300,7 @@ def explorer_view(
 def explorer(
     request: Request,
     session: SessionDep,
+    audit_session: WriteSessionDep,
     viewer: ViewerDep,
     code: str,
     freq: str | None = None,
@@ -307,6 +331,9 @@ def explorer(
         "unit": unit_label(ind, locale),
         "locale": locale,
     }
+    if ind.classification == CONFIDENTIAL:
+        record_confidential_reads(session=audit_session, request=request, codes=[ind.code])
+        audit_session.commit()
     return render(
         request,
         "explorer.html",
@@ -344,6 +371,7 @@ def _download_rows(ind: Indicator, data: ExplorerView, locale: str) -> list[list
 def download(
     request: Request,
     session: SessionDep,
+    audit_session: WriteSessionDep,
     viewer: ViewerDep,
     code: str,
     fmt: str,
@@ -356,6 +384,9 @@ def download(
         raise NotFound(f"no download as {fmt!r}", hint="use .csv or .xlsx")
     data = explorer_view(session, ind, freq=freq, view=view, areas=area, period=None)
     rows = _download_rows(ind, data, locale_of(request))
+    if ind.classification == CONFIDENTIAL:
+        record_confidential_reads(session=audit_session, request=request, codes=[ind.code])
+        audit_session.commit()
     name = f"{ind.code}_{data.freq}{'_yoy' if view == 'yoy' else ''}"
     if fmt == "csv":
         buffer = io.StringIO()
@@ -403,7 +434,7 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
     locale = locale_of(request)
     indicators = _readable(session, viewer)
     versions = data_versions(session)
-    start = str(date.today().year - 1)
+    start = _province_start()
     rows = []
     for _group, codes in OVERVIEW:
         for ind_code in codes:

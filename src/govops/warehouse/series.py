@@ -10,13 +10,10 @@ how complete it is.
 from __future__ import annotations
 
 import ast
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.catalog.formulas import parse_formula
@@ -27,7 +24,6 @@ from govops.periods import Freq, Period, PeriodError
 from govops.warehouse import rollup
 from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, combine, load_values, worst
 from govops.warehouse.areas import AreaTree
-from govops.warehouse.models import IndicatorState
 from govops.warehouse.schemas import Completeness, Series, SeriesPoint
 from govops.warehouse.validation import dim_key
 
@@ -341,98 +337,3 @@ def _evaluate(
         return (now / before - 1.0) * 100.0
 
     return ev(node, period)
-
-
-@dataclass(frozen=True)
-class DataVersions:
-    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data."""
-
-    catalogue: tuple[object, ...]
-    by_indicator: Mapping[str, int]
-    # Code -> the codes whose data its series is computed from (itself, its formula's, its weights').
-    inputs: Mapping[str, frozenset[str]]
-
-    def of(self, code: str) -> tuple[object, ...]:
-        used = sorted(self.inputs.get(code, frozenset({code})))
-        return (self.catalogue, *((c, self.by_indicator.get(c, 0)) for c in used))
-
-
-def data_versions(session: Session) -> DataVersions:
-    """Cheap enough to ask on every page: a write to one indicator leaves every other's answers reusable."""
-    catalogue = (
-        AreaTree.cached(session).version,
-        *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
-    )
-    versions = session.execute(
-        select(Indicator.code, IndicatorState.data_version).join(
-            IndicatorState, IndicatorState.indicator_id == Indicator.id
-        )
-    ).all()
-    key = (str(session.get_bind().engine.url), catalogue)
-    inputs = _INPUTS.get(key)
-    if inputs is None:
-        _INPUTS.clear()
-        inputs = _INPUTS[key] = _inputs(session)
-    return DataVersions(catalogue=catalogue, by_indicator={code: version for code, version in versions}, inputs=inputs)
-
-
-def _inputs(session: Session) -> dict[str, frozenset[str]]:
-    rows = session.execute(select(Indicator.id, Indicator.code, Indicator.formula, Indicator.area_weight_id)).all()
-    code_of = {ind_id: code for ind_id, code, _, _ in rows}
-    direct = {
-        code: (parse_formula(formula).references if formula else set())
-        | ({code_of[weight]} if weight in code_of else set())
-        for _, code, formula, weight in rows
-    }
-    out: dict[str, frozenset[str]] = {}
-    for code in direct:
-        seen, stack = {code}, [code]
-        while stack:
-            for used in direct.get(stack.pop(), ()):
-                if used not in seen:
-                    seen.add(used)
-                    stack.append(used)
-        out[code] = frozenset(seen)
-    return out
-
-
-_INPUTS: dict[tuple[object, ...], dict[str, frozenset[str]]] = {}
-# Least recently used answers go first; a stale one is never asked for again, so it ages out.
-_CACHE: OrderedDict[tuple[object, ...], list[SeriesView]] = OrderedDict()
-_CACHE_LIMIT = 512
-
-
-def cached_series(
-    *,
-    session: Session,
-    indicator: str,
-    areas: Sequence[str],
-    freq: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    dims: Mapping[str, str] | None = None,
-    versions: DataVersions | None = None,
-) -> list[SeriesView]:
-    """build_series for pages: the same answer is reused until the data it comes from changes (current values)."""
-    versions = versions if versions is not None else data_versions(session)
-    key = (
-        str(session.get_bind().engine.url),
-        versions.of(indicator),
-        indicator,
-        tuple(areas),
-        freq,
-        start,
-        end,
-        tuple(sorted((dims or {}).items())),
-    )
-    found = _CACHE.get(key)
-    if found is not None:
-        _CACHE.move_to_end(key)
-        return found
-    found = compute_series(
-        session=session, indicator=indicator, areas=areas, freq=freq, start=start, end=end, dims=dims
-    )
-    _CACHE[key] = found
-    if len(_CACHE) > _CACHE_LIMIT:
-        _CACHE.popitem(last=False)
-    return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -206,6 +206,7 @@ def list_observations(
     updated_since: datetime | None = None,
     as_of: datetime | None = None,
     classifications: Sequence[str] | None = None,
+    indicator_codes: Collection[str] | None = None,
     after_id: int = 0,
     limit: int = 100,
 ) -> Page[ObservationOut]:
@@ -266,6 +267,8 @@ def list_observations(
         stmt = stmt.where(
             o.indicator_id.in_(select(Indicator.id).where(Indicator.classification.in_(list(classifications))))
         )
+    if indicator_codes is not None:
+        stmt = stmt.where(o.indicator_id.in_(select(Indicator.id).where(Indicator.code.in_(sorted(indicator_codes)))))
     if areas:
         stmt = stmt.where(o.area_id.in_([get_area(session=session, code=a).id for a in areas]))
     if status:

@@ -1,26 +1,90 @@
-"""What a caller of the API may read: by the signed-in user's role; anonymous callers see public data only."""
+"""What a caller of the API may read.
+
+A member system (API key) reads the indicator groups granted to it, up to its clearance; a
+signed-in user reads by role; anonymous callers read public data only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from sqlalchemy import select
 
+from govops.audit.service import Actor
 from govops.auth.service import readable_classifications
 from govops.auth.web import CurrentUser
+from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
+from govops.db.base import utcnow
 from govops.errors import NotFound
+from govops.exchange import service as exchange
+from govops.exchange.models import Grant
+from govops.warehouse.changes import Interest
+from govops.web.deps import SessionDep, WriteSessionDep
 
 ANONYMOUS_CLASSIFICATIONS = ("public",)
+# A member's last contact is stamped at most this often by reads (each stamp is a write).
+_CONTACT_EVERY = timedelta(minutes=1)
 
 
-def readable(user: CurrentUser) -> tuple[str, ...]:
-    return readable_classifications(user.role) if user is not None else ANONYMOUS_CLASSIFICATIONS
+@dataclass(frozen=True)
+class Reader:
+    classifications: tuple[str, ...]
+    # None: every indicator of those classifications; else only these codes (a member's granted groups).
+    indicators: frozenset[str] | None = None
+    member: str | None = None
+
+    def may_read(self, code: str, classification: str) -> bool:
+        return classification in self.classifications and (self.indicators is None or code in self.indicators)
+
+    def interest(self, *, indicators: Iterable[str] = (), areas: Iterable[str] = ()) -> Interest:
+        """The change events this reader may see, narrowed to some indicators and areas."""
+        return Interest(
+            classifications=frozenset(self.classifications),
+            readable=self.indicators,
+            indicators=frozenset(indicators),
+            areas=frozenset(areas),
+        )
 
 
-Readable = Annotated[tuple[str, ...], Depends(readable)]
+def presented_key(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    return request.headers.get("x-api-key", "").strip()
 
 
-def require_readable(code: str, classification: str, allowed: tuple[str, ...]) -> None:
-    if classification not in allowed:
+def readable(request: Request, user: CurrentUser, session: SessionDep, writer: WriteSessionDep) -> Reader:
+    key = presented_key(request)
+    if key:
+        member = exchange.authenticate(session=session, presented=key, stamp=False)
+        if member.last_contact_at is None or utcnow() - member.last_contact_at > _CONTACT_EVERY:
+            # Once a minute a read waits for the write lock to note the contact (the monitor shows it).
+            exchange.authenticate(session=writer, presented=key)
+            writer.commit()
+        codes = session.scalars(
+            select(Indicator.code)
+            .join(indicator_group_member, indicator_group_member.c.indicator_id == Indicator.id)
+            .join(IndicatorGroup, IndicatorGroup.id == indicator_group_member.c.group_id)
+            .join(Grant, Grant.group_id == IndicatorGroup.id)
+            .where(Grant.member_id == member.id, Grant.can_read.is_(True))
+        )
+        clearance = exchange.CLEARANCES[: exchange.CLEARANCES.index(member.clearance) + 1]
+        request.state.audit_actor = Actor("member", member.code, member.agency.code)
+        return Reader(classifications=clearance, indicators=frozenset(codes), member=member.code)
+    if user is not None:
+        return Reader(classifications=readable_classifications(user.role))
+    return Reader(classifications=ANONYMOUS_CLASSIFICATIONS)
+
+
+Readable = Annotated[Reader, Depends(readable)]
+
+
+def require_readable(code: str, classification: str, reader: Reader) -> None:
+    if not reader.may_read(code, classification):
         # 404, not 403: the existence of a confidential indicator is itself not for everyone.
         raise NotFound(f"no indicator with code {code!r}", hint="list the codes with GET /api/v1/indicators")

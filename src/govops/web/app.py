@@ -15,14 +15,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from govops import __version__
+from govops.audit.pages import router as audit_pages
 from govops.auth.pages import router as signin_pages
 from govops.auth.web import install_auth
 from govops.catalog.api import router as catalog_router
 from govops.catalog.pages import router as admin_pages
 from govops.db.engine import make_engine, make_session_factory
+from govops.exchange.api import router as exchange_router
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
 from govops.warehouse.pages import router as warehouse_pages
+from govops.warehouse.pages import warm_up
+from govops.warehouse.series_cache import Warmer
+from govops.warehouse.stream import ChangeHub
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 
 log = structlog.get_logger(__name__)
@@ -34,7 +39,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # process; leaving it out of the garbage collector's full passes keeps those pauses out of page times.
     gc.collect()
     gc.freeze()
-    yield
+    app.state.change_hub = ChangeHub(app.state.engine)
+    warmer = None
+    if app.state.settings.page_warmer:
+        warmer = Warmer(app.state.engine, warm_up=warm_up)
+        warmer.start()
+    try:
+        yield
+    finally:
+        await app.state.change_hub.stop()
+        if warmer is not None:
+            warmer.stop()
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -87,9 +102,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     app.include_router(catalog_router)
     app.include_router(warehouse_router)
+    app.include_router(exchange_router)
     app.include_router(signin_pages)
     app.include_router(warehouse_pages)
     app.include_router(admin_pages)
+    app.include_router(audit_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     return app

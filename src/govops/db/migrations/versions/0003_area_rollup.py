@@ -61,7 +61,6 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by", sa.String(length=120), nullable=True),
         sa.Column("submission_id", sa.String(length=32), nullable=True),
-        sa.Column("txid", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(["area_id"], ["area.id"], name=op.f("fk_change_event_area_id_area")),
         sa.ForeignKeyConstraint(
             ["indicator_id"], ["indicator.id"], name=op.f("fk_change_event_indicator_id_indicator")

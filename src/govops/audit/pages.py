@@ -1,0 +1,79 @@
+"""The audit trail in the console: /admin/audit, for administrators only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from govops.audit.service import canonical_json, list_entries
+from govops.catalog.pages import Administrator
+from govops.errors import GovopsError
+from govops.paging import MAX_BIG_ID, decode_cursor
+from govops.web.deps import SessionDep
+from govops.web.i18n import translations
+from govops.web.templating import locale_of, render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+PAGE_SIZE = 50
+Filter = Annotated[str, Query(max_length=200)]
+
+
+def _day(request: Request, text: str, field: str) -> date | None:
+    """A date from the form's date field (YYYY-MM-DD); empty means no bound."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        gettext = translations(locale_of(request)).gettext
+        raise GovopsError(
+            gettext("%(value)s is not a date.") % {"value": text[:40]},
+            code="invalid_date",
+            where=field,
+            hint=gettext("Write dates as YYYY-MM-DD, e.g. 2025-07-01."),
+        ) from None
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    admin: Administrator,
+    actor: Filter = "",
+    action: Filter = "",
+    target: Filter = "",
+    start: Annotated[str, Query(alias="from", max_length=40)] = "",
+    end: Annotated[str, Query(alias="to", max_length=40)] = "",
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    """Entries newest first, filtered by actor, action (or family: `auth`), target and UTC days (both
+    inclusive); the "next" link carries the cursor. HTMX asks for the table only."""
+    since, until = _day(request, start, "from"), _day(request, end, "to")
+    page = list_entries(
+        session=session,
+        actor=actor.strip() or None,
+        action=action.strip() or None,
+        target=target.strip() or None,
+        since=_start_of(since) if since else None,
+        until=_start_of(until + timedelta(days=1)) if until else None,
+        after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
+        limit=PAGE_SIZE,
+    )
+    filters = {"actor": actor, "action": action, "target": target, "from": start, "to": end}
+    return render(
+        request,
+        "admin/audit.html",
+        {"page": page, "filters": filters, "detail_text": canonical_json, "first_page": not cursor},
+        fragment="admin/_audit_table.html",
+    )
+
+
+__all__ = ["router"]

@@ -1,0 +1,1 @@
+"""Data exchange between agency systems: members, credentials, access rights."""

@@ -1,0 +1,134 @@
+"""`govops exchange ...`: register agency systems, issue their API keys, grant them indicator groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from govops.exchange.service import IssuedKey
+
+exchange_app = typer.Typer(help="Data exchange: member systems, API keys, access rights.", no_args_is_help=True)
+out = Console()
+
+MemberCode = Annotated[str, typer.Argument(help="member code, AGENCY/system, e.g. MOF/tabmis")]
+
+
+@contextmanager
+def _store() -> Iterator[Session]:
+    """A writing session, committed when the block ends; errors printed as the rest of the CLI prints them."""
+    from govops.cli.main import _engine, _friendly_errors
+    from govops.db.engine import transaction
+    from govops.settings import get_settings
+
+    with _friendly_errors(), transaction(_engine(get_settings())) as session:
+        yield session
+
+
+@exchange_app.command("members")
+def members() -> None:
+    """List member systems with their keys and grants."""
+    from govops.exchange import service
+
+    with _store() as session:
+        table = Table("member", "name", "clearance", "signs", "keys", "grants", "last contact")
+        for m in service.list_members(session=session):
+            live = [k for k in service.list_keys(session=session, member=m) if k.revoked_at is None]
+            grants = service.list_grants(session=session, member=m)
+            table.add_row(
+                m.code + ("" if m.active else " (disabled)"),
+                m.name,
+                m.clearance,
+                "yes" if m.public_key else "no",
+                ", ".join(f"{k.prefix} (to {k.expires_at:%Y-%m-%d})" for k in live) or "-",
+                ", ".join(f"{g.group.code}:{'r' if g.can_read else ''}{'w' if g.can_write else ''}" for g in grants)
+                or "-",
+                f"{m.last_contact_at:%Y-%m-%d %H:%M}" if m.last_contact_at else "never",
+            )
+        out.print(table)
+
+
+@exchange_app.command("add")
+def add(
+    agency: Annotated[str, typer.Argument(help="agency code, e.g. MOF or PC-79")],
+    system: Annotated[str, typer.Argument(help="the system's code within the agency, e.g. tabmis")],
+    name: Annotated[str, typer.Option(help="a readable name")] = "",
+    clearance: Annotated[str, typer.Option(help="public, internal or confidential")] = "internal",
+    public_key: Annotated[str | None, typer.Option(help="Ed25519 public key (32 bytes, base64)")] = None,
+) -> None:
+    """Register a member system and issue its first API key (shown once)."""
+    from govops.exchange import service
+
+    with _store() as session:
+        member = service.create_member(
+            session=session, agency=agency, system=system, name=name, clearance=clearance, public_key=public_key
+        )
+        issued = service.issue_key(session=session, member=member)
+    out.print(f"member {member.code} registered")
+    _show(issued, member.code)
+
+
+@exchange_app.command("key")
+def key(
+    member: MemberCode,
+    days: Annotated[int, typer.Option(help="how long the key lasts")] = 365,
+    rotate: Annotated[str | None, typer.Option(help="prefix of the key it replaces (that one ends in 7 days)")] = None,
+) -> None:
+    """Issue another API key for a member (shown once)."""
+    from govops.exchange import service
+
+    with _store() as session:
+        found = service.get_member(session=session, code=member)
+        if rotate:
+            issued = service.rotate_key(session=session, member=found, old_prefix=rotate)
+        else:
+            issued = service.issue_key(session=session, member=found, days=days)
+    _show(issued, member)
+
+
+def _show(issued: IssuedKey, member: str) -> None:
+    out.print(f"API key of {member} (shown only now, keep it secret):")
+    out.print(issued.key, highlight=False)
+    out.print(f"it expires on {issued.expires_at:%Y-%m-%d}")
+
+
+@exchange_app.command("revoke-key")
+def revoke_key(member: MemberCode, prefix: Annotated[str, typer.Argument(help="the key's prefix")]) -> None:
+    """Revoke an API key at once."""
+    from govops.exchange import service
+
+    with _store() as session:
+        service.revoke_key(session=session, member=service.get_member(session=session, code=member), prefix=prefix)
+    out.print(f"key {prefix} of {member} revoked")
+
+
+@exchange_app.command("grant")
+def grant(
+    member: MemberCode,
+    group: Annotated[str, typer.Argument(help="indicator group code, e.g. PUBLIC_FINANCE")],
+    read: Annotated[bool, typer.Option("--read", help="may read the group's indicators")] = False,
+    write: Annotated[bool, typer.Option("--write", help="may submit the group's indicators")] = False,
+) -> None:
+    """Let a member read and/or write an indicator group (replaces its earlier grant on that group)."""
+    from govops.exchange import service
+
+    with _store() as session:
+        found = service.get_member(session=session, code=member)
+        service.grant(session=session, member=found, group=group, read=read, write=write)
+    rights = " and ".join(r for r, on in (("read", read), ("write", write)) if on)
+    out.print(f"{member} may now {rights} {group}")
+
+
+@exchange_app.command("revoke")
+def revoke(member: MemberCode, group: Annotated[str, typer.Argument(help="indicator group code")]) -> None:
+    """Take back a member's rights on an indicator group."""
+    from govops.exchange import service
+
+    with _store() as session:
+        service.revoke(session=session, member=service.get_member(session=session, code=member), group=group)
+    out.print(f"{member} has no more rights on {group}")

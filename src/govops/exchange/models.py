@@ -1,0 +1,98 @@
+"""Members (agency systems), their API keys and their access rights per indicator group."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from govops.catalog.models import Agency, IndicatorGroup
+from govops.db.base import Base, UTCDateTime
+
+
+class Member(Base):
+    """A system of an agency that exchanges data, named like X-Road's member/subsystem: `MOF/tabmis`."""
+
+    __tablename__ = "exchange_member"
+    __table_args__ = (UniqueConstraint("agency_id", "system_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    system_code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    # Raw 32-byte Ed25519 public key, base64; when set, every submission must carry a valid signature.
+    public_key: Mapped[str | None] = mapped_column(String(64))
+    # The highest security classification it may read: public, internal or confidential.
+    clearance: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency] = relationship()
+
+
+class ApiKey(Base):
+    """A credential of a member. Only a hash is kept; the key itself is shown once, when issued."""
+
+    __tablename__ = "exchange_api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"))
+    # The public part of the key (`gvk_<prefix>_...`), to find it without scanning hashes.
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member] = relationship()
+
+
+class Grant(Base):
+    """What a member may do with the indicators of one group."""
+
+    __tablename__ = "exchange_grant"
+    __table_args__ = (UniqueConstraint("member_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("indicator_group.id"))
+    can_read: Mapped[bool] = mapped_column(Boolean)
+    can_write: Mapped[bool] = mapped_column(Boolean)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    group: Mapped[IndicatorGroup] = relationship()
+
+
+class Submission(Base):
+    """One body a member sent to `POST /api/v1/submissions`, accepted whole or rejected whole.
+
+    The same Idempotency-Key with the same body gives back this receipt; with another body it is refused.
+    """
+
+    __tablename__ = "exchange_submission"
+    __table_args__ = (UniqueConstraint("member_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    received: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    # Every rejected row: [{"row": 3, "field": "area", "message": ..., "hint": ...}, ...], as JSON.
+    problems: Mapped[str] = mapped_column(Text)
+    client_signature: Mapped[str | None] = mapped_column(String(100))
+    server_signature: Mapped[str] = mapped_column(String(100))
+    server_key_id: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+    member: Mapped[Member] = relationship()

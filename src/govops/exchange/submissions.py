@@ -1,0 +1,302 @@
+"""Inbound submissions: a member's body checked against the catalogue and its rights, then stored whole or not at all.
+
+The submission row is inserted first, so that a second request with the same Idempotency-Key waits
+on its unique key (PostgreSQL) or on the write lock (SQLite) and then finds the first receipt. The
+observations, their revisions, roll-ups and change events, the audit entry and the receipt are all
+in the caller's one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govops.audit.service import record
+from govops.catalog.models import Agency, Indicator, indicator_group_member
+from govops.db.base import utcnow
+from govops.errors import GovopsError, NotFound, Problem
+from govops.exchange import signing
+from govops.exchange.models import Grant, Member, Submission
+from govops.exchange.service import Unauthorized
+from govops.warehouse.areas import AreaTree
+from govops.warehouse.formats import read_text
+from govops.warehouse.service import write_observations
+from govops.warehouse.validation import CatalogIndex, RawRow, check_rows
+
+FORMATS = {"application/json": "json", "text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    body: bytes
+    content_type: str | None
+    idempotency_key: str | None
+    signature: str | None
+    request_id: str | None = None
+    ip: str | None = None
+
+
+def submit(
+    *, session: Session, member: Member, incoming: Incoming, server_key: Ed25519PrivateKey, max_rows: int
+) -> tuple[Submission, bool]:
+    """The stored submission and whether it is the earlier answer to the same request (a replay)."""
+    key = _idempotency_key(incoming.idempotency_key)
+    fmt = _format(incoming.content_type)
+    digest = hashlib.sha256(incoming.body).hexdigest()
+    earlier = session.scalar(
+        select(Submission).where(Submission.member_id == member.id, Submission.idempotency_key == key)
+    )
+    if earlier is not None:
+        if earlier.body_sha256 != digest:
+            raise GovopsError(
+                f"Idempotency-Key {key!r} was used for another body (submission {earlier.id})",
+                code="idempotency_conflict",
+                status=409,
+                hint="use a new key for new data; send the same body to get the first receipt again",
+            )
+        return earlier, True
+    _check_signature(member, incoming)
+    now = utcnow()
+    submission = Submission(
+        id=uuid.uuid4().hex,
+        member_id=member.id,
+        idempotency_key=key,
+        body_sha256=digest,
+        content_type=fmt,
+        status="processing",
+        received=0, created=0, updated=0, unchanged=0, rejected=0,
+        problems="[]",
+        client_signature=incoming.signature,
+        server_signature="",
+        server_key_id=signing.key_id(server_key),
+        received_at=now,
+        request_id=incoming.request_id,
+    )  # fmt: skip
+    session.add(submission)
+    session.flush()
+    rows, problems = _parse(incoming.body, fmt)
+    if len(rows) > max_rows:
+        raise GovopsError(
+            f"{len(rows)} observations in one submission; the limit is {max_rows}",
+            code="too_large",
+            status=413,
+            hint="split the data into several submissions",
+        )
+    index = CatalogIndex(session)
+    valid, invalid = check_rows(index, rows)
+    problems += invalid + WriteRights(session, member).problems(rows)
+    submission.received = len(rows)
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0, p.field or ""))
+        submission.status = "rejected"
+        submission.rejected = len({p.row for p in problems}) or 1
+        submission.problems = json.dumps([p.as_dict() for p in problems], ensure_ascii=False, default=str)
+    else:
+        summary = write_observations(
+            session=session, rows=valid, recorded_by=member.code, now=now, submission_id=submission.id
+        )
+        submission.status = "accepted"
+        submission.created, submission.updated, submission.unchanged = (
+            summary.created,
+            summary.updated,
+            summary.unchanged,
+        )
+    submission.server_signature = signing.sign(server_key, signed_content(submission, member.code))
+    record(
+        session=session,
+        action="submission." + submission.status,
+        actor_kind="member",
+        actor=member.code,
+        agency=member.agency.code,
+        target=submission.id,
+        detail={
+            "received": submission.received,
+            "created": submission.created,
+            "updated": submission.updated,
+            "unchanged": submission.unchanged,
+            "rejected": submission.rejected,
+            "body_sha256": digest,
+        },
+        ip=incoming.ip,
+        request_id=incoming.request_id,
+        at=now,
+    )
+    session.flush()
+    return submission, False
+
+
+def _signed_fields(submission: Submission, member_code: str) -> dict[str, Any]:
+    return {
+        "id": submission.id,
+        "member": member_code,
+        "idempotency_key": submission.idempotency_key,
+        "body_sha256": submission.body_sha256,
+        "status": submission.status,
+        "received": submission.received,
+        "created": submission.created,
+        "updated": submission.updated,
+        "unchanged": submission.unchanged,
+        "rejected": submission.rejected,
+        # As the receipt shows it (UTC, "Z"), so that a client can check the signature from the receipt alone.
+        "received_at": submission.received_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def signed_content(submission: Submission, member_code: str) -> bytes:
+    """What the server's receipt signature covers: canonical JSON (sorted keys, no spaces, UTF-8)."""
+    content = _signed_fields(submission, member_code)
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def get_submission(*, session: Session, member: Member | None, submission_id: str) -> Submission:
+    """A submission, for the member that sent it (or, with member None, for a console user who may see it)."""
+    found = session.get(Submission, submission_id) if re.fullmatch(r"[0-9a-f]{32}", submission_id) else None
+    if found is None or (member is not None and found.member_id != member.id):
+        raise NotFound(f"no submission {submission_id!r}", hint="use the id of a receipt you were given")
+    return found
+
+
+def _idempotency_key(value: str | None) -> str:
+    if value is None or not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise GovopsError(
+            "an Idempotency-Key header of 1 to 200 visible ASCII characters is required",
+            code="idempotency_key_required",
+            hint="send a new random key (e.g. a UUID) per submission, and the same key when retrying it",
+        )
+    return value
+
+
+def _format(content_type: str | None) -> str:
+    media = (content_type or "").split(";")[0].strip().lower()
+    fmt = FORMATS.get(media)
+    if fmt is None:
+        raise GovopsError(
+            f"cannot read a body of type {media or 'unknown'!r}",
+            code="unsupported_media_type",
+            status=415,
+            hint='send application/json ({"observations": [...]}), text/csv or application/x-ndjson',
+        )
+    return fmt
+
+
+def _check_signature(member: Member, incoming: Incoming) -> None:
+    if member.public_key is None:
+        if incoming.signature is not None:
+            raise GovopsError(
+                f"{member.code} sent a signature but registered no public key",
+                code="signature_unexpected",
+                hint="register the Ed25519 public key first, or leave X-Govops-Signature out",
+            )
+        return
+    if incoming.signature is None:
+        raise Unauthorized(
+            f"{member.code} signs its submissions: the X-Govops-Signature header is missing",
+            hint="sign the exact body bytes with the member's Ed25519 key and send the signature in base64",
+        )
+    if not signing.verifies(member.public_key, incoming.signature, incoming.body):
+        raise Unauthorized(
+            "the signature does not verify against the body and the member's public key",
+            hint="sign the exact bytes sent, after any compression is undone, with the registered key",
+        )
+
+
+def _parse(body: bytes, fmt: str) -> tuple[list[tuple[int, RawRow]], list[Problem]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [], [Problem(f"the body is not UTF-8 text (byte {exc.start})", hint="send the data as UTF-8")]
+    try:
+        return list(read_text(text, fmt, where="submission")), []
+    except GovopsError as exc:
+        return [], [Problem(f"{exc.where + ': ' if exc.where else ''}{exc.message}", hint=exc.hint)]
+
+
+class WriteRights:
+    """What a member may write: indicators of groups granted for writing; then its own indicators (a ministry)
+    or its own province's areas (a provincial people's committee)."""
+
+    def __init__(self, session: Session, member: Member) -> None:
+        self.member = member
+        groups = set(
+            session.scalars(select(Grant.group_id).where(Grant.member_id == member.id, Grant.can_write.is_(True)))
+        )
+        in_groups = {
+            indicator_id
+            for indicator_id, group_id in session.execute(
+                select(indicator_group_member.c.indicator_id, indicator_group_member.c.group_id)
+            )
+            if group_id in groups
+        }
+        owners = dict(session.execute(select(Agency.id, Agency.code)).all())
+        self.catalogue: dict[str, tuple[int, str]] = {
+            code: (ind_id, owners.get(owner_id, "?"))
+            for ind_id, code, owner_id in session.execute(select(Indicator.id, Indicator.code, Indicator.owner_id))
+        }
+        self.writable = in_groups
+        agency = member.agency
+        self.tree = AreaTree.cached(session)
+        self.own_areas = self.tree.subtree(agency.area_id) if agency.area_id is not None else None
+        self.province = self.tree.nodes[agency.area_id].code if agency.area_id is not None else None
+
+    def problems(self, rows: Sequence[tuple[int, RawRow]]) -> list[Problem]:
+        out = []
+        for line, raw in rows:
+            if isinstance(raw, Mapping):
+                found = self._problem(line, raw)
+                if found is not None:
+                    out.append(found)
+        return out
+
+    def _problem(self, line: int, raw: Mapping[str, Any]) -> Problem | None:
+        code, area = raw.get("indicator"), raw.get("area")
+        known = self.catalogue.get(code) if isinstance(code, str) else None
+        if known is None:
+            return None  # an unknown code is the catalogue check's to report
+        indicator_id, owner = known
+        member = self.member.code
+        if indicator_id not in self.writable:
+            return Problem(
+                f"{member} may not submit {code}",
+                row=line,
+                field="indicator",
+                value=code,
+                hint="ask the Government Office for write access to a group that holds it",
+            )
+        if self.own_areas is None and owner != self.member.agency.code:
+            return Problem(
+                f"{code} belongs to {owner}; {self.member.agency.code} submits only the indicators it owns",
+                row=line,
+                field="indicator",
+                value=code,
+                hint=f"{owner} submits {code}",
+            )
+        node = self.tree.by_code.get(area) if isinstance(area, str) else None
+        if self.own_areas is not None and node is not None and node.id not in self.own_areas:
+            return Problem(
+                f"{member} submits data of province {self.province} and its wards only, not of {area}",
+                row=line,
+                field="area",
+                value=area,
+                hint=f"use area {self.province} or one of its wards",
+            )
+        return None
+
+
+def receipt(submission: Submission) -> dict[str, Any]:
+    return {
+        **_signed_fields(submission, submission.member.code),
+        "client_signature": submission.client_signature,
+        "server_signature": submission.server_signature,
+        "server_key_id": submission.server_key_id,
+        "problems": json.loads(submission.problems),
+    }

@@ -1,0 +1,201 @@
+"""Series as pages ask for them: computed once per data version, kept, and recomputed ahead of the next visitor.
+
+A write to one indicator changes its data version (and that of the indicators computed from it), so only
+those answers are computed again. A warmer thread recomputes the answers pages asked for recently as soon
+as their data changes, and the national overview and the province table when the server starts, so that
+a visitor seldom waits for them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from govops.catalog.formulas import parse_formula
+from govops.catalog.models import Indicator
+from govops.warehouse.areas import AreaTree
+from govops.warehouse.models import IndicatorState
+from govops.warehouse.series import SeriesView, compute_series
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DataVersions:
+    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data."""
+
+    catalogue: tuple[object, ...]
+    by_indicator: Mapping[str, int]
+    # Code -> the codes whose data its series is computed from (itself, its formula's, its weights').
+    inputs: Mapping[str, frozenset[str]]
+
+    def of(self, code: str) -> tuple[object, ...]:
+        used = sorted(self.inputs.get(code, frozenset({code})))
+        return (self.catalogue, *((c, self.by_indicator.get(c, 0)) for c in used))
+
+
+def data_versions(session: Session) -> DataVersions:
+    """Cheap enough to ask on every page: a write to one indicator leaves every other's answers reusable."""
+    catalogue = (
+        AreaTree.cached(session).version,
+        *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
+    )
+    versions = session.execute(
+        select(Indicator.code, IndicatorState.data_version).join(
+            IndicatorState, IndicatorState.indicator_id == Indicator.id
+        )
+    ).all()
+    key = (str(session.get_bind().engine.url), catalogue)
+    inputs = _INPUTS.get(key)
+    if inputs is None:
+        _INPUTS.clear()
+        inputs = _INPUTS[key] = _inputs(session)
+    return DataVersions(catalogue=catalogue, by_indicator={code: version for code, version in versions}, inputs=inputs)
+
+
+def _inputs(session: Session) -> dict[str, frozenset[str]]:
+    rows = session.execute(select(Indicator.id, Indicator.code, Indicator.formula, Indicator.area_weight_id)).all()
+    code_of = {ind_id: code for ind_id, code, _, _ in rows}
+    direct = {
+        code: (parse_formula(formula).references if formula else set())
+        | ({code_of[weight]} if weight in code_of else set())
+        for _, code, formula, weight in rows
+    }
+    out: dict[str, frozenset[str]] = {}
+    for code in direct:
+        seen, stack = {code}, [code]
+        while stack:
+            for used in direct.get(stack.pop(), ()):
+                if used not in seen:
+                    seen.add(used)
+                    stack.append(used)
+        out[code] = frozenset(seen)
+    return out
+
+
+_INPUTS: dict[tuple[object, ...], dict[str, frozenset[str]]] = {}
+# Least recently used answers go first; a stale one is never asked for again, so it ages out.
+_CACHE: OrderedDict[tuple[object, ...], list[SeriesView]] = OrderedDict()
+_CACHE_LIMIT = 512
+# What pages asked for (without the data version) and when, for the warmer to recompute when data changes.
+_RECIPES: OrderedDict[tuple[object, ...], float] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def cached_series(
+    *,
+    session: Session,
+    indicator: str,
+    areas: Sequence[str],
+    freq: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    dims: Mapping[str, str] | None = None,
+    versions: DataVersions | None = None,
+) -> list[SeriesView]:
+    """build_series for pages: the same answer is reused until the data it comes from changes (current values)."""
+    versions = versions if versions is not None else data_versions(session)
+    recipe = (
+        str(session.get_bind().engine.url),
+        indicator,
+        tuple(areas),
+        freq,
+        start,
+        end,
+        tuple(sorted((dims or {}).items())),
+    )
+    with _LOCK:
+        _RECIPES[recipe] = time.monotonic()
+        _RECIPES.move_to_end(recipe)
+        if len(_RECIPES) > _CACHE_LIMIT:
+            _RECIPES.popitem(last=False)
+    return _answer(session, recipe, versions)
+
+
+def _answer(session: Session, recipe: tuple[object, ...], versions: DataVersions) -> list[SeriesView]:
+    _url, indicator, areas, freq, start, end, dims = recipe
+    assert isinstance(indicator, str) and isinstance(areas, tuple) and isinstance(dims, tuple)
+    key = (versions.of(indicator), *recipe)
+    with _LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            return found
+    found = compute_series(
+        session=session,
+        indicator=indicator,
+        areas=areas,
+        freq=freq if isinstance(freq, str) else None,
+        start=start if isinstance(start, str) else None,
+        end=end if isinstance(end, str) else None,
+        dims=dict(dims),
+    )
+    with _LOCK:
+        _CACHE[key] = found
+        if len(_CACHE) > _CACHE_LIMIT:
+            _CACHE.popitem(last=False)
+    return found
+
+
+def refresh_recent(*, session: Session, within: float = 900.0) -> int:
+    """Recompute the answers pages asked for in the last `within` seconds whose data has changed since."""
+    versions = data_versions(session)
+    stale = _stale(session, versions, within)
+    for recipe in stale:
+        _answer(session, recipe, versions)
+    return len(stale)
+
+
+def pending(*, session: Session, within: float = 900.0) -> int:
+    """How many recently asked-for answers are out of date (the warmer's backlog)."""
+    return len(_stale(session, data_versions(session), within))
+
+
+def _stale(session: Session, versions: DataVersions, within: float) -> list[tuple[object, ...]]:
+    url = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    with _LOCK:
+        recent = [r for r, used in _RECIPES.items() if r[0] == url and now - used <= within]
+        return [r for r in recent if (versions.of(str(r[1])), *r) not in _CACHE]
+
+
+def clear() -> None:
+    with _LOCK:
+        _CACHE.clear()
+        _RECIPES.clear()
+
+
+class Warmer:
+    """A daemon thread that keeps recently seen pages' answers computed for the current data."""
+
+    def __init__(self, engine: Engine, *, warm_up: Callable[[Session], None] | None = None, every: float = 0.5) -> None:
+        self.engine, self.warm_up, self.every = engine, warm_up, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="govops-page-warmer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                with Session(self.engine) as session:
+                    if first and self.warm_up is not None:
+                        self.warm_up(session)
+                    refresh_recent(session=session)
+                first = False
+            except Exception:
+                log.exception("page warm-up failed")
+            self._stop.wait(self.every)

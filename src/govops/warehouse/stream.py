@@ -1,0 +1,162 @@
+"""Server-Sent Events: change events pushed to every connected reader, resumable with Last-Event-ID.
+
+One poller per process reads new events once and fans them out to the subscribers' queues, each
+through its own interest (grants, clearance, filters), so a thousand connections cost one query
+per tick, not a thousand. A commit in this process wakes the poller at once; others' commits are
+seen at the next tick. A subscriber that falls too far behind is let go with a `retry` hint; it
+reconnects with Last-Event-ID and catches up from the store, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from dataclasses import asdict
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from govops.warehouse import changes
+from govops.warehouse.changes import Event, Interest
+from govops.warehouse.models import ChangeEvent
+
+log = structlog.get_logger(__name__)
+
+KEEPALIVE_SECONDS = 15.0
+_BATCH = 1000
+
+
+class Subscriber:
+    def __init__(self, interest: Interest, size: int) -> None:
+        self.interest = interest
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=size)
+        self.dropped = False
+
+
+class ChangeHub:
+    def __init__(self, engine: Engine, *, tick: float = 0.1, queue_size: int = 10_000) -> None:
+        self.engine, self.tick, self.queue_size = engine, tick, queue_size
+        self.subscribers: set[Subscriber] = set()
+        self.last_id = 0
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
+
+    async def ensure_started(self) -> None:
+        """Start polling with the first subscriber: a server nobody streams from reads nothing."""
+        async with self._starting:
+            if self._task is None:
+                self.last_id = await run_in_threadpool(self._newest_id)
+                self._task = asyncio.create_task(self._run(), name="govops-change-hub")
+                _HUBS.add(self)
+
+    async def stop(self) -> None:
+        _HUBS.discard(self)
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        """Safe from any thread: look for new events now rather than at the next tick."""
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    def subscribe(self, interest: Interest) -> Subscriber:
+        subscriber = Subscriber(interest, self.queue_size)
+        self.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def _newest_id(self) -> int:
+        with Session(self.engine) as session:
+            return session.scalar(select(func.max(ChangeEvent.id))) or 0
+
+    def _scan(self, after_id: int) -> list[Event]:
+        with Session(self.engine) as session:
+            return changes.scan(session=session, after_id=after_id, limit=_BATCH)
+
+    async def _run(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+            self._wake.clear()
+            try:
+                events = await run_in_threadpool(self._scan, self.last_id)
+            except Exception:
+                log.exception("change hub could not read events")
+                continue
+            for item in events:
+                self._dispatch(item)
+                self.last_id = item.id
+            if len(events) == _BATCH:
+                self._wake.set()  # more are waiting
+
+    def _dispatch(self, item: Event) -> None:
+        for subscriber in list(self.subscribers):
+            if subscriber.interest.wants(item):
+                try:
+                    subscriber.queue.put_nowait(item)
+                except asyncio.QueueFull:
+                    subscriber.dropped = True
+                    self.subscribers.discard(subscriber)
+
+
+_HUBS: set[ChangeHub] = set()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_hubs(session: Session) -> None:
+    if session.info.pop(changes.WROTE_EVENTS, False):
+        for hub in list(_HUBS):
+            hub.wake()
+
+
+def frame(item: Event) -> str:
+    data: dict[str, Any] = asdict(item)
+    data.pop("classification")
+    data["recorded_at"] = item.recorded_at.isoformat().replace("+00:00", "Z")
+    return f"id: {item.id}\nevent: change\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def stream(hub: ChangeHub, interest: Interest, after_id: int | None) -> AsyncIterator[str]:
+    """Events for one connection: first those after `after_id` still in the store, then live ones."""
+    await hub.ensure_started()
+    subscriber = hub.subscribe(interest)
+    sent = hub.last_id if after_id is None else after_id
+    try:
+        yield f"retry: 2000\n: connected; events after {sent}\n\n"
+        if after_id is not None:
+            while True:
+                found, upto = await run_in_threadpool(_read, hub.engine, sent, interest)
+                for item in found:
+                    yield frame(item)
+                if upto == sent:
+                    break
+                sent = upto
+        while True:
+            if subscriber.dropped and subscriber.queue.empty():
+                yield ": too far behind; reconnect with Last-Event-ID\n\n"
+                return
+            try:
+                item = await asyncio.wait_for(subscriber.queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keepalive\n\n"
+                continue
+            if item.id > sent:
+                sent = item.id
+                yield frame(item)
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+def _read(engine: Engine, after_id: int, interest: Interest) -> tuple[list[Event], int]:
+    with Session(engine) as session:
+        return changes.read(session=session, after_id=after_id, limit=_BATCH, interest=interest)

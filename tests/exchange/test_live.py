@@ -1,0 +1,137 @@
+"""Two agency systems over real HTTP against a real `govops serve`: one submits, the other is told at once."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from tests.cli.conftest import Govops, serving
+
+
+def _key(govops: Govops, *args: str) -> str:
+    result = govops("exchange", "add", *args)
+    assert result.code == 0, result.err
+    found = re.search(r"gvk_\w{12}_[\w-]{32}", result.out)
+    assert found
+    return found.group(0)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """A served store with a province system that writes enterprises and a ministry system that reads them."""
+    govops = Govops(tmp_path / "govops.db", tmp_path)
+    assert govops("init").code == 0
+    writer = _key(govops, "PC-79", "ioc")
+    reader = _key(govops, "MOF", "enterprise-registry")
+    assert govops("exchange", "grant", "PC-79/ioc", "ENTERPRISES", "--read", "--write").code == 0
+    assert govops("exchange", "grant", "MOF/enterprise-registry", "ENTERPRISES", "--read").code == 0
+    with serving(govops) as base:
+        yield base, writer, reader
+
+
+class Listener:
+    """Reads a Server-Sent Events stream in a thread, as an agency system's client would."""
+
+    def __init__(self, base: str, key: str, last_event_id: int | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.ids: list[int] = []
+        self.ready = threading.Event()
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self._client = httpx.Client(base_url=base, timeout=httpx.Timeout(5, read=30))
+        self._thread = threading.Thread(target=self._listen, args=(headers,), daemon=True)
+        self._thread.start()
+        assert self.ready.wait(10), "the stream did not open"
+
+    def _listen(self, headers: dict[str, str]) -> None:
+        try:
+            with self._client.stream("GET", "/api/v1/events", headers=headers) as response:
+                assert response.status_code == 200
+                event_id = None
+                for line in response.iter_lines():
+                    if line.startswith(": connected"):
+                        self.ready.set()
+                    elif line.startswith("id: "):
+                        event_id = int(line[4:])
+                    elif line.startswith("data: ") and event_id is not None:
+                        self.ids.append(event_id)
+                        self.events.append(json.loads(line[6:]))
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            pass  # closed by close()
+
+    def wait_for(self, count: int, seconds: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + seconds
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.events
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def test_a_submission_reaches_a_subscribed_agency_at_once_and_a_reconnect_resumes(
+    live: tuple[str, str, str],
+) -> None:
+    base, writer, reader = live
+    listener = Listener(base, reader)
+    try:
+        rows = "indicator,area,period,value\nENT_NEW,79,2026-09,4100\nENT_NEW,25747,2026-09,35\n"
+        sent = time.monotonic()
+        response = httpx.post(
+            f"{base}/api/v1/submissions",
+            content=rows.encode(),
+            headers={
+                "Authorization": f"Bearer {writer}",
+                "Idempotency-Key": uuid.uuid4().hex,
+                "Content-Type": "text/csv",
+            },
+        )
+        assert response.status_code == 201, response.text
+        events = listener.wait_for(2)
+        assert time.monotonic() - sent < 5
+        assert [(e["indicator"], e["area"], e["value"]) for e in events] == [
+            ("ENT_NEW", "79", 4100.0), ("ENT_NEW", "25747", 35.0)
+        ]  # fmt: skip
+        assert all(e["submission"] == response.json()["id"] for e in events)
+        assert listener.ids == sorted(listener.ids)
+    finally:
+        listener.close()
+    # Back after a break: everything after the last id it saw comes first.
+    resumed = Listener(base, reader, last_event_id=listener.ids[0])
+    try:
+        assert [e["area"] for e in resumed.wait_for(1)] == ["25747"]
+    finally:
+        resumed.close()
+    # The same changes by pull.
+    pulled = httpx.get(f"{base}/api/v1/changes", headers={"Authorization": f"Bearer {reader}"}).json()["items"]
+    assert [e["id"] for e in pulled if e["indicator"] == "ENT_NEW"][-2:] == listener.ids
+
+
+def test_a_stream_shows_only_what_the_reader_may_read(live: tuple[str, str, str]) -> None:
+    base, writer, _reader = live
+    anonymous = Listener(base, "")
+    try:
+        response = httpx.post(
+            f"{base}/api/v1/submissions",
+            content=json.dumps(
+                {"observations": [{"indicator": "ENT_NEW", "area": "79", "period": "2026-08", "value": 1}]}
+            ),
+            headers={"Authorization": f"Bearer {writer}", "Idempotency-Key": "k", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 201
+        # ENT_NEW is public: an anonymous reader sees it too; the writer's key is not needed to listen.
+        assert [e["value"] for e in anonymous.wait_for(1)] == [1.0]
+    finally:
+        anonymous.close()
+    bad = httpx.get(f"{base}/api/v1/events", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
