@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         default=Path("var/signing-key.pem"),
         description="The server's Ed25519 key that signs submission receipts; made on first use.",
     )
+    worker: bool = Field(
+        default=True, description="Run the webhook delivery worker inside `govops serve` (or run `govops worker`)."
+    )
+    webhook_timeout: float = Field(default=10.0, description="Seconds a webhook receiver has to answer.")
     page_warmer: bool = Field(
         default=True, description="Recompute the console's recently seen charts as soon as their data changes."
     )

@@ -57,7 +57,9 @@ def real_app(engine: Engine) -> Iterator[TestClient]:
     """The app on its own sessions and transactions, as in production (no test savepoint)."""
     with engine.connect() as conn:
         start = conn.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
-    with TestClient(create_app(Settings(database_url=str(engine.url), page_warmer=False), engine=engine)) as web:
+    with TestClient(
+        create_app(Settings(database_url=str(engine.url), page_warmer=False, worker=False), engine=engine)
+    ) as web:
         yield web
     with Session(engine) as s, s.begin():
         s.execute(delete(AuditEntry).where(AuditEntry.id > start))

@@ -143,7 +143,7 @@ CONFIG = schemathesis.Config.from_dict(
 # The schema is read from an app of the same factory; the requests go to the per-test app of `api`
 # (test_schema_is_the_one_the_app_serves checks that the two serve the same document).
 SCHEMA = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(Settings(database_url="sqlite://", page_warmer=False)), config=CONFIG
+    "/openapi.json", create_app(Settings(database_url="sqlite://", page_warmer=False, worker=False)), config=CONFIG
 )
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -225,7 +225,7 @@ class Api:
 
 
 def _build_app(engine: Engine, session: Session) -> FastAPI:
-    app = create_app(Settings(database_url=str(engine.url), page_warmer=False), engine=engine)
+    app = create_app(Settings(database_url=str(engine.url), page_warmer=False, worker=False), engine=engine)
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_write_session] = lambda: session
     return app

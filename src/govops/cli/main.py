@@ -114,6 +114,22 @@ def db_upgrade() -> None:
 
 
 @app.command()
+def worker(
+    every: Annotated[float, typer.Option(help="seconds between looks for work when idle")] = 0.5,
+) -> None:
+    """Deliver webhooks until stopped (Ctrl-C). Run several against PostgreSQL to share the work."""
+    from govops.exchange.worker import Worker
+
+    with _friendly_errors():
+        engine = _engine(get_settings())
+        out.print(f"webhook worker on {engine.dialect.name}; Ctrl-C stops it")
+        try:
+            Worker(engine, every=every, timeout=get_settings().webhook_timeout).run_forever()
+        except KeyboardInterrupt:
+            out.print("worker stopped")
+
+
+@app.command()
 def init() -> None:
     """Create the store and load the reference data: areas, agencies and the indicator catalogue."""
     with _friendly_errors():

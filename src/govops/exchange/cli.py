@@ -132,3 +132,65 @@ def revoke(member: MemberCode, group: Annotated[str, typer.Argument(help="indica
     with _store() as session:
         service.revoke(session=session, member=service.get_member(session=session, code=member), group=group)
     out.print(f"{member} has no more rights on {group}")
+
+
+@exchange_app.command("subscribe")
+def subscribe(
+    member: MemberCode,
+    url: Annotated[str, typer.Argument(help="the member's endpoint, e.g. https://ioc.hcmc.gov.vn/govops")],
+    group: Annotated[list[str] | None, typer.Option(help="only indicators of this group (repeatable)")] = None,
+    indicator: Annotated[list[str] | None, typer.Option(help="only this indicator (repeatable)")] = None,
+    area: Annotated[list[str] | None, typer.Option(help="only this area (repeatable)")] = None,
+) -> None:
+    """Send a member's endpoint every change it may read from now on; prints the signing secret once."""
+    from govops.exchange import service, webhooks
+
+    with _store() as session:
+        found = service.get_member(session=session, code=member)
+        subscription = webhooks.subscribe(
+            session=session, member=found, url=url, groups=group, indicators=indicator, areas=area
+        )
+    out.print(f"webhook {subscription.id} of {member} -> {url}")
+    out.print("signing secret (shown only now; the receiver checks Govops-Signature with it):")
+    out.print(subscription.secret, highlight=False)
+
+
+@exchange_app.command("deliveries")
+def deliveries(dead: Annotated[bool, typer.Option("--dead", help="list the dead deliveries")] = False) -> None:
+    """Webhook deliveries per subscription, or the dead ones (to replay)."""
+    from govops.exchange import webhooks
+
+    with _store() as session:
+        if dead:
+            table = Table("delivery", "subscription", "events", "attempts", "last status", "last error")
+            for d in webhooks.dead_letters(session=session):
+                table.add_row(
+                    str(d.id),
+                    str(d.subscription_id),
+                    f"{d.first_event_id}..{d.last_event_id} ({d.event_count})",
+                    str(d.attempts),
+                    str(d.last_status or "-"),
+                    (d.last_error or "")[:60],
+                )
+        else:
+            table = Table("subscription", "pending", "delivered", "dead", "oldest pending")
+            for row in webhooks.summary(session=session):
+                oldest = row["oldest_pending"]
+                table.add_row(
+                    str(row["subscription"]),
+                    str(row.get("pending", 0)),
+                    str(row.get("delivered", 0)),
+                    str(row.get("dead", 0)),
+                    f"{oldest:%Y-%m-%d %H:%M:%S}" if oldest else "-",
+                )
+        out.print(table)
+
+
+@exchange_app.command("replay")
+def replay(delivery: Annotated[int, typer.Argument(help="delivery id (see `deliveries --dead`)")]) -> None:
+    """Send a dead delivery again."""
+    from govops.exchange import webhooks
+
+    with _store() as session:
+        webhooks.replay(session=session, delivery_id=delivery)
+    out.print(f"delivery {delivery} will be sent again")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govops.catalog.models import Agency, IndicatorGroup
-from govops.db.base import Base, UTCDateTime
+from govops.db.base import Base, BigId, UTCDateTime
 
 
 class Member(Base):
@@ -96,3 +96,46 @@ class Submission(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
 
     member: Mapped[Member] = relationship()
+
+
+class WebhookSubscription(Base):
+    """A member's endpoint that is sent the changes it may read, narrowed by groups, indicators and areas."""
+
+    __tablename__ = "exchange_webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"))
+    url: Mapped[str] = mapped_column(String(500))
+    # Shared with the receiver once, at creation: it signs every delivery (HMAC-SHA256).
+    secret: Mapped[str] = mapped_column(String(64))
+    # JSON {"groups": [...], "indicators": [...], "areas": [...]}; an empty list narrows nothing.
+    filters: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean)
+    # The last change event already put into a delivery for it.
+    cursor_event_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member] = relationship()
+
+
+class WebhookDelivery(Base):
+    """A batch of events for one subscription, sent in order, retried until delivered or dead."""
+
+    __tablename__ = "exchange_webhook_delivery"
+    __table_args__ = (Index("ix_exchange_webhook_delivery_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("exchange_webhook.id"), index=True)
+    first_event_id: Mapped[int] = mapped_column(BigInteger)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    event_count: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govops.catalog.models import Agency, IndicatorGroup
+from govops.catalog.models import Agency, Indicator, IndicatorGroup, indicator_group_member
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
 from govops.exchange.models import ApiKey, Grant, Member
@@ -234,3 +234,14 @@ def list_grants(*, session: Session, member: Member) -> list[Grant]:
             .order_by(IndicatorGroup.code)
         )
     )
+
+
+def readable_by(*, session: Session, member: Member) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The classifications (up to its clearance) and the indicator codes (its granted groups) a member reads."""
+    codes = session.scalars(
+        select(Indicator.code)
+        .join(indicator_group_member, indicator_group_member.c.indicator_id == Indicator.id)
+        .join(Grant, Grant.group_id == indicator_group_member.c.group_id)
+        .where(Grant.member_id == member.id, Grant.can_read.is_(True))
+    )
+    return CLEARANCES[: CLEARANCES.index(member.clearance) + 1], frozenset(codes)

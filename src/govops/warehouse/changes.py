@@ -10,11 +10,11 @@ SQLite writers hold the database's write lock for the whole transaction anyway.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Area, Indicator
@@ -22,8 +22,19 @@ from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import ChangeEvent, IndicatorState
 from govops.warehouse.validation import ValidRow, parse_dim_key
 
-# Set on a session that wrote events, so that its commit can wake the event stream (warehouse.stream).
+# Set on a session that wrote events, so that its commit can wake the readers in this process.
 WROTE_EVENTS = "govops.wrote_change_events"
+# Called (from the committing thread) after a commit that wrote events: the event stream, the webhook worker.
+on_commit: list[Callable[[], None]] = []
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_readers(session: Session) -> None:
+    if session.info.pop(WROTE_EVENTS, False):
+        for callback in list(on_commit):
+            callback()
+
+
 # pg_advisory_xact_lock key of the feed ("govfeed" in ASCII).
 FEED_LOCK = 0x676F7666656564
 _COLUMNS = (
@@ -152,10 +163,10 @@ def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> 
     scanned = scan(session=session, after_id=after_id, limit=limit * 4)
     out: list[Event] = []
     last_id = after_id
-    for event in scanned:
+    for item in scanned:
         if len(out) == limit:
             break
-        last_id = event.id
-        if interest.wants(event):
-            out.append(event)
+        last_id = item.id
+        if interest.wants(item):
+            out.append(item)
     return out, last_id

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -112,11 +112,12 @@ class ChangeHub:
 _HUBS: set[ChangeHub] = set()
 
 
-@event.listens_for(Session, "after_commit")
-def _wake_hubs(session: Session) -> None:
-    if session.info.pop(changes.WROTE_EVENTS, False):
-        for hub in list(_HUBS):
-            hub.wake()
+def _wake_hubs() -> None:
+    for hub in list(_HUBS):
+        hub.wake()
+
+
+changes.on_commit.append(_wake_hubs)
 
 
 def frame(item: Event) -> str:

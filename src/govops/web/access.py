@@ -12,16 +12,13 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 
 from govops.audit.service import Actor
 from govops.auth.service import readable_classifications
 from govops.auth.web import CurrentUser
-from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
 from govops.db.base import utcnow
 from govops.errors import NotFound
 from govops.exchange import service as exchange
-from govops.exchange.models import Grant
 from govops.warehouse.changes import Interest
 from govops.web.deps import SessionDep, WriteSessionDep
 
@@ -66,16 +63,9 @@ def readable(request: Request, user: CurrentUser, session: SessionDep, writer: W
             # Once a minute a read waits for the write lock to note the contact (the monitor shows it).
             exchange.authenticate(session=writer, presented=key)
             writer.commit()
-        codes = session.scalars(
-            select(Indicator.code)
-            .join(indicator_group_member, indicator_group_member.c.indicator_id == Indicator.id)
-            .join(IndicatorGroup, IndicatorGroup.id == indicator_group_member.c.group_id)
-            .join(Grant, Grant.group_id == IndicatorGroup.id)
-            .where(Grant.member_id == member.id, Grant.can_read.is_(True))
-        )
-        clearance = exchange.CLEARANCES[: exchange.CLEARANCES.index(member.clearance) + 1]
+        clearance, codes = exchange.readable_by(session=session, member=member)
         request.state.audit_actor = Actor("member", member.code, member.agency.code)
-        return Reader(classifications=clearance, indicators=frozenset(codes), member=member.code)
+        return Reader(classifications=clearance, indicators=codes, member=member.code)
     if user is not None:
         return Reader(classifications=readable_classifications(user.role))
     return Reader(classifications=ANONYMOUS_CLASSIFICATIONS)

@@ -22,6 +22,7 @@ from govops.catalog.api import router as catalog_router
 from govops.catalog.pages import router as admin_pages
 from govops.db.engine import make_engine, make_session_factory
 from govops.exchange.api import router as exchange_router
+from govops.exchange.worker import Worker
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
 from govops.warehouse.pages import router as warehouse_pages
@@ -40,6 +41,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     app.state.change_hub = ChangeHub(app.state.engine)
+    worker = None
+    if app.state.settings.worker:
+        worker = Worker(app.state.engine, timeout=app.state.settings.webhook_timeout)
+        worker.start()
     warmer = None
     if app.state.settings.page_warmer:
         warmer = Warmer(app.state.engine, warm_up=warm_up)
@@ -48,6 +53,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.change_hub.stop()
+        if worker is not None:
+            worker.stop()
         if warmer is not None:
             warmer.stop()
 

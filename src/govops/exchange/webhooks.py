@@ -1,0 +1,286 @@
+"""Webhooks: change events pushed to members' endpoints, signed, in order, retried, never dropped silently.
+
+Work happens in two steps, each a short transaction, so that any number of workers can share it:
+- fan out: for each subscription, the events after its cursor that it may and wants to read become
+  one delivery (a batch, in event order) and the cursor moves on;
+- deliver: a worker leases the oldest pending delivery of a subscription (a subscription's
+  deliveries go one at a time, in order), posts it, and records the outcome. A worker killed
+  mid-post leaves a lease that runs out; the delivery is then posted again (at least once: the
+  receiver de-duplicates by event id). Failures are retried with exponential backoff; after the
+  last attempt the delivery is dead, listed for an operator, and can be replayed.
+
+On PostgreSQL the claim skips rows other workers hold (FOR UPDATE SKIP LOCKED); SQLite writers
+take turns anyway.
+
+Each POST carries `Govops-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">` keyed by
+the subscription's secret, like Stripe's: the receiver recomputes it and refuses old timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx2 as httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
+from govops.db.base import utcnow
+from govops.errors import GovopsError, NotFound
+from govops.exchange.models import Member, WebhookDelivery, WebhookSubscription
+from govops.exchange.service import readable_by
+from govops.warehouse import changes
+from govops.warehouse.changes import Event, Interest
+from govops.warehouse.models import ChangeEvent
+
+BATCH_EVENTS = 100
+# A lease outlives the longest a post may take, so a live worker never loses a delivery to another.
+LEASE_MARGIN = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    first_wait: float = 5.0  # seconds before the second attempt
+    longest_wait: float = 1800.0
+    attempts: int = 25  # about 11 hours of trying with the defaults
+
+    def wait(self, attempts_made: int) -> timedelta:
+        return timedelta(seconds=min(self.first_wait * 2 ** (attempts_made - 1), self.longest_wait))
+
+
+def subscribe(
+    *,
+    session: Session,
+    member: Member,
+    url: str,
+    groups: list[str] | None = None,
+    indicators: list[str] | None = None,
+    areas: list[str] | None = None,
+) -> WebhookSubscription:
+    """A new subscription, starting with the next change; its secret is returned only on this object."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise GovopsError(
+            f"{url!r} is not an http(s) URL", code="invalid_webhook", hint="e.g. https://ioc.hcmc.gov.vn/govops"
+        )
+    newest = session.scalar(select(func.max(ChangeEvent.id))) or 0
+    subscription = WebhookSubscription(
+        member_id=member.id,
+        url=url,
+        secret=secrets.token_hex(32),
+        filters=json.dumps({"groups": groups or [], "indicators": indicators or [], "areas": areas or []}),
+        active=True,
+        cursor_event_id=newest,
+        created_at=utcnow(),
+    )
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _interest(session: Session, subscription: WebhookSubscription) -> Interest:
+    classifications, readable = readable_by(session=session, member=subscription.member)
+    wanted = json.loads(subscription.filters)
+    codes = set(readable)
+    if wanted["groups"]:
+        in_groups = set(
+            session.scalars(
+                select(Indicator.code)
+                .join(indicator_group_member, indicator_group_member.c.indicator_id == Indicator.id)
+                .join(IndicatorGroup, IndicatorGroup.id == indicator_group_member.c.group_id)
+                .where(IndicatorGroup.code.in_(wanted["groups"]))
+            )
+        )
+        codes &= in_groups
+    return Interest(
+        classifications=frozenset(classifications),
+        readable=frozenset(codes),
+        indicators=frozenset(wanted["indicators"]),
+        areas=frozenset(wanted["areas"]),
+    )
+
+
+def fan_out(*, session: Session, now: datetime | None = None) -> int:
+    """Turn new events into deliveries for every active subscription; returns how many deliveries were made."""
+    now = now or utcnow()
+    made = 0
+    subscriptions = session.scalars(
+        select(WebhookSubscription)
+        .where(WebhookSubscription.active.is_(True))
+        .order_by(WebhookSubscription.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for subscription in subscriptions:
+        interest = _interest(session, subscription)
+        while True:
+            events, last_id = changes.read(
+                session=session, after_id=subscription.cursor_event_id, limit=BATCH_EVENTS, interest=interest
+            )
+            if last_id == subscription.cursor_event_id:
+                break
+            subscription.cursor_event_id = last_id
+            if events:
+                session.add(_delivery(subscription, events, now))
+                made += 1
+    session.flush()
+    return made
+
+
+def _delivery(subscription: WebhookSubscription, events: list[Event], now: datetime) -> WebhookDelivery:
+    payload = [
+        {
+            "id": e.id,
+            "topic": e.topic,
+            "seq": e.seq,
+            "indicator": e.indicator,
+            "area": e.area,
+            "period": e.period,
+            "dims": e.dims,
+            "value": e.value,
+            "status": e.status,
+            "version": e.version,
+            "recorded_at": e.recorded_at.isoformat().replace("+00:00", "Z"),
+            "submission": e.submission,
+        }
+        for e in events
+    ]
+    return WebhookDelivery(
+        subscription_id=subscription.id,
+        first_event_id=events[0].id,
+        last_event_id=events[-1].id,
+        event_count=len(events),
+        payload=json.dumps(payload, ensure_ascii=False),
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def claim(
+    *, session: Session, worker: str, lease: timedelta, now: datetime | None = None, limit: int = 10
+) -> list[int]:
+    """Lease due deliveries, at most one per subscription and always its oldest pending one."""
+    now = now or utcnow()
+    d, older = WebhookDelivery, aliased(WebhookDelivery)
+    head = (
+        ~select(older.id)
+        .where(older.subscription_id == d.subscription_id, older.status == "pending", older.id < d.id)
+        .exists()
+    )
+    due = session.scalars(
+        select(d.id)
+        .where(
+            d.status == "pending",
+            d.next_attempt_at <= now,
+            (d.locked_until.is_(None)) | (d.locked_until < now),
+            head,
+        )
+        .order_by(d.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if due:
+        session.execute(
+            update(d).where(d.id.in_(due)).values(locked_by=worker, locked_until=now + lease, attempts=d.attempts + 1)
+        )
+    session.flush()
+    return list(due)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def post(*, client: httpx.Client, session: Session, delivery_id: int) -> Outcome:
+    """Send one leased delivery (outside any transaction: the caller commits the claim first)."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    assert delivery is not None
+    subscription = session.get(WebhookSubscription, delivery.subscription_id)
+    assert subscription is not None
+    body = json.dumps(
+        {"delivery": delivery.id, "subscription": subscription.id, "events": json.loads(delivery.payload)},
+        ensure_ascii=False,
+    ).encode()
+    url, secret = subscription.url, subscription.secret
+    session.rollback()  # no transaction stays open while the receiver takes its time
+    headers = {
+        "Content-Type": "application/json",
+        "Govops-Signature": signature(secret, body, int(time.time())),
+        "Govops-Delivery": str(delivery_id),
+    }
+    try:
+        response = client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return Outcome(delivery_id, None, f"{type(exc).__name__}: {exc}"[:500])
+    return Outcome(delivery_id, response.status_code, None if response.is_success else response.text[:500])
+
+
+def settle(*, session: Session, outcome: Outcome, policy: RetryPolicy, now: datetime | None = None) -> str:
+    """Record an attempt's outcome; returns the delivery's status afterwards."""
+    now = now or utcnow()
+    delivery = session.get(WebhookDelivery, outcome.delivery_id)
+    assert delivery is not None
+    delivery.last_status, delivery.last_error = outcome.status, outcome.error
+    delivery.locked_by = delivery.locked_until = None
+    if outcome.ok:
+        delivery.status, delivery.delivered_at = "delivered", now
+    elif delivery.attempts >= policy.attempts:
+        delivery.status = "dead"
+    else:
+        delivery.next_attempt_at = now + policy.wait(delivery.attempts)
+    session.flush()
+    return delivery.status
+
+
+def dead_letters(*, session: Session, member: Member | None = None) -> list[WebhookDelivery]:
+    stmt = select(WebhookDelivery).where(WebhookDelivery.status == "dead").order_by(WebhookDelivery.id)
+    if member is not None:
+        stmt = stmt.join(WebhookSubscription).where(WebhookSubscription.member_id == member.id)
+    return list(session.scalars(stmt))
+
+
+def replay(*, session: Session, delivery_id: int, now: datetime | None = None) -> WebhookDelivery:
+    """Send a dead (or delivered) delivery again, from its first attempt."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}", hint="list dead deliveries with `govops exchange deliveries`")
+    delivery.status, delivery.attempts = "pending", 0
+    delivery.next_attempt_at, delivery.locked_by, delivery.locked_until = now or utcnow(), None, None
+    session.flush()
+    return delivery
+
+
+def summary(*, session: Session) -> list[dict[str, Any]]:
+    """Per subscription: pending, delivered and dead deliveries, and the oldest pending one's age."""
+    d = WebhookDelivery
+    rows = session.execute(
+        select(d.subscription_id, d.status, func.count(), func.min(d.created_at)).group_by(d.subscription_id, d.status)
+    ).all()
+    out: dict[int, dict[str, Any]] = {}
+    for subscription_id, status, count, oldest in rows:
+        entry = out.setdefault(subscription_id, {"subscription": subscription_id, "oldest_pending": None})
+        entry[status] = count
+        if status == "pending":
+            entry["oldest_pending"] = oldest
+    return [out[k] for k in sorted(out)]

@@ -1,0 +1,91 @@
+"""The delivery worker: `govops worker`, or a thread inside `govops serve` and `govops demo`.
+
+Any number can run at once against one PostgreSQL store; each step is a short transaction
+(see exchange.webhooks), so a worker killed at any moment loses nothing: its leases run out and
+another worker, or the same one restarted, takes the work up.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from datetime import timedelta
+
+import httpx2 as httpx
+import structlog
+from sqlalchemy import Engine
+
+from govops.db.engine import make_session_factory
+from govops.exchange import webhooks
+from govops.warehouse import changes
+
+log = structlog.get_logger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        policy: webhooks.RetryPolicy | None = None,
+        every: float = 0.5,
+        timeout: float = 10.0,
+        name: str | None = None,
+    ) -> None:
+        self.engine, self.every = engine, every
+        self.lease = timedelta(seconds=timeout) + webhooks.LEASE_MARGIN
+        self.policy = policy or webhooks.RetryPolicy()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._writer = make_session_factory(engine, writer=True)
+        self._reader = make_session_factory(engine)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """Fan out new events, then attempt every delivery that is due; returns how many were attempted."""
+        with self._writer() as session:
+            webhooks.fan_out(session=session)
+            session.commit()
+        with self._writer() as session:
+            leased = webhooks.claim(session=session, worker=self.name, lease=self.lease)
+            session.commit()
+        for delivery_id in leased:
+            with self._reader() as session:
+                outcome = webhooks.post(client=self._client, session=session, delivery_id=delivery_id)
+            with self._writer() as session:
+                status = webhooks.settle(session=session, outcome=outcome, policy=self.policy)
+                session.commit()
+            log.info("webhook delivery", delivery=delivery_id, http_status=outcome.status, now=status)
+        return len(leased)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def run_forever(self) -> None:
+        changes.on_commit.append(self._wake.set)
+        try:
+            while not self._stop.is_set():
+                try:
+                    busy = self.run_once()
+                except Exception:
+                    log.exception("webhook worker step failed")
+                    busy = 0
+                if not busy:
+                    self._wake.wait(self.every)
+                    self._wake.clear()
+        finally:
+            changes.on_commit.remove(self._wake.set)
+            self.close()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="govops-webhook-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)

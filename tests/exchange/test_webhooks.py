@@ -1,0 +1,220 @@
+"""Webhooks to a real HTTP receiver: signed, in order, retried, dead-lettered, replayed, never lost."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from govops.catalog.service import load_reference
+from govops.db.engine import make_engine, transaction
+from govops.db.migrate import upgrade
+from govops.exchange import service, webhooks
+from govops.exchange.models import WebhookDelivery
+from govops.exchange.worker import Worker
+from tests.warehouse.conftest import obs, put
+
+FAST = webhooks.RetryPolicy(first_wait=0, longest_wait=0, attempts=3)
+
+
+@dataclass
+class Receiver:
+    """A member's endpoint: answers with the next planned status (then 200), and keeps what it got."""
+
+    plan: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body in self.got]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(state.delay)
+            state.got.append((dict(self.headers), body))
+            self.send_response(state.plan.pop(0) if state.plan else 200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    made: list[Worker] = []
+    yield made
+    for worker in made:
+        worker.close()
+
+
+def _worker(workers: list[Worker], store: Engine, **options: Any) -> Worker:
+    worker = Worker(store, policy=FAST, **options)
+    workers.append(worker)
+    return worker
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("webhooks") / "store.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with transaction(engine) as session:
+        load_reference(session=session)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def store(template: Path, tmp_path: Path) -> Iterator[Engine]:
+    shutil.copy(template, tmp_path / "store.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    yield engine
+    engine.dispose()
+
+
+def _subscribe(store: Engine, receiver: Receiver, clearance: str = "internal", **filters: list[str]) -> str:
+    with transaction(store) as session:
+        member = service.create_member(session=session, agency="MOF", system="registry", name="", clearance=clearance)
+        service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=False)
+        service.grant(session=session, member=member, group="PUBLIC_FINANCE", read=True, write=False)
+        return webhooks.subscribe(session=session, member=member, url=receiver.url, **filters).secret
+
+
+def _write(store: Engine, *rows: tuple[str, str, str, float]) -> None:
+    with transaction(store) as session:
+        put(session, [obs(*row) for row in rows])
+
+
+def _deliveries(store: Engine) -> list[tuple[str, int]]:
+    with Session(store) as session:
+        return [(d.status, d.attempts) for d in session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))]
+
+
+def test_changes_arrive_signed_in_order_and_only_what_the_member_may_read(
+    store: Engine, receiver: Receiver, workers: list[Worker]
+) -> None:
+    secret = _subscribe(store, receiver)
+    _write(
+        store, ("ENT_NEW", "79", "2026-09", 1), ("ENT_NEW", "01", "2026-09", 2), ("TREASURY_CASH", "VN", "2026-09", 3)
+    )
+    _write(store, ("ENT_NEW", "79", "2026-09", 4))
+    worker = _worker(workers, store)
+    assert worker.run_once() == 1
+    headers, body = receiver.got[0]
+    stamp, digest = dict(part.split("=") for part in headers["Govops-Signature"].split(","))["t"], None
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    assert headers["Govops-Signature"] == f"t={stamp},v1={digest}" and abs(time.time() - int(stamp)) < 60
+    events = json.loads(body)["events"]
+    # The confidential TREASURY_CASH is beyond an internal clearance; the rest come in the order written.
+    assert [(e["indicator"], e["area"], e["value"]) for e in events] == [
+        ("ENT_NEW", "79", 1.0), ("ENT_NEW", "01", 2.0), ("ENT_NEW", "79", 4.0)
+    ]  # fmt: skip
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    assert _deliveries(store) == [("delivered", 1)]
+    assert worker.run_once() == 0
+
+
+def test_filters_narrow_a_subscription(store: Engine, receiver: Receiver, workers: list[Worker]) -> None:
+    _subscribe(store, receiver, areas=["01"])
+    _write(store, ("ENT_NEW", "79", "2026-09", 1), ("ENT_NEW", "01", "2026-09", 2))
+    _worker(workers, store).run_once()
+    assert [e["area"] for b in receiver.bodies() for e in b["events"]] == ["01"]
+
+
+def test_failures_are_retried_and_later_batches_wait_their_turn(
+    store: Engine, receiver: Receiver, workers: list[Worker]
+) -> None:
+    _subscribe(store, receiver)
+    receiver.plan = [500, 503]
+    _write(store, ("ENT_NEW", "79", "2026-09", 1))
+    worker = _worker(workers, store)
+    worker.run_once()
+    _write(store, ("ENT_NEW", "79", "2026-10", 2))
+    worker.run_once()
+    worker.run_once()
+    worker.run_once()
+    # The same first delivery three times (two failures, then 200), and only then the second.
+    assert [b["delivery"] for b in receiver.bodies()] == [1, 1, 1, 2]
+    assert _deliveries(store) == [("delivered", 3), ("delivered", 1)]
+
+
+def test_a_delivery_that_keeps_failing_goes_dead_and_is_replayed(
+    store: Engine, receiver: Receiver, workers: list[Worker]
+) -> None:
+    _subscribe(store, receiver)
+    receiver.plan = [500, 500, 500]
+    _write(store, ("ENT_NEW", "79", "2026-09", 1))
+    worker = _worker(workers, store)
+    for _ in range(3):
+        worker.run_once()
+    assert _deliveries(store) == [("dead", 3)]
+    with Session(store) as session:
+        assert [d.last_status for d in webhooks.dead_letters(session=session)] == [500]
+    _write(store, ("ENT_NEW", "79", "2026-10", 2))
+    worker.run_once()
+    with transaction(store) as session:
+        webhooks.replay(session=session, delivery_id=1)
+    worker.run_once()
+    assert _deliveries(store) == [("delivered", 1), ("delivered", 1)]
+    assert [b["delivery"] for b in receiver.bodies()][-2:] == [2, 1]
+
+
+def test_a_worker_killed_mid_delivery_leaves_nothing_undelivered(
+    store: Engine, receiver: Receiver, workers: list[Worker], tmp_path: Path
+) -> None:
+    _subscribe(store, receiver)
+    _write(store, ("ENT_NEW", "79", "2026-09", 1))
+    receiver.delay = 3.0  # the receiver takes its time: the worker is killed while waiting for it
+    env = {"GOVOPS_DATABASE_URL": str(store.url), "GOVOPS_WEBHOOK_TIMEOUT": "2", "PATH": "/usr/bin:/bin"}
+    worker = subprocess.Popen([sys.executable, "-m", "govops", "worker"], cwd=tmp_path, env=env)
+    deadline = time.monotonic() + 20
+    while not _leased(store) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _leased(store), "the worker never took the delivery"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    receiver.delay = 0.0
+    # The lease (timeout + margin) runs out; a new worker sends it again.
+    again = _worker(workers, store, timeout=2)
+    deadline = time.monotonic() + 20
+    while _deliveries(store)[0][0] != "delivered" and time.monotonic() < deadline:
+        again.run_once()
+        time.sleep(0.2)
+    assert _deliveries(store)[0][0] == "delivered"
+    ids = {e["id"] for b in receiver.bodies() for e in b["events"]}
+    assert len(ids) == 1  # at least once, the same event (the receiver de-duplicates by id)
+
+
+def _leased(store: Engine) -> bool:
+    with Session(store) as session:
+        return session.scalar(select(WebhookDelivery.locked_by).limit(1)) is not None
