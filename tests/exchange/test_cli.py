@@ -53,6 +53,9 @@ def test_register_grant_list_and_revoke_a_key(govops: Govops, store: Engine) -> 
     assert govops("exchange", "revoke-key", "PC-79/ioc", prefix).code == 0
     with Session(store) as session, pytest.raises(service.Unauthorized, match="revoked"):
         service.authenticate(session=session, presented=key.group(0))
+    # Every change of rights is in the audit trail.
+    trail = govops("audit", "list", "--target", "PC-79/ioc")
+    assert all(action in trail.out for action in ("member.add", "grant.add", "key.revoke")), trail.out
 
 
 def test_mistakes_say_what_is_wrong_and_exit_1(govops: Govops) -> None:

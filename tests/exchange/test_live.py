@@ -135,3 +135,21 @@ def test_a_stream_shows_only_what_the_reader_may_read(live: tuple[str, str, str]
         anonymous.close()
     bad = httpx.get(f"{base}/api/v1/events", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+
+
+def test_more_streams_than_database_connections_all_get_the_event(live: tuple[str, str, str]) -> None:
+    """A stream holds no database connection while it waits: 24 streams outnumber the pool's 15."""
+    base, writer, reader = live
+    listeners = [Listener(base, reader) for _ in range(24)]
+    try:
+        response = httpx.post(
+            f"{base}/api/v1/submissions",
+            content=b"indicator,area,period,value\nENT_NEW,79,2026-07,12\n",
+            headers={"Authorization": f"Bearer {writer}", "Idempotency-Key": "many", "Content-Type": "text/csv"},
+        )
+        assert response.status_code == 201, response.text
+        assert all([e["value"] for e in listener.wait_for(1)] == [12.0] for listener in listeners)
+        assert httpx.get(f"{base}/healthz").status_code == 200
+    finally:
+        for listener in listeners:
+            listener.close()

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from govops.audit.service import record_cli
 from govops.exchange.service import IssuedKey
 
 exchange_app = typer.Typer(help="Data exchange: member systems, API keys, access rights.", no_args_is_help=True)
@@ -69,6 +70,12 @@ def add(
             session=session, agency=agency, system=system, name=name, clearance=clearance, public_key=public_key
         )
         issued = service.issue_key(session=session, member=member)
+        record_cli(
+            session=session,
+            action="member.add",
+            target=member.code,
+            detail={"clearance": clearance, "signs": public_key is not None, "key": issued.prefix},
+        )
     out.print(f"member {member.code} registered")
     _show(issued, member.code)
 
@@ -88,6 +95,7 @@ def key(
             issued = service.rotate_key(session=session, member=found, old_prefix=rotate)
         else:
             issued = service.issue_key(session=session, member=found, days=days)
+        record_cli(session=session, action="key.issue", target=member, detail={"key": issued.prefix, "rotates": rotate})
     _show(issued, member)
 
 
@@ -104,6 +112,7 @@ def revoke_key(member: MemberCode, prefix: Annotated[str, typer.Argument(help="t
 
     with _store() as session:
         service.revoke_key(session=session, member=service.get_member(session=session, code=member), prefix=prefix)
+        record_cli(session=session, action="key.revoke", target=member, detail={"key": prefix})
     out.print(f"key {prefix} of {member} revoked")
 
 
@@ -120,6 +129,9 @@ def grant(
     with _store() as session:
         found = service.get_member(session=session, code=member)
         service.grant(session=session, member=found, group=group, read=read, write=write)
+        record_cli(
+            session=session, action="grant.add", target=member, detail={"group": group, "read": read, "write": write}
+        )
     rights = " and ".join(r for r, on in (("read", read), ("write", write)) if on)
     out.print(f"{member} may now {rights} {group}")
 
@@ -131,6 +143,7 @@ def revoke(member: MemberCode, group: Annotated[str, typer.Argument(help="indica
 
     with _store() as session:
         service.revoke(session=session, member=service.get_member(session=session, code=member), group=group)
+        record_cli(session=session, action="grant.revoke", target=member, detail={"group": group})
     out.print(f"{member} has no more rights on {group}")
 
 
@@ -150,6 +163,7 @@ def subscribe(
         subscription = webhooks.subscribe(
             session=session, member=found, url=url, groups=group, indicators=indicator, areas=area
         )
+        record_cli(session=session, action="webhook.add", target=member, detail={"url": url, "id": subscription.id})
     out.print(f"webhook {subscription.id} of {member} -> {url}")
     out.print("signing secret (shown only now; the receiver checks Govops-Signature with it):")
     out.print(subscription.secret, highlight=False)
@@ -193,4 +207,5 @@ def replay(delivery: Annotated[int, typer.Argument(help="delivery id (see `deliv
 
     with _store() as session:
         webhooks.replay(session=session, delivery_id=delivery)
+        record_cli(session=session, action="webhook.replay", target=str(delivery))
     out.print(f"delivery {delivery} will be sent again")

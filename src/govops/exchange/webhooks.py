@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 
 import httpx2 as httpx
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
 from govops.db.base import utcnow
@@ -175,19 +175,14 @@ def claim(
 ) -> list[int]:
     """Lease due deliveries, at most one per subscription and always its oldest pending one."""
     now = now or utcnow()
-    d, older = WebhookDelivery, aliased(WebhookDelivery)
-    head = (
-        ~select(older.id)
-        .where(older.subscription_id == d.subscription_id, older.status == "pending", older.id < d.id)
-        .exists()
-    )
+    d = WebhookDelivery
+    heads = select(func.min(d.id)).where(d.status == "pending").group_by(d.subscription_id)
     due = session.scalars(
         select(d.id)
         .where(
-            d.status == "pending",
+            d.id.in_(heads),
             d.next_attempt_at <= now,
             (d.locked_until.is_(None)) | (d.locked_until < now),
-            head,
         )
         .order_by(d.id)
         .limit(limit)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx2 as httpx
@@ -31,6 +32,7 @@ class Worker:
         policy: webhooks.RetryPolicy | None = None,
         every: float = 0.5,
         timeout: float = 10.0,
+        batch: int = 8,
         name: str | None = None,
     ) -> None:
         self.engine, self.every = engine, every
@@ -39,29 +41,44 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._writer = make_session_factory(engine, writer=True)
         self._reader = make_session_factory(engine)
+        self.batch = batch
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._senders = ThreadPoolExecutor(max_workers=batch, thread_name_prefix="govops-webhook-post")
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """Fan out new events, then attempt every delivery that is due; returns how many were attempted."""
+        """Fan out new events, then attempt deliveries until none is due; returns how many were attempted.
+
+        A few subscriptions' next deliveries are leased at a time and posted side by side; other
+        workers lease the next ones.
+        """
         with self._writer() as session:
             webhooks.fan_out(session=session)
             session.commit()
-        with self._writer() as session:
-            leased = webhooks.claim(session=session, worker=self.name, lease=self.lease)
-            session.commit()
-        for delivery_id in leased:
-            with self._reader() as session:
-                outcome = webhooks.post(client=self._client, session=session, delivery_id=delivery_id)
+        attempted = 0
+        while not self._stop.is_set():
             with self._writer() as session:
-                status = webhooks.settle(session=session, outcome=outcome, policy=self.policy)
+                leased = webhooks.claim(session=session, worker=self.name, lease=self.lease, limit=self.batch)
                 session.commit()
-            log.info("webhook delivery", delivery=delivery_id, http_status=outcome.status, now=status)
-        return len(leased)
+            if not leased:
+                break
+            outcomes = list(self._senders.map(self._post, leased))
+            with self._writer() as session:
+                for outcome in outcomes:
+                    status = webhooks.settle(session=session, outcome=outcome, policy=self.policy)
+                    log.debug("webhook delivery", delivery=outcome.delivery_id, http_status=outcome.status, now=status)
+                session.commit()
+            attempted += len(leased)
+        return attempted
+
+    def _post(self, delivery_id: int) -> webhooks.Outcome:
+        with self._reader() as session:
+            return webhooks.post(client=self._client, session=session, delivery_id=delivery_id)
 
     def close(self) -> None:
+        self._senders.shutdown(wait=True)
         self._client.close()
 
     def run_forever(self) -> None:

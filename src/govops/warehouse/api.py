@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from govops.audit.service import CONFIDENTIAL, record_confidential_reads, record_request, targets
 from govops.auth.web import CurrentUser
@@ -22,7 +23,7 @@ from govops.warehouse import changes, service
 from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationBatch, ObservationOut, Series, WriteSummary
 from govops.warehouse.series import build_series
 from govops.warehouse.stream import ChangeHub, stream
-from govops.web.access import Readable, require_readable
+from govops.web.access import Readable, reader_of, require_readable
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
 
@@ -170,7 +171,6 @@ def get_changes(
 @router.get("/events", include_in_schema=False)
 async def get_events(
     request: Request,
-    allowed: Readable,
     indicator: Annotated[list[str], Query()] = [],  # noqa: B006
     area: Annotated[list[str], Query()] = [],  # noqa: B006
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -189,6 +189,9 @@ async def get_events(
                 hint="send back the id: of the last event received",
             )
         after_id = int(last_event_id)
+    # A stream lasts for hours: no database session may be held for it (dependencies are released only
+    # when the response ends), so the reader is worked out with sessions opened and closed right here.
+    allowed = await run_in_threadpool(reader_of, request)
     hub: ChangeHub = request.app.state.change_hub
     return StreamingResponse(
         stream(hub, allowed.interest(indicators=indicator, areas=area), after_id),

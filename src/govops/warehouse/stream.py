@@ -34,7 +34,8 @@ _BATCH = 1000
 class Subscriber:
     def __init__(self, interest: Interest, size: int) -> None:
         self.interest = interest
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=size)
+        # Each event with its text, formatted once for all subscribers.
+        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(maxsize=size)
         self.dropped = False
 
 
@@ -100,10 +101,12 @@ class ChangeHub:
                 self._wake.set()  # more are waiting
 
     def _dispatch(self, item: Event) -> None:
+        text = None
         for subscriber in list(self.subscribers):
             if subscriber.interest.wants(item):
+                text = text or frame(item)
                 try:
-                    subscriber.queue.put_nowait(item)
+                    subscriber.queue.put_nowait((item.id, text))
                 except asyncio.QueueFull:
                     subscriber.dropped = True
                     self.subscribers.discard(subscriber)
@@ -147,13 +150,17 @@ async def stream(hub: ChangeHub, interest: Interest, after_id: int | None) -> As
                 yield ": too far behind; reconnect with Last-Event-ID\n\n"
                 return
             try:
-                item = await asyncio.wait_for(subscriber.queue.get(), timeout=KEEPALIVE_SECONDS)
+                if subscriber.queue.empty():
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        event_id, text = await subscriber.queue.get()
+                else:
+                    event_id, text = subscriber.queue.get_nowait()
             except TimeoutError:
                 yield ": keepalive\n\n"
                 continue
-            if item.id > sent:
-                sent = item.id
-                yield frame(item)
+            if event_id > sent:
+                sent = event_id
+                yield text
     finally:
         hub.unsubscribe(subscriber)
 

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from govops.audit.service import Actor
 from govops.auth.service import readable_classifications
-from govops.auth.web import CurrentUser
+from govops.auth.web import CurrentUser, current_user
 from govops.db.base import utcnow
 from govops.errors import NotFound
 from govops.exchange import service as exchange
@@ -72,6 +72,14 @@ def readable(request: Request, user: CurrentUser, session: SessionDep, writer: W
 
 
 Readable = Annotated[Reader, Depends(readable)]
+
+
+def reader_of(request: Request) -> Reader:
+    """`readable` for routes that must not keep a database session while they run (event streams):
+    the sessions are opened and closed here, not held until the response ends."""
+    state = request.app.state
+    with state.session_factory() as session, state.write_session_factory() as writer:
+        return readable(request, current_user(request, session), session, writer)
 
 
 def require_readable(code: str, classification: str, reader: Reader) -> None:

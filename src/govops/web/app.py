@@ -22,6 +22,7 @@ from govops.catalog.api import router as catalog_router
 from govops.catalog.pages import router as admin_pages
 from govops.db.engine import make_engine, make_session_factory
 from govops.exchange.api import router as exchange_router
+from govops.exchange.pages import router as exchange_pages
 from govops.exchange.worker import Worker
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(signin_pages)
     app.include_router(warehouse_pages)
     app.include_router(admin_pages)
+    app.include_router(exchange_pages)
     app.include_router(audit_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)

@@ -1,0 +1,51 @@
+"""The baseline of bench/stream.py: a bare Starlette Server-Sent Events fan-out, nothing stored.
+
+    .venv/bin/python bench/bare_sse.py PORT
+
+POST /publish puts its body into every connected subscriber's queue; GET /events streams them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+subscribers: set[asyncio.Queue[str]] = set()
+counter = 0
+
+
+async def publish(request: Request) -> Response:
+    global counter
+    counter += 1
+    data = (await request.body()).decode()
+    for queue in list(subscribers):
+        queue.put_nowait(f"id: {counter}\nevent: change\ndata: {data}\n\n")
+    return Response(status_code=201)
+
+
+async def events(request: Request) -> StreamingResponse:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    subscribers.add(queue)
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield ": connected\n\n"
+            while True:
+                yield await queue.get()
+        finally:
+            subscribers.discard(queue)
+
+    return StreamingResponse(body(), media_type="text/event-stream")
+
+
+app = Starlette(routes=[Route("/publish", publish, methods=["POST"]), Route("/events", events)])
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", timeout_graceful_shutdown=1)
