@@ -113,6 +113,13 @@ def _interest(session: Session, subscription: WebhookSubscription) -> Interest:
     )
 
 
+def has_work(*, session: Session) -> bool:
+    """Whether any subscription is active or any delivery still pending."""
+    active = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1)
+    pending = select(WebhookDelivery.id).where(WebhookDelivery.status == "pending").limit(1)
+    return session.scalar(active) is not None or session.scalar(pending) is not None
+
+
 def fan_out(*, session: Session, now: datetime | None = None) -> int:
     """Turn new events into deliveries for every active subscription; returns how many deliveries were made."""
     now = now or utcnow()

@@ -54,6 +54,9 @@ class Worker:
         A few subscriptions' next deliveries are leased at a time and posted side by side; other
         workers lease the next ones.
         """
+        with self._reader() as session:
+            if not webhooks.has_work(session=session):
+                return 0  # no write lock taken while nobody subscribes (SQLite has only one)
         with self._writer() as session:
             webhooks.fan_out(session=session)
             session.commit()
