@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -13,8 +16,14 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from tests.cli.conftest import Govops, serving
+from govops.catalog.models import Area
+from govops.db.engine import make_engine
+from govops.exchange.models import Submission
+from govops.warehouse.models import Observation, ObservationRevision
+from tests.cli.conftest import Govops, free_port, serving
 
 
 def _key(govops: Govops, *args: str) -> str:
@@ -153,3 +162,71 @@ def test_more_streams_than_database_connections_all_get_the_event(live: tuple[st
     finally:
         for listener in listeners:
             listener.close()
+
+
+def _post_csv(base: str, key: str, idem: str, csv: str) -> int:
+    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": idem, "Content-Type": "text/csv"}
+    return httpx.post(f"{base}/api/v1/submissions", content=csv.encode(), headers=headers, timeout=10).status_code
+
+
+def test_a_server_killed_during_submissions_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    """SIGKILL mid-stream; after a restart the client sends again what was not acknowledged, same keys."""
+    govops = Govops(tmp_path / "govops.db", tmp_path)
+    assert govops("init").code == 0
+    key = _key(govops, "PC-79", "ioc")
+    assert govops("exchange", "grant", "PC-79/ioc", "ENTERPRISES", "--read", "--write").code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'govops.db'}")
+    with Session(engine) as session:
+        parent = select(Area.id).where(Area.code == "79").scalar_subquery()
+        wards = list(session.scalars(select(Area.code).where(Area.parent_id == parent).order_by(Area.code).limit(40)))
+    bodies = {f"ward-{w}": f"indicator,area,period,value\nENT_NEW,{w},2026-09,{i + 1}\n" for i, w in enumerate(wards)}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "govops", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=govops.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("the server did not start")
+
+    acknowledged: set[str] = set()
+    server = start()
+    # Killed a moment after the fifth acknowledgement: in the middle of the next submission.
+    killer = threading.Timer(0.015, lambda: server.send_signal(signal.SIGKILL))
+    for idem, csv in bodies.items():
+        try:
+            if _post_csv(base, key, idem, csv) == 201:
+                acknowledged.add(idem)
+                if len(acknowledged) == 5:
+                    killer.start()
+        except httpx.TransportError:
+            pass  # the server is gone: not acknowledged
+    killer.join()
+    server.wait()
+    assert 0 < len(acknowledged) < len(bodies), "the kill should land in the middle of the submissions"
+    server = start()
+    try:
+        # A client sends everything again with the same keys: what was stored before the kill comes back as a replay.
+        again = {idem: _post_csv(base, key, idem, csv) for idem, csv in bodies.items()}
+        assert all(again[idem] == 200 for idem in acknowledged)
+        assert set(again.values()) <= {200, 201}
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == len(bodies)
+        stored = session.scalars(select(Observation.value).where(Observation.period == "2026-09")).all()
+        assert sorted(stored) == [float(i + 1) for i in range(len(bodies))]
+        assert session.scalar(select(func.count()).select_from(ObservationRevision)) == len(bodies)
+    engine.dispose()
