@@ -91,8 +91,13 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def _interest(session: Session, subscription: WebhookSubscription) -> Interest:
-    classifications, readable = readable_by(session=session, member=subscription.member)
+def _interest(
+    session: Session, subscription: WebhookSubscription, rights: dict[int, tuple[tuple[str, ...], frozenset[str]]]
+) -> Interest:
+    """What a subscription gets; `rights` keeps each member's grants for one pass over all subscriptions."""
+    if subscription.member_id not in rights:
+        rights[subscription.member_id] = readable_by(session=session, member=subscription.member)
+    classifications, readable = rights[subscription.member_id]
     wanted = json.loads(subscription.filters)
     codes = set(readable)
     if wanted["groups"]:
@@ -130,8 +135,9 @@ def fan_out(*, session: Session, now: datetime | None = None) -> int:
         .order_by(WebhookSubscription.id)
         .with_for_update(skip_locked=True)
     ).all()
+    rights: dict[int, tuple[tuple[str, ...], frozenset[str]]] = {}
     for subscription in subscriptions:
-        interest = _interest(session, subscription)
+        interest = _interest(session, subscription, rights)
         while True:
             events, last_id = changes.read(
                 session=session, after_id=subscription.cursor_event_id, limit=BATCH_EVENTS, interest=interest

@@ -184,21 +184,16 @@ class AreaAggregator:
                 for p in [area_id, *merged]
                 if (p, label) in self.data
             ]
-            value = self._combine(parts, period)
-            if value is None:
-                return None
-            return Point(
-                value=value,
-                status=worst([p.status for _, p in parts]),
-                source="aggregated",
-                areas=Share(have=len(parts), expected=len(merged) + 1),
-            )
+            return self._aggregated(parts, len(merged) + 1, period)
         if own is not None:
             return Point(value=own[0], status=own[1], source="reported")
         children = self.tree.children.get(area_id, [])
         if not children or self.ind.area_aggregation == "none":
             return None
         parts = [(c, p) for c in children if (p := self.value(c, period, label)) is not None]
+        return self._aggregated(parts, len(children), period)
+
+    def _aggregated(self, parts: list[tuple[int, Point]], expected: int, period: Period) -> Point | None:
         value = self._combine(parts, period)
         if value is None:
             return None
@@ -206,5 +201,5 @@ class AreaAggregator:
             value=value,
             status=worst([p.status for _, p in parts]),
             source="aggregated",
-            areas=Share(have=len(parts), expected=len(children)),
+            areas=Share(have=len(parts), expected=expected),
         )
