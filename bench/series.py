@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from govops.db.engine import make_engine
-from govops.warehouse.series import build_series
+from govops.warehouse.series import SeriesQuery, build_series
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -42,7 +42,7 @@ def main() -> None:
     with Session(engine) as session:
 
         def ours() -> dict[str, float | None]:
-            series = build_series(session=session, indicator=args.indicator, areas=["VN"], freq="Q")[0]
+            series = build_series(session=session, query=SeriesQuery.of(args.indicator, ["VN"], freq="Q"))[0]
             return {p.period: p.value for p in series.points}
 
         def bare() -> dict[str, float]:

@@ -19,10 +19,12 @@ class Problem:
     row: int | None = None
     hint: str | None = None
     value: Any = None
+    # A place that a row number cannot name: "sheet CPI, cell D7", "series M.USD.EUR.SP00.A".
+    where: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message}
-        for key in ("row", "field", "value", "hint"):
+        for key in ("row", "where", "field", "value", "hint"):
             val = getattr(self, key)
             if val is not None:
                 out[key] = val

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default=True, description="Run the webhook delivery worker inside `govops serve` (or run `govops worker`)."
     )
     webhook_timeout: float = Field(default=10.0, description="Seconds a webhook receiver has to answer.")
+    webhook_first_retry: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds before a failed webhook delivery is tried again; the wait doubles, up to 30 min.",
+    )
     page_warmer: bool = Field(
         default=True, description="Recompute the console's recently seen charts as soon as their data changes."
     )

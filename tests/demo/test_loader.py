@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from govops.catalog.models import Area, Indicator
 from govops.demo.loader import default_end_month, demo_loaded, load_demo, predecessors
 from govops.warehouse.models import Observation
-from govops.warehouse.series import build_series
+from govops.warehouse.series import SeriesQuery, build_series
 
 
 def test_default_end_is_the_month_before_today() -> None:
@@ -32,7 +32,7 @@ def demo(session: Session) -> None:
 
 @pytest.mark.usefixtures("demo")
 def test_demo_series_roll_up_and_reaggregate_old_provinces(session: Session) -> None:
-    nation, hcmc = build_series(session=session, indicator="ENT_NEW", areas=["VN", "79"], freq="A")
+    nation, hcmc = build_series(session=session, query=SeriesQuery.of("ENT_NEW", ["VN", "79"], freq="A"))
     old_units = session.scalar(
         select(func.count(func.distinct(Observation.area_id)))
         .join(Indicator, Indicator.id == Observation.indicator_id)
@@ -50,14 +50,14 @@ def test_demo_series_roll_up_and_reaggregate_old_provinces(session: Session) -> 
         .where(Indicator.code == "ENT_NEW", Area.level == "province")
     )
     assert nation.points[0].value == pytest.approx(total_of_old)
-    monthly = build_series(session=session, indicator="ENT_NEW", areas=["79"])[0].points[0]
+    monthly = build_series(session=session, query=SeriesQuery.of("ENT_NEW", ["79"]))[0].points[0]
     assert monthly.source == "aggregated" and monthly.areas is not None and monthly.areas.expected == 3
 
 
 @pytest.mark.usefixtures("demo")
 def test_demo_derived_and_weighted_indicators_have_values(session: Session) -> None:
-    cpi = build_series(session=session, indicator="CPI", areas=["VN"])[0]
+    cpi = build_series(session=session, query=SeriesQuery.of("CPI", ["VN"]))[0]
     assert len(cpi.points) == 12 and all(p.value and 80 < p.value < 120 for p in cpi.points)
-    balance = build_series(session=session, indicator="TRADE_BALANCE", areas=["VN"], freq="Q")[0]
+    balance = build_series(session=session, query=SeriesQuery.of("TRADE_BALANCE", ["VN"], freq="Q"))[0]
     assert [p.period for p in balance.points] == ["2015-Q1", "2015-Q2", "2015-Q3", "2015-Q4"]
     assert all(p.source == "derived" and p.value is not None for p in balance.points)

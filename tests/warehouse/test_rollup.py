@@ -12,7 +12,7 @@ from govops.catalog.service import export_catalogue, import_catalogue
 from govops.demo.loader import load_demo
 from govops.warehouse.models import AreaRollup, IndicatorState
 from govops.warehouse.rollup import refresh_stale
-from govops.warehouse.series import build_series
+from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.series_cache import cached_series
 from tests.warehouse.conftest import obs, put
 
@@ -20,7 +20,8 @@ AREAS = ["VN", "79", "01", "80", "25747"]
 
 
 def _series(session: Session, code: str, **kwargs: object) -> list[dict[str, object]]:
-    return [s.model_dump() for s in build_series(session=session, indicator=code, areas=AREAS, **kwargs)]  # type: ignore[arg-type]
+    query = SeriesQuery.of(code, AREAS, **kwargs)  # type: ignore[arg-type]
+    return [s.model_dump() for s in build_series(session=session, query=query)]
 
 
 def _summed_up(session: Session, code: str, **kwargs: object) -> list[dict[str, object]]:
@@ -61,18 +62,18 @@ def test_every_demo_indicator_reads_the_same_from_roll_ups_as_from_observations(
 def test_ward_values_roll_up_to_province_and_nation_at_each_write(session: Session) -> None:
     first, second = _wards(session, "79", 2)
     put(session, [obs("T_FLOW2", first, "2026-01", 10), obs("T_FLOW2", second, "2026-01", 5)])
-    nation, province = build_series(session=session, indicator="T_FLOW2", areas=["VN", "79"])
+    nation, province = build_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN", "79"]))
     assert province.points[0].value == 15 and province.points[0].areas is not None
     assert (province.points[0].areas.have, province.points[0].areas.expected) == (2, len(_wards(session, "79", 999)))
     assert nation.points[0].value == 15 and nation.points[0].areas and nation.points[0].areas.have == 1
 
     put(session, [obs("T_FLOW2", first, "2026-01", 20), obs("T_FLOW2", _wards(session, "01", 1)[0], "2026-02", 7)])
-    nation, province = build_series(session=session, indicator="T_FLOW2", areas=["VN", "79"])
+    nation, province = build_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN", "79"]))
     assert [p.value for p in nation.points] == [25, 7]
     assert [p.value for p in province.points] == [25]
     # The province's own figure, once reported, is what its series shows; the nation then adds it up.
     put(session, [obs("T_FLOW2", "79", "2026-01", 30)])
-    nation, province = build_series(session=session, indicator="T_FLOW2", areas=["VN", "79"])
+    nation, province = build_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN", "79"]))
     assert province.points[0].value == 30 and province.points[0].source == "reported"
     assert nation.points[0].value == 30
     assert _series(session, "T_FLOW2") == _summed_up(session, "T_FLOW2")
@@ -89,35 +90,35 @@ def test_a_new_population_reweights_the_indices_weighted_by_it(session: Session)
             obs("T_INDEX", "79", "2025-08", 200),
         ],
     )
-    assert build_series(session=session, indicator="T_INDEX", areas=["VN"])[0].points[0].value == 175
+    assert build_series(session=session, query=SeriesQuery.of("T_INDEX", ["VN"]))[0].points[0].value == 175
     put(session, [obs("T_POP", "01", "2025", 3000)])
-    assert build_series(session=session, indicator="T_INDEX", areas=["VN"])[0].points[0].value == 150
+    assert build_series(session=session, query=SeriesQuery.of("T_INDEX", ["VN"]))[0].points[0].value == 150
     assert _series(session, "T_INDEX") == _summed_up(session, "T_INDEX")
 
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_changed_rule_reads_correctly_at_once_and_is_stored_again_by_refresh(session: Session) -> None:
     put(session, [obs("T_FLOW2", "01", "2025-08", 100), obs("T_FLOW2", "79", "2025-08", 200)])
-    assert build_series(session=session, indicator="T_FLOW2", areas=["VN"])[0].points[0].value == 300
+    assert build_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN"]))[0].points[0].value == 300
     doc = export_catalogue(session=session)
     item = next(i for i in doc.indicators if i.code == "T_FLOW2")
     changed = IndicatorDoc.model_validate({**item.model_dump(), "area_aggregation": "mean", "time_aggregation": "mean"})
     import_catalogue(session=session, doc=CatalogueDoc(indicators=[changed]))
     # Stale roll-ups are never read: the mean comes from the observations until they are recomputed.
-    assert build_series(session=session, indicator="T_FLOW2", areas=["VN"])[0].points[0].value == 150
+    assert build_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN"]))[0].points[0].value == 150
     assert "T_FLOW2" in refresh_stale(session=session)
     assert refresh_stale(session=session) == []
-    assert build_series(session=session, indicator="T_FLOW2", areas=["VN"])[0].points[0].value == 150
+    assert build_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN"]))[0].points[0].value == 150
     assert _series(session, "T_FLOW2") == _summed_up(session, "T_FLOW2")
 
 
 @pytest.mark.usefixtures("catalogue")
 def test_pages_reuse_a_series_until_a_write_to_its_own_inputs(session: Session) -> None:
     put(session, [obs("T_FLOW", "01", "2025-08", 10), obs("T_FLOW2", "01", "2025-08", 4)])
-    balance = cached_series(session=session, indicator="T_BALANCE", areas=["VN"])
-    flow2 = cached_series(session=session, indicator="T_FLOW2", areas=["VN"])
+    balance = cached_series(session=session, query=SeriesQuery.of("T_BALANCE", ["VN"]))
+    flow2 = cached_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN"]))
     assert balance[0].points[0].value == 6
     put(session, [obs("T_FLOW", "79", "2025-08", 5)])
     # The formula's input changed: a new answer. T_FLOW2's inputs did not: the same answer, not recomputed.
-    assert cached_series(session=session, indicator="T_BALANCE", areas=["VN"])[0].points[0].value == 11
-    assert cached_series(session=session, indicator="T_FLOW2", areas=["VN"]) is flow2
+    assert cached_series(session=session, query=SeriesQuery.of("T_BALANCE", ["VN"]))[0].points[0].value == 11
+    assert cached_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN"])) is flow2

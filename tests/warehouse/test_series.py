@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from govops.catalog.models import Area
 from govops.errors import GovopsError
 from govops.warehouse.schemas import Series, SeriesPoint
-from govops.warehouse.series import build_series
+from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.service import write_observations
 from govops.warehouse.validation import CatalogIndex, check_rows
 from tests.warehouse.conftest import obs, put
@@ -23,8 +23,8 @@ def current_provinces(session: Session) -> list[str]:
     )
 
 
-def one(session: Session, indicator: str, area: str = "VN", **kwargs: object) -> Series:
-    return build_series(session=session, indicator=indicator, areas=[area], **kwargs)[0]  # type: ignore[arg-type]
+def one(session: Session, indicator: str, area: str = "VN", as_of: datetime | None = None, **kwargs: object) -> Series:
+    return build_series(session=session, query=SeriesQuery.of(indicator, [area], **kwargs), as_of=as_of)[0]  # type: ignore[arg-type]
 
 
 def by_period(series: Series) -> dict[str, SeriesPoint]:

@@ -124,7 +124,7 @@ def worker(
         engine = _engine(get_settings())
         out.print(f"webhook worker on {engine.dialect.name}; Ctrl-C stops it")
         try:
-            Worker(engine, every=every, timeout=get_settings().webhook_timeout).run_forever()
+            Worker.configured(engine, get_settings(), every=every).run_forever()
         except KeyboardInterrupt:
             out.print("worker stopped")
 
@@ -269,13 +269,13 @@ def series(
 ) -> None:
     """Print a series as the API computes it."""
     from govops.db.engine import make_session_factory
-    from govops.warehouse.series import build_series
+    from govops.warehouse.series import SeriesQuery, build_series
 
     with _friendly_errors():
         with make_session_factory(_engine(get_settings()))() as session:
-            result = build_series(session=session, indicator=indicator, areas=[area], freq=freq, start=start, end=end)[
-                0
-            ]
+            result = build_series(
+                session=session, query=SeriesQuery.of(indicator, [area], freq=freq, start=start, end=end)
+            )[0]
         table = Table("period", "value", "status", "source", "areas", "periods", title=f"{indicator} {area}")
         for p in result.points:
             table.add_row(

@@ -169,6 +169,21 @@ def subscribe(
     out.print(subscription.secret, highlight=False)
 
 
+@exchange_app.command("unsubscribe")
+def unsubscribe(
+    member: MemberCode,
+    subscription: Annotated[int, typer.Argument(help="the webhook's number, as `subscribe` printed it")],
+) -> None:
+    """Stop a webhook: no new deliveries are made for it; those already made are still sent."""
+    from govops.exchange import service, webhooks
+
+    with _store() as session:
+        found = service.get_member(session=session, code=member)
+        webhooks.unsubscribe(session=session, member=found, subscription_id=subscription)
+        record_cli(session=session, action="webhook.stop", target=member, detail={"id": subscription})
+    out.print(f"webhook {subscription} of {member} stopped")
+
+
 @exchange_app.command("deliveries")
 def deliveries(dead: Annotated[bool, typer.Option("--dead", help="list the dead deliveries")] = False) -> None:
     """Webhook deliveries per subscription, or the dead ones (to replay)."""

@@ -23,6 +23,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +87,26 @@ def subscribe(
     return subscription
 
 
+def unsubscribe(*, session: Session, member: Member, subscription_id: int) -> WebhookSubscription:
+    """Stop making deliveries for a subscription; those already made are still sent."""
+    subscription = session.get(WebhookSubscription, subscription_id)
+    if subscription is None or subscription.member_id != member.id:
+        raise NotFound(f"{member.code} has no subscription {subscription_id}", hint="see the member's subscriptions")
+    subscription.active = False
+    session.flush()
+    return subscription
+
+
+def list_subscriptions(*, session: Session, member: Member) -> list[WebhookSubscription]:
+    stmt = select(WebhookSubscription).where(WebhookSubscription.member_id == member.id)
+    return list(session.scalars(stmt.order_by(WebhookSubscription.id)))
+
+
+def filters_of(subscription: WebhookSubscription) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = json.loads(subscription.filters)
+    return filters
+
+
 def signature(secret: str, body: bytes, timestamp: int) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
@@ -98,7 +119,7 @@ def _interest(
     if subscription.member_id not in rights:
         rights[subscription.member_id] = readable_by(session=session, member=subscription.member)
     classifications, readable = rights[subscription.member_id]
-    wanted = json.loads(subscription.filters)
+    wanted = filters_of(subscription)
     codes = set(readable)
     if wanted["groups"]:
         in_groups = set(
@@ -183,15 +204,26 @@ def _delivery(subscription: WebhookSubscription, events: list[Event], now: datet
     )
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A leased delivery with all its post needs, so that posting takes no database connection."""
+
+    delivery_id: int
+    url: str
+    secret: str
+    body: bytes
+
+
 def claim(
     *, session: Session, worker: str, lease: timedelta, now: datetime | None = None, limit: int = 10
-) -> list[int]:
+) -> list[Lease]:
     """Lease due deliveries, at most one per subscription and always its oldest pending one."""
     now = now or utcnow()
-    d = WebhookDelivery
+    d, s = WebhookDelivery, WebhookSubscription
     heads = select(func.min(d.id)).where(d.status == "pending").group_by(d.subscription_id)
-    due = session.scalars(
-        select(d.id)
+    due = session.execute(
+        select(d.id, d.subscription_id, d.payload, s.url, s.secret)
+        .join(s, s.id == d.subscription_id)
         .where(
             d.id.in_(heads),
             d.next_attempt_at <= now,
@@ -199,14 +231,21 @@ def claim(
         )
         .order_by(d.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=d, skip_locked=True)
     ).all()
     if due:
         session.execute(
-            update(d).where(d.id.in_(due)).values(locked_by=worker, locked_until=now + lease, attempts=d.attempts + 1)
+            update(d)
+            .where(d.id.in_([row.id for row in due]))
+            .values(locked_by=worker, locked_until=now + lease, attempts=d.attempts + 1)
         )
     session.flush()
-    return list(due)
+    # The stored payload is already the JSON of the events: framed as text, not parsed and dumped again.
+    return [
+        Lease(row.id, row.url, row.secret, f'{{"delivery":{row.id},"subscription":{row.subscription_id},'
+              f'"events":{row.payload}}}'.encode())
+        for row in due
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -220,45 +259,51 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(*, client: httpx.Client, session: Session, delivery_id: int) -> Outcome:
+def post(*, client: httpx.Client, lease: Lease) -> Outcome:
     """Send one leased delivery (outside any transaction: the caller commits the claim first)."""
-    delivery = session.get(WebhookDelivery, delivery_id)
-    assert delivery is not None
-    subscription = session.get(WebhookSubscription, delivery.subscription_id)
-    assert subscription is not None
-    body = json.dumps(
-        {"delivery": delivery.id, "subscription": subscription.id, "events": json.loads(delivery.payload)},
-        ensure_ascii=False,
-    ).encode()
-    url, secret = subscription.url, subscription.secret
-    session.rollback()  # no transaction stays open while the receiver takes its time
     headers = {
         "Content-Type": "application/json",
-        "Govops-Signature": signature(secret, body, int(time.time())),
-        "Govops-Delivery": str(delivery_id),
+        "Govops-Signature": signature(lease.secret, lease.body, int(time.time())),
+        "Govops-Delivery": str(lease.delivery_id),
     }
     try:
-        response = client.post(url, content=body, headers=headers)
+        response = client.post(lease.url, content=lease.body, headers=headers)
     except httpx.HTTPError as exc:
-        return Outcome(delivery_id, None, f"{type(exc).__name__}: {exc}"[:500])
-    return Outcome(delivery_id, response.status_code, None if response.is_success else response.text[:500])
+        return Outcome(lease.delivery_id, None, f"{type(exc).__name__}: {exc}"[:500])
+    text = None if response.is_success else response.text[:500]
+    return Outcome(lease.delivery_id, response.status_code, text)
 
 
-def settle(*, session: Session, outcome: Outcome, policy: RetryPolicy, now: datetime | None = None) -> str:
-    """Record an attempt's outcome; returns the delivery's status afterwards."""
+def settle(
+    *, session: Session, outcomes: Sequence[Outcome], worker: str, policy: RetryPolicy, now: datetime | None = None
+) -> dict[int, str]:
+    """Record attempts' outcomes; returns each delivery's status afterwards.
+
+    A worker whose lease ran out before it got here no longer owns the delivery: another worker
+    has taken it up, and its outcome is the one that counts.
+    """
     now = now or utcnow()
-    delivery = session.get(WebhookDelivery, outcome.delivery_id)
-    assert delivery is not None
-    delivery.last_status, delivery.last_error = outcome.status, outcome.error
-    delivery.locked_by = delivery.locked_until = None
-    if outcome.ok:
-        delivery.status, delivery.delivered_at = "delivered", now
-    elif delivery.attempts >= policy.attempts:
-        delivery.status = "dead"
-    else:
-        delivery.next_attempt_at = now + policy.wait(delivery.attempts)
+    ids = [o.delivery_id for o in outcomes]
+    deliveries = {
+        d.id: d
+        for d in session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id).with_for_update()
+        )
+    }
+    for outcome in outcomes:
+        delivery = deliveries[outcome.delivery_id]
+        if delivery.locked_by != worker:
+            continue
+        delivery.last_status, delivery.last_error = outcome.status, outcome.error
+        delivery.locked_by = delivery.locked_until = None
+        if outcome.ok:
+            delivery.status, delivery.delivered_at = "delivered", now
+        elif delivery.attempts >= policy.attempts:
+            delivery.status = "dead"
+        else:
+            delivery.next_attempt_at = now + policy.wait(delivery.attempts)
     session.flush()
-    return delivery.status
+    return {i: deliveries[i].status for i in ids}
 
 
 def dead_letters(*, session: Session, member: Member | None = None) -> list[WebhookDelivery]:

@@ -1,6 +1,7 @@
 """The delivery worker: `govops worker`, or a thread inside `govops serve` and `govops demo`.
 
-Any number can run at once against one PostgreSQL store; each step is a short transaction
+Any number can run at once against one PostgreSQL store, woken by its commits (LISTEN/NOTIFY)
+and polling now and then for retries that fall due; each step is a short transaction
 (see exchange.webhooks), so a worker killed at any moment loses nothing: its leases run out and
 another worker, or the same one restarted, takes the work up.
 """
@@ -19,7 +20,9 @@ from sqlalchemy import Engine
 
 from govops.db.engine import make_session_factory
 from govops.exchange import webhooks
+from govops.settings import Settings
 from govops.warehouse import changes
+from govops.warehouse.notify import CommitListener
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +51,11 @@ class Worker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def configured(cls, engine: Engine, settings: Settings, *, every: float = 0.5) -> Worker:
+        policy = webhooks.RetryPolicy(first_wait=settings.webhook_first_retry)
+        return cls(engine, policy=policy, every=every, timeout=settings.webhook_timeout)
+
     def run_once(self) -> int:
         """Fan out new events, then attempt deliveries until none is due; returns how many were attempted.
 
@@ -69,16 +77,14 @@ class Worker:
                 break
             outcomes = list(self._senders.map(self._post, leased))
             with self._writer() as session:
-                for outcome in outcomes:
-                    status = webhooks.settle(session=session, outcome=outcome, policy=self.policy)
-                    log.debug("webhook delivery", delivery=outcome.delivery_id, http_status=outcome.status, now=status)
+                statuses = webhooks.settle(session=session, outcomes=outcomes, worker=self.name, policy=self.policy)
                 session.commit()
+            log.debug("webhook deliveries", statuses=statuses)
             attempted += len(leased)
         return attempted
 
-    def _post(self, delivery_id: int) -> webhooks.Outcome:
-        with self._reader() as session:
-            return webhooks.post(client=self._client, session=session, delivery_id=delivery_id)
+    def _post(self, lease: webhooks.Lease) -> webhooks.Outcome:
+        return webhooks.post(client=self._client, lease=lease)
 
     def close(self) -> None:
         self._senders.shutdown(wait=True)
@@ -86,6 +92,7 @@ class Worker:
 
     def run_forever(self) -> None:
         changes.on_commit.append(self._wake.set)
+        listener = CommitListener.acquire(self.engine, changes.on_commit)
         try:
             while not self._stop.is_set():
                 try:
@@ -97,6 +104,8 @@ class Worker:
                     self._wake.wait(self.every)
                     self._wake.clear()
         finally:
+            if listener is not None:
+                listener.release()
             changes.on_commit.remove(self._wake.set)
             self.close()
 

@@ -21,7 +21,7 @@ from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cur
 from govops.settings import get_settings
 from govops.warehouse import changes, service
 from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationBatch, ObservationOut, Series, WriteSummary
-from govops.warehouse.series import build_series
+from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.stream import ChangeHub, stream
 from govops.web.access import Readable, reader_of, require_readable
 from govops.web.deps import SessionDep, WriteSessionDep
@@ -221,12 +221,7 @@ def get_series(
         raise GovopsError("at most 100 areas per request", code="too_large", hint="split the request")
     result = build_series(
         session=session,
-        indicator=indicator,
-        areas=area,
-        freq=freq,
-        start=start,
-        end=end,
-        dims=_parse_dims(dims),
+        query=SeriesQuery.of(indicator, area, freq=freq, start=start, end=end, dims=_parse_dims(dims)),
         as_of=as_of,
     )
     if ind.classification == CONFIDENTIAL:

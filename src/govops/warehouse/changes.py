@@ -18,6 +18,7 @@ from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Area, Indicator
+from govops.warehouse import notify
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import ChangeEvent, IndicatorState
 from govops.warehouse.validation import ValidRow, parse_dim_key
@@ -64,6 +65,7 @@ def record(
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+        notify.announce(conn)
     indicator_ids = sorted({w.row.indicator_id for w in written})
     last = dict(
         session.execute(

@@ -19,7 +19,7 @@ from govops.catalog.models import Area, Indicator, IndicatorGroup
 from govops.catalog.service import fold
 from govops.errors import GovopsError, NotFound
 from govops.periods import Freq, Period, PeriodError
-from govops.warehouse.series import PointView, SeriesView
+from govops.warehouse.series import PointView, SeriesQuery, SeriesView
 from govops.warehouse.series_cache import cached_series, data_versions
 from govops.web.console import ViewerDep
 from govops.web.deps import SessionDep, WriteSessionDep
@@ -159,7 +159,9 @@ def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLRe
         section = GroupTiles(group=groups[group_code])
         for code in codes:
             if code in indicators:
-                series = cached_series(session=session, indicator=code, areas=["VN"], start=start, versions=versions)
+                series = cached_series(
+                    session=session, query=SeriesQuery.of(code, ["VN"], start=start), versions=versions
+                )
                 section.tiles.append(tile_for(indicators[code], series[0], locale))
         if section.tiles:
             sections.append(section)
@@ -206,9 +208,13 @@ def warm_up(session: Session) -> None:
     provinces = [a.code for a in _provinces(session)]
     for _group, codes in OVERVIEW:
         for code in codes:
-            cached_series(session=session, indicator=code, areas=["VN"], start=_overview_start(), versions=versions)
             cached_series(
-                session=session, indicator=code, areas=[*provinces, "VN"], start=_province_start(), versions=versions
+                session=session, query=SeriesQuery.of(code, ["VN"], start=_overview_start()), versions=versions
+            )
+            cached_series(
+                session=session,
+                query=SeriesQuery.of(code, [*provinces, "VN"], start=_province_start()),
+                versions=versions,
             )
 
 
@@ -256,14 +262,16 @@ def explorer_view(
     chosen = freq if freq in freqs else freqs[0]
     wanted = [a for a in dict.fromkeys(areas or ["VN"]) if a][:8]
     versions = data_versions(session)
-    series = cached_series(session=session, indicator=ind.code, areas=wanted, freq=chosen, versions=versions)
+    series = cached_series(session=session, query=SeriesQuery.of(ind.code, wanted, freq=chosen), versions=versions)
     if view == "yoy":
         series = [_yoy(s) for s in series]
     areas_now = _provinces(session)
     provinces = [a.code for a in areas_now]
-    nation = cached_series(session=session, indicator=ind.code, areas=["VN"], freq=chosen, versions=versions)[0]
+    nation = cached_series(session=session, query=SeriesQuery.of(ind.code, ["VN"], freq=chosen), versions=versions)[0]
     periods = [p.period for p in nation.points if p.value is not None and not _partial(p)]
-    by_province = cached_series(session=session, indicator=ind.code, areas=provinces, freq=chosen, versions=versions)
+    by_province = cached_series(
+        session=session, query=SeriesQuery.of(ind.code, provinces, freq=chosen), versions=versions
+    )
     with_data = sorted(
         {p.period for s in by_province for p in s.points if p.value is not None and not _partial(p)},
         key=lambda t: Period.parse(t).start,
@@ -442,7 +450,7 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
             if ind is None:
                 continue
             every = cached_series(
-                session=session, indicator=ind_code, areas=[*provinces, "VN"], start=start, versions=versions
+                session=session, query=SeriesQuery.of(ind_code, [*provinces, "VN"], start=start), versions=versions
             )
             mine = next(s for s in every if s.area == code)
             latest = next((p for p in reversed(mine.points) if p.value is not None), None)

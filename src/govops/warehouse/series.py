@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -80,21 +81,37 @@ class SeriesView(NamedTuple):
     points: tuple[PointView, ...]
 
 
-def build_series(
-    *,
-    session: Session,
-    indicator: str,
-    areas: Sequence[str],
-    freq: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    dims: Mapping[str, str] | None = None,
-    as_of: datetime | None = None,
-) -> list[Series]:
-    """The series of `indicator` at each of `areas`, as the API answers them."""
-    views = compute_series(
-        session=session, indicator=indicator, areas=areas, freq=freq, start=start, end=end, dims=dims, as_of=as_of
-    )
+@dataclass(frozen=True)
+class SeriesQuery:
+    """Which series: an indicator at some areas, at a frequency, between two periods, for one breakdown.
+
+    Hashable, so that it is also the key of computed answers (series_cache).
+    """
+
+    indicator: str
+    areas: tuple[str, ...]
+    freq: str | None = None
+    start: str | None = None
+    end: str | None = None
+    dims: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        indicator: str,
+        areas: Sequence[str],
+        *,
+        freq: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        dims: Mapping[str, str] | None = None,
+    ) -> SeriesQuery:
+        return cls(indicator, tuple(areas), freq, start, end, tuple(sorted((dims or {}).items())))
+
+
+def build_series(*, session: Session, query: SeriesQuery, as_of: datetime | None = None) -> list[Series]:
+    """The series of the query's indicator at each of its areas, as the API answers them."""
+    views = compute_series(session=session, query=query, as_of=as_of)
     return [
         Series(
             indicator=v.indicator,
@@ -120,17 +137,8 @@ def build_series(
     ]
 
 
-def compute_series(
-    *,
-    session: Session,
-    indicator: str,
-    areas: Sequence[str],
-    freq: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    dims: Mapping[str, str] | None = None,
-    as_of: datetime | None = None,
-) -> list[SeriesView]:
+def compute_series(*, session: Session, query: SeriesQuery, as_of: datetime | None = None) -> list[SeriesView]:
+    indicator, areas, freq, start, end = query.indicator, query.areas, query.freq, query.start, query.end
     ind = get_indicator(session=session, code=indicator)
     tree = AreaTree.cached(session)
     nodes = []
@@ -147,7 +155,7 @@ def compute_series(
             f"unknown frequency {freq!r}", code="invalid_freq", hint="use one of " + ", ".join(f.value for f in Freq)
         ) from None
     first, last = _bounds(start, end)
-    dims = dict(dims or {})
+    dims = dict(query.dims)
     # Old data is skipped, but a formula gets the years before `start` that its yoy, pop and lag reach into.
     since = (
         date(first.start.year - _years_back(session, ind), 1, 1)

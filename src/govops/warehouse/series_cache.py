@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -22,7 +22,7 @@ from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Indicator
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.models import IndicatorState
-from govops.warehouse.series import SeriesView, compute_series
+from govops.warehouse.series import SeriesQuery, SeriesView, compute_series
 
 log = structlog.get_logger(__name__)
 
@@ -82,61 +82,33 @@ def _inputs(session: Session) -> dict[str, frozenset[str]]:
 
 _INPUTS: dict[tuple[object, ...], dict[str, frozenset[str]]] = {}
 # Least recently used answers go first; a stale one is never asked for again, so it ages out.
-_CACHE: OrderedDict[tuple[object, ...], list[SeriesView]] = OrderedDict()
+_CACHE: OrderedDict[tuple[tuple[object, ...], str, SeriesQuery], list[SeriesView]] = OrderedDict()
 _CACHE_LIMIT = 512
 # What pages asked for (without the data version) and when, for the warmer to recompute when data changes.
-_RECIPES: OrderedDict[tuple[object, ...], float] = OrderedDict()
+_RECIPES: OrderedDict[tuple[str, SeriesQuery], float] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def cached_series(
-    *,
-    session: Session,
-    indicator: str,
-    areas: Sequence[str],
-    freq: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    dims: Mapping[str, str] | None = None,
-    versions: DataVersions | None = None,
-) -> list[SeriesView]:
+def cached_series(*, session: Session, query: SeriesQuery, versions: DataVersions | None = None) -> list[SeriesView]:
     """build_series for pages: the same answer is reused until the data it comes from changes (current values)."""
     versions = versions if versions is not None else data_versions(session)
-    recipe = (
-        str(session.get_bind().engine.url),
-        indicator,
-        tuple(areas),
-        freq,
-        start,
-        end,
-        tuple(sorted((dims or {}).items())),
-    )
+    recipe = (str(session.get_bind().engine.url), query)
     with _LOCK:
         _RECIPES[recipe] = time.monotonic()
         _RECIPES.move_to_end(recipe)
         if len(_RECIPES) > _CACHE_LIMIT:
             _RECIPES.popitem(last=False)
-    return _answer(session, recipe, versions)
+    return _answer(session, query, versions)
 
 
-def _answer(session: Session, recipe: tuple[object, ...], versions: DataVersions) -> list[SeriesView]:
-    _url, indicator, areas, freq, start, end, dims = recipe
-    assert isinstance(indicator, str) and isinstance(areas, tuple) and isinstance(dims, tuple)
-    key = (versions.of(indicator), *recipe)
+def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> list[SeriesView]:
+    key = (versions.of(query.indicator), str(session.get_bind().engine.url), query)
     with _LOCK:
         found = _CACHE.get(key)
         if found is not None:
             _CACHE.move_to_end(key)
             return found
-    found = compute_series(
-        session=session,
-        indicator=indicator,
-        areas=areas,
-        freq=freq if isinstance(freq, str) else None,
-        start=start if isinstance(start, str) else None,
-        end=end if isinstance(end, str) else None,
-        dims=dict(dims),
-    )
+    found = compute_series(session=session, query=query)
     with _LOCK:
         _CACHE[key] = found
         if len(_CACHE) > _CACHE_LIMIT:
@@ -148,8 +120,8 @@ def refresh_recent(*, session: Session, within: float = 900.0) -> int:
     """Recompute the answers pages asked for in the last `within` seconds whose data has changed since."""
     versions = data_versions(session)
     stale = _stale(session, versions, within)
-    for recipe in stale:
-        _answer(session, recipe, versions)
+    for query in stale:
+        _answer(session, query, versions)
     return len(stale)
 
 
@@ -158,12 +130,12 @@ def pending(*, session: Session, within: float = 900.0) -> int:
     return len(_stale(session, data_versions(session), within))
 
 
-def _stale(session: Session, versions: DataVersions, within: float) -> list[tuple[object, ...]]:
+def _stale(session: Session, versions: DataVersions, within: float) -> list[SeriesQuery]:
     url = str(session.get_bind().engine.url)
     now = time.monotonic()
     with _LOCK:
-        recent = [r for r, used in _RECIPES.items() if r[0] == url and now - used <= within]
-        return [r for r in recent if (versions.of(str(r[1])), *r) not in _CACHE]
+        recent = [query for (at, query), used in _RECIPES.items() if at == url and now - used <= within]
+        return [q for q in recent if (versions.of(q.indicator), url, q) not in _CACHE]
 
 
 def clear() -> None:

@@ -2,9 +2,10 @@
 
 One poller per process reads new events once and fans them out to the subscribers' queues, each
 through its own interest (grants, clearance, filters), so a thousand connections cost one query
-per tick, not a thousand. A commit in this process wakes the poller at once; others' commits are
-seen at the next tick. A subscriber that falls too far behind is let go with a `retry` hint; it
-reconnects with Last-Event-ID and catches up from the store, so nothing is lost.
+per tick, not a thousand. A commit in this process wakes the poller at once, and so does one in
+another process on PostgreSQL (LISTEN/NOTIFY, see notify); otherwise events are seen at the next
+tick. A subscriber that falls too far behind is let go with a `retry` hint; it reconnects with
+Last-Event-ID and catches up from the store, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from govops.warehouse import changes
 from govops.warehouse.changes import Event, Interest
 from govops.warehouse.models import ChangeEvent
+from govops.warehouse.notify import CommitListener
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,7 @@ class ChangeHub:
         self._loop = asyncio.get_running_loop()
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
+        self._listener: CommitListener | None = None
 
     async def ensure_started(self) -> None:
         """Start polling with the first subscriber: a server nobody streams from reads nothing."""
@@ -56,9 +59,13 @@ class ChangeHub:
                 self.last_id = await run_in_threadpool(self._newest_id)
                 self._task = asyncio.create_task(self._run(), name="govops-change-hub")
                 _HUBS.add(self)
+                self._listener = CommitListener.acquire(self.engine, changes.on_commit)
 
     async def stop(self) -> None:
         _HUBS.discard(self)
+        if self._listener is not None:
+            self._listener.release()
+            self._listener = None
         if self._task is not None:
             self._task.cancel()
             with suppress(asyncio.CancelledError):

@@ -61,7 +61,7 @@ def readable(request: Request, user: CurrentUser, session: SessionDep, writer: W
         member = exchange.authenticate(session=session, presented=key, stamp=False)
         if member.last_contact_at is None or utcnow() - member.last_contact_at > _CONTACT_EVERY:
             # Once a minute a read waits for the write lock to note the contact (the monitor shows it).
-            exchange.authenticate(session=writer, presented=key)
+            exchange.note_contact(session=writer, member=member, presented=key)
             writer.commit()
         clearance, codes = exchange.readable_by(session=session, member=member)
         request.state.audit_actor = Actor("member", member.code, member.agency.code)

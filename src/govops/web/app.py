@@ -44,7 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.change_hub = ChangeHub(app.state.engine)
     worker = None
     if app.state.settings.worker:
-        worker = Worker(app.state.engine, timeout=app.state.settings.webhook_timeout)
+        worker = Worker.configured(app.state.engine, app.state.settings)
         worker.start()
     warmer = None
     if app.state.settings.page_warmer:

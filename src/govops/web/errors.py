@@ -21,6 +21,7 @@ log = structlog.get_logger(__name__)
 class ProblemOut(BaseModel):
     message: str
     row: int | None = None
+    where: str | None = None
     field: str | None = None
     value: str | int | float | None = None
     hint: str | None = None

@@ -1,0 +1,145 @@
+"""Several `govops worker` processes sharing one PostgreSQL store: every delivery once, in order, despite failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from govops.catalog.service import load_reference
+from govops.db.engine import make_engine, transaction
+from govops.db.migrate import upgrade
+from govops.exchange import service, webhooks
+from govops.exchange.models import WebhookDelivery
+from govops.warehouse.models import ChangeEvent
+from tests.warehouse.conftest import obs, put
+
+SUBSCRIPTIONS = 4
+WRITES = 16
+
+
+@pytest.fixture
+def pg_store(database_url: str) -> Iterator[Engine]:
+    """A database of its own: the workers commit, and the suite's store must stay as it was."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("several workers share work through PostgreSQL row locks; SQLite has a single writer")
+    name = f"{url.database}_workers"
+    server = make_engine(url.set(database="postgres").render_as_string(hide_password=False))
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    upgrade(engine)
+    with transaction(engine) as session:
+        load_reference(session=session)
+    yield engine
+    engine.dispose()
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+class FlakyReceiver:
+    """Answers 500 to every third request and stalls past the worker's timeout on one; keeps every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[int, int, list[int], str]] = []  # delivery, subscription, event ids, outcome
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver.lock:
+                    n = len(receiver.requests)
+                    outcome = "stalled" if n == 5 else "failed" if n % 3 == 2 else "ok"
+                    receiver.requests.append(
+                        (body["delivery"], body["subscription"], [e["id"] for e in body["events"]], outcome)
+                    )
+                if outcome == "stalled":
+                    time.sleep(2.5)  # the worker gives up after 1 s: for it, this attempt failed
+                self.send_response(500 if outcome == "failed" else 200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[FlakyReceiver]:
+    made = FlakyReceiver()
+    yield made
+    made.close()
+
+
+def _pending(store: Engine) -> int:
+    with Session(store) as session:
+        return session.scalar(select(func.count()).where(WebhookDelivery.status != "delivered")) or 0
+
+
+def test_two_worker_processes_deliver_every_event_once_and_in_order_despite_failures(
+    pg_store: Engine, receiver: FlakyReceiver, tmp_path: Path
+) -> None:
+    with transaction(pg_store) as session:
+        member = service.create_member(session=session, agency="MOF", system="registry", name="", clearance="internal")
+        service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=False)
+        for _ in range(SUBSCRIPTIONS):
+            webhooks.subscribe(session=session, member=member, url=receiver.url)
+    env = {
+        "GOVOPS_DATABASE_URL": str(pg_store.url.render_as_string(hide_password=False)),
+        "GOVOPS_WEBHOOK_TIMEOUT": "1",
+        "GOVOPS_WEBHOOK_FIRST_RETRY": "0.2",
+        "PATH": "/usr/bin:/bin",
+    }
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "govops", "worker", "--every", "0.1"], cwd=tmp_path, env=env)
+        for _ in range(2)
+    ]
+    try:
+        for n in range(WRITES):
+            with transaction(pg_store) as session:
+                rows = [obs("ENT_NEW", "79", f"2026-{n % 12 + 1:02d}", n + 1), obs("ENT_NEW", "01", "2026-01", n)]
+                put(session, rows)
+            time.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while _pending(pg_store) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _pending(pg_store) == 0, "deliveries left undelivered"
+        assert all(w.poll() is None for w in workers), "a worker died"
+    finally:
+        for w in workers:
+            w.terminate()
+            w.wait(10)
+    with Session(pg_store) as session:
+        events = list(session.scalars(select(ChangeEvent.id).order_by(ChangeEvent.id)))
+        deliveries = session.execute(select(WebhookDelivery.id, WebhookDelivery.subscription_id)).all()
+    assert len(events) >= WRITES and len(deliveries) > SUBSCRIPTIONS  # the writes spread over several deliveries
+    acknowledged = [(d, s, ids) for d, s, ids, outcome in receiver.requests if outcome == "ok"]
+    # No delivery was acknowledged twice, so no two workers sent the same one.
+    assert sorted(d for d, _, _ in acknowledged) == sorted(d for d, _ in deliveries)
+    assert any(outcome != "ok" for *_, outcome in receiver.requests)
+    by_subscription: dict[int, list[int]] = {}
+    for _, subscription, ids in acknowledged:
+        by_subscription.setdefault(subscription, []).extend(ids)
+    # Each subscription got every event exactly once, in the order written, whoever sent each batch.
+    assert len(by_subscription) == SUBSCRIPTIONS
+    assert all(ids == events for ids in by_subscription.values())
