@@ -226,6 +226,9 @@ def claim(
         .join(s, s.id == d.subscription_id)
         .where(
             d.id.in_(heads),
+            # Checked on the row itself too: PostgreSQL re-checks these conditions on a row that another
+            # worker changed while this statement ran, but not the subquery, which saw the row pending.
+            d.status == "pending",
             d.next_attempt_at <= now,
             (d.locked_until.is_(None)) | (d.locked_until < now),
         )
