@@ -130,7 +130,8 @@ def test_csv_bodies_and_catalogue_errors_name_the_row(session: Session, client: 
     [
         ({"Authorization": ""}, 401, "unauthorized"),
         ({"Authorization": "Bearer gvk_000000000000_" + "a" * 32}, 401, "unauthorized"),
-        ({"Content-Type": "application/xml"}, 415, "unsupported_media_type"),
+        ({"Content-Type": "application/xml"}, 400, "mapping_required"),
+        ({"Content-Type": "application/pdf"}, 415, "unsupported_media_type"),
         ({"Idempotency-Key": ""}, 400, "idempotency_key_required"),
     ],
 )

@@ -20,9 +20,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
 from govops.errors import GovopsError, Problem
-from govops.interop.excel_read import MAX_WORKBOOK_BYTES, read_workbook
+from govops.interop import excel_read
+from govops.interop.excel_read import MAX_WORKBOOK_BYTES
 from govops.interop.excel_template import TemplateArea, TemplateIndicator, build_template
 from govops.periods import Period
+from govops.warehouse.formats import Row
 
 CPI = TemplateIndicator(
     code="CPI",
@@ -55,6 +57,15 @@ AGENCY = "Cục Thống kê"
 # The layout these settings give: a title block on rows 1-6, the header on row 7, data from row 8.
 # CPI: A code, B name, C COICOP_VN, D 2025-06, E 2025-07; rows 8-11 = 01/01, 01/02, 79/01, 79/02.
 # IIP: A code, B name, C 2025-Q1, D 2025-Q2; rows 8-9 = 01, 79.
+
+
+def read_workbook(body: bytes, **options: Any) -> list[Row]:
+    """The reader's rows with each cell reference (`_where`) taken out, as the submission takes it out."""
+    rows = excel_read.read_workbook(body, **options)
+    for _, item in rows:
+        if isinstance(item, dict):
+            item.pop("_where")
+    return rows
 
 
 def make_template(lang: str = "vi") -> bytes:
@@ -98,6 +109,13 @@ def sheet(book: Workbook, name: str) -> Worksheet:
     found = book[name]
     assert isinstance(found, Worksheet)
     return found
+
+
+def test_each_value_names_its_cell_for_problems_found_later(template: bytes) -> None:
+    rows = excel_read.read_workbook(fill(template, {"CPI": {"D8": 1.0, "E11": 2.0}, "IIP": {"C8": 3.0}}))
+    assert [item["_where"] for _, item in rows if isinstance(item, dict)] == [
+        "sheet CPI, cell D8", "sheet CPI, cell E11", "sheet IIP, cell C8"
+    ]  # fmt: skip
 
 
 # -- the template ---------------------------------------------------------------------------------

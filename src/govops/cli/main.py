@@ -19,6 +19,7 @@ from govops.audit.cli import audit_app
 from govops.auth.cli import user_app
 from govops.errors import GovopsError, Rejected
 from govops.exchange.cli import exchange_app
+from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.logging import configure_logging
 from govops.settings import Settings, get_settings
 
@@ -32,6 +33,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(audit_app, name="audit")
+app.add_typer(mapping_app, name="mapping")
+app.add_typer(template_app, name="template")
+app.add_typer(dhis2_app, name="dhis2")
 
 out = Console()
 err = Console(stderr=True)

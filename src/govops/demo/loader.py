@@ -115,4 +115,22 @@ def ensure_demo_users(*, session: Session) -> list[tuple[str, str, str]]:
                 agency=agency,
                 role=role,
             )
+    _ensure_console_grants(session)
     return [(username, role, agency) for username, role, agency, _ in DEMO_USERS]
+
+
+# What the demo officer's agency may submit from the console's Submit data page.
+DEMO_CONSOLE_GRANTS = {"PC-79": ("ENTERPRISES", "TRADE", "PUBLIC_FINANCE")}
+
+
+def _ensure_console_grants(session: Session) -> None:
+    from govops.catalog.models import Agency
+    from govops.exchange import service
+
+    for code, groups in DEMO_CONSOLE_GRANTS.items():
+        agency = session.scalar(select(Agency).where(Agency.code == code))
+        if agency is None:
+            continue
+        member = service.console_member(session=session, agency=agency)
+        for group in groups:
+            service.grant(session=session, member=member, group=group, read=True, write=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
@@ -94,7 +94,7 @@ def _too_large(limit: int) -> GovopsError:
         200: {"model": Receipt, "description": "the same Idempotency-Key and body again: the first receipt"},
         401: {"model": ErrorBody, "description": "missing, wrong, revoked or expired key; a bad signature"},
         409: {"model": ErrorBody, "description": "the Idempotency-Key was used for another body"},
-        415: {"model": ErrorBody, "description": "a body type other than JSON, NDJSON or CSV"},
+        415: {"model": ErrorBody, "description": "a body type govops does not read"},
         422: {"model": RejectedBody, "description": "rejected: no row was stored; the receipt lists every problem"},
     },
 )
@@ -105,8 +105,16 @@ def post_submission(
     body: Annotated[bytes, Depends(submission_body)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     signature: Annotated[str | None, Header(alias="X-Govops-Signature", description="Ed25519 over the body")] = None,
+    mapping: Annotated[
+        str | None, Query(description="stored mapping to read an SDMX message or a DHIS2 data value set with")
+    ] = None,
 ) -> Any:
-    """Submit observations as JSON, NDJSON or CSV: all stored, or none and every problem listed."""
+    """Submit observations: all stored, or none and every problem listed.
+
+    The body is the exchange shape as JSON, NDJSON or CSV; an Excel workbook made from a govops
+    template; or, read through a stored mapping (`?mapping=NAME`), an SDMX message (SDMX-ML 2.1,
+    SDMX-JSON 1.0, SDMX-CSV 1.0) or a DHIS2 data value set (JSON or CSV).
+    """
     settings = request.app.state.settings
     incoming = submissions.Incoming(
         body=body,
@@ -115,6 +123,7 @@ def post_submission(
         signature=signature,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
         ip=request.client.host if request.client else None,
+        mapping=mapping,
     )
     key = signing.server_key(settings.signing_key_file)
     try:

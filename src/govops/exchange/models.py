@@ -94,6 +94,8 @@ class Submission(Base):
     server_key_id: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    mapping: Mapped[str | None] = mapped_column(String(80))  # the stored mapping an SDMX or DHIS2 body was read with
+    file_name: Mapped[str | None] = mapped_column(String(200))  # a console upload's file
 
     member: Mapped[Member] = relationship()
 

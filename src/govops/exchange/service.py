@@ -101,6 +101,24 @@ def get_member(*, session: Session, code: str) -> Member:
     return member
 
 
+CONSOLE_SYSTEM = "console"
+
+
+def console_code(agency: Agency) -> str:
+    return f"{agency.code}/{CONSOLE_SYSTEM}"
+
+
+def console_member(*, session: Session, agency: Agency) -> Member:
+    """The member that an agency's console uploads are submitted as, made on first use with no rights:
+    the Government Office grants it the groups the agency's officers may write, as for any system."""
+    found = session.scalar(select(Member).where(Member.code == console_code(agency)))
+    if found is not None:
+        return found
+    return create_member(
+        session=session, agency=agency.code, system=CONSOLE_SYSTEM, name="console uploads", clearance="internal"
+    )
+
+
 def list_members(*, session: Session) -> list[Member]:
     return list(session.scalars(select(Member).order_by(Member.code)))
 

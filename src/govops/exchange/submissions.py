@@ -27,12 +27,13 @@ from govops.errors import GovopsError, NotFound, Problem
 from govops.exchange import signing
 from govops.exchange.models import Grant, Member, Submission
 from govops.exchange.service import Unauthorized
+from govops.interop import readers
+from govops.interop.mappings import get_mapping
+from govops.interop.models import InteropMapping
 from govops.warehouse.areas import AreaTree
-from govops.warehouse.formats import read_text
 from govops.warehouse.service import write_observations
 from govops.warehouse.validation import CatalogIndex, RawRow, check_rows
 
-FORMATS = {"application/json": "json", "text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
@@ -44,6 +45,9 @@ class Incoming:
     signature: str | None
     request_id: str | None = None
     ip: str | None = None
+    mapping: str | None = None  # the stored mapping an SDMX message or a DHIS2 data value set is read with
+    user: str | None = None  # the console user who uploaded it, when it came from the console
+    file_name: str | None = None
 
 
 def submit(
@@ -51,7 +55,7 @@ def submit(
 ) -> tuple[Submission, bool]:
     """The stored submission and whether it is the earlier answer to the same request (a replay)."""
     key = _idempotency_key(incoming.idempotency_key)
-    fmt = _format(incoming.content_type)
+    fmt = readers.format_of(incoming.content_type)
     digest = hashlib.sha256(incoming.body).hexdigest()
     earlier = session.scalar(
         select(Submission).where(Submission.member_id == member.id, Submission.idempotency_key == key)
@@ -66,6 +70,8 @@ def submit(
             )
         return earlier, True
     _check_signature(member, incoming)
+    mapping = get_mapping(session=session, name=incoming.mapping) if incoming.mapping else None
+    readers.check(fmt=fmt, mapping=mapping)
     now = utcnow()
     submission = Submission(
         id=uuid.uuid4().hex,
@@ -81,10 +87,12 @@ def submit(
         server_key_id=signing.key_id(server_key),
         received_at=now,
         request_id=incoming.request_id,
+        mapping=incoming.mapping,
+        file_name=incoming.file_name,
     )  # fmt: skip
     session.add(submission)
     session.flush()
-    rows, problems = _parse(incoming.body, fmt)
+    rows, problems, places = _parse(incoming.body, fmt, mapping, incoming.file_name or "submission")
     if len(rows) > max_rows:
         raise GovopsError(
             f"{len(rows)} observations in one submission; the limit is {max_rows}",
@@ -94,7 +102,7 @@ def submit(
         )
     index = CatalogIndex(session)
     valid, invalid = check_rows(index, rows)
-    problems += invalid + WriteRights(session, member).problems(rows)
+    problems += [readers.placed(p, places) for p in invalid + WriteRights(session, member).problems(rows)]
     submission.received = len(rows)
     if problems:
         problems.sort(key=lambda p: (p.row or 0, p.field or ""))
@@ -126,6 +134,8 @@ def submit(
             "unchanged": submission.unchanged,
             "rejected": submission.rejected,
             "body_sha256": digest,
+            **({"mapping": incoming.mapping} if incoming.mapping else {}),
+            **({"user": incoming.user, "file": incoming.file_name} if incoming.user else {}),
         },
         ip=incoming.ip,
         request_id=incoming.request_id,
@@ -176,19 +186,6 @@ def _idempotency_key(value: str | None) -> str:
     return value
 
 
-def _format(content_type: str | None) -> str:
-    media = (content_type or "").split(";")[0].strip().lower()
-    fmt = FORMATS.get(media)
-    if fmt is None:
-        raise GovopsError(
-            f"cannot read a body of type {media or 'unknown'!r}",
-            code="unsupported_media_type",
-            status=415,
-            hint='send application/json ({"observations": [...]}), text/csv or application/x-ndjson',
-        )
-    return fmt
-
-
 def _check_signature(member: Member, incoming: Incoming) -> None:
     if member.public_key is None:
         if incoming.signature is not None:
@@ -210,15 +207,14 @@ def _check_signature(member: Member, incoming: Incoming) -> None:
         )
 
 
-def _parse(body: bytes, fmt: str) -> tuple[list[tuple[int, RawRow]], list[Problem]]:
+def _parse(
+    body: bytes, fmt: str, mapping: InteropMapping | None, where: str
+) -> tuple[list[tuple[int, RawRow]], list[Problem], dict[int, str]]:
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [], [Problem(f"the body is not UTF-8 text (byte {exc.start})", hint="send the data as UTF-8")]
-    try:
-        return list(read_text(text, fmt, where="submission")), []
+        rows = readers.read_body(body, fmt=fmt, mapping=mapping, where=where)
     except GovopsError as exc:
-        return [], [Problem(f"{exc.where + ': ' if exc.where else ''}{exc.message}", hint=exc.hint)]
+        return [], [readers.problem_of(exc)], {}
+    return list(rows), [], readers.places(rows)
 
 
 class WriteRights:

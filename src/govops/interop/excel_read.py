@@ -588,8 +588,16 @@ def _read_sheet(
             if isinstance(value, Problem):
                 out.append(value)
             elif value is not None:
+                # `_where` lets the submission name the cell when the catalogue or the rights refuse the value.
                 out.append(
-                    {"indicator": layout.indicator, "area": area, "period": period, "value": value, "dims": dict(dims)}
+                    {
+                        "indicator": layout.indicator,
+                        "area": area,
+                        "period": period,
+                        "value": value,
+                        "dims": dict(dims),
+                        "_where": f"sheet {name}, cell {_ref(row, col)}",
+                    }
                 )
     out.extend(_outside_problems(layout, grid))
     return out

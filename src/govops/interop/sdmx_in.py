@@ -842,6 +842,11 @@ def _reason(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {text[:200]}" if text else type(cause).__name__
 
 
+def check_structures(structures: Sequence[bytes], *, where: str = "structure") -> None:
+    """Raise GovopsError unless every one of `structures` is a readable SDMX-ML structure message."""
+    _read_structures(structures, where)
+
+
 def _read_structures(structures: Sequence[bytes], where: str) -> tuple[list[_DSD], list[common.BaseDataflow]]:
     dsds: list[_DSD] = []
     flows: list[common.BaseDataflow] = []

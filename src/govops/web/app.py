@@ -24,6 +24,10 @@ from govops.db.engine import make_engine, make_session_factory
 from govops.exchange.api import router as exchange_router
 from govops.exchange.pages import router as exchange_pages
 from govops.exchange.worker import Worker
+from govops.interop.dhis2_api import router as dhis2_router
+from govops.interop.mapping_pages import router as mapping_pages
+from govops.interop.pages import router as submit_pages
+from govops.interop.sdmx_api import router as sdmx_router
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
 from govops.warehouse.pages import router as warehouse_pages
@@ -111,10 +115,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(catalog_router)
     app.include_router(warehouse_router)
     app.include_router(exchange_router)
+    app.include_router(sdmx_router)
+    app.include_router(dhis2_router)
     app.include_router(signin_pages)
     app.include_router(warehouse_pages)
     app.include_router(admin_pages)
     app.include_router(exchange_pages)
+    app.include_router(submit_pages)
+    app.include_router(mapping_pages)
     app.include_router(audit_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
