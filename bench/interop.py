@@ -44,8 +44,9 @@ from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.exchange import service, submissions
 from govops.interop import dhis2, readers, sdmx_out
-from govops.interop.excel_template import TemplateArea, TemplateIndicator, build_template
+from govops.interop.excel_template import TemplateArea, build_template
 from govops.interop.mappings import get_mapping, save_mapping
+from govops.interop.templates import template_indicator
 from govops.logging import configure_logging
 
 INDICATORS = (
@@ -245,21 +246,7 @@ def workbook_body(cat: Catalogue, data: Sequence[Obs]) -> tuple[bytes, int, floa
     template = build_template(
         title="Doanh nghiệp",
         agency="MOF · Bộ Tài chính",
-        indicators=[
-            TemplateIndicator(
-                code=i.code,
-                name_vi=i.name_vi,
-                name_en=i.name_en,
-                definition_vi=i.definition_vi,
-                definition_en=i.definition_en,
-                unit_code=i.unit.code,
-                unit_name_vi=i.unit.name_vi,
-                unit_name_en=i.unit.name_en,
-                decimals=i.decimals,
-            )
-            for i in cat.indicators
-            if periods[i.code]
-        ],
+        indicators=[template_indicator(i) for i in cat.indicators if periods[i.code]],
         areas=[TemplateArea(code, name) for code, name in cat.provinces],
         periods={code: own for code, own in periods.items() if own},
         lang="vi",

@@ -650,3 +650,19 @@ def test_exported_data_imports_back_to_the_stored_observations(
     # Written back, every row (value, status, unit) is what the store holds already.
     summary = put(session, [r for r in rows if isinstance(r, dict)])
     assert (summary.received, summary.unchanged, summary.created, summary.updated) == (len(rows), len(rows), 0, 0)
+
+
+@pytest.mark.usefixtures("stored")
+def test_one_rule_takes_the_indicator_from_its_dimension(client: TestClient) -> None:
+    exported = client.get(f"{API}/data/CPI", params={"format": "sdmx-json"}).content
+    per_indicator = read_sdmx(exported, mapping=load_mapping(ROUND_TRIP_MAPPING.format(flow="CPI")))
+    one_rule = load_mapping(
+        "dataflow: CPI\nseries:\n  - indicator_from: INDICATOR\n    area_from: REF_AREA\n"
+        "    dims_from: {COICOP_VN: COICOP_VN}\n    status_from: OBS_STATUS\n    unit_from: UNIT_MEASURE\n"
+    )
+    assert read_sdmx(exported, mapping=one_rule) == per_indicator and len(per_indicator) > 0
+    renamed = load_mapping(
+        "dataflow: CPI\nseries:\n  - indicator_from: INDICATOR\n    indicator_codes: {OTHER: CPI}\n    area: VN\n"
+    )
+    problems = [item for _, item in read_sdmx(exported, mapping=renamed) if not isinstance(item, dict)]
+    assert problems and problems[0].message == "INDICATOR 'CPI' is not in indicator_codes"

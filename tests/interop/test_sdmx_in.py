@@ -619,11 +619,15 @@ def test_mapping_shape_errors_name_field_and_line() -> None:
         load_mapping(text, where="exr.yaml")
     assert caught.value.code == "invalid_mapping"
     found = {(p.field, p.where) for p in caught.value.problems}
-    assert ("series.0.indicator", "exr.yaml, line 3") in found
+    # A rule without an indicator (neither indicator: nor indicator_from:) is refused where it starts.
+    assert ("series.0", "exr.yaml, line 3") in found
     assert ("series.1", "exr.yaml, line 5") in found
     assert ("series.2.colour", "exr.yaml, line 12") in found
     assert [p.message for p in caught.value.problems if p.field == "series.1"] == [
         "give either area: CODE or area_from: DIMENSION"
+    ]
+    assert [p.message for p in caught.value.problems if p.field == "series.0"] == [
+        "give either indicator: CODE or indicator_from: DIMENSION"
     ]
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -654,6 +654,20 @@ def get_dataflow_version(
     )
 
 
+@dataclass
+class DataParams:
+    """What a data request may say besides its flow and key: one list for both data routes."""
+
+    start_period: StartPeriod = None
+    end_period: EndPeriod = None
+    updated_after: UpdatedAfter = None
+    format_name: FormatParam = None
+    labels: LabelsParam = None
+    lang: LangParam = None
+    accept: AcceptHeader = None
+    accept_language: AcceptLanguageHeader = None
+
+
 def _data_response(
     *,
     request: Request,
@@ -662,20 +676,13 @@ def _data_response(
     reader: Reader,
     flow_ref: str,
     key: str,
-    start_period: str | None,
-    end_period: str | None,
-    updated_after: str | None,
-    format_name: str | None,
-    labels: str | None,
-    lang: str | None,
-    accept: str | None,
-    accept_language: str | None,
+    params: DataParams,
 ) -> Response:
-    negotiated = negotiate_data(accept=accept, format_name=format_name)
-    chosen_labels = choose_labels(labels=labels, negotiated=negotiated)
-    language = choose_language(lang=lang, accept_language=accept_language)
-    first_day, last_day = period_bounds(start_period=start_period, end_period=end_period)
-    moment = parse_updated_after(updated_after)
+    negotiated = negotiate_data(accept=params.accept, format_name=params.format_name)
+    chosen_labels = choose_labels(labels=params.labels, negotiated=negotiated)
+    language = choose_language(lang=params.lang, accept_language=params.accept_language)
+    first_day, last_day = period_bounds(start_period=params.start_period, end_period=params.end_period)
+    moment = parse_updated_after(params.updated_after)
     catalogue = served_catalogue(session=session, reader=reader)
     served = catalogue.flow(flow_id_of(flow_ref=flow_ref))
     wanted = parse_key(key, dimensions=served.flow.key_dimensions)
@@ -702,32 +709,13 @@ def get_all_data(
     audit_session: WriteSessionDep,
     allowed: Readable,
     flow: str,
-    start_period: StartPeriod = None,
-    end_period: EndPeriod = None,
-    updated_after: UpdatedAfter = None,
-    format_name: FormatParam = None,
-    labels: LabelsParam = None,
-    lang: LangParam = None,
-    accept: AcceptHeader = None,
-    accept_language: AcceptLanguageHeader = None,
+    params: Annotated[DataParams, Depends()],
 ) -> Response:
     """Every stored observation of the flow the caller may read (the key ``all``)."""
     return _data_response(
-        request=request,
-        session=session,
-        audit_session=audit_session,
-        reader=allowed,
-        flow_ref=flow,
-        key="all",
-        start_period=start_period,
-        end_period=end_period,
-        updated_after=updated_after,
-        format_name=format_name,
-        labels=labels,
-        lang=lang,
-        accept=accept,
-        accept_language=accept_language,
-    )
+        request=request, session=session, audit_session=audit_session, reader=allowed, flow_ref=flow, key="all",
+        params=params,
+    )  # fmt: skip
 
 
 @router.get("/data/{flow}/{key}", response_class=Response, responses=_DATA_DOC)
@@ -738,29 +726,10 @@ def get_data(
     allowed: Readable,
     flow: str,
     key: str,
-    start_period: StartPeriod = None,
-    end_period: EndPeriod = None,
-    updated_after: UpdatedAfter = None,
-    format_name: FormatParam = None,
-    labels: LabelsParam = None,
-    lang: LangParam = None,
-    accept: AcceptHeader = None,
-    accept_language: AcceptLanguageHeader = None,
+    params: Annotated[DataParams, Depends()],
 ) -> Response:
     """The flow's stored observations that the key selects: ``M.CPI.79+01.`` (FREQ.INDICATOR.REF_AREA[.breakdowns])."""
     return _data_response(
-        request=request,
-        session=session,
-        audit_session=audit_session,
-        reader=allowed,
-        flow_ref=flow,
-        key=key,
-        start_period=start_period,
-        end_period=end_period,
-        updated_after=updated_after,
-        format_name=format_name,
-        labels=labels,
-        lang=lang,
-        accept=accept,
-        accept_language=accept_language,
-    )
+        request=request, session=session, audit_session=audit_session, reader=allowed, flow_ref=flow, key=key,
+        params=params,
+    )  # fmt: skip

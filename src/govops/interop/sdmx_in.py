@@ -30,7 +30,7 @@ The mapping (YAML, written by hand by a data officer) ties series keys to govops
     series:                           # the first rule that matches a series key wins
       - match: {FREQ: M, CURRENCY: [USD, JPY], CURRENCY_DENOM: EUR}   # omitted dimensions match any code
         # or key: "M.USD+JPY.EUR.SP00."   (SDMX key syntax: '+' between codes, empty = any code)
-        indicator: FX_RATE
+        indicator: FX_RATE            # or indicator_from: INDICATOR (+ indicator_codes), as govops' own output
         area: VN                      # a fixed area, or area_from: REF_AREA with optional area_codes: {"704": VN}
         dims: {CURRENCY_PAIR: USD_EUR}              # fixed dims...
         dims_from:                                  # ...and dims taken from a dimension or attribute
@@ -143,7 +143,10 @@ class SeriesRule(_Strict):
 
     match: dict[SdmxId, SdmxId | list[SdmxId]] | None = None
     key: str | None = None
-    indicator: Code
+    indicator: Code | None = None
+    # A dimension naming the indicator, for messages that carry several (govops' own SDMX output).
+    indicator_from: SdmxId | None = None
+    indicator_codes: dict[SdmxId, Code] | None = None
     area: AreaCode | None = None
     area_from: SdmxId | None = None
     area_codes: dict[SdmxId, AreaCode] | None = None
@@ -170,6 +173,10 @@ class SeriesRule(_Strict):
             raise ValueError("give match: or key:, not both")
         if self.key is not None:
             _key_parts(self.key)
+        if (self.indicator is None) == (self.indicator_from is None):
+            raise ValueError("give either indicator: CODE or indicator_from: DIMENSION")
+        if self.indicator_codes is not None and self.indicator_from is None:
+            raise ValueError("indicator_codes translates the codes of indicator_from; give indicator_from too")
         if (self.area is None) == (self.area_from is None):
             raise ValueError("give either area: CODE or area_from: DIMENSION")
         if self.area_codes is not None and self.area_from is None:
@@ -554,7 +561,9 @@ def _compile(number: int, spec: SeriesRule, message: _Message, where: str) -> _R
             )
         conditions.extend((i, codes) for i, codes in enumerate(parts) if codes is not None)
     components = set(dims) | message.attributes
-    needed = [("the area", spec.area_from)] + [(f"dims {k}", s.from_) for k, s in spec.dims_from.items()]
+    needed = [("the indicator", spec.indicator_from), ("the area", spec.area_from)] + [
+        (f"dims {k}", s.from_) for k, s in spec.dims_from.items()
+    ]
     for what, component in needed:
         if component is not None and component not in components:
             raise _misfit(number, f"takes {what} from {component}, which the message does not have", message, where)
@@ -595,6 +604,10 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
         issues.append(_Issue("the observation has no value", "value", _shown(obs.value), hint))
     period = _period(obs, rule, context, issues)
     codes, attrs = series.codes, obs.attrs
+    indicator = rule.indicator
+    if rule.indicator_from is not None:
+        raw = codes.get(rule.indicator_from) or attrs.get(rule.indicator_from)
+        indicator = _code(raw, rule.indicator_from, rule.indicator_codes, "indicator", "indicator_codes", issues)
     area = rule.area
     if rule.area_from is not None:
         raw = codes.get(rule.area_from) or attrs.get(rule.area_from)
@@ -621,10 +634,10 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
         else:
             hint = f"{rule.scale_from} must be a whole number like 3 (thousands) or 6 (millions)"
             issues.append(_Issue(f"{rule.scale_from} {raw!r} is not a power of ten", "scale", raw, hint))
-    if issues or value is None or period is None or area is None:
+    if issues or value is None or period is None or area is None or indicator is None:
         return [_problem(obs, series, issue) for issue in issues]
     row: dict[str, Any] = {
-        "indicator": rule.indicator,
+        "indicator": indicator,
         "area": area,
         "period": period,
         "value": value if factor == 1.0 else value * factor,

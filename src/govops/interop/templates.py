@@ -44,7 +44,7 @@ def template_workbook(
         build_template(
             title=found_group.name_vi if lang == "vi" else found_group.name_en,
             agency=f"{found_agency.code} · {found_agency.name_vi if lang == 'vi' else found_agency.name_en}",
-            indicators=[_template_indicator(i) for i in indicators],
+            indicators=[template_indicator(i) for i in indicators],
             areas=_areas(session, found_agency, wards=wards),
             periods={i.code: _periods(Freq(i.periodicity), year) for i in indicators},
             lang=lang,
@@ -53,7 +53,8 @@ def template_workbook(
     )
 
 
-def _template_indicator(ind: Indicator) -> TemplateIndicator:
+def template_indicator(ind: Indicator) -> TemplateIndicator:
+    """What a template sheet shows of a catalogue indicator; its breakdowns start with the total."""
     return TemplateIndicator(
         code=ind.code,
         name_vi=ind.name_vi,
