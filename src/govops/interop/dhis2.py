@@ -770,7 +770,7 @@ def write_data_value_set(*, rows: Sequence[ExportValue], mapping: Dhis2Mapping, 
         )
     payload: dict[str, Any] = {"dataSet": data_set} if data_set else {}
     payload["dataValues"] = values
-    return json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _dhis2_number(value: float) -> str | None:
