@@ -56,11 +56,11 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from govops.catalog.schemas import CatalogueDoc, Code, ItemCode
 from govops.errors import GovopsError, Problem
+from govops.interop.mapping_yaml import read_mapping
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.formats import Row
 
@@ -265,47 +265,14 @@ _MAPPING_HINTS = {
 
 def load_mapping(text: str, *, where: str = "mapping") -> Dhis2Mapping:
     """Read a mapping from YAML; a YAML error or a wrong entry raises GovopsError listing every problem."""
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"{where}, line {mark.line + 1} column {mark.column + 1}" if mark is not None else where
-        reason = getattr(exc, "problem", None) or "it cannot be read"
-        raise GovopsError(
-            f"the mapping is not valid YAML: {reason}",
-            code="unparseable",
-            where=place,
-            hint="check the indentation and the quotes around that place",
-        ) from None
-    except RecursionError:
-        raise GovopsError("the mapping is nested too deeply to read", code="unparseable", where=where) from None
-    if not isinstance(data, dict):
-        raise GovopsError(
-            "the mapping must be a YAML mapping with data_elements: (and org_units:, category_option_combos:)",
-            code="invalid_mapping",
-            where=where,
-            hint="start from the mapping that catalogue_from_metadata writes",
-        )
-    try:
-        return Dhis2Mapping.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            Problem(
-                err["msg"],
-                field=".".join(str(part) for part in err["loc"]) or None,
-                value=err["input"] if isinstance(err.get("input"), str | int | float) else None,
-                hint=_MAPPING_HINTS.get(err["type"]),
-                where=where,
-            )
-            for err in exc.errors()
-        ]
-        raise GovopsError(
-            f"the mapping has {len(problems)} problem(s)",
-            code="invalid_mapping",
-            where=where,
-            hint="fix the entries listed in 'problems'",
-            problems=problems,
-        ) from None
+    return read_mapping(
+        text,
+        model=Dhis2Mapping,
+        where=where,
+        hints=_MAPPING_HINTS,
+        shape="the mapping must be a YAML mapping with data_elements: (and org_units:, category_option_combos:)",
+        shape_hint="start from the mapping that catalogue_from_metadata writes",
+    )
 
 
 # -- reading ----------------------------------------------------------------------------------

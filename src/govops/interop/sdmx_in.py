@@ -69,7 +69,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -78,6 +77,7 @@ from sdmx.model import common
 
 from govops.catalog.schemas import Code, ItemCode
 from govops.errors import GovopsError, Problem
+from govops.interop.mapping_yaml import read_mapping
 from govops.periods import Period, PeriodError
 from govops.warehouse.formats import Row
 
@@ -243,66 +243,15 @@ _MAPPING_HINTS = {
 
 def load_mapping(text: str, *, where: str = "mapping") -> SdmxMapping:
     """Read a mapping from YAML; a YAML error or a wrong entry raises GovopsError naming its line."""
-    try:
-        node = yaml.compose(text, Loader=_TextLoader)
-        data: Any = yaml.load(text, Loader=_TextLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"{where}, line {mark.line + 1} column {mark.column + 1}" if mark is not None else where
-        reason = getattr(exc, "problem", None) or "it cannot be read"
-        raise GovopsError(
-            f"the mapping is not valid YAML: {reason}",
-            code="unparseable",
-            where=place,
-            hint="check the indentation and the quotes around that place",
-        ) from None
-    except RecursionError:
-        raise GovopsError("the mapping is nested too deeply to read", code="unparseable", where=where) from None
-    if not isinstance(data, dict):
-        raise GovopsError(
-            "the mapping must be a YAML mapping with dataflow: and series:",
-            code="invalid_mapping",
-            where=where,
-            hint="start from the example in the documentation of govops.interop.sdmx_in",
-        )
-    try:
-        return SdmxMapping.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            line = _line_of(node, err["loc"])
-            problems.append(
-                Problem(
-                    err["msg"].removeprefix("Value error, "),
-                    field=".".join(str(part) for part in err["loc"]) or None,
-                    value=err["input"] if isinstance(err.get("input"), str | int | float) else None,
-                    hint=_MAPPING_HINTS.get(err["type"]),
-                    where=where if line is None else f"{where}, line {line}",
-                )
-            )
-        raise GovopsError(
-            f"the mapping has {len(problems)} problem(s)",
-            code="invalid_mapping",
-            where=problems[0].where,
-            hint="fix the entries listed in 'problems'",
-            problems=problems,
-        ) from None
-
-
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
-    """The line of the YAML node at a pydantic error location, or of its nearest parent found."""
-    if node is None:
-        return None
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            continue  # a pydantic-only step, e.g. the member of a union
-        node = child
-    return node.start_mark.line + 1
+    return read_mapping(
+        text,
+        model=SdmxMapping,
+        where=where,
+        loader=_TextLoader,
+        hints=_MAPPING_HINTS,
+        shape="the mapping must be a YAML mapping with dataflow: and series:",
+        shape_hint="start from the example in the documentation of govops.interop.sdmx_in",
+    )
 
 
 def _key_parts(key: str) -> list[frozenset[str] | None]:
