@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import time
 import zipfile
 from collections.abc import Callable
 from datetime import date
@@ -690,7 +689,7 @@ def test_fuzz_edited_layout_sheet(template: bytes, cell: str, value: Any) -> Non
 # -- speed --------------------------------------------------------------------------------------------
 
 
-def test_hundred_thousand_values_read_fast() -> None:
+def test_hundred_thousand_values_read_whole() -> None:
     """34 areas x 200 months x 15 sheets = 102,000 values."""
     indicators = [
         TemplateIndicator(f"IND{i:02d}", f"Chỉ tiêu {i}", f"Indicator {i}", "", "", "PCT", "%", "%", 1)
@@ -707,14 +706,9 @@ def test_hundred_thousand_values_read_fast() -> None:
                 ws.cell(row=row, column=col, value=row * 1000 + col / 10)
     out = io.BytesIO()
     book.save(out)
-    started = time.perf_counter()
-    rows = read_workbook(out.getvalue())
-    elapsed = time.perf_counter() - started
-    print(f"read 102,000 values in {elapsed:.2f} s")
+    rows = read_workbook(out.getvalue())  # bench/interop.py measures how fast
     assert len(rows) == 102_000
     assert rows[-1] == (
         102_000,
         {"indicator": "IND14", "area": "34", "period": "2025-08", "value": 41000 + 20.2, "dims": {}},
     )
-    # Typically about half a second on this machine; the bound only catches a return to slow reading.
-    assert elapsed < 10

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -178,9 +177,7 @@ def xml_values(body: bytes) -> list[tuple[str, str]]:
 
 def test_monthly_usd_series_gives_252_exact_rows_in_order() -> None:
     body = ecb("1", "M.USD.EUR.SP00.A.xml")
-    started = time.perf_counter()
     result = read_sdmx(body, mapping=EXR_MAPPING, structures=[ecb("1", "structure-full.xml")], where="usd.xml")
-    elapsed = time.perf_counter() - started
     rows = rows_of(result)
     assert len(rows) == 252
     assert [n for n, _ in result] == list(range(1, 253))
@@ -205,14 +202,11 @@ def test_monthly_usd_series_gives_252_exact_rows_in_order() -> None:
         "dims": {},
         "status": "final",
     }
-    assert elapsed < 1.0
 
 
 def test_monthly_usd_series_reads_without_its_structure_under_its_dsd_id() -> None:
     mapping = EXR_MAPPING.model_copy(update={"dataflow": "ECB_EXR1"})
-    started = time.perf_counter()
     rows = rows_of(read_sdmx(ecb("1", "M.USD.EUR.SP00.A.xml"), mapping=mapping))
-    assert time.perf_counter() - started < 0.5
     assert len(rows) == 252 and rows[0]["value"] == 1.16078 and rows[-1]["period"] == "2019-12"
 
 
