@@ -275,7 +275,17 @@ def last_line(path: Path, block: int = 4096) -> str | None:
 def existing_public_key(key_file: Path) -> str | None:
     """The server's public key (base64) if its key file exists; never makes a new key (which would sign
     nothing that was written before)."""
-    return signing.public_key_b64(signing.server_key(key_file)) if key_file.exists() else None
+    if not key_file.exists():
+        return None
+    try:
+        return signing.public_key_b64(signing.server_key(key_file))
+    except ValueError:
+        raise GovopsError(
+            "the server's signing key file holds no Ed25519 private key",
+            code="signing_key_unreadable",
+            where=str(key_file),
+            hint="restore the key file from its backup, or point GOVOPS_SIGNING_KEY_FILE at it",
+        ) from None
 
 
 @dataclass(frozen=True)
