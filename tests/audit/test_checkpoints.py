@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from govops.audit import checkpoints, service
 from govops.audit.checkpoints import ACTION, Checkpoint, record_checkpoint, verify_trail
 from govops.audit.models import AuditEntry
 from govops.exchange import signing
+from govops.exchange.worker import Worker
+from govops.settings import Settings
 
 T0 = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
 
@@ -219,3 +221,25 @@ def test_the_audit_page_shows_the_last_checkpoint_and_whether_its_signature_veri
         assert "Không đọc được dòng cuối của tệp điểm kiểm tra" in web.get("/admin/audit").text
     finally:
         file.unlink(missing_ok=True)
+
+
+def test_the_worker_runs_its_periodic_jobs_when_due_and_survives_a_failing_one(engine: Engine, tmp_path: Path) -> None:
+    settings = Settings(database_url=str(engine.url), audit_checkpoint_file=tmp_path / "c.jsonl")
+    every_quarter = Worker.configured(engine, settings)
+    every_quarter.close()
+    assert [seconds for seconds, _ in every_quarter.periodic] == [15 * 60]
+    never = Worker.configured(engine, settings.model_copy(update={"audit_checkpoint_minutes": 0}))
+    assert never.periodic == []
+    runs: list[str] = []
+
+    def failing() -> None:
+        runs.append("failing")
+        raise OSError("disk full")
+
+    never.periodic = [(3600, lambda: runs.append("hourly")), (0, failing)]
+    try:
+        never.run_periodic()
+        never.run_periodic()
+    finally:
+        never.close()
+    assert runs == ["hourly", "failing", "failing"]
