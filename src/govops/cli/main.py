@@ -121,7 +121,7 @@ def db_upgrade() -> None:
 def worker(
     every: Annotated[float, typer.Option(help="seconds between looks for work when idle")] = 0.5,
 ) -> None:
-    """Deliver webhooks until stopped (Ctrl-C). Run several against PostgreSQL to share the work."""
+    """Deliver webhooks and checkpoint the audit trail until stopped (Ctrl-C). Run several against PostgreSQL."""
     from govops.exchange.worker import Worker
 
     with _friendly_errors():
