@@ -83,7 +83,13 @@ def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def client(engine: Engine, session: Session, signing_key_file: Path) -> Iterator[TestClient]:
     app = create_app(
-        Settings(database_url=str(engine.url), signing_key_file=signing_key_file, page_warmer=False, worker=False),
+        Settings(
+            database_url=str(engine.url),
+            signing_key_file=signing_key_file,
+            audit_checkpoint_file=signing_key_file.parent / "audit-checkpoints.jsonl",
+            page_warmer=False,
+            worker=False,
+        ),
         engine=engine,
     )
     app.dependency_overrides[get_session] = lambda: session

@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     demo_end: str | None = Field(
         default=None, description="Last month of demo data (YYYY-MM); default: the month before today."
     )
+    # --- audit checkpoints (govops.audit.checkpoints) ---
+    audit_checkpoint_file: Path = Field(
+        default=Path("var/audit-checkpoints.jsonl"),
+        description="Append-only file of signed checkpoints of the audit trail; keep a copy off the database host.",
+    )
+    audit_checkpoint_url: str | None = Field(
+        default=None, description="Receiver elsewhere that each audit checkpoint is also posted to (JSON); optional."
+    )
+    audit_checkpoint_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        description="Minutes between the worker's audit checkpoints, written only when the trail grew; 0: never.",
+    )
+
+    @field_validator("audit_checkpoint_url", mode="before")
+    @classmethod
+    def _no_checkpoint_url_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("boundaries_file", mode="before")
     @classmethod

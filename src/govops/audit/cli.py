@@ -1,10 +1,11 @@
-"""`govops audit ...`: verify the audit trail's hash chain and list its entries."""
+"""`govops audit ...`: verify the audit trail's hash chain and its checkpoints, write a checkpoint, list entries."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from govops.errors import GovopsError
 
-audit_app = typer.Typer(help="The audit trail: verify its hash chain, list entries.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit trail: verify its hash chain and checkpoints, write a checkpoint, list entries.",
+    no_args_is_help=True,
+)
 
 
 @contextmanager
@@ -49,18 +53,87 @@ def parse_since(text: str) -> datetime:
 
 
 @audit_app.command("verify")
-def verify_command() -> None:
-    """Check the whole hash chain: exit status 0 when intact, 1 naming the first broken entry."""
-    from govops.audit.service import verify
+def verify_command(
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="checkpoint file to check against (default GOVOPS_AUDIT_CHECKPOINT_FILE)"),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option("--public-key", help="the server's public key (base64), e.g. a copy kept off this host"),
+    ] = None,
+) -> None:
+    """Check the hash chain and every checkpoint: exit status 0 when intact, 1 naming each problem."""
+    from govops.audit.checkpoints import existing_public_key, verify_trail
     from govops.cli.main import _progress, err, out
+    from govops.settings import get_settings
 
+    settings = get_settings()
+    checkpoint_file = file or settings.audit_checkpoint_file
     with _friendly(), _reader() as session, _progress() as progress:
         task = progress.add_task("verifying the audit trail", total=None)
-        result = verify(session=session, progress=lambda n: progress.advance(task, n))
-    if not result.ok:
+        result = verify_trail(
+            session=session,
+            file=checkpoint_file,
+            public_key=public_key or existing_public_key(settings.signing_key_file),
+            progress=lambda n: progress.advance(task, n),
+        )
+    if result.broken_id is not None:
         err.print(f"audit trail broken at entry {result.broken_id}: {result.reason}", highlight=False)
+    else:
+        out.print(f"audit trail intact: {result.checked} entries", highlight=False)
+    for problem in result.checkpoint_problems:
+        where = [
+            f"line {problem.line}" if problem.line else "",
+            f"entry {problem.entry_id}" if problem.entry_id else "",
+        ]
+        if problem.checkpoint_at:
+            where.append(f"checkpoint of {problem.checkpoint_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        err.print(
+            f"checkpoint problem ({checkpoint_file}, {', '.join(w for w in where if w)}): {problem.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    last = result.last_checkpoint
+    if last is not None:
+        out.print(
+            f"checkpoints: {result.checkpoints} signed, the last of {last.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC "
+            f"at entry {last.last_id} ({last.entries} entries)",
+            highlight=False,
+        )
+    elif not result.checkpoint_problems:
+        out.print("no checkpoints yet: write one with `govops audit checkpoint`", highlight=False)
+    if not result.ok:
         raise typer.Exit(1)
-    out.print(f"audit trail intact: {result.checked} entries", highlight=False)
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command() -> None:
+    """Sign a checkpoint of the trail's head and append it to the checkpoint file (and post it to the receiver)."""
+    from govops.audit.checkpoints import write_checkpoint
+    from govops.cli.main import _engine, err, out
+    from govops.settings import get_settings
+
+    settings = get_settings()
+    with _friendly():
+        written = write_checkpoint(engine=_engine(settings), settings=settings)
+    done = written.checkpoint
+    out.print(
+        f"checkpoint written: entry {done.last_id} ({done.entries} entries), "
+        f"{done.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, to {written.file}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if settings.audit_checkpoint_url:
+        if written.send_error:
+            err.print(
+                f"error: the receiver {settings.audit_checkpoint_url} did not take the checkpoint "
+                f"({written.send_error}); it is in the file only",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        out.print(f"sent to {settings.audit_checkpoint_url}", highlight=False, soft_wrap=True)
 
 
 @audit_app.command("list")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from govops.audit.checkpoints import existing_public_key, latest
 from govops.audit.service import canonical_json, list_entries
 from govops.catalog.pages import Administrator
 from govops.errors import GovopsError
@@ -68,10 +69,20 @@ def audit_page(
         limit=PAGE_SIZE,
     )
     filters = {"actor": actor, "action": action, "target": target, "from": start, "to": end}
+    settings = request.app.state.settings
+    last_checkpoint = latest(
+        file=settings.audit_checkpoint_file, public_key=existing_public_key(settings.signing_key_file)
+    )
     return render(
         request,
         "admin/audit.html",
-        {"page": page, "filters": filters, "detail_text": canonical_json, "first_page": not cursor},
+        {
+            "page": page,
+            "filters": filters,
+            "detail_text": canonical_json,
+            "first_page": not cursor,
+            "last_checkpoint": last_checkpoint,
+        },
         fragment="admin/_audit_table.html",
     )
 

@@ -134,7 +134,8 @@ def _clean(value: str | None, field: str) -> str | None:
     return None if value is None else value.replace("\x00", "")[: _MAX[field]]
 
 
-def _take_turn(session: Session) -> None:
+def take_turn(session: Session) -> None:
+    """Wait for this transaction's turn to write the trail (see the module's docstring); taking it twice is harmless."""
     if session.get_bind().dialect.name == "postgresql":
         # Held until this transaction ends: the next writer reads the last entry only after we commit.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
@@ -176,7 +177,7 @@ def record(
     content: dict[str, Any] = json.loads(canonical_json(dict(detail or {})))
     actor, target = _clean(actor, "actor") or "", _clean(target, "target") or ""
     agency, ip, request_id = _clean(agency, "agency"), _clean(ip, "ip"), _clean(request_id, "request_id")
-    _take_turn(session)
+    take_turn(session)
     last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     prev_hash = last.hash if last is not None else GENESIS
     entry = AuditEntry(

@@ -121,7 +121,7 @@ def db_upgrade() -> None:
 def worker(
     every: Annotated[float, typer.Option(help="seconds between looks for work when idle")] = 0.5,
 ) -> None:
-    """Deliver webhooks until stopped (Ctrl-C). Run several against PostgreSQL to share the work."""
+    """Deliver webhooks and checkpoint the audit trail until stopped (Ctrl-C). Run several against PostgreSQL."""
     from govops.exchange.worker import Worker
 
     with _friendly_errors():
@@ -212,8 +212,17 @@ def demo(
         for username, role, agency in users:
             table.add_row(username, role, agency, DEMO_PASSWORD)
         out.print(table)
+        _demo_audit_checkpoint(engine, settings)
     if serve_api:
         serve(host=None, port=port)
+
+
+def _demo_audit_checkpoint(engine: Engine, settings: Settings) -> None:
+    """The demo's set-up ends with a signed checkpoint of the audit trail (see govops.audit.checkpoints)."""
+    from govops.audit.checkpoints import write_checkpoint
+
+    written = write_checkpoint(engine=engine, settings=settings)
+    out.print(f"audit checkpoint: entry {written.checkpoint.last_id} in {written.file}", highlight=False)
 
 
 @app.command()

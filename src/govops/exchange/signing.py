@@ -43,7 +43,18 @@ def public_key_b64(key: Ed25519PrivateKey) -> str:
 
 
 def key_id(key: Ed25519PrivateKey) -> str:
-    return hashlib.sha256(base64.b64decode(public_key_b64(key))).hexdigest()[:16]
+    return public_key_id(public_key_b64(key))
+
+
+def public_key_id(public_key: str) -> str:
+    """The short id of a base64 Ed25519 public key; ValueError when it is not one."""
+    try:
+        raw = base64.b64decode(public_key.strip(), validate=True)
+    except binascii.Error:
+        raise ValueError("not base64") from None
+    if len(raw) != 32:
+        raise ValueError("not 32 bytes long")
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def sign(key: Ed25519PrivateKey, data: bytes) -> str:

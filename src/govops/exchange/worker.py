@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -18,6 +20,7 @@ import httpx2 as httpx
 import structlog
 from sqlalchemy import Engine
 
+from govops.audit.checkpoints import write_checkpoint_if_new
 from govops.db.engine import make_session_factory
 from govops.exchange import webhooks
 from govops.settings import Settings
@@ -50,11 +53,34 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Periodic work beside the deliveries, run between steps: (seconds apart, what to run).
+        self.periodic: list[tuple[float, Callable[[], object]]] = []
+        self._periodic_due: dict[int, float] = {}
 
     @classmethod
     def configured(cls, engine: Engine, settings: Settings, *, every: float = 0.5) -> Worker:
         policy = webhooks.RetryPolicy(first_wait=settings.webhook_first_retry)
-        return cls(engine, policy=policy, every=every, timeout=settings.webhook_timeout)
+        worker = cls(engine, policy=policy, every=every, timeout=settings.webhook_timeout)
+        if settings.audit_checkpoint_minutes > 0:
+            worker.periodic.append(
+                (
+                    settings.audit_checkpoint_minutes * 60,
+                    lambda: write_checkpoint_if_new(engine=engine, settings=settings),
+                )
+            )
+        return worker
+
+    def run_periodic(self) -> None:
+        """Run each periodic job that is due (the first time at once); a failing one is logged, not fatal."""
+        now = time.monotonic()
+        for index, (seconds, job) in enumerate(self.periodic):
+            if now < self._periodic_due.get(index, now):
+                continue
+            self._periodic_due[index] = now + seconds
+            try:
+                job()
+            except Exception:
+                log.exception("periodic worker job failed")
 
     def run_once(self) -> int:
         """Fan out new events, then attempt deliveries until none is due; returns how many were attempted.
@@ -100,6 +126,7 @@ class Worker:
                 except Exception:
                     log.exception("webhook worker step failed")
                     busy = 0
+                self.run_periodic()
                 if not busy:
                     self._wake.wait(self.every)
                     self._wake.clear()
