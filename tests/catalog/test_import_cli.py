@@ -113,6 +113,7 @@ def test_an_import_that_only_adds_goes_through_and_its_plan_says_so(
 
     imported = govops("catalog", "import", str(with_gold))
     assert imported.code == 0, imported.err
+    assert "(1 added, 0 changed, 0 removed)" in imported.out
     observations, codes = stored(govops.store)
     assert codes[0] == "01" and codes[-1] == "12" and len(observations) == 3
     assert "would change nothing" in govops("catalog", "import", "--plan", str(with_gold)).out

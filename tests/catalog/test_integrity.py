@@ -225,3 +225,16 @@ def test_observations_are_counted_in_one_grouped_query(session: Session, observa
     observation_queries.clear()
     plan_catalogue(session=session, doc=reference_catalogue())
     assert observation_queries == []
+
+
+def test_a_code_or_dimension_listed_twice_is_refused_not_crashed_on(session: Session) -> None:
+    def twice(data: dict[str, Any]) -> None:
+        codes = item(data, "codelists", "COICOP_VN")["codes"]
+        codes.append(codes[0])
+
+    error = refused(session, edited(twice, indicator("CPI", dimensions=["COICOP_VN", "COICOP_VN"])))
+    assert {p.field for p in error.problems} == {
+        "codelists[COICOP_VN].codes[01]",
+        "indicators[CPI].dimensions[COICOP_VN]",
+    }
+    assert all("listed twice" in p.message for p in error.problems)

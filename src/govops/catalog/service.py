@@ -9,7 +9,7 @@ import json
 import unicodedata
 from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from importlib.resources import files
@@ -182,6 +182,8 @@ class ImportSummary:
     codelists: int = 0
     groups: int = 0
     indicators: int = 0
+    # How many units, code lists, codes, groups, indicators and dimensions were added, changed, removed.
+    changes: dict[str, int] = field(default_factory=dict)
 
     def as_counts(self) -> dict[str, int]:
         return {"units": self.units, "codelists": self.codelists, "groups": self.groups, "indicators": self.indicators}
@@ -614,7 +616,11 @@ def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None =
     session.flush()
     session.expire_all()
     return ImportSummary(
-        units=len(doc.units), codelists=len(doc.codelists), groups=len(doc.groups), indicators=len(doc.indicators)
+        units=len(doc.units),
+        codelists=len(doc.codelists),
+        groups=len(doc.groups),
+        indicators=len(doc.indicators),
+        changes=plan.counts(),
     )
 
 
@@ -643,6 +649,10 @@ def _reference_problems(*, session: Session, doc: CatalogueDoc) -> list[Problem]
     dup("codelists", [c.code for c in doc.codelists])
     dup("groups", [g.code for g in doc.groups])
     dup("indicators", [i.code for i in doc.indicators])
+    for codelist in doc.codelists:
+        dup(f"codelists[{codelist.code}].codes", [c.code for c in codelist.codes])
+    for ind in doc.indicators:
+        dup(f"indicators[{ind.code}].dimensions", list(ind.dimensions))
     formulas: dict[str, frozenset[str]] = {}
     for ind in doc.indicators:
         at = f"indicators[{ind.code}]"

@@ -339,9 +339,15 @@ def catalog_import(
                 session=session,
                 action="catalogue.import",
                 target=file.name,
-                detail={"file": str(file), **summary.as_counts()},
+                detail={"file": str(file), **summary.as_counts(), "changes": summary.changes},
             )
-        out.print(f"{file}: " + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items()))
+        out.print(
+            f"{file}: "
+            + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items())
+            + " ("
+            + ", ".join(f"{n} {what}" for what, n in summary.changes.items())
+            + ")"
+        )
 
 
 def _print_catalogue_plan(plan: CataloguePlan, file: Path) -> None:
