@@ -309,7 +309,8 @@ def _plan(session: Session, doc: CatalogueDoc, *, lock: bool) -> CataloguePlan:
     problems = _reference_problems(session=session, doc=doc)
     stored = _StoredCatalogue(session)
     found = stored.changes(doc)
-    affected = {ind_id for change in found for ind_id in change.indicator_ids}
+    # An import counts only what could refuse it; a plan also shows how much data a new name or rule touches.
+    affected = {ind_id for change in found if change.guarded or not lock for ind_id in change.indicator_ids}
     if lock and affected:
         # Writers of observations take a key-share lock on their indicator: holding it exclusively until
         # commit means no observation of these indicators is written between counting and importing.
