@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Codelist, Indicator
@@ -239,3 +240,16 @@ def test_a_code_or_dimension_listed_twice_is_refused_not_crashed_on(session: Ses
         "indicators[CPI].dimensions[COICOP_VN]",
     }
     assert all("listed twice" in p.message for p in error.problems)
+
+
+def test_an_import_waits_for_observations_being_written_of_the_indicators_it_checks(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers take the whole store's write lock anyway")
+    row = {"indicator": "CPI", "area": "01", "period": "2025-07", "value": 104.1, "dims": {"COICOP_VN": "01"}}
+    with Session(engine) as writer, Session(engine) as importer:
+        ingest(session=writer, rows=[(1, row)])  # not yet committed: the import must not count without it
+        importer.execute(text("SET LOCAL lock_timeout = '50ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            import_catalogue(session=importer, doc=edited(without_code("COICOP_VN", "01")))
+        importer.rollback()
+        writer.rollback()
