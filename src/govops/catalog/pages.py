@@ -14,15 +14,15 @@ from govops.audit.service import record_request
 from govops.auth.models import User, UserSession
 from govops.auth.service import LANGUAGES, ROLES, create_user, get_user, list_users, set_password, update_user
 from govops.auth.web import require_role, verify_csrf
-from govops.catalog.models import Agency, IndicatorGroup, Unit
+from govops.catalog.models import Agency, Codelist, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
-from govops.catalog.service import export_catalogue, get_indicator, import_catalogue
+from govops.catalog.service import CatalogueRefused, PlannedChange, export_catalogue, get_indicator, import_catalogue
 from govops.errors import GovopsError, Problem
 from govops.periods import Freq
 from govops.warehouse.rollup import refresh_stale
 from govops.warehouse.validation import problems_from_validation
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.i18n import translations
+from govops.web.i18n import number, translations
 from govops.web.templating import locale_of, render
 
 Administrator = Annotated[User, Depends(require_role("administrator"))]
@@ -57,6 +57,7 @@ def admin_home(request: Request, session: SessionDep, admin: Administrator) -> H
 def _choices(session: SessionDep) -> dict[str, Any]:
     return {
         "units": list(session.scalars(select(Unit).order_by(Unit.code))),
+        "codelists": list(session.scalars(select(Codelist).order_by(Codelist.code))),
         "agencies": list(session.scalars(select(Agency).order_by(Agency.code))),
         "groups": list(session.scalars(select(IndicatorGroup).order_by(IndicatorGroup.code))),
         "freqs": [f.value for f in Freq],
@@ -91,8 +92,10 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
     form = await request.form()
     data: dict[str, Any] = {k: str(form.get(k, "")).strip() for k in INDICATOR_FIELDS}
     data["groups"] = [str(g) for g in form.getlist("groups")]
-    # The form does not edit dimensions; an existing indicator keeps its own (and must exist).
-    data["dimensions"] = [] if code == "new" else get_indicator(session=session, code=code).dimension_codes
+    if "dimensions" in form:
+        data["dimensions"] = [d for d in str(form["dimensions"]).replace(",", " ").split() if d]
+    else:  # a form without the field keeps an existing indicator's dimensions (and the indicator must exist)
+        data["dimensions"] = [] if code == "new" else get_indicator(session=session, code=code).dimension_codes
     data["higher_is_better"] = {"true": True, "false": False}.get(data["higher_is_better"])
     for optional in ("area_weight", "formula"):
         data[optional] = data[optional] or None
@@ -112,6 +115,13 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
         )
     except ValidationError as exc:
         problems = problems_from_validation(exc, row=None)
+    except CatalogueRefused as exc:
+        locale = locale_of(request)
+        refusals = {}
+        for change in exc.plan.refused:
+            refusal = refusal_problem(change, locale)
+            refusals[(refusal.field, refusal.message)] = refusal
+        problems = exc.plan.reference_problems + list(refusals.values())
     except GovopsError as exc:
         problems = exc.problems or [Problem(exc.message, hint=exc.hint)]
     if problems:
@@ -124,6 +134,68 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
         )
     session.commit()
     return RedirectResponse(f"/explorer/{data['code']}", status_code=303)
+
+
+def refusal_problem(change: PlannedChange, locale: str) -> Problem:
+    """A change refused because stored observations use what it changes, in the reader's language."""
+    tr = translations(locale)
+    words = {
+        "indicator": change.indicator or "",
+        "count": number(change.observations, locale, 0),
+        "code": change.code,
+        "codelist": change.codelist or "",
+        "before": change.before or tr.gettext("none"),
+        "after": change.after or tr.gettext("none"),
+    }
+    n = change.observations
+    plain = change.problem()
+    if change.kind == "code":
+        message = tr.ngettext(
+            "Code %(code)s of %(codelist)s is used by %(count)s observation of %(indicator)s.",
+            "Code %(code)s of %(codelist)s is used by %(count)s observations of %(indicator)s.",
+            n,
+        )
+        hint = tr.gettext("Keep it in the code list, or delete those observations first.")
+    elif change.kind == "unit":
+        message = tr.ngettext(
+            "Unit %(code)s is used by %(count)s observation of %(indicator)s; "
+            "its size or quantity cannot change from %(before)s to %(after)s.",
+            "Unit %(code)s is used by %(count)s observations of %(indicator)s; "
+            "its size or quantity cannot change from %(before)s to %(after)s.",
+            n,
+        )
+        hint = tr.gettext("Keep the unit as it is and add a new unit for new indicators.")
+    elif change.kind == "dimension":
+        message = tr.ngettext(
+            "%(indicator)s holds %(count)s observation keyed by [%(before)s]; "
+            "its dimensions cannot change to [%(after)s].",
+            "%(indicator)s holds %(count)s observations keyed by [%(before)s]; "
+            "its dimensions cannot change to [%(after)s].",
+            n,
+        )
+        hint = tr.gettext("Keep the dimensions, or create a new indicator with the new dimensions.")
+    elif change.fields == ("periodicity",):
+        message = tr.ngettext(
+            "%(indicator)s holds %(count)s observation of frequency %(before)s; it cannot change to %(after)s.",
+            "%(indicator)s holds %(count)s observations of frequency %(before)s; it cannot change to %(after)s.",
+            n,
+        )
+        hint = tr.gettext("Keep the frequency, or create a new indicator for the new frequency.")
+    elif change.fields == ("unit",):
+        message = tr.ngettext(
+            "%(indicator)s holds %(count)s observation in unit %(before)s; it cannot change to %(after)s.",
+            "%(indicator)s holds %(count)s observations in unit %(before)s; it cannot change to %(after)s.",
+            n,
+        )
+        hint = tr.gettext("Keep the unit, or create a new indicator for the new unit.")
+    else:
+        message = tr.ngettext(
+            "%(indicator)s holds %(count)s stored observation; it cannot become derived by a formula.",
+            "%(indicator)s holds %(count)s stored observations; it cannot become derived by a formula.",
+            n,
+        )
+        hint = tr.gettext("Keep it without a formula, or create a new derived indicator.")
+    return Problem(message % words, field=plain.field, value=plain.value, hint=hint)
 
 
 @router.post("/groups", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])

@@ -8,16 +8,18 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from govops.catalog import reference
 from govops.catalog.formulas import parse_formula
@@ -49,6 +51,7 @@ from govops.catalog.schemas import (
 from govops.errors import GovopsError, NotFound, Problem, Rejected
 from govops.paging import Page, make_page
 from govops.warehouse.models import Observation
+from govops.warehouse.validation import parse_dim_key
 
 
 def fold(text: str) -> str:
@@ -179,18 +182,410 @@ class ImportSummary:
     codelists: int = 0
     groups: int = 0
     indicators: int = 0
+    # How many units, code lists, codes, groups, indicators and dimensions were added, changed, removed.
+    changes: dict[str, int] = field(default_factory=dict)
 
     def as_counts(self) -> dict[str, int]:
         return {"units": self.units, "codelists": self.codelists, "groups": self.groups, "indicators": self.indicators}
 
 
-def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None = None) -> ImportSummary:
-    """Create or update everything in `doc` by code; nothing outside it is touched.
+class Change(StrEnum):
+    added = "added"
+    changed = "changed"
+    removed = "removed"
 
-    All references are checked first, against the document and the store together; on any
-    problem nothing is written.
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One thing a catalogue import would add, change or remove, with the stored observations that use it.
+
+    `kind` is unit, codelist, code, group, indicator or dimension; a code belongs to `codelist`; a
+    dimension (a codelist) to `indicator`. `observations` counts the observations of `indicator` that
+    use the thing; a change that would leave them pointing at something gone or different is `refused`.
     """
-    _check_references(session=session, doc=doc, where=where)
+
+    kind: str
+    code: str
+    change: Change
+    fields: tuple[str, ...] = ()
+    detail: str = ""
+    codelist: str | None = None
+    indicator: str | None = None
+    observations: int = 0
+    refused: bool = False
+    before: str | None = None
+    after: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "code":
+            return f"{self.codelist}={self.code}"
+        return self.code
+
+    def problem(self) -> Problem:
+        """Why the change is refused and how to go on, in English (the console words it in the reader's language)."""
+        n, ind = f"{self.observations:,}", self.indicator
+        if self.kind == "code":
+            return Problem(
+                f"code {self.code} of {self.codelist} is used by {n} observations of {ind}",
+                field=f"codelists[{self.codelist}].codes",
+                value=self.code,
+                hint="keep it in the code list, or delete those observations first",
+            )
+        if self.kind == "unit":
+            return Problem(
+                f"unit {self.code} is used by {n} observations of {ind}; "
+                f"its {self.fields[0]} cannot change from {self.before} to {self.after}",
+                field=f"units[{self.code}].{self.fields[0]}",
+                value=self.after,
+                hint="keep it as it is and add a new unit for new indicators, or delete those observations first",
+            )
+        if self.kind == "dimension":
+            return Problem(
+                f"{ind} holds {n} observations keyed by [{self.before}]; "
+                f"its dimensions cannot change to [{self.after}]",
+                field=f"indicators[{ind}].dimensions",
+                value=self.after,
+                hint="keep the dimensions, or create a new indicator with the new dimensions",
+            )
+        field = self.fields[0]
+        return Problem(
+            f"{ind} holds {n} observations with {field} {self.before or '(none)'}; "
+            f"it cannot change to {self.after or '(none)'}",
+            field=f"indicators[{ind}].{field}",
+            value=self.after,
+            hint=f"keep {field} {self.before or '(none)'}, or create a new indicator for the new {field}",
+        )
+
+
+# What stored observations depend on: changing one of these under them changes what they mean.
+GUARDED_UNIT_FIELDS = ("quantity", "factor")
+GUARDED_INDICATOR_FIELDS = ("periodicity", "unit", "formula")
+
+
+@dataclass
+class CataloguePlan:
+    """What importing a catalogue document would do; nothing is written while planning."""
+
+    changes: list[PlannedChange]
+    reference_problems: list[Problem]
+
+    @property
+    def refused(self) -> list[PlannedChange]:
+        return [c for c in self.changes if c.refused]
+
+    @property
+    def problems(self) -> list[Problem]:
+        seen: set[tuple[str | None, str]] = set()
+        refusals = []
+        for change in self.refused:
+            problem = change.problem()
+            # A dimension change is refused once per indicator, however many dimensions it touches.
+            if (problem.field, problem.message) not in seen:
+                seen.add((problem.field, problem.message))
+                refusals.append(problem)
+        return self.reference_problems + refusals
+
+    def counts(self) -> dict[str, int]:
+        return {change.value: sum(1 for c in self.changes if c.change is change) for change in Change}
+
+
+class CatalogueRefused(Rejected):
+    """The import names something unknown, or would change what stored observations use; nothing was written."""
+
+    def __init__(self, plan: CataloguePlan, *, where: str | None) -> None:
+        super().__init__(plan.problems, where=where)
+        self.plan = plan
+        if plan.refused:
+            self.hint = "keep what stored observations use (see 'problems'), or delete those observations first"
+
+
+def plan_catalogue(*, session: Session, doc: CatalogueDoc) -> CataloguePlan:
+    """Everything importing `doc` would add, change or remove, with the observations each touches."""
+    return _plan(session, doc, lock=False)
+
+
+def _plan(session: Session, doc: CatalogueDoc, *, lock: bool) -> CataloguePlan:
+    problems = _reference_problems(session=session, doc=doc)
+    stored = _StoredCatalogue(session)
+    found = stored.changes(doc)
+    # An import counts only what could refuse it; a plan also shows how much data a new name or rule touches.
+    affected = {ind_id for change in found if change.guarded or not lock for ind_id in change.indicator_ids}
+    if lock and affected:
+        # Writers of observations take a key-share lock on their indicator: holding it exclusively until
+        # commit means no observation of these indicators is written between counting and importing.
+        session.execute(
+            select(Indicator.id).where(Indicator.id.in_(sorted(affected))).order_by(Indicator.id).with_for_update()
+        )
+    usage = _Usage.count(session, affected)
+    changes = [planned for change in found for planned in change.planned(usage, stored.indicator_codes)]
+    return CataloguePlan(changes=changes, reference_problems=problems)
+
+
+@dataclass
+class _Usage:
+    """Observations per indicator, and per indicator, dimension and code."""
+
+    per_indicator: dict[int, int]
+    per_code: dict[tuple[int, str, str], int]
+
+    @classmethod
+    def count(cls, session: Session, indicator_ids: set[int]) -> _Usage:
+        # One grouped query: an indicator has few distinct dimension keys, however many observations
+        # (the index on indicator, dimension key, area, period answers it without reading the rows).
+        per_indicator: dict[int, int] = {}
+        per_code: dict[tuple[int, str, str], int] = {}
+        ids = sorted(indicator_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = session.execute(
+                select(Observation.indicator_id, Observation.dim_key, func.count())
+                .where(Observation.indicator_id.in_(chunk))
+                .group_by(Observation.indicator_id, Observation.dim_key)
+            )
+            for indicator_id, key, n in rows:
+                per_indicator[indicator_id] = per_indicator.get(indicator_id, 0) + n
+                for dim, code in parse_dim_key(key).items():
+                    per_code[(indicator_id, dim, code)] = per_code.get((indicator_id, dim, code), 0) + n
+        return cls(per_indicator, per_code)
+
+
+@dataclass
+class _Found:
+    """A change before counting: which stored indicators' observations it concerns, and whether it is guarded."""
+
+    kind: str
+    code: str
+    change: Change
+    fields: tuple[str, ...] = ()
+    detail: str = ""
+    codelist: str | None = None
+    indicator_ids: tuple[int, ...] = ()
+    guarded: bool = False
+    before: str | None = None
+    after: str | None = None
+    # Count only the observations whose key holds this code of this dimension (a code of a codelist).
+    dimension_code: tuple[str, str] | None = None
+
+    def planned(self, usage: _Usage, codes: dict[int, str]) -> list[PlannedChange]:
+        def used_by(indicator_id: int) -> int:
+            if self.dimension_code is not None:
+                return usage.per_code.get((indicator_id, *self.dimension_code), 0)
+            return usage.per_indicator.get(indicator_id, 0)
+
+        base = PlannedChange(
+            kind=self.kind,
+            code=self.code,
+            change=self.change,
+            fields=self.fields,
+            detail=self.detail,
+            codelist=self.codelist,
+            before=self.before,
+            after=self.after,
+        )
+        used = [(codes[i], n) for i in self.indicator_ids if (n := used_by(i))]
+        if not used:
+            only = codes[self.indicator_ids[0]] if self.kind == "dimension" and self.indicator_ids else None
+            return [replace(base, indicator=only)]
+        return [replace(base, indicator=code, observations=n, refused=self.guarded) for code, n in sorted(used)]
+
+
+class _StoredCatalogue:
+    """The stored catalogue, compared with a document."""
+
+    def __init__(self, session: Session) -> None:
+        self.units = {u.code: u for u in session.scalars(select(Unit))}
+        self.codelists = {c.code: c for c in session.scalars(select(Codelist).options(selectinload(Codelist.codes)))}
+        self.groups = {g.code: g for g in session.scalars(select(IndicatorGroup))}
+        self.indicators = {i.code: i for i in session.scalars(select(Indicator))}
+        self.indicator_codes = {i.id: i.code for i in self.indicators.values()}
+        self.using_unit: dict[int, list[int]] = {}
+        self.using_codelist: dict[str, list[int]] = {}
+        for ind in self.indicators.values():
+            self.using_unit.setdefault(ind.unit_id, []).append(ind.id)
+            for code in ind.dimension_codes:
+                self.using_codelist.setdefault(code, []).append(ind.id)
+
+    def changes(self, doc: CatalogueDoc) -> list[_Found]:
+        found: list[_Found] = []
+        for unit in doc.units:
+            found += self._unit(unit)
+        for codelist in doc.codelists:
+            found += self._codelist(codelist)
+        for group in doc.groups:
+            old_group = self.groups.get(group.code)
+            if old_group is None:
+                found.append(_Found("group", group.code, Change.added))
+            else:
+                before = {"kind": old_group.kind, "name_vi": old_group.name_vi, "name_en": old_group.name_en}
+                differ = _differing(before, group.model_dump(mode="json", exclude={"code"}))
+                if differ:
+                    found.append(_Found("group", group.code, Change.changed, differ, _described(before, group, differ)))
+        weights = {i.id: i.code for i in self.indicators.values()}
+        for item in doc.indicators:
+            found += self._indicator(item, weights)
+        return found
+
+    def _unit(self, doc: UnitDoc) -> list[_Found]:
+        old = self.units.get(doc.code)
+        if old is None:
+            return [_Found("unit", doc.code, Change.added)]
+        before = {f: getattr(old, f) for f in ("name_vi", "name_en", "symbol", "quantity", "factor")}
+        differ = _differing(before, doc.model_dump(exclude={"code"}))
+        users = tuple(self.using_unit.get(old.id, ()))
+        found = [
+            _Found(
+                "unit",
+                doc.code,
+                Change.changed,
+                (field,),
+                _described(before, doc, (field,)),
+                indicator_ids=users,
+                guarded=True,
+                before=_text(before[field]),
+                after=_text(getattr(doc, field)),
+            )
+            for field in differ
+            if field in GUARDED_UNIT_FIELDS
+        ]
+        labels = tuple(f for f in differ if f not in GUARDED_UNIT_FIELDS)
+        if labels:
+            found.append(_Found("unit", doc.code, Change.changed, labels, _described(before, doc, labels)))
+        return found
+
+    def _codelist(self, doc: CodelistDoc) -> list[_Found]:
+        old = self.codelists.get(doc.code)
+        if old is None:
+            return [_Found("codelist", doc.code, Change.added)] + [
+                _Found("code", c.code, Change.added, codelist=doc.code) for c in doc.codes
+            ]
+        found: list[_Found] = []
+        before = {"name_vi": old.name_vi, "name_en": old.name_en}
+        differ = _differing(before, doc.model_dump(include={"name_vi", "name_en"}))
+        if differ:
+            found.append(_Found("codelist", doc.code, Change.changed, differ, _described(before, doc, differ)))
+        users = tuple(self.using_codelist.get(doc.code, ()))
+        old_codes = {c.code: c for c in old.codes}
+        new_codes = {c.code: c for c in doc.codes}
+        for code, item in old_codes.items():
+            if code not in new_codes:
+                found.append(
+                    _Found(
+                        "code",
+                        code,
+                        Change.removed,
+                        detail=item.name_en,
+                        codelist=doc.code,
+                        indicator_ids=users,
+                        guarded=True,
+                        dimension_code=(doc.code, code),
+                    )
+                )
+        for code, new in new_codes.items():
+            old_item = old_codes.get(code)
+            if old_item is None:
+                found.append(_Found("code", code, Change.added, detail=new.name_en, codelist=doc.code))
+                continue
+            item_before = {"name_vi": old_item.name_vi, "name_en": old_item.name_en}
+            item_differ = _differing(item_before, new.model_dump(include={"name_vi", "name_en"}))
+            if item_differ:
+                found.append(
+                    _Found(
+                        "code",
+                        code,
+                        Change.changed,
+                        item_differ,
+                        _described(item_before, new, item_differ),
+                        codelist=doc.code,
+                        indicator_ids=users,
+                        dimension_code=(doc.code, code),
+                    )
+                )
+        return found
+
+    def _indicator(self, item: IndicatorDoc, weights: dict[int, str]) -> list[_Found]:
+        old = self.indicators.get(item.code)
+        if old is None:
+            return [_Found("indicator", item.code, Change.added)] + [
+                _Found("dimension", code, Change.added, codelist=code) for code in item.dimensions
+            ]
+        before = indicator_doc(old, weights).model_dump(mode="json", exclude={"code", "dimensions"})
+        after = item.model_dump(mode="json", exclude={"code", "dimensions"})
+        if item.formula:
+            with suppress(GovopsError):  # a formula that does not parse is reported with the references
+                after["formula"] = parse_formula(item.formula).text
+        before["groups"], after["groups"] = sorted(before["groups"]), sorted(after["groups"])
+        differ = _differing(before, after)
+        ids = (old.id,)
+        found = [
+            _Found(
+                "indicator",
+                item.code,
+                Change.changed,
+                (field,),
+                f"{field}: {_text(before[field]) or '-'} → {_text(after[field]) or '-'}",
+                indicator_ids=ids,
+                guarded=True,
+                before=_text(before[field]),
+                after=_text(after[field]),
+            )
+            for field in differ
+            if field in GUARDED_INDICATOR_FIELDS
+        ]
+        labels = tuple(f for f in differ if f not in GUARDED_INDICATOR_FIELDS)
+        if labels:
+            found.append(_Found("indicator", item.code, Change.changed, labels, ", ".join(labels), indicator_ids=ids))
+        old_dims, new_dims = old.dimension_codes, list(item.dimensions)
+        if old_dims != new_dims:
+            shown_before, shown_after = ", ".join(old_dims), ", ".join(new_dims)
+            dims = [(code, Change.removed) for code in old_dims if code not in new_dims]
+            dims += [(code, Change.added) for code in new_dims if code not in old_dims]
+            if not dims:  # the same codelists in another order: every stored key is spelled in the old one
+                dims = [(code, Change.changed) for code in new_dims]
+            found += [
+                _Found(
+                    "dimension",
+                    code,
+                    change,
+                    ("dimensions",),
+                    f"[{shown_before}] → [{shown_after}]",
+                    codelist=code,
+                    indicator_ids=ids,
+                    guarded=True,
+                    before=shown_before,
+                    after=shown_after,
+                )
+                for code, change in dims
+            ]
+        return found
+
+
+def _differing(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(field for field, value in before.items() if after.get(field) != value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _described(before: dict[str, Any], doc: Any, fields: Iterable[str]) -> str:
+    return "; ".join(f"{f}: {_text(before[f]) or '-'} → {_text(getattr(doc, f)) or '-'}" for f in fields)
+
+
+def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None = None) -> ImportSummary:
+    """Create or update everything in `doc` by code; nothing outside it is touched (nor deleted).
+
+    All references are checked first, against the document and the store together, and so is what
+    stored observations use (codes, dimensions, units, periodicity, formula: see `plan_catalogue`);
+    on any problem nothing is written (raises CatalogueRefused).
+    """
+    plan = _plan(session, doc, lock=True)
+    if plan.problems:
+        raise CatalogueRefused(plan, where=where)
     units = _upsert_units(session, doc.units)
     codelists = _upsert_codelists(session, doc.codelists)
     groups = _upsert_groups(session, doc.groups)
@@ -222,11 +617,17 @@ def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None =
     session.flush()
     session.expire_all()
     return ImportSummary(
-        units=len(doc.units), codelists=len(doc.codelists), groups=len(doc.groups), indicators=len(doc.indicators)
+        units=len(doc.units),
+        codelists=len(doc.codelists),
+        groups=len(doc.groups),
+        indicators=len(doc.indicators),
+        changes=plan.counts(),
     )
 
 
-def _check_references(*, session: Session, doc: CatalogueDoc, where: str | None) -> None:
+def _reference_problems(*, session: Session, doc: CatalogueDoc) -> list[Problem]:
+    """What in `doc` names something that neither the document nor the store holds, or is listed twice."""
+
     def known(model: Any, in_doc: Iterable[str]) -> set[str]:
         return set(session.scalars(select(model.code))) | set(in_doc)
 
@@ -249,6 +650,10 @@ def _check_references(*, session: Session, doc: CatalogueDoc, where: str | None)
     dup("codelists", [c.code for c in doc.codelists])
     dup("groups", [g.code for g in doc.groups])
     dup("indicators", [i.code for i in doc.indicators])
+    for codelist in doc.codelists:
+        dup(f"codelists[{codelist.code}].codes", [c.code for c in codelist.codes])
+    for ind in doc.indicators:
+        dup(f"indicators[{ind.code}].dimensions", list(ind.dimensions))
     formulas: dict[str, frozenset[str]] = {}
     for ind in doc.indicators:
         at = f"indicators[{ind.code}]"
@@ -279,31 +684,12 @@ def _check_references(*, session: Session, doc: CatalogueDoc, where: str | None)
                 formulas[ind.code] = refs
                 for code in sorted(refs - indicators):
                     bad("formula", f"formula names unknown indicator {code}")
-        old = stored.get(ind.code)
-        if old is not None and _has_data(session, old.id):
-            if old.periodicity != ind.periodicity.value:
-                bad(
-                    "periodicity",
-                    f"{ind.code} holds data at periodicity {old.periodicity}; it cannot change",
-                    "create a new indicator for the new periodicity",
-                )
-            if old.dimension_codes != ind.dimensions:
-                bad(
-                    "dimensions",
-                    f"{ind.code} holds data keyed by {old.dimension_codes}; they cannot change",
-                    "create a new indicator with the new dimensions",
-                )
     for item in doc.indicators:
         if item.code in formulas and _in_cycle(item.code, formulas, stored):
             problems.append(
                 Problem(f"formula of {item.code} refers back to itself", field=f"indicators[{item.code}].formula")
             )
-    if problems:
-        raise Rejected(problems, where=where)
-
-
-def _has_data(session: Session, indicator_id: int) -> bool:
-    return bool(session.scalar(select(exists().where(Observation.indicator_id == indicator_id))))
+    return problems
 
 
 def _in_cycle(start: str, formulas: dict[str, frozenset[str]], stored: dict[str, Indicator]) -> bool:
@@ -389,30 +775,32 @@ def export_catalogue(*, session: Session) -> CatalogueDoc:
             GroupDoc.model_validate({"code": g.code, "kind": g.kind, "name_vi": g.name_vi, "name_en": g.name_en})
             for g in session.scalars(select(IndicatorGroup).order_by(IndicatorGroup.code))
         ],
-        indicators=[
-            IndicatorDoc.model_validate(
-                {
-                    "code": i.code,
-                    "name_vi": i.name_vi,
-                    "name_en": i.name_en,
-                    "definition_vi": i.definition_vi,
-                    "definition_en": i.definition_en,
-                    "unit": i.unit.code,
-                    "periodicity": i.periodicity,
-                    "dimensions": i.dimension_codes,
-                    "area_aggregation": i.area_aggregation,
-                    "area_weight": weights.get(i.area_weight_id) if i.area_weight_id else None,
-                    "time_aggregation": i.time_aggregation,
-                    "owner": i.owner.code,
-                    "groups": [g.code for g in i.groups],
-                    "classification": i.classification,
-                    "higher_is_better": i.higher_is_better,
-                    "decimals": i.decimals,
-                    "formula": i.formula,
-                }
-            )
-            for i in indicators
-        ],
+        indicators=[indicator_doc(i, weights) for i in indicators],
+    )
+
+
+def indicator_doc(ind: Indicator, weight_codes: dict[int, str]) -> IndicatorDoc:
+    """A stored indicator as the catalogue document writes it (`weight_codes`: indicator id -> code)."""
+    return IndicatorDoc.model_validate(
+        {
+            "code": ind.code,
+            "name_vi": ind.name_vi,
+            "name_en": ind.name_en,
+            "definition_vi": ind.definition_vi,
+            "definition_en": ind.definition_en,
+            "unit": ind.unit.code,
+            "periodicity": ind.periodicity,
+            "dimensions": ind.dimension_codes,
+            "area_aggregation": ind.area_aggregation,
+            "area_weight": weight_codes.get(ind.area_weight_id) if ind.area_weight_id else None,
+            "time_aggregation": ind.time_aggregation,
+            "owner": ind.owner.code,
+            "groups": [g.code for g in ind.groups],
+            "classification": ind.classification,
+            "higher_is_better": ind.higher_is_better,
+            "decimals": ind.decimals,
+            "formula": ind.formula,
+        }
     )
 
 

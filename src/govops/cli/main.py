@@ -7,10 +7,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, func, select
@@ -22,6 +23,9 @@ from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.logging import configure_logging
 from govops.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from govops.catalog.service import CataloguePlan
 
 app = typer.Typer(
     help="govops: the Government's indicator warehouse.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -303,16 +307,40 @@ def series(
 
 
 @catalog_app.command("import")
-def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue YAML or JSON")]) -> None:
-    """Create or update units, codelists, groups and indicators from a file (all or nothing)."""
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="catalogue YAML or JSON")],
+    plan: Annotated[
+        bool, typer.Option("--plan", help="show what the import would add, change or remove; write nothing")
+    ] = False,
+) -> None:
+    """Create or update units, codelists, groups and indicators from a file (all or nothing).
+
+    Refused if it would remove a code, or change a dimension, unit, periodicity or formula, that
+    stored observations use.
+    """
     from govops.audit.service import record_cli
-    from govops.catalog.service import import_catalogue, read_catalogue_file
-    from govops.db.engine import transaction
+    from govops.catalog.service import import_catalogue, plan_catalogue, read_catalogue_file
+    from govops.db.engine import make_session_factory, transaction
     from govops.warehouse.rollup import refresh_stale
 
     with _friendly_errors():
         doc = read_catalogue_file(file)
-        with transaction(_engine(get_settings())) as session:
+        engine = _engine(get_settings())
+        if plan:
+            with make_session_factory(engine)() as session:
+                found = plan_catalogue(session=session, doc=doc)
+            _print_catalogue_plan(found, file)
+            if found.problems:
+                raise GovopsError(
+                    f"the import would be refused: {len(found.problems)} problem(s); nothing was written (--plan)",
+                    code="rejected",
+                    hint="fix the problems listed below, then run the import again",
+                    where=str(file),
+                    problems=found.problems,
+                )
+            out.print(f"{file}: the import can go ahead; nothing was written (--plan)")
+            return
+        with transaction(engine) as session:
             summary = import_catalogue(session=session, doc=doc, where=str(file))
             # A changed aggregation rule makes that indicator's roll-ups stale.
             refresh_stale(session=session)
@@ -320,9 +348,49 @@ def catalog_import(file: Annotated[Path, typer.Argument(help="catalogue YAML or 
                 session=session,
                 action="catalogue.import",
                 target=file.name,
-                detail={"file": str(file), **summary.as_counts()},
+                detail={"file": str(file), **summary.as_counts(), "changes": summary.changes},
             )
-        out.print(f"{file}: " + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items()))
+        out.print(
+            f"{file}: "
+            + ", ".join(f"{n} {what}" for what, n in summary.as_counts().items())
+            + " ("
+            + ", ".join(f"{n} {what}" for what, n in summary.changes.items())
+            + ")"
+        )
+
+
+def _print_catalogue_plan(plan: CataloguePlan, file: Path) -> None:
+    if not plan.changes:
+        out.print(f"{file}: the import would change nothing")
+        return
+    colours = {"added": "green", "changed": "yellow", "removed": "red"}
+    table = Table(
+        "change",
+        "kind",
+        "code",
+        "what",
+        "indicator",
+        "observations",
+        "verdict",
+        title=f"What importing {file.name} would do",
+        header_style="bold",
+    )
+    for change in plan.changes:
+        table.add_row(
+            f"[{colours[change.change.value]}]{change.change.value}[/]",
+            change.kind,
+            escape(change.label),
+            escape(change.detail),
+            escape(change.indicator or ""),
+            f"{change.observations:,}" if change.indicator else "",
+            "[bold red]refused[/]" if change.refused else "ok",
+        )
+    out.print(table)
+    counts = plan.counts()
+    out.print(
+        f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} removed; "
+        f"{len(plan.refused)} refused"
+    )
 
 
 @catalog_app.command("export")
