@@ -172,17 +172,16 @@ def test_a_burst_of_streams_all_start_on_a_small_pool(engine: Engine, callers: C
 
     def open_stream(n: int) -> tuple[int, str]:
         headers = {"Authorization": f"Bearer {callers.keys[n % len(callers.keys)]}"} if n % 5 else {}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=httpx.Timeout(30)) as http:
-            all_in.wait(timeout=60)
-            with http.stream("GET", "/api/v1/events", headers=headers) as response:
-                if response.status_code != 200:
-                    return response.status_code, response.read().decode()
-                for line in response.iter_lines():
-                    if line.startswith(": connected"):
-                        # Held open until every stream has started, so that they are all alive at once.
-                        all_in.wait(timeout=60)
-                        return 200, line
-                return 200, "ended without the first event"
+        all_in.wait(timeout=60)
+        with http.stream("GET", "/api/v1/events", headers=headers) as response:
+            if response.status_code != 200:
+                return response.status_code, response.read().decode()
+            for line in response.iter_lines():
+                if line.startswith(": connected"):
+                    # Held open until every stream has started, so that they are all alive at once.
+                    all_in.wait(timeout=60)
+                    return 200, line
+            return 200, "ended without the first event"
 
     try:
         for _ in range(200):
@@ -190,7 +189,11 @@ def test_a_burst_of_streams_all_start_on_a_small_pool(engine: Engine, callers: C
                 break
             thread.join(0.05)
         assert server.started
-        with ThreadPoolExecutor(max_workers=STREAMS) as pool:
+        limits = httpx.Limits(max_connections=STREAMS, max_keepalive_connections=0)
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=httpx.Timeout(30), limits=limits) as http,
+            ThreadPoolExecutor(max_workers=STREAMS) as pool,
+        ):
             answers = list(pool.map(open_stream, range(STREAMS)))
         assert [code for code, _ in answers] == [200] * STREAMS, [a for a in answers if a[0] != 200][:3]
         assert all(text.startswith(": connected; events after") for _, text in answers)
