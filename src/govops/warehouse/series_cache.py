@@ -125,11 +125,12 @@ def refresh_recent(*, session: Session, within: float = 900.0) -> int:
     done = 0
     for query in stale:
         try:
-            _answer(session, query, versions)
+            # In a savepoint: a query the database refuses leaves the session usable for the next one.
+            with session.begin_nested():
+                _answer(session, query, versions)
         except Exception:
             # Logged once and forgotten: the next page that asks for it gets the error itself.
             log.exception("page warm-up failed; dropped", indicator=query.indicator, query=repr(query))
-            session.rollback()
             forget(session=session, query=query)
         else:
             done += 1
@@ -172,6 +173,7 @@ class Warmer:
 
     def __init__(self, engine: Engine, *, warm_up: Callable[[Session], None] | None = None, every: float = 0.5) -> None:
         self.engine, self.warm_up, self.every = engine, warm_up, every
+        self.turns = 0  # how many times it looked for stale answers (for monitoring and tests)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="govops-page-warmer", daemon=True)
 
@@ -200,4 +202,5 @@ class Warmer:
                 if not failing:  # once per outage of the store, not twice a second
                     log.exception("page warmer cannot read the store; trying again quietly")
                 failing = True
+            self.turns += 1
             self._stop.wait(self.every)
