@@ -98,7 +98,8 @@ class ReaderLookups:
         self._turns = threading.BoundedSemaphore(max(1, concurrency))
         self._lock = threading.Lock()
         self._known: dict[tuple[str, str], tuple[float, Reader, Actor | None]] = {}
-        self._asking: dict[tuple[str, str], threading.Lock] = {}
+        # A lock per stripe of credentials, not per credential: made-up keys cannot make it grow.
+        self._asking = tuple(threading.Lock() for _ in range(64))
 
     @classmethod
     def for_engine(cls, engine: Engine) -> ReaderLookups:
@@ -110,10 +111,8 @@ class ReaderLookups:
         credential = (presented_key(request), request.cookies.get(SESSION_COOKIE, ""))
         if credential == ("", ""):
             return Reader(classifications=ANONYMOUS_CLASSIFICATIONS)
-        with self._lock:
-            asking = self._asking.setdefault(credential, threading.Lock())
         # One lookup per credential at a time: the others of a burst wait for it and take its answer.
-        with asking:
+        with self._asking[hash(credential) % len(self._asking)]:
             found = self._fresh(credential)
             if found is None:
                 with self._turns:
@@ -135,7 +134,6 @@ class ReaderLookups:
         now = time.monotonic()
         for credential in [c for c, (at, _, _) in self._known.items() if now - at >= self.ttl]:
             del self._known[credential]
-            self._asking.pop(credential, None)
 
     @staticmethod
     def _look_up(request: Request) -> tuple[float, Reader, Actor | None]:
