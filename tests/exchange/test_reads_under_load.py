@@ -128,7 +128,7 @@ def test_reads_answer_at_once_while_another_writer_holds_the_store(
             assert by_user.status_code == 200
             client.cookies.clear()
             # The old way waited for the write lock (up to 30 s on SQLite, for ever on PostgreSQL).
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 10
             # The contact stamps cannot write either; they give up at once and keep what they noted.
             assert stamps.flush() == 0 and stamps.pending() == 2
         assert stamps.flush() == 2 and stamps.pending() == 0
