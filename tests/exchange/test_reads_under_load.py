@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, event, select, update
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User, UserSession
@@ -163,6 +163,13 @@ STREAMS = 200
 def test_a_burst_of_streams_all_start_on_a_small_pool(engine: Engine, callers: Callers, tmp_path: Path) -> None:
     """200 event streams opened at once, on a pool of 4 connections that gives up after half a second."""
     small = make_engine(engine.url.render_as_string(hide_password=False), pool_size=4, max_overflow=0, pool_timeout=0.5)
+    key_lookups = []
+
+    @event.listens_for(small, "before_cursor_execute")
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM exchange_api_key" in statement:
+            key_lookups.append(1)
+
     app = _app(small, tmp_path)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", backlog=STREAMS * 2))
@@ -197,6 +204,9 @@ def test_a_burst_of_streams_all_start_on_a_small_pool(engine: Engine, callers: C
             answers = list(pool.map(open_stream, range(STREAMS)))
         assert [code for code, _ in answers] == [200] * STREAMS, [a for a in answers if a[0] != 200][:3]
         assert all(text.startswith(": connected; events after") for _, text in answers)
+        # 160 of them came with a key (8 different ones): each key was looked up once for the whole burst.
+        used = {n % len(callers.keys) for n in range(STREAMS) if n % 5}
+        assert len(used) == 8 and len(key_lookups) == len(used)
     finally:
         server.should_exit = True
         thread.join(15)
