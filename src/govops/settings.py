@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     page_warmer: bool = Field(
         default=True, description="Recompute the console's recently seen charts as soon as their data changes."
     )
+    # Reliability under load: reads note contacts in memory; this is how often they are written.
+    contact_flush_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between writes of the members' and sessions' last contact noted by reads.",
+    )
     boundaries_file: Path | None = Field(
         default=None,
         description="GeoJSON of province boundaries for the console's map; default: the shipped tile-grid map.",

@@ -284,12 +284,19 @@ def test_an_idle_or_old_session_needs_a_new_sign_in(session: Session, web: TestC
 
 
 def test_browsing_keeps_the_session_alive(session: Session, web: TestClient) -> None:
+    from govops.web.contacts import ContactStamps
+
+    stamps = ContactStamps(session.get_bind().engine)
+    web.app.state.contact_stamps = stamps  # type: ignore[attr-defined]
     signed_in(web, "an.analyst")
     stored = session.scalars(select(UserSession)).one()
     an_hour_ago = utcnow() - timedelta(hours=1)
     stored.last_seen_at = an_hour_ago
     session.flush()
     assert web.get("/api/t/me").status_code == 200
+    session.refresh(stored)
+    assert stored.last_seen_at == an_hour_ago  # the request itself wrote nothing
+    assert stamps.flush(session=session) == 1
     session.refresh(stored)
     assert stored.last_seen_at > an_hour_ago + timedelta(minutes=59)
 

@@ -39,6 +39,10 @@ def test_a_member_reads_only_its_granted_groups_up_to_its_clearance(session: Ses
 
     cleared = _reader(session, "treasury", "confidential", "PUBLIC_FINANCE")
     assert client.get("/api/v1/series/TREASURY_CASH", headers=cleared).status_code == 200
+    # The read noted the contact; the contact stamps write it (here into the test's transaction).
+    assert service.get_member(session=session, code="MOF/treasury").last_contact_at is None
+    assert client.app.state.contact_stamps.flush(session=session) >= 1  # type: ignore[attr-defined]
+    session.expire_all()
     assert service.get_member(session=session, code="MOF/treasury").last_contact_at is not None
 
 

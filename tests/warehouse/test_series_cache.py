@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from structlog.testing import capture_logs
 
+from govops.auth.service import create_user
 from govops.catalog.service import load_reference
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
@@ -55,3 +59,72 @@ def test_the_warmer_thread_has_the_new_answer_ready_after_a_write(tmp_path: Path
     finally:
         warmer.stop()
         engine.dispose()
+
+
+def _signed_in_viewer(client: TestClient, session: Session) -> TestClient:
+    create_user(
+        session=session, username="t.warm", password="correct horse battery", full_name="T", agency="GO", role="viewer"
+    )
+    form = client.get("/signin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    signed = client.post(
+        "/signin",
+        data={"username": "t.warm", "password": "correct horse battery", "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    return client
+
+
+def test_a_page_for_an_unknown_area_is_not_kept_warm(client: TestClient, session: Session) -> None:
+    series_cache.clear()
+    web = _signed_in_viewer(client, session)
+    assert web.get("/explorer/EXPORTS", params={"area": "79"}).status_code == 200
+    unknown = web.get("/explorer/EXPORTS", params={"area": "99"})
+    assert unknown.status_code == 404 and "99" in unknown.text
+    assert web.get("/explorer/NO_SUCH_INDICATOR").status_code == 404
+    kept = series_cache.waiting(session=session)
+    assert SeriesQuery.of("EXPORTS", ["79"], freq="M") in kept
+    assert not [q for q in kept if "99" in q.areas or q.indicator == "NO_SUCH_INDICATOR"]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_failing_warm_up_is_logged_once_and_dropped(session: Session) -> None:
+    series_cache.clear()
+    good = SeriesQuery.of("T_FLOW", ["VN"])
+    cached_series(session=session, query=good)
+    # A query that worked when a page asked for it and fails now (say, its area was retired since).
+    broken = SeriesQuery.of("T_FLOW", ["99"])
+    with series_cache._LOCK:
+        series_cache._RECIPES[(str(session.get_bind().engine.url), broken)] = time.monotonic()
+    put(session, [obs("T_FLOW", "01", "2025-08", 10)])
+    with capture_logs() as logs:
+        assert refresh_recent(session=session) == 1
+        assert refresh_recent(session=session) == 0
+    failures = [e for e in logs if e["log_level"] == "error"]
+    assert len(failures) == 1 and failures[0]["indicator"] == "T_FLOW" and "99" in failures[0]["query"]
+    assert series_cache.waiting(session=session) == [good]
+
+
+def test_the_warmer_tries_a_failing_warm_up_at_start_once(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    calls = []
+
+    def failing(session: Session) -> None:
+        calls.append(1)
+        raise RuntimeError("the overview asks for an indicator the catalogue lost")
+
+    warmer = Warmer(engine, warm_up=failing, every=0.01)
+    with capture_logs() as logs:
+        warmer.start()
+        try:
+            deadline = time.monotonic() + 10
+            while warmer.turns < 5 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the warmer's turns
+        finally:
+            warmer.stop()
+            engine.dispose()
+    assert warmer.turns >= 5 and calls == [1]
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["warm-up at start failed; not retried"]

@@ -482,8 +482,14 @@ def start_session(
     return token, user_session
 
 
-def session_for_token(*, session: Session, token: str | None, now: datetime | None = None) -> UserSession | None:
-    """The live session of this token; None if unknown, revoked, expired, idle too long or the user is disabled."""
+def session_for_token(
+    *, session: Session, token: str | None, now: datetime | None = None, touch: bool = True
+) -> UserSession | None:
+    """The live session of this token; None if unknown, revoked, expired, idle too long or the user is disabled.
+
+    With `touch`, last_seen_at is written (at most once a minute); without, the caller stamps it later
+    (`note_seen`), so that a read never writes.
+    """
     if not token or len(token) > _TOKEN_MAX:
         return None
     now = now or utcnow()
@@ -496,10 +502,19 @@ def session_for_token(*, session: Session, token: str | None, now: datetime | No
         or not found.user.active
     ):
         return None
-    if now - found.last_seen_at >= SESSION_TOUCH:
+    if touch and now - found.last_seen_at >= SESSION_TOUCH:
         found.last_seen_at = now
         session.flush()
     return found
+
+
+def note_seen(*, session: Session, user_session_id: int, now: datetime) -> None:
+    """Stamp a session's last request, unless a newer stamp is already stored."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.id == user_session_id, UserSession.last_seen_at < now)
+        .values(last_seen_at=now)
+    )
 
 
 def end_session(*, session: Session, user_session: UserSession, now: datetime | None = None) -> None:

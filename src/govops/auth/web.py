@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from govops.audit.service import Actor, record_request
 from govops.auth import service
 from govops.auth.models import User, UserSession
+from govops.db.base import utcnow
 from govops.errors import GovopsError
 from govops.settings import get_settings
 from govops.web.deps import SessionDep
@@ -67,14 +67,13 @@ def current_user(request: Request, session: SessionDep) -> User | None:
         cached: User | None = request.state.user
         return cached
     token = request.cookies.get(SESSION_COOKIE)
-    user_session = service.session_for_token(session=session, token=token) if token else None
+    user_session = service.session_for_token(session=session, token=token, touch=False) if token else None
     if user_session is not None:
-        try:
-            # Keeps last_seen_at (written at most once a minute); the route's own work is a new transaction.
-            session.commit()
-        except OperationalError:
-            # Another writer got there first (SQLite) or the store is busy: the session is still valid.
-            session.rollback()
+        now = utcnow()
+        stamps = getattr(request.app.state, "contact_stamps", None)
+        if stamps is not None and now - user_session.last_seen_at >= service.SESSION_TOUCH:
+            # Noted in memory, written later by the contact stamps' thread: a read never takes the write lock.
+            stamps.user_session(user_session.id, now)
     request.state.user_session = user_session
     request.state.user = user_session.user if user_session is not None else None
     return user_session.user if user_session is not None else None

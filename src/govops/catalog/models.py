@@ -37,7 +37,7 @@ class Area(Base):
     kind_vi: Mapped[str] = mapped_column(String(50))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
-    successor_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
     # A code can outlive its name: 80 was Long An's until 2025-06-30 and is Tay Ninh's since.
     former_name_vi: Mapped[str | None] = mapped_column(String(200))
     former_short_vi: Mapped[str | None] = mapped_column(String(200))
@@ -68,8 +68,8 @@ class Agency(Base):
     kind: Mapped[str] = mapped_column(String(32))
     name_vi: Mapped[str] = mapped_column(String(300))
     name_en: Mapped[str] = mapped_column(String(300))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id])
     area: Mapped[Area | None] = relationship()
@@ -130,7 +130,7 @@ indicator_group_member = Table(
     "indicator_group_member",
     Base.metadata,
     Column("indicator_id", ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("indicator_group.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("indicator_group.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -138,7 +138,7 @@ class IndicatorDimension(Base):
     __tablename__ = "indicator_dimension"
 
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id", ondelete="CASCADE"), primary_key=True)
-    codelist_id: Mapped[int] = mapped_column(ForeignKey("codelist.id"), primary_key=True)
+    codelist_id: Mapped[int] = mapped_column(ForeignKey("codelist.id"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer)
 
     codelist: Mapped[Codelist] = relationship()
@@ -153,12 +153,12 @@ class Indicator(Base):
     name_en: Mapped[str] = mapped_column(String(300))
     definition_vi: Mapped[str] = mapped_column(Text, default="")
     definition_en: Mapped[str] = mapped_column(Text, default="")
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     periodicity: Mapped[str] = mapped_column(String(3))
     area_aggregation: Mapped[str] = mapped_column(String(16))
-    area_weight_id: Mapped[int | None] = mapped_column(ForeignKey("indicator.id"))
+    area_weight_id: Mapped[int | None] = mapped_column(ForeignKey("indicator.id"), index=True)
     time_aggregation: Mapped[str] = mapped_column(String(16))
-    owner_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     classification: Mapped[str] = mapped_column(String(16))
     higher_is_better: Mapped[bool | None] = mapped_column(Boolean)
     decimals: Mapped[int] = mapped_column(Integer, default=1)

@@ -7,11 +7,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from govops.errors import GovopsError
+
+# How long a SQLite writer waits for the write lock before giving up ("database is locked").
+_SQLITE_BUSY_SECONDS = 30
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -20,7 +23,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_SECONDS}, **kwargs
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -65,3 +70,25 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """A writing session whose work is committed when the block ends and rolled back if it raises."""
     with make_session_factory(engine, writer=True)() as session, session.begin():
         yield session
+
+
+@contextmanager
+def impatient_transaction(engine: Engine, *, wait: float = 0.1) -> Iterator[Session]:
+    """A writing transaction for work that can wait for a better moment (housekeeping stamps).
+
+    It gives up (OperationalError) when it cannot have its locks within `wait` seconds instead of queueing
+    behind the writers that matter; committed when the block ends, rolled back if it raises.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw: Any = conn.connection.driver_connection
+        if sqlite:
+            raw.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            with Session(bind=conn.execution_options(**{WRITER_OPTION: True})) as session, session.begin():
+                if not sqlite:
+                    session.execute(text(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'"))
+                yield session
+        finally:
+            if sqlite:
+                raw.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_SECONDS * 1000}")

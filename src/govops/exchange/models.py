@@ -39,7 +39,7 @@ class ApiKey(Base):
     __tablename__ = "exchange_api_key"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"), index=True)
     # The public part of the key (`gvk_<prefix>_...`), to find it without scanning hashes.
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
@@ -59,7 +59,7 @@ class Grant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"))
-    group_id: Mapped[int] = mapped_column(ForeignKey("indicator_group.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("indicator_group.id"), index=True)
     can_read: Mapped[bool] = mapped_column(Boolean)
     can_write: Mapped[bool] = mapped_column(Boolean)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -106,7 +106,7 @@ class WebhookSubscription(Base):
     __tablename__ = "exchange_webhook"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
     # Shared with the receiver once, at creation: it signs every delivery (HMAC-SHA256).
     secret: Mapped[str] = mapped_column(String(64))

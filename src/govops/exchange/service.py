@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency, Indicator, IndicatorGroup, indicator_group_member
@@ -209,13 +209,25 @@ def authenticate(*, session: Session, presented: str, now: datetime | None = Non
     return member
 
 
-def note_contact(*, session: Session, member: Member, presented: str, now: datetime | None = None) -> None:
-    """Stamp the use of a key already authenticated: two plain updates, no second lookup and hash."""
+def note_contact(*, session: Session, member_id: int, presented: str, now: datetime | None = None) -> None:
+    """Stamp the use of a key already authenticated: two plain updates, no second lookup and hash.
+
+    Reads record their contacts in memory and a flusher calls this later (see govops.web.contacts), so a
+    stamp never goes back in time when it arrives after a newer one.
+    """
     now = now or utcnow()
     shape = _KEY_SHAPE.fullmatch(presented.strip())
     if shape is not None:
-        session.execute(update(ApiKey).where(ApiKey.prefix == shape.group(1)).values(last_used_at=now))
-    session.execute(update(Member).where(Member.id == member.id).values(last_contact_at=now))
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.prefix == shape.group(1), or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now))
+            .values(last_used_at=now)
+        )
+    session.execute(
+        update(Member)
+        .where(Member.id == member_id, or_(Member.last_contact_at.is_(None), Member.last_contact_at < now))
+        .values(last_contact_at=now)
+    )
 
 
 def _hash(secret: str) -> str:

@@ -23,14 +23,14 @@ class Observation(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
     period: Mapped[str] = mapped_column(String(16))
     period_start: Mapped[date] = mapped_column(Date)
     # Canonical "DIM=CODE;DIM=CODE" in the indicator's dimension order, totals left out; "" is the total.
     dim_key: Mapped[str] = mapped_column(String(200), default="")
     value: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))
-    source_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    source_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -47,7 +47,7 @@ class ObservationRevision(Base):
     version: Mapped[int] = mapped_column(Integer)
     value: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))
-    source_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    source_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str | None] = mapped_column(String(120))
 
@@ -63,7 +63,7 @@ class AreaRollup(Base):
 
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), primary_key=True)
     dim_key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True, index=True)
     period: Mapped[str] = mapped_column(String(16), primary_key=True)
     period_start: Mapped[date] = mapped_column(Date)
     value: Mapped[float] = mapped_column(Float)
@@ -101,8 +101,8 @@ class ChangeEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
     seq: Mapped[int] = mapped_column(BigInteger)
-    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"))
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
     period: Mapped[str] = mapped_column(String(16))
     dim_key: Mapped[str] = mapped_column(String(200))
     value: Mapped[float] = mapped_column(Float)

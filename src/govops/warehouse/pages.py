@@ -481,7 +481,15 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
                     "unit": unit_label(ind, locale),
                 }
             )
-    return render(request, "province.html", {"area": area, "rows": rows, "demo": _is_demo(session)})
+    former_until = None
+    if area.former_until is not None:
+        day = area.former_until
+        former_until = f"{day.day}/{day.month}/{day.year}" if locale == "vi" else day.isoformat()
+    return render(
+        request,
+        "province.html",
+        {"area": area, "rows": rows, "former_until": former_until, "demo": _is_demo(session)},
+    )
 
 
 def page_error(request: Request, exc: GovopsError) -> HTMLResponse:

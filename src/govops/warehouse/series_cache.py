@@ -92,13 +92,15 @@ _LOCK = threading.Lock()
 def cached_series(*, session: Session, query: SeriesQuery, versions: DataVersions | None = None) -> list[SeriesView]:
     """build_series for pages: the same answer is reused until the data it comes from changes (current values)."""
     versions = versions if versions is not None else data_versions(session)
+    # Computed first: a query that fails (an unknown area or indicator) is never handed to the warmer.
+    found = _answer(session, query, versions)
     recipe = (str(session.get_bind().engine.url), query)
     with _LOCK:
         _RECIPES[recipe] = time.monotonic()
         _RECIPES.move_to_end(recipe)
         if len(_RECIPES) > _CACHE_LIMIT:
             _RECIPES.popitem(last=False)
-    return _answer(session, query, versions)
+    return found
 
 
 def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> list[SeriesView]:
@@ -120,9 +122,31 @@ def refresh_recent(*, session: Session, within: float = 900.0) -> int:
     """Recompute the answers pages asked for in the last `within` seconds whose data has changed since."""
     versions = data_versions(session)
     stale = _stale(session, versions, within)
+    done = 0
     for query in stale:
-        _answer(session, query, versions)
-    return len(stale)
+        try:
+            # In a savepoint: a query the database refuses leaves the session usable for the next one.
+            with session.begin_nested():
+                _answer(session, query, versions)
+        except Exception:
+            # Logged once and forgotten: the next page that asks for it gets the error itself.
+            log.exception("page warm-up failed; dropped", indicator=query.indicator, query=repr(query))
+            forget(session=session, query=query)
+        else:
+            done += 1
+    return done
+
+
+def waiting(*, session: Session) -> list[SeriesQuery]:
+    """The queries the warmer keeps computed for this store, most recently asked for last."""
+    url = str(session.get_bind().engine.url)
+    with _LOCK:
+        return [query for at, query in _RECIPES if at == url]
+
+
+def forget(*, session: Session, query: SeriesQuery) -> None:
+    with _LOCK:
+        _RECIPES.pop((str(session.get_bind().engine.url), query), None)
 
 
 def pending(*, session: Session, within: float = 900.0) -> int:
@@ -149,6 +173,7 @@ class Warmer:
 
     def __init__(self, engine: Engine, *, warm_up: Callable[[Session], None] | None = None, every: float = 0.5) -> None:
         self.engine, self.warm_up, self.every = engine, warm_up, every
+        self.turns = 0  # how many times it looked for stale answers (for monitoring and tests)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="govops-page-warmer", daemon=True)
 
@@ -160,14 +185,22 @@ class Warmer:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        first = True
+        if self.warm_up is not None and not self._stop.is_set():
+            try:
+                with Session(self.engine) as session:
+                    self.warm_up(session)
+            except Exception:
+                # Once: pages compute what they need themselves; retrying would only repeat the error.
+                log.exception("warm-up at start failed; not retried", warm_up=getattr(self.warm_up, "__name__", "?"))
+        failing = False
         while not self._stop.is_set():
             try:
                 with Session(self.engine) as session:
-                    if first and self.warm_up is not None:
-                        self.warm_up(session)
                     refresh_recent(session=session)
-                first = False
+                failing = False
             except Exception:
-                log.exception("page warm-up failed")
+                if not failing:  # once per outage of the store, not twice a second
+                    log.exception("page warmer cannot read the store; trying again quietly")
+                failing = True
+            self.turns += 1
             self._stop.wait(self.every)

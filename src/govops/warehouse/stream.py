@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import asdict
@@ -20,6 +21,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 from starlette.concurrency import run_in_threadpool
 
 from govops.warehouse import changes
@@ -51,6 +53,10 @@ class ChangeHub:
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
         self._listener: CommitListener | None = None
+        # Streams resuming with Last-Event-ID read their backlog from the store: a burst of them takes
+        # turns on part of the pool (the other queue) instead of failing for want of a connection.
+        size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 4
+        self._catch_up_turns = threading.BoundedSemaphore(max(1, size // 2))
 
     async def ensure_started(self) -> None:
         """Start polling with the first subscriber: a server nobody streams from reads nothing."""
@@ -82,6 +88,11 @@ class ChangeHub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+
+    def read_after(self, after_id: int, interest: Interest) -> tuple[list[Event], int]:
+        """A page of stored events after `after_id` for one stream catching up (blocking: run it in a thread)."""
+        with self._catch_up_turns, Session(self.engine) as session:
+            return changes.read(session=session, after_id=after_id, limit=_BATCH, interest=interest)
 
     def _newest_id(self) -> int:
         with Session(self.engine) as session:
@@ -146,7 +157,7 @@ async def stream(hub: ChangeHub, interest: Interest, after_id: int | None) -> As
         yield f"retry: 2000\n: connected; events after {sent}\n\n"
         if after_id is not None:
             while True:
-                found, upto = await run_in_threadpool(_read, hub.engine, sent, interest)
+                found, upto = await run_in_threadpool(hub.read_after, sent, interest)
                 for item in found:
                     yield frame(item)
                 if upto == sent:
@@ -170,8 +181,3 @@ async def stream(hub: ChangeHub, interest: Interest, after_id: int | None) -> As
                 yield text
     finally:
         hub.unsubscribe(subscriber)
-
-
-def _read(engine: Engine, after_id: int, interest: Interest) -> tuple[list[Event], int]:
-    with Session(engine) as session:
-        return changes.read(session=session, after_id=after_id, limit=_BATCH, interest=interest)

@@ -6,24 +6,29 @@ signed-in user reads by role; anonymous callers read public data only.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 
 from govops.audit.service import Actor
 from govops.auth.service import readable_classifications
-from govops.auth.web import CurrentUser, current_user
+from govops.auth.web import SESSION_COOKIE, CurrentUser, current_user
 from govops.db.base import utcnow
 from govops.errors import NotFound
 from govops.exchange import service as exchange
 from govops.warehouse.changes import Interest
-from govops.web.deps import SessionDep, WriteSessionDep
+from govops.web.contacts import ContactStamps
+from govops.web.deps import SessionDep
 
 ANONYMOUS_CLASSIFICATIONS = ("public",)
-# A member's last contact is stamped at most this often by reads (each stamp is a write).
+# A member's last contact is noted at most this often by reads (each stamp is a write, made later).
 _CONTACT_EVERY = timedelta(minutes=1)
 
 
@@ -55,14 +60,14 @@ def presented_key(request: Request) -> str:
     return request.headers.get("x-api-key", "").strip()
 
 
-def readable(request: Request, user: CurrentUser, session: SessionDep, writer: WriteSessionDep) -> Reader:
+def readable(request: Request, user: CurrentUser, session: SessionDep) -> Reader:
     key = presented_key(request)
     if key:
         member = exchange.authenticate(session=session, presented=key, stamp=False)
-        if member.last_contact_at is None or utcnow() - member.last_contact_at > _CONTACT_EVERY:
-            # Once a minute a read waits for the write lock to note the contact (the monitor shows it).
-            exchange.note_contact(session=writer, member=member, presented=key)
-            writer.commit()
+        now = utcnow()
+        if member.last_contact_at is None or now - member.last_contact_at > _CONTACT_EVERY:
+            # Noted in memory and written later (govops.web.contacts): a read never waits for the write lock.
+            contact_stamps(request).member(member.id, key, now)
         clearance, codes = exchange.readable_by(session=session, member=member)
         request.state.audit_actor = Actor("member", member.code, member.agency.code)
         return Reader(classifications=clearance, indicators=codes, member=member.code)
@@ -74,12 +79,74 @@ def readable(request: Request, user: CurrentUser, session: SessionDep, writer: W
 Readable = Annotated[Reader, Depends(readable)]
 
 
+def contact_stamps(request: Request) -> ContactStamps:
+    stamps: ContactStamps = request.app.state.contact_stamps
+    return stamps
+
+
+class ReaderLookups:
+    """Who a stream's caller is, worked out without ever waiting on the connection pool.
+
+    A thousand systems reconnecting at once (after a restart of the server) all ask at the same moment.
+    The answer is kept per credential for `ttl` seconds, so the same key or session is looked up once for
+    the whole burst; and at most `concurrency` lookups use a connection at a time, the others queue for
+    their turn instead of failing for want of a pooled connection.
+    """
+
+    def __init__(self, *, concurrency: int, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._turns = threading.BoundedSemaphore(max(1, concurrency))
+        self._lock = threading.Lock()
+        self._known: dict[tuple[str, str], tuple[float, Reader, Actor | None]] = {}
+        # A lock per stripe of credentials, not per credential: made-up keys cannot make it grow.
+        self._asking = tuple(threading.Lock() for _ in range(64))
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> ReaderLookups:
+        # Half the pool: the rest stays for the requests that read data, and for the change hub's poller.
+        size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 4
+        return cls(concurrency=max(1, size // 2))
+
+    def reader(self, request: Request) -> Reader:
+        credential = (presented_key(request), request.cookies.get(SESSION_COOKIE, ""))
+        if credential == ("", ""):
+            return Reader(classifications=ANONYMOUS_CLASSIFICATIONS)
+        # One lookup per credential at a time: the others of a burst wait for it and take its answer.
+        with self._asking[hash(credential) % len(self._asking)]:
+            found = self._fresh(credential)
+            if found is None:
+                with self._turns:
+                    found = self._look_up(request)
+                with self._lock:
+                    self._known[credential] = found
+                    self._forget_old()
+        _, reader, actor = found
+        if actor is not None:
+            request.state.audit_actor = actor
+        return reader
+
+    def _fresh(self, credential: tuple[str, str]) -> tuple[float, Reader, Actor | None] | None:
+        with self._lock:
+            found = self._known.get(credential)
+        return found if found is not None and time.monotonic() - found[0] < self.ttl else None
+
+    def _forget_old(self) -> None:
+        now = time.monotonic()
+        for credential in [c for c, (at, _, _) in self._known.items() if now - at >= self.ttl]:
+            del self._known[credential]
+
+    @staticmethod
+    def _look_up(request: Request) -> tuple[float, Reader, Actor | None]:
+        with request.app.state.session_factory() as session:
+            reader = readable(request, current_user(request, session), session)
+        return time.monotonic(), reader, getattr(request.state, "audit_actor", None)
+
+
 def reader_of(request: Request) -> Reader:
     """`readable` for routes that must not keep a database session while they run (event streams):
-    the sessions are opened and closed here, not held until the response ends."""
-    state = request.app.state
-    with state.session_factory() as session, state.write_session_factory() as writer:
-        return readable(request, current_user(request, session), session, writer)
+    a short lookup (or a recent answer for the same credential), no session held until the response ends."""
+    lookups: ReaderLookups = request.app.state.reader_lookups
+    return lookups.reader(request)
 
 
 def require_readable(code: str, classification: str, reader: Reader) -> None:

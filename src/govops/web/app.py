@@ -34,6 +34,8 @@ from govops.warehouse.pages import router as warehouse_pages
 from govops.warehouse.pages import warm_up
 from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
+from govops.web.access import ReaderLookups
+from govops.web.contacts import ContactStamps
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 
 log = structlog.get_logger(__name__)
@@ -46,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     app.state.change_hub = ChangeHub(app.state.engine)
+    app.state.contact_stamps.start()
     worker = None
     if app.state.settings.worker:
         worker = Worker.configured(app.state.engine, app.state.settings)
@@ -58,6 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.change_hub.stop()
+        app.state.contact_stamps.stop()
         if worker is not None:
             worker.stop()
         if warmer is not None:
@@ -78,6 +82,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.session_factory = make_session_factory(engine)
     app.state.write_session_factory = make_session_factory(engine, writer=True)
+    # Reads note who came in memory and never write; these write the notes, and answer streams' lookups.
+    app.state.contact_stamps = ContactStamps(engine, every=settings.contact_flush_seconds)
+    app.state.reader_lookups = ReaderLookups.for_engine(engine)
     install_error_handlers(app)
 
     @app.middleware("http")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govops.errors import GovopsError, Problem
 
@@ -188,13 +189,56 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
-        return JSONResponse(
-            error_body(
-                "internal",
-                "something went wrong on our side; nothing was written",
-                hint="try again; if it persists, tell the operator the time of the request",
-            ),
-            status_code=500,
-        )
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return unexpected_error(request, exc)
+
+    app.add_middleware(UnexpectedErrors)
+
+
+def unexpected_error(request: Request, exc: Exception) -> Response:
+    """The answer to a failure nobody foresaw: the error page, or the one error shape for the API."""
+    log.error("unhandled error", path=request.url.path, exc_info=exc)
+    error = GovopsError(
+        "something went wrong on our side; nothing was written",
+        code="internal",
+        status=500,
+        hint="try again; if it persists, tell the operator the time of the request",
+    )
+    if wants_html(request):
+        try:
+            return _page(request, error)
+        except Exception:
+            log.exception("the error page failed too", path=request.url.path)
+    return JSONResponse({"error": error.as_dict()}, status_code=500)
+
+
+class UnexpectedErrors:
+    """Answers an unhandled error itself, as a whole response on a connection that stays usable.
+
+    Starlette's own last-resort handler sends the 500 and then raises the error again, and the server
+    then drops the connection: a client reusing it (keep-alive) fails its next request too. An error
+    after the response has started (a stream) cannot be answered any more; it is left to the server.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            response = unexpected_error(Request(scope, receive), exc)
+            await response(scope, receive, send)
