@@ -35,6 +35,7 @@ from govops.warehouse.pages import warm_up
 from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
+from govops.web.security import install_security
 
 log = structlog.get_logger(__name__)
 
@@ -126,4 +127,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
+    # Last, so outermost: headers on every response, and every layer sees the real client address.
+    install_security(app, trusted_proxies=settings.trusted_proxies)
     return app

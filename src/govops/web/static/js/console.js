@@ -9,6 +9,12 @@
 
   function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
+  // Names and units come from the catalogue, which people edit: whatever ECharts shows as HTML is escaped.
+  var HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  function escapeHtml(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) { return HTML_ESCAPES[c]; });
+  }
+
   function formatter(locale, digits) {
     var nf = new Intl.NumberFormat(locale === "vi" ? "vi-VN" : "en-US", { maximumFractionDigits: digits });
     return function (v) { return v === null || v === undefined ? "—" : nf.format(v); };
@@ -47,7 +53,7 @@
     cfg.data.forEach(function (d) { labels[d.name] = d.label; });
     return {
       tooltip: { trigger: "item", formatter: function (p) {
-        return (labels[p.name] || p.name) + ": " + fmt(p.value) + " " + (cfg.unit || ""); } },
+        return escapeHtml((labels[p.name] || p.name) + ": " + fmt(p.value) + " " + (cfg.unit || "")); } },
       visualMap: { min: values.length ? Math.min.apply(null, values) : 0,
                    max: values.length ? Math.max.apply(null, values) : 1, calculable: true, left: 8, bottom: 8,
                    inRange: { color: ["#fde0dd", "#fa9fb5", "#c51b8a", "#7a0177"] },
