@@ -409,11 +409,11 @@ def _serialise_attempts(session: Session, keys: list[str]) -> None:
     PostgreSQL: transaction-scoped advisory locks (taken in one order, so that two attempts never wait on each
     other). SQLite: the writing session's BEGIN IMMEDIATE already holds the store's write lock.
     """
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
+    connection = session.connection()  # on SQLite, a writing session's BEGIN IMMEDIATE: the write lock
+    if connection.dialect.name != "postgresql":
         return
     for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys}):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def record_attempt(
@@ -426,10 +426,11 @@ def record_attempt(
     cannot all pass the check before any of them is recorded: commit it before checking the password (with
     `check_password`), which forgets it if the password is right.
     """
-    now = now or utcnow()
     name = normalise_username(username)[:64]
     ip = ip[:_IP_MAX] if ip else None
     _serialise_attempts(session, [f"sign-in user {name}"] + ([f"sign-in ip {ip}"] if ip else []))
+    # The time is read once the lock is held: an attempt counted before this one is never in its future.
+    now = now or utcnow()
     limits = [_throttled_until(session, SignInFailure.username == name, THROTTLE_PER_USERNAME, now)]
     if ip:
         limits.append(_throttled_until(session, SignInFailure.ip == ip, THROTTLE_PER_IP, now))
