@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
-from sqlalchemy import update
+from playwright.sync_api import Browser, ConsoleMessage, Page
+from sqlalchemy import select, update
 
 from govops.auth.service import create_user
 from govops.catalog.models import Area, Indicator, Unit
 from govops.db.engine import make_engine, transaction
 from tests.cli.conftest import Govops, initialised_store, serving
-from tests.web.test_browser import ARGS, CHROMIUM, canvas_is_drawn
+from tests.web.test_browser import browser, canvas_is_drawn
 
-__all__ = ["initialised_store"]
+__all__ = ["browser", "initialised_store"]
 
 PASSWORD = "correct horse battery"
 PROVINCES = ["01", "04", "08", "11", "12", "14", "15", "19"]
@@ -47,7 +47,7 @@ def console(initialised_store: Path, tmp_path_factory: pytest.TempPathFactory) -
         create_user(
             session=session, username="analyst", password=PASSWORD, full_name="Analyst", agency="GO", role="analyst"
         )
-        unit_code = session.query(Indicator).filter_by(code="RETAIL_SALES").one().unit.code
+        unit_code = session.scalars(select(Indicator).where(Indicator.code == "RETAIL_SALES")).one().unit.code
         session.execute(update(Unit).where(Unit.code == unit_code).values(symbol=UNIT_PAYLOAD, name_en=UNIT_PAYLOAD))
         for code in PROVINCES:
             payload = f"{NAME_PAYLOAD} {code}"
@@ -64,16 +64,6 @@ def console(initialised_store: Path, tmp_path_factory: pytest.TempPathFactory) -
     engine.dispose()
     with serving(govops) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: apt-get install -y chromium (make test and .ci/run install it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,7 +88,7 @@ def test_htmx_is_told_not_to_evaluate_code(client: TestClient) -> None:
 
 
 @pytest.fixture
-def app_behind(engine: Engine, session: Session, signing_key_file: Path) -> Iterator[object]:
+def app_behind(engine: Engine, session: Session, signing_key_file: Path) -> Iterator[Callable[[str, str], TestClient]]:
     """Makes a test client of a console trusting `proxies`, as seen from `peer`."""
     opened: list[TestClient] = []
 
@@ -98,7 +98,7 @@ def app_behind(engine: Engine, session: Session, signing_key_file: Path) -> Iter
             signing_key_file=signing_key_file,
             page_warmer=False,
             worker=False,
-            trusted_proxies=proxies,  # type: ignore[arg-type]  # as read from GOVOPS_TRUSTED_PROXIES
+            trusted_proxies=proxies,  # as read from GOVOPS_TRUSTED_PROXIES
         )
         app = create_app(settings, engine=engine)
         app.dependency_overrides[get_session] = lambda: session
@@ -132,9 +132,10 @@ def failed_sign_in(client: TestClient, session: Session, username: str, **header
     return audit.ip, failure.ip
 
 
-def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(app_behind: object, session: Session) -> None:
+def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(
+    app_behind: Callable[[str, str], TestClient], session: Session
+) -> None:
     make = app_behind
-    assert callable(make)
     no_proxy = make("", "198.51.100.20")
     assert failed_sign_in(no_proxy, session, "spoof.a", **{"X-Forwarded-For": "203.0.113.99"}) == (
         "198.51.100.20",
@@ -148,9 +149,10 @@ def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(app_behind: objec
     )
 
 
-def test_a_trusted_proxy_forwards_the_client_address_and_scheme(app_behind: object, session: Session) -> None:
+def test_a_trusted_proxy_forwards_the_client_address_and_scheme(
+    app_behind: Callable[[str, str], TestClient], session: Session
+) -> None:
     make = app_behind
-    assert callable(make)
     proxy = make("10.0.0.0/8, 192.0.2.1", "10.1.2.3")
     # The client's own claim (left) is not believed: the nearest address not of a trusted proxy is the client.
     forwarded = {"X-Forwarded-For": "203.0.113.1, 203.0.113.50, 192.0.2.1", "X-Forwarded-Proto": "https"}
@@ -164,8 +166,8 @@ def test_a_trusted_proxy_forwards_the_client_address_and_scheme(app_behind: obje
 
 def test_trusted_proxies_must_be_addresses_or_networks() -> None:
     with pytest.raises(ValidationError, match="not an IP address or network"):
-        Settings(trusted_proxies="10.0.0.1, proxy.example")  # type: ignore[arg-type]
-    assert Settings(trusted_proxies="10.0.0.1, 172.16.0.0/12").trusted_proxies == [  # type: ignore[arg-type]
+        Settings(trusted_proxies="10.0.0.1, proxy.example")
+    assert Settings(trusted_proxies="10.0.0.1, 172.16.0.0/12").trusted_proxies == [
         "10.0.0.1/32",
         "172.16.0.0/12",
     ]
