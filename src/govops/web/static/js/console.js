@@ -33,6 +33,7 @@
     var fmt = formatter(cfg.locale, 2);
     return {
       textStyle: { color: css("--text") },
+      // ECharts' own axis tooltip escapes the series names (provinces' names); only numbers are formatted here.
       tooltip: { trigger: "axis", valueFormatter: fmt },
       legend: { top: 0, textStyle: { color: css("--text") } },
       grid: { left: 56, right: 16, top: 36, bottom: 56 },
@@ -61,6 +62,7 @@
       series: [{ type: "map", map: "vn34", roam: true, aspectScale: mapKind === "tile_grid" ? 1 : 0.95,
                  layoutCenter: ["50%", "50%"], layoutSize: "95%", data: cfg.data.filter(function (d) { return d.value !== null; }),
                  itemStyle: { borderColor: css("--panel"), areaColor: css("--chip") },
+                 // Labels are drawn on the canvas as plain text: nothing there is read as HTML.
                  label: { show: mapKind === "tile_grid", fontSize: 9, color: css("--text"),
                           formatter: function (p) { return labels[p.name] || p.name; } },
                  emphasis: { label: { show: true, formatter: function (p) { return labels[p.name] || p.name; } } } }]
