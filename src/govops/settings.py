@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -76,6 +77,55 @@ class Settings(BaseSettings):
     @field_validator("audit_checkpoint_url", mode="before")
     @classmethod
     def _no_checkpoint_url_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # --- network defences -------------------------------------------------------------------------
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Addresses or networks (comma-separated IPs/CIDRs, e.g. 10.0.0.5,172.16.0.0/12) of the reverse "
+        "proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed; from anyone else they are ignored.",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's line and headers before it is cut off.",
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, description="Seconds an idle kept-alive connection stays open waiting for the next request."
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest request line plus headers accepted, in bytes (else 400)."
+    )
+    max_connections: int | None = Field(
+        default=1000,
+        ge=1,
+        description="Most connections and requests served at once by one `govops serve`; beyond that the answer is "
+        "503 (empty: no limit).",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        networks = []
+        for item in value:
+            try:
+                networks.append(str(ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network; write e.g. 10.0.0.5 or 10.0.0.0/8"
+                ) from None
+        return networks
+
+    @field_validator("max_connections", mode="before")
+    @classmethod
+    def _no_limit_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("boundaries_file", mode="before")

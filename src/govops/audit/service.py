@@ -30,6 +30,7 @@ from govops.audit.schemas import AuditEntryOut, Verification
 from govops.db.base import utcnow
 from govops.errors import GovopsError
 from govops.paging import DEFAULT_LIMIT, Page, check_limit, make_page
+from govops.web.security import client_ip
 
 log = structlog.get_logger(__name__)
 
@@ -248,7 +249,7 @@ def record_request(
         agency=who.agency,
         target=target,
         detail=detail,
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         request_id=request_id_of(request),
         at=at,
     )

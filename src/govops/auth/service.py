@@ -18,7 +18,7 @@ import structlog
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import ColumnElement, CursorResult, Result, delete, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from govops.auth.models import SignInFailure, User, UserSession
@@ -403,16 +403,34 @@ def _throttled_until(session: Session, whose: ColumnElement[bool], limit: int, n
     return recent[len(recent) - limit] + THROTTLE_WINDOW
 
 
-def authenticate(
-    *, session: Session, username: str, password: str, ip: str | None = None, now: datetime | None = None
-) -> User:
-    """The active user with this user name and password; raises `bad_credentials` (401) or `throttled` (429).
+def _serialise_attempts(session: Session, keys: list[str]) -> None:
+    """Hold, until the transaction ends, the right to count and record sign-in attempts for these keys.
 
-    A failure is recorded (flushed) before the error is raised: commit it, or throttling never starts.
+    PostgreSQL: transaction-scoped advisory locks (taken in one order, so that two attempts never wait on each
+    other). SQLite: the writing session's BEGIN IMMEDIATE already holds the store's write lock.
     """
-    now = now or utcnow()
+    connection = session.connection()  # on SQLite, a writing session's BEGIN IMMEDIATE: the write lock
+    if connection.dialect.name != "postgresql":
+        return
+    for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys}):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def record_attempt(
+    *, session: Session, username: str, ip: str | None = None, now: datetime | None = None
+) -> SignInFailure:
+    """Count a sign-in attempt before its password is checked; raises `throttled` (429) when the user name or the
+    address has too many recent failures.
+
+    The attempt is recorded as a failure at once (flushed) and counted under a lock, so that parallel guesses
+    cannot all pass the check before any of them is recorded: commit it before checking the password (with
+    `check_password`), which forgets it if the password is right.
+    """
     name = normalise_username(username)[:64]
     ip = ip[:_IP_MAX] if ip else None
+    _serialise_attempts(session, [f"sign-in user {name}"] + ([f"sign-in ip {ip}"] if ip else []))
+    # The time is read once the lock is held: an attempt counted before this one is never in its future.
+    now = now or utcnow()
     limits = [_throttled_until(session, SignInFailure.username == name, THROTTLE_PER_USERNAME, now)]
     if ip:
         limits.append(_throttled_until(session, SignInFailure.ip == ip, THROTTLE_PER_IP, now))
@@ -420,7 +438,17 @@ def authenticate(
     if refused:
         log.warning("sign-in throttled", username=name, ip=ip)
         raise Throttled(retry_at=max(refused), now=now)
+    attempt = SignInFailure(username=name, ip=ip, at=now)
+    session.add(attempt)
+    session.flush()
+    return attempt
 
+
+def check_password(*, session: Session, attempt: SignInFailure, password: str, now: datetime | None = None) -> User:
+    """The active user of an attempt counted by `record_attempt`, if the password is right; raises
+    `bad_credentials` (401; the attempt stays counted as a failure) or `account_disabled` (403)."""
+    now = now or utcnow()
+    name = attempt.username
     user = session.scalar(select(User).where(User.username == name)) if USERNAME_PATTERN.fullmatch(name) else None
     valid, new_hash = False, None
     if user is None:
@@ -432,11 +460,12 @@ def authenticate(
         except UnknownHashError:
             log.error("stored password hash not recognised", username=name)
     if user is None or not valid:
-        session.add(SignInFailure(username=name, ip=ip, at=now))
-        session.flush()
-        log.info("sign-in failed", username=name, ip=ip)
+        log.info("sign-in failed", username=name, ip=attempt.ip)
         raise _bad_credentials()
+    # The right password: not a failure, whatever follows.
+    session.execute(delete(SignInFailure).where(SignInFailure.id == attempt.id))
     if not user.active:
+        session.flush()
         raise GovopsError(
             "this account is disabled",
             code="account_disabled",
@@ -448,8 +477,21 @@ def authenticate(
     user.last_sign_in_at = now
     session.execute(delete(SignInFailure).where(SignInFailure.username == name))
     session.flush()
-    log.info("signed in", username=name, ip=ip)
+    log.info("signed in", username=name, ip=attempt.ip)
     return user
+
+
+def authenticate(
+    *, session: Session, username: str, password: str, ip: str | None = None, now: datetime | None = None
+) -> User:
+    """The active user with this user name and password; raises `bad_credentials` (401) or `throttled` (429).
+
+    `record_attempt` then `check_password` in one transaction. A failure is recorded (flushed) before the error is
+    raised: commit it, or throttling never starts. Where guesses may come in parallel (the web), commit between
+    the two steps instead, as ``govops.auth.web.sign_in`` does, so that the password check runs outside the lock.
+    """
+    attempt = record_attempt(session=session, username=username, ip=ip, now=now)
+    return check_password(session=session, attempt=attempt, password=password, now=now)
 
 
 # --- sessions ---------------------------------------------------------------------------------

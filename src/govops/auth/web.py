@@ -10,9 +10,12 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy.orm import Session
 
@@ -23,6 +26,7 @@ from govops.db.base import utcnow
 from govops.errors import GovopsError
 from govops.settings import get_settings
 from govops.web.deps import SessionDep
+from govops.web.security import client_ip
 
 SESSION_COOKIE = "govops_session"
 # Before sign-in there is no session to hold the CSRF token: a short-lived cookie holds it instead.
@@ -33,6 +37,8 @@ CSRF_HEADER = "X-CSRF-Token"
 # Setting (not yet in govops.settings): send cookies only over https even when the request looks like http,
 # e.g. behind a TLS-terminating proxy that does not forward the scheme.
 SECURE_COOKIES_SETTING = "secure_cookies"
+
+log = structlog.get_logger(__name__)
 
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -175,10 +181,6 @@ async def verify_csrf(request: Request, _user: CurrentUser) -> None:
 # --- signing in and out -----------------------------------------------------------------------
 
 
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 def sign_in(request: Request, *, session: Session, username: str, password: str) -> tuple[str, UserSession]:
     """Check the password and start a session (committed); returns the token for `set_session_cookie`.
 
@@ -187,7 +189,12 @@ def sign_in(request: Request, *, session: Session, username: str, password: str)
     fixation).
     """
     try:
-        user = service.authenticate(session=session, username=username, password=password, ip=client_ip(request))
+        attempt = service.record_attempt(session=session, username=username, ip=client_ip(request))
+        _purge_now_and_then(request, session=session)
+        # Counted (and the counting lock released) before the slow password check: parallel guesses cannot
+        # all pass the throttle.
+        session.commit()
+        user = service.check_password(session=session, attempt=attempt, password=password)
     except GovopsError as exc:
         record_request(
             session=session,
@@ -214,6 +221,36 @@ def sign_in(request: Request, *, session: Session, username: str, password: str)
     session.commit()
     request.state.user, request.state.user_session = user, user_session
     return token, user_session
+
+
+# Dead sessions and failures older than the throttling window are deleted at sign-in, at most this often per
+# running application (one per process).
+PURGE_EVERY = 60.0
+
+
+class _PurgeSchedule:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        """True at most once every PURGE_EVERY seconds (the caller then purges)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._last is not None and now - self._last < PURGE_EVERY:
+                return False
+            self._last = now
+            return True
+
+
+def _purge_now_and_then(request: Request, *, session: Session) -> None:
+    schedule = getattr(request.app.state, "sign_in_purge", None)
+    if schedule is None:
+        schedule = request.app.state.sign_in_purge = _PurgeSchedule()
+    if schedule.due():
+        purged = service.purge(session=session)
+        if any(purged.values()):
+            log.info("expired sign-in records deleted", **purged)
 
 
 def sign_out(request: Request, response: Response, *, session: Session) -> None:

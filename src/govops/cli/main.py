@@ -155,6 +155,7 @@ def serve(
 
     from govops.db.migrate import current_revision, head_revision
     from govops.web.app import create_app
+    from govops.web.server import uvicorn_options
 
     settings = get_settings()
     with _friendly_errors():
@@ -176,6 +177,7 @@ def serve(
         port=bind_port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=3,
+        **uvicorn_options(settings),
     )
 
 

@@ -17,6 +17,7 @@ from govops.exchange.models import Member
 from govops.web.access import presented_key
 from govops.web.deps import WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES, ErrorBody, ProblemOut, error_body
+from govops.web.security import client_ip
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"], responses=ERROR_RESPONSES)
 
@@ -122,7 +123,7 @@ def post_submission(
         idempotency_key=idempotency_key,
         signature=signature,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         mapping=mapping,
     )
     key = signing.server_key(settings.signing_key_file)

@@ -31,6 +31,7 @@ from govops.interop.mappings import list_mappings
 from govops.interop.readers import XLSX
 from govops.interop.templates import template_workbook
 from govops.web.deps import SessionDep, WriteSessionDep
+from govops.web.security import client_ip
 from govops.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +84,7 @@ async def _upload(request: Request, session: Session, user: User, form: FormData
         idempotency_key=f"console:{user.username}:{digest}:{uuid.uuid4().hex}",
         signature=None,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         mapping=mapping,
         user=user.username,
         file_name=file.filename,

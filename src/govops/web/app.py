@@ -37,6 +37,7 @@ from govops.warehouse.stream import ChangeHub
 from govops.web.access import ReaderLookups
 from govops.web.contacts import ContactStamps
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
+from govops.web.security import install_security
 
 log = structlog.get_logger(__name__)
 
@@ -133,4 +134,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
+    # Last, so outermost: headers on every response, and every layer sees the real client address.
+    install_security(app, trusted_proxies=settings.trusted_proxies)
     return app

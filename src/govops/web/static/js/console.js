@@ -9,6 +9,12 @@
 
   function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
+  // Names and units come from the catalogue, which people edit: whatever ECharts shows as HTML is escaped.
+  var HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  function escapeHtml(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) { return HTML_ESCAPES[c]; });
+  }
+
   function formatter(locale, digits) {
     var nf = new Intl.NumberFormat(locale === "vi" ? "vi-VN" : "en-US", { maximumFractionDigits: digits });
     return function (v) { return v === null || v === undefined ? "—" : nf.format(v); };
@@ -27,6 +33,7 @@
     var fmt = formatter(cfg.locale, 2);
     return {
       textStyle: { color: css("--text") },
+      // ECharts' own axis tooltip escapes the series names (provinces' names); only numbers are formatted here.
       tooltip: { trigger: "axis", valueFormatter: fmt },
       legend: { top: 0, textStyle: { color: css("--text") } },
       grid: { left: 56, right: 16, top: 36, bottom: 56 },
@@ -47,7 +54,7 @@
     cfg.data.forEach(function (d) { labels[d.name] = d.label; });
     return {
       tooltip: { trigger: "item", formatter: function (p) {
-        return (labels[p.name] || p.name) + ": " + fmt(p.value) + " " + (cfg.unit || ""); } },
+        return escapeHtml((labels[p.name] || p.name) + ": " + fmt(p.value) + " " + (cfg.unit || "")); } },
       visualMap: { min: values.length ? Math.min.apply(null, values) : 0,
                    max: values.length ? Math.max.apply(null, values) : 1, calculable: true, left: 8, bottom: 8,
                    inRange: { color: ["#fde0dd", "#fa9fb5", "#c51b8a", "#7a0177"] },
@@ -55,6 +62,7 @@
       series: [{ type: "map", map: "vn34", roam: true, aspectScale: mapKind === "tile_grid" ? 1 : 0.95,
                  layoutCenter: ["50%", "50%"], layoutSize: "95%", data: cfg.data.filter(function (d) { return d.value !== null; }),
                  itemStyle: { borderColor: css("--panel"), areaColor: css("--chip") },
+                 // Labels are drawn on the canvas as plain text: nothing there is read as HTML.
                  label: { show: mapKind === "tile_grid", fontSize: 9, color: css("--text"),
                           formatter: function (p) { return labels[p.name] || p.name; } },
                  emphasis: { label: { show: true, formatter: function (p) { return labels[p.name] || p.name; } } } }]
