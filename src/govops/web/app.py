@@ -34,6 +34,7 @@ from govops.warehouse.pages import router as warehouse_pages
 from govops.warehouse.pages import warm_up
 from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
+from govops.web.access import WriteGuard
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 
 log = structlog.get_logger(__name__)
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Indicator warehouse of the Government: catalogue, areas, observations and series.",
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        # No write without credentials: every route, present and future, unless marked @public_write.
+        dependencies=[WriteGuard],
     )
     app.state.engine = engine
     app.state.settings = settings
