@@ -124,8 +124,9 @@ def submit(
     record(
         session=session,
         action="submission." + submission.status,
-        actor_kind="member",
-        actor=member.code,
+        # A person who submitted through the console (upload, or the API signed in) answers for it, not the system.
+        actor_kind="user" if incoming.user else "member",
+        actor=incoming.user or member.code,
         agency=member.agency.code,
         target=submission.id,
         detail={
@@ -136,7 +137,8 @@ def submit(
             "rejected": submission.rejected,
             "body_sha256": digest,
             **({"mapping": incoming.mapping} if incoming.mapping else {}),
-            **({"user": incoming.user, "file": incoming.file_name} if incoming.user else {}),
+            **({"member": member.code} if incoming.user else {}),
+            **({"file": incoming.file_name} if incoming.file_name else {}),
         },
         ip=incoming.ip,
         request_id=incoming.request_id,
