@@ -110,12 +110,13 @@ def is_public_write(endpoint: object) -> bool:
     return bool(getattr(endpoint, _PUBLIC_WRITE, False))
 
 
-async def require_credentials_to_write(request: Request, user: CurrentUser, session: SessionDep) -> None:
+async def require_credentials_to_write(request: Request, session: SessionDep) -> None:
     """An app-wide dependency: no write without an API key or a signed-in user whose role may write.
 
     What exactly the caller may change is the route's to decide (an administrator's page, a member's
     rights on each row); this only makes sure that no state-changing route is open by omission.
     """
+    # Reads cost nothing here: the session is opened only by a query, so an event stream holds no connection.
     if request.method in SAFE_METHODS:
         return
     route = request.scope.get("route")
@@ -126,6 +127,7 @@ async def require_credentials_to_write(request: Request, user: CurrentUser, sess
         # A key is sent by a program, never added by a browser on its own: no CSRF token needed.
         await run_in_threadpool(lambda: exchange.authenticate(session=session, presented=key, stamp=False))
         return
+    user = await run_in_threadpool(current_user, request, session)  # the route's own user, cached on the request
     if user is None:
         raise GovopsError(
             "changing data needs credentials",
