@@ -162,15 +162,9 @@ def observations_sender(request: Request, session: WriteSessionDep, user: Curren
     response_model=Receipt,
     responses=_SUBMIT_RESPONSES,
     tags=["warehouse"],
+    # The JSON shape only: CSV and NDJSON bodies are read too, as by POST /api/v1/submissions.
     openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": _inlined(ObservationBatch)},
-                "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-            },
-        }
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _inlined(ObservationBatch)}}}
     },
 )
 def post_observations(
