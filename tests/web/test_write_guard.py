@@ -49,7 +49,7 @@ FORMS: dict[str, dict[str, str]] = {
 def write_routes(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path) of every state-changing route, included routers' too, hidden from OpenAPI or not."""
     found = {
-        (method, context.path)
+        (method, context.path or "")
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, APIRoute)
         for method in context.methods or ()
