@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,7 +13,11 @@ from sqlalchemy.orm import Session
 from govops.audit.models import AuditEntry
 from govops.audit.service import verify
 from govops.auth.models import SignInFailure
+from govops.auth.service import create_user
+from govops.catalog.models import Agency
+from govops.exchange import service
 from govops.settings import Settings
+from govops.warehouse.service import ingest
 from govops.web.app import create_app
 from tests.audit.conftest import PASSWORD, entries_since, last_id, token_of
 
@@ -80,7 +85,16 @@ def test_a_failed_sign_in_keeps_its_entry_although_the_request_fails(real_app: T
         assert verify(session=s).ok
 
 
+def _statistics_key(session: Session) -> dict[str, str]:
+    """The Authorization header of the statistics office's system, which writes CPI and IIP."""
+    member = service.create_member(session=session, agency="NSO", system="stats", name="")
+    for group in ("PRICES", "INDUSTRY"):
+        service.grant(session=session, member=member, group=group, read=True, write=True)
+    return {"Authorization": f"Bearer {service.issue_key(session=session, member=member).key}"}
+
+
 def test_posting_observations_writes_one_entry_with_the_counts(client: TestClient, session: Session) -> None:
+    key = _statistics_key(session)
     start = last_id(session)
     body = {
         "observations": [
@@ -89,29 +103,46 @@ def test_posting_observations_writes_one_entry_with_the_counts(client: TestClien
             {"indicator": "IIP", "area": "79", "period": "2025-07", "value": 108.0},
         ]
     }
-    assert client.post("/api/v1/observations", json=body).status_code == 201
+    first_receipt = client.post("/api/v1/observations", json=body, headers=key)
+    assert first_receipt.status_code == 201
     body["observations"][0]["value"] = 104.3
-    assert client.post("/api/v1/observations", json=body, headers={"X-Request-ID": "batch-2"}).status_code == 201
+    second_receipt = client.post("/api/v1/observations", json=body, headers={**key, "X-Request-ID": "batch-2"})
+    assert second_receipt.status_code == 201
     first, second = entries_since(session, start)
-    assert (first.action, first.target, first.actor) == ("observations.write", "CPI,IIP", "anonymous")
-    assert first.detail == '{"created":3,"received":3,"unchanged":0,"updated":0}'
-    assert second.detail == '{"created":0,"received":3,"unchanged":2,"updated":1}'
+    assert (first.action, first.target, first.actor, first.actor_kind) == (
+        "submission.accepted", first_receipt.json()["id"], "NSO/stats", "member"
+    )  # fmt: skip
+    assert json.loads(first.detail) | {"body_sha256": None} == {
+        "received": 3, "created": 3, "updated": 0, "unchanged": 0, "rejected": 0, "body_sha256": None
+    }  # fmt: skip
+    assert (json.loads(second.detail)["updated"], json.loads(second.detail)["unchanged"]) == (1, 2)
     assert second.request_id == "batch-2"
-    # A rejected batch writes nothing, its entry neither.
+    # A rejected batch stores no observation; the refusal itself is on record.
     bad = {"observations": [{"indicator": "NOPE", "area": "01", "period": "2025-07", "value": 1}]}
-    assert client.post("/api/v1/observations", json=bad).status_code == 422
-    assert len(entries_since(session, start)) == 2
+    assert client.post("/api/v1/observations", json=bad, headers=key).status_code == 422
+    assert [e.action for e in entries_since(session, start)] == ["submission.accepted"] * 2 + ["submission.rejected"]
 
 
-def test_a_signed_in_user_posting_observations_is_the_actor(
-    sign_in: Callable[[str], TestClient], session: Session
-) -> None:
-    web = sign_in("data_officer")
+def test_a_signed_in_user_posting_observations_is_the_actor(client: TestClient, session: Session) -> None:
+    create_user(
+        session=session, username="t.officer", password=PASSWORD, full_name="Officer", agency="NSO", role="data_officer"
+    )
+    nso = session.scalars(select(Agency).where(Agency.code == "NSO")).one()
+    service.grant(session=session, member=service.console_member(session=session, agency=nso), group="PRICES",
+                  read=True, write=True)  # fmt: skip
+    form = client.get("/signin")
+    client.post("/signin", data={"username": "t.officer", "password": PASSWORD, "csrf_token": token_of(form.text)})
+    csrf = token_of(client.get("/").text)
     start = last_id(session)
     body = {"observations": [{"indicator": "CPI", "area": "01", "period": "2025-08", "value": 104.2}]}
-    assert web.post("/api/v1/observations", json=body).status_code == 201
+    answer = client.post("/api/v1/observations", json=body, headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["member"] == "NSO/console"
     [entry] = entries_since(session, start)
-    assert (entry.actor_kind, entry.actor, entry.agency) == ("user", "t.data_officer", "GO")
+    assert (entry.action, entry.actor_kind, entry.actor, entry.agency) == (
+        "submission.accepted", "user", "t.officer", "NSO"
+    )  # fmt: skip
+    assert json.loads(entry.detail)["member"] == "NSO/console"
 
 
 def test_a_confidential_series_read_by_an_analyst_writes_an_entry(
@@ -137,9 +168,12 @@ def test_a_confidential_series_read_by_an_analyst_writes_an_entry(
 def test_confidential_observations_and_explorer_pages_are_recorded(
     sign_in: Callable[[str], TestClient], session: Session
 ) -> None:
-    body = {"observations": [{"indicator": "GDP_FLASH", "area": "VN", "period": "2025-Q2", "value": 7.1}]}
+    ingest(
+        session=session,
+        rows=[(1, {"indicator": "GDP_FLASH", "area": "VN", "period": "2025-Q2", "value": 7.1})],
+        recorded_by="test",
+    )
     web = sign_in("administrator")
-    assert web.post("/api/v1/observations", json=body).status_code == 201
     start = last_id(session)
     assert web.get("/api/v1/observations", params={"indicator": "GDP_FLASH"}).json()["items"]
     assert web.get("/api/v1/observations", params={"area": "VN"}).status_code == 200

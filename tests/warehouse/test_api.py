@@ -7,10 +7,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from govops.exchange import service
 from govops.warehouse.models import Observation
 from tests.warehouse.conftest import obs
 
 pytestmark = pytest.mark.usefixtures("catalogue")
+
+
+@pytest.fixture
+def client(client: TestClient, session: Session) -> TestClient:
+    """The test client with the API key of the statistics office's system, which owns the test indicators."""
+    member = service.create_member(session=session, agency="NSO", system="stats", name="")
+    service.grant(session=session, member=member, group="T_GROUP", read=True, write=True)
+    client.headers["Authorization"] = f"Bearer {service.issue_key(session=session, member=member).key}"
+    return client
 
 
 def test_post_a_batch_then_read_it_back(client: TestClient) -> None:
@@ -23,15 +33,13 @@ def test_post_a_batch_then_read_it_back(client: TestClient) -> None:
     }
     created = client.post("/api/v1/observations", json=body)
     assert created.status_code == 201, created.text
-    assert created.json() | {"recorded_at": None} == {
-        "received": 3,
-        "created": 3,
-        "updated": 0,
-        "unchanged": 0,
-        "recorded_at": None,
-    }
+    receipt = created.json()
+    assert (receipt["status"], receipt["member"], receipt["received"], receipt["created"]) == (
+        "accepted", "NSO/stats", 3, 3
+    )  # fmt: skip
+    assert (receipt["updated"], receipt["unchanged"], receipt["rejected"], receipt["problems"]) == (0, 0, 0, [])
     again = client.post("/api/v1/observations", json=body)
-    assert again.json()["unchanged"] == 3
+    assert again.status_code == 201 and again.json()["unchanged"] == 3 and again.json()["id"] != receipt["id"]
     listed = client.get("/api/v1/observations", params={"indicator": "T_FLOW2"}).json()
     assert [(o["area"], o["value"], o["status"]) for o in listed["items"]] == [
         ("01", 104.2, "provisional"),
@@ -56,7 +64,7 @@ def test_a_bad_row_rejects_the_whole_batch_with_rows_and_fields(client: TestClie
     )
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["code"] == "rejected" and "nothing was written" in error["message"]
+    assert error["code"] == "rejected" and "nothing was stored" in error["message"]
     assert [(p["row"], p["field"]) for p in error["problems"]] == [(2, "period"), (3, "indicator")]
     assert all(p["message"] and "hint" in p for p in error["problems"])
     assert session.scalar(select(func.count()).select_from(Observation)) == before
@@ -70,12 +78,10 @@ def test_malformed_body_gets_the_same_error_shape(client: TestClient) -> None:
     assert response.status_code == 422
     problem = response.json()["error"]["problems"][0]
     assert (problem["row"], problem["field"]) == (1, "value")
-    assert (
-        client.post("/api/v1/observations", content=b"{not json", headers={"Content-Type": "application/json"}).json()[
-            "error"
-        ]["code"]
-        == "invalid_request"
-    )
+    broken = client.post("/api/v1/observations", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["error"]["code"] == "rejected"
+    [problem] = broken.json()["error"]["problems"]
+    assert "not valid JSON" in problem["message"]
 
 
 def test_observations_page_with_a_cursor(client: TestClient) -> None:

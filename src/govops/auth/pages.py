@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from govops.auth.service import Throttled
 from govops.auth.web import CurrentUser, check_csrf, csrf_token, secure_cookies, set_session_cookie, sign_in, sign_out
 from govops.errors import GovopsError
+from govops.web.access import public_write
 from govops.web.deps import WriteSessionDep
 from govops.web.i18n import translations
 from govops.web.templating import locale_of, render
@@ -41,6 +42,7 @@ def signin_page(request: Request, user: CurrentUser, next: str | None = None) ->
 
 
 @router.post("/signin", response_class=HTMLResponse)
+@public_write
 def signin_submit(
     request: Request,
     session: WriteSessionDep,
@@ -73,6 +75,7 @@ def signin_submit(
 
 
 @router.post("/signout")
+@public_write
 def signout(
     request: Request,
     session: WriteSessionDep,

@@ -30,6 +30,10 @@ from govops.errors import GovopsError, NotFound, Problem
 log = structlog.get_logger(__name__)
 
 ROLES: tuple[str, ...] = ("administrator", "analyst", "data_officer", "viewer")
+# Roles that may change anything at all (what exactly, each route decides); a viewer only reads.
+WRITING_ROLES: tuple[str, ...] = ("administrator", "analyst", "data_officer")
+# Roles that submit observations for their agency (console upload, POST /api/v1/observations when signed in).
+OFFICER_ROLES: tuple[str, ...] = ("data_officer", "administrator")
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 
 _READABLE: dict[str, tuple[str, ...]] = {

@@ -41,7 +41,7 @@ SECURE_COOKIES_SETTING = "secure_cookies"
 log = structlog.get_logger(__name__)
 
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,128}")
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def secure_cookies(request: Request) -> bool:
@@ -167,7 +167,7 @@ def check_csrf(request: Request, form_value: str | None) -> None:
 
 async def verify_csrf(request: Request, _user: CurrentUser) -> None:
     """A dependency for every state-changing route: the token comes from the header or the form field."""
-    if request.method in _SAFE_METHODS:
+    if request.method in SAFE_METHODS:
         return
     sent = request.headers.get(CSRF_HEADER)
     if not sent and request.headers.get("content-type", "").startswith(

@@ -1,7 +1,11 @@
-"""Exchange API: agency systems submit data with an API key, an Idempotency-Key and, optionally, a signature."""
+"""Exchange API: agency systems submit data with an API key, an Idempotency-Key and, optionally, a signature.
+
+POST /api/v1/observations is the same submission under the warehouse's older address.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,10 +14,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from govops.auth.service import OFFICER_ROLES
+from govops.auth.web import CurrentUser, require_role, require_user
 from govops.errors import GovopsError
 from govops.exchange import service, signing, submissions
 from govops.exchange.models import Member
+from govops.exchange.service import console_member
+from govops.warehouse.schemas import ObservationBatch
 from govops.web.access import presented_key
 from govops.web.deps import WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES, ErrorBody, ProblemOut, error_body
@@ -87,18 +96,17 @@ def _too_large(limit: int) -> GovopsError:
     )
 
 
-@router.post(
-    "/submissions",
-    status_code=201,
-    response_model=Receipt,
-    responses={
-        200: {"model": Receipt, "description": "the same Idempotency-Key and body again: the first receipt"},
-        401: {"model": ErrorBody, "description": "missing, wrong, revoked or expired key; a bad signature"},
-        409: {"model": ErrorBody, "description": "the Idempotency-Key was used for another body"},
-        415: {"model": ErrorBody, "description": "a body type govops does not read"},
-        422: {"model": RejectedBody, "description": "rejected: no row was stored; the receipt lists every problem"},
-    },
-)
+_SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Receipt, "description": "the same Idempotency-Key and body again: the first receipt"},
+    401: {"model": ErrorBody, "description": "no credentials; a wrong, revoked or expired key; a bad signature"},
+    403: {"model": ErrorBody, "description": "a console session whose role may not write, or without its CSRF token"},
+    409: {"model": ErrorBody, "description": "the Idempotency-Key was used for another body"},
+    415: {"model": ErrorBody, "description": "a body type govops does not read"},
+    422: {"model": RejectedBody, "description": "rejected: no row was stored; the receipt lists every problem"},
+}
+
+
+@router.post("/submissions", status_code=201, response_model=Receipt, responses=_SUBMIT_RESPONSES)
 def post_submission(
     request: Request,
     session: WriteSessionDep,
@@ -116,27 +124,121 @@ def post_submission(
     template; or, read through a stored mapping (`?mapping=NAME`), an SDMX message (SDMX-ML 2.1,
     SDMX-JSON 1.0, SDMX-CSV 1.0) or a DHIS2 data value set (JSON or CSV).
     """
-    settings = request.app.state.settings
-    incoming = submissions.Incoming(
+    incoming = _incoming(request, body, idempotency_key=idempotency_key, signature=signature, mapping=mapping)
+    return _submit(request, session, member, incoming)
+
+
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its definitions put in place: a body read by hand has no components."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        rest = {k: resolve(v) for k, v in node.items() if k != "$ref"}
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return {**resolve(definitions[ref.removeprefix("#/$defs/")]), **rest}
+        return rest
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+def observations_sender(request: Request, session: WriteSessionDep, user: CurrentUser) -> tuple[Member, str | None]:
+    """Who a batch of observations is submitted as: the member of the API key, or else the signed-in
+    officer's agency through its console member (as a console upload is); with the officer's user name."""
+    if presented_key(request):
+        return calling_member(request, session), None
+    officer = require_role(*OFFICER_ROLES)(require_user(user))
+    return console_member(session=session, agency=officer.agency), officer.username
+
+
+@router.post(
+    "/observations",
+    status_code=201,
+    response_model=Receipt,
+    responses=_SUBMIT_RESPONSES,
+    tags=["warehouse"],
+    # The JSON shape only: CSV and NDJSON bodies are read too, as by POST /api/v1/submissions.
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _inlined(ObservationBatch)}}}
+    },
+)
+def post_observations(
+    request: Request,
+    session: WriteSessionDep,
+    sender: Annotated[tuple[Member, str | None], Depends(observations_sender)],
+    body: Annotated[bytes, Depends(submission_body)],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="default: a new key (no safe retry)")
+    ] = None,
+    signature: Annotated[str | None, Header(alias="X-Govops-Signature", description="Ed25519 over the body")] = None,
+) -> Any:
+    """Write a batch of observations: a submission like POST /api/v1/submissions, with the same rights,
+    receipt, audit entry and change events; every row is checked first and if any is wrong, nothing is
+    written (422, the receipt lists every problem).
+
+    With an API key the batch is the member system's; signed in to the console (data officers and
+    administrators, with the X-CSRF-Token header), it is the officer's agency's, as a console upload.
+    Without an Idempotency-Key header a new key is made, so that a retry is a new submission.
+    """
+    member, username = sender
+    incoming = _incoming(
+        request,
+        body,
+        idempotency_key=idempotency_key or f"observations:{uuid.uuid4().hex}",
+        signature=signature,
+        user=username,
+        default_type="application/json",
+    )
+    return _submit(request, session, member, incoming)
+
+
+def _incoming(
+    request: Request,
+    body: bytes,
+    *,
+    idempotency_key: str | None,
+    signature: str | None,
+    mapping: str | None = None,
+    user: str | None = None,
+    default_type: str | None = None,
+) -> submissions.Incoming:
+    return submissions.Incoming(
         body=body,
-        content_type=request.headers.get("content-type"),
+        content_type=request.headers.get("content-type") or default_type,
         idempotency_key=idempotency_key,
         signature=signature,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
         ip=client_ip(request),
         mapping=mapping,
+        user=user,
     )
-    key = signing.server_key(settings.signing_key_file)
+
+
+def _submit(request: Request, session: Session, member: Member, incoming: submissions.Incoming) -> JSONResponse:
+    """The submission, committed, as the HTTP answer: 201 and the receipt, 200 for a replay, 422 if rejected."""
+    settings = request.app.state.settings
+    signing_key = signing.server_key(settings.signing_key_file)
     try:
         found, replayed = submissions.submit(
-            session=session, member=member, incoming=incoming, server_key=key, max_rows=settings.max_batch_rows
+            session=session, member=member, incoming=incoming, server_key=signing_key, max_rows=settings.max_batch_rows
         )
     except IntegrityError:
         # The same Idempotency-Key at the same moment: the other request won; answer with its receipt.
+        member_id, key_text = member.id, presented_key(request)
         session.rollback()
-        member = service.authenticate(session=session, presented=presented_key(request))
+        member = (
+            service.authenticate(session=session, presented=key_text)
+            if key_text
+            else session.get_one(Member, member_id)
+        )
         found, replayed = submissions.submit(
-            session=session, member=member, incoming=incoming, server_key=key, max_rows=settings.max_batch_rows
+            session=session, member=member, incoming=incoming, server_key=signing_key, max_rows=settings.max_batch_rows
         )
     session.commit()
     content = Receipt.model_validate(submissions.receipt(found)).model_dump(mode="json")

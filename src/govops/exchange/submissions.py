@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from govops.interop.mappings import get_mapping
 from govops.interop.models import InteropMapping
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.service import write_observations
-from govops.warehouse.validation import CatalogIndex, RawRow, check_rows
+from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -100,9 +100,10 @@ def submit(
             status=413,
             hint="split the data into several submissions",
         )
-    index = CatalogIndex(session)
-    valid, invalid = check_rows(index, rows)
-    problems += [readers.placed(p, places) for p in invalid + WriteRights(session, member).problems(rows)]
+    # Normalise first, then authorise: rights are judged on the rows as they would be stored.
+    rights = WriteRights(session, member)
+    valid, invalid = check_rows(CatalogIndex(session), rows, default_source=rights.source_id)
+    problems += [readers.placed(p, places) for p in invalid + rights.problems(valid)]
     submission.received = len(rows)
     if problems:
         problems.sort(key=lambda p: (p.row or 0, p.field or ""))
@@ -123,8 +124,9 @@ def submit(
     record(
         session=session,
         action="submission." + submission.status,
-        actor_kind="member",
-        actor=member.code,
+        # A person who submitted through the console (upload, or the API signed in) answers for it, not the system.
+        actor_kind="user" if incoming.user else "member",
+        actor=incoming.user or member.code,
         agency=member.agency.code,
         target=submission.id,
         detail={
@@ -135,7 +137,8 @@ def submit(
             "rejected": submission.rejected,
             "body_sha256": digest,
             **({"mapping": incoming.mapping} if incoming.mapping else {}),
-            **({"user": incoming.user, "file": incoming.file_name} if incoming.user else {}),
+            **({"member": member.code} if incoming.user else {}),
+            **({"file": incoming.file_name} if incoming.file_name else {}),
         },
         ip=incoming.ip,
         request_id=incoming.request_id,
@@ -217,73 +220,86 @@ def _parse(
     return list(rows), [], readers.places(rows)
 
 
+GOVERNMENT_OFFICE = "government_office"  # the agency kind whose members may name any agency as a row's source
+
+
 class WriteRights:
     """What a member may write: indicators of groups granted for writing; then its own indicators (a ministry)
-    or its own province's areas (a provincial people's committee)."""
+    or its own province's areas (a provincial people's committee); with its own agency as the source (any
+    agency for the Government Office's members).
+
+    Checked on validated rows, by id: whatever spelling a code came in (spaces, a number, another Unicode
+    form), the row is judged by the indicator, area and source it would be stored under.
+    """
 
     def __init__(self, session: Session, member: Member) -> None:
         self.member = member
         groups = set(
             session.scalars(select(Grant.group_id).where(Grant.member_id == member.id, Grant.can_write.is_(True)))
         )
-        in_groups = {
+        self.writable = {
             indicator_id
             for indicator_id, group_id in session.execute(
                 select(indicator_group_member.c.indicator_id, indicator_group_member.c.group_id)
             )
             if group_id in groups
         }
-        owners = dict(session.execute(select(Agency.id, Agency.code)).all())
-        self.catalogue: dict[str, tuple[int, str]] = {
-            code: (ind_id, owners.get(owner_id, "?"))
+        self.agencies: dict[int, str] = dict(session.execute(select(Agency.id, Agency.code)).all())
+        self.indicators: dict[int, tuple[str, int]] = {
+            ind_id: (code, owner_id)
             for ind_id, code, owner_id in session.execute(select(Indicator.id, Indicator.code, Indicator.owner_id))
         }
-        self.writable = in_groups
         agency = member.agency
         self.tree = AreaTree.cached(session)
         self.own_areas = self.tree.subtree(agency.area_id) if agency.area_id is not None else None
         self.province = self.tree.nodes[agency.area_id].code if agency.area_id is not None else None
+        self.any_source = agency.kind == GOVERNMENT_OFFICE
 
-    def problems(self, rows: Sequence[tuple[int, RawRow]]) -> list[Problem]:
-        out = []
-        for line, raw in rows:
-            if isinstance(raw, Mapping):
-                found = self._problem(line, raw)
-                if found is not None:
-                    out.append(found)
-        return out
+    @property
+    def source_id(self) -> int:
+        """The source of rows that name none: the sender's agency."""
+        return self.member.agency_id
 
-    def _problem(self, line: int, raw: Mapping[str, Any]) -> Problem | None:
-        code, area = raw.get("indicator"), raw.get("area")
-        known = self.catalogue.get(code) if isinstance(code, str) else None
-        if known is None:
-            return None  # an unknown code is the catalogue check's to report
-        indicator_id, owner = known
-        member = self.member.code
-        if indicator_id not in self.writable:
+    def problems(self, rows: Sequence[ValidRow]) -> list[Problem]:
+        return [found for row in rows if (found := self._problem(row)) is not None]
+
+    def _problem(self, row: ValidRow) -> Problem | None:
+        code, owner_id = self.indicators[row.indicator_id]
+        member, agency = self.member.code, self.member.agency.code
+        if row.indicator_id not in self.writable:
             return Problem(
                 f"{member} may not submit {code}",
-                row=line,
+                row=row.row,
                 field="indicator",
                 value=code,
                 hint="ask the Government Office for write access to a group that holds it",
             )
-        if self.own_areas is None and owner != self.member.agency.code:
+        if self.own_areas is None and owner_id != self.member.agency_id:
+            owner = self.agencies.get(owner_id, "?")
             return Problem(
-                f"{code} belongs to {owner}; {self.member.agency.code} submits only the indicators it owns",
-                row=line,
+                f"{code} belongs to {owner}; {agency} submits only the indicators it owns",
+                row=row.row,
                 field="indicator",
                 value=code,
                 hint=f"{owner} submits {code}",
             )
-        node = self.tree.by_code.get(area) if isinstance(area, str) else None
-        if self.own_areas is not None and node is not None and node.id not in self.own_areas:
+        if self.own_areas is not None and row.area_id not in self.own_areas:
+            area = self.tree.nodes[row.area_id].code
             return Problem(
                 f"{member} submits data of province {self.province} and its wards only, not of {area}",
-                row=line,
+                row=row.row,
                 field="area",
                 value=area,
                 hint=f"use area {self.province} or one of its wards",
+            )
+        if not self.any_source and row.source_agency_id != self.member.agency_id:
+            source = self.agencies.get(row.source_agency_id or 0, "?")
+            return Problem(
+                f"{member} submits as {agency}, not as {source}",
+                row=row.row,
+                field="source",
+                value=source,
+                hint=f"leave source out (it is {agency}), or let {source} submit its own figures",
             )
         return None
 

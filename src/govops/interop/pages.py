@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from govops.auth.models import User
+from govops.auth.service import OFFICER_ROLES
 from govops.auth.web import require_role, verify_csrf
 from govops.catalog.models import IndicatorGroup
 from govops.errors import GovopsError
@@ -35,7 +36,7 @@ from govops.web.security import client_ip
 from govops.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False)
-Officer = Annotated[User, Depends(require_role("data_officer", "administrator"))]
+Officer = Annotated[User, Depends(require_role(*OFFICER_ROLES))]
 
 _BY_SUFFIX = {
     "xlsx": XLSX,

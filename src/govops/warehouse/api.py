@@ -1,4 +1,4 @@
-"""Warehouse API: observations in and out, and aggregated series."""
+"""Warehouse API: observations, changes and aggregated series out (they come in as submissions: exchange.api)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from govops.audit.service import CONFIDENTIAL, record_confidential_reads, record_request, targets
-from govops.auth.web import CurrentUser
+from govops.audit.service import CONFIDENTIAL, record_confidential_reads
 from govops.catalog.models import Indicator
 from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError
 from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from govops.settings import get_settings
 from govops.warehouse import changes, service
-from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationBatch, ObservationOut, Series, WriteSummary
+from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationOut, Series
 from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.stream import ChangeHub, stream
 from govops.web.access import Readable, reader_of, require_readable
@@ -68,36 +66,6 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 AwareTime = Annotated[datetime | None, BeforeValidator(_iso_text), AfterValidator(_aware)]
-
-
-@router.post("/observations", response_model=WriteSummary, status_code=status.HTTP_201_CREATED)
-def post_observations(
-    request: Request, session: WriteSessionDep, _user: CurrentUser, batch: ObservationBatch
-) -> WriteSummary:
-    """Write a batch: every row is checked first; if any is wrong, nothing is written (422)."""
-    limit = get_settings().max_batch_rows
-    if len(batch.observations) > limit:
-        raise GovopsError(
-            f"{len(batch.observations)} observations in one request; the limit is {limit}",
-            code="too_large",
-            status=413,
-            hint="split the batch, or load the file with govops ingest",
-        )
-    summary = service.ingest(session=session, rows=enumerate(batch.observations, start=1), recorded_by="api")
-    record_request(
-        session=session,
-        request=request,
-        action="observations.write",
-        target=targets(o.indicator for o in batch.observations),
-        detail={
-            "received": summary.received,
-            "created": summary.created,
-            "updated": summary.updated,
-            "unchanged": summary.unchanged,
-        },
-    )
-    session.commit()
-    return summary
 
 
 @router.get("/observations", response_model=Page[ObservationOut])

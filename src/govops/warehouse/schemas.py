@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -19,7 +20,10 @@ class Status(StrEnum):
 
 def _text(value: object) -> object:
     # Spreadsheets and CSV give area codes as numbers (1 instead of "01"): keep them text.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    # One spelling per code: what is checked against rights and what is stored must be the same text.
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=64)]
@@ -39,7 +43,11 @@ class ObservationIn(BaseModel):
     unit: str | None = Field(
         default=None, description="Unit code of `value`; converted if it differs from the indicator's."
     )
-    source: str | None = Field(default=None, description="Agency code of the source; default: the indicator's owner.")
+    source: str | None = Field(
+        default=None,
+        description="Agency code of the source; default: the sending agency (the indicator's owner for govops ingest). "
+        "Only the Government Office may name another agency.",
+    )
 
     @field_validator("value")
     @classmethod

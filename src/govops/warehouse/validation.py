@@ -54,6 +54,7 @@ class ValidRow:
     value: float
     status: str
     source_agency_id: int | None
+    row: int = 0  # the row number as given, for problems found after validation (rights)
 
 
 class CatalogIndex:
@@ -102,9 +103,16 @@ def parse_dim_key(key: str) -> dict[str, str]:
 
 
 def check_rows(
-    index: CatalogIndex, rows: Iterable[tuple[int, RawRow]], *, progress: Callable[[int], None] | None = None
+    index: CatalogIndex,
+    rows: Iterable[tuple[int, RawRow]],
+    *,
+    progress: Callable[[int], None] | None = None,
+    default_source: int | None = None,
 ) -> tuple[list[ValidRow], list[Problem]]:
-    """Every row checked; the good ones in order and a problem for each bad one (row numbers as given)."""
+    """Every row checked; the good ones in order and a problem for each bad one (row numbers as given).
+
+    A row that names no source gets `default_source` (the sender's agency), or without one its indicator's owner.
+    """
     valid: list[ValidRow] = []
     problems: list[Problem] = []
     seen: dict[tuple[int, int, str, str], int] = {}
@@ -123,7 +131,7 @@ def check_rows(
             except ValidationError as exc:
                 problems.extend(problems_from_validation(exc, row=number))
                 continue
-        row, row_problems = _check_one(index, obs, number)
+        row, row_problems = _check_one(index, obs, number, default_source)
         if row is None:
             problems.extend(row_problems)
             continue
@@ -176,7 +184,9 @@ def _plain(message: str, field: str | None) -> str:
     return message
 
 
-def _check_one(index: CatalogIndex, obs: ObservationIn, number: int) -> tuple[ValidRow | None, list[Problem]]:
+def _check_one(
+    index: CatalogIndex, obs: ObservationIn, number: int, default_source: int | None
+) -> tuple[ValidRow | None, list[Problem]]:
     problems: list[Problem] = []
 
     def bad(field: str, message: str, hint: str | None = None, value: Any = None) -> None:
@@ -247,7 +257,7 @@ def _check_one(index: CatalogIndex, obs: ObservationIn, number: int) -> tuple[Va
             value = value * given[1] / wanted[1]
             if not math.isfinite(value):
                 bad("value", f"{obs.value} {obs.unit} is out of range in {ind.unit}", "check the value and its unit")
-    source_id: int | None = ind.owner_id if ind is not None else None
+    source_id: int | None = default_source if default_source is not None else ind.owner_id if ind is not None else None
     if obs.source is not None:
         source_id = index.agencies.get(obs.source)
         if source_id is None:
@@ -263,4 +273,5 @@ def _check_one(index: CatalogIndex, obs: ObservationIn, number: int) -> tuple[Va
         value=value,
         status=obs.status.value,
         source_agency_id=source_id,
+        row=number,
     ), []

@@ -1,27 +1,33 @@
-"""What a caller of the API may read.
+"""What a caller of the API may read, and who may write at all.
 
 A member system (API key) reads the indicator groups granted to it, up to its clearance; a
 signed-in user reads by role; anonymous callers read public data only.
+
+Writing needs credentials, always: `require_credentials_to_write` is a dependency of the whole app
+and refuses every POST, PUT, PATCH and DELETE without an API key or a signed-in user whose role may
+write (and, for a browser session, the CSRF token). Only routes marked `@public_write` (signing in
+and out) are let through; a new route is guarded without anyone remembering to.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
+from starlette.concurrency import run_in_threadpool
 
 from govops.audit.service import Actor
-from govops.auth.service import readable_classifications
-from govops.auth.web import SESSION_COOKIE, CurrentUser, current_user
+from govops.auth.service import WRITING_ROLES, readable_classifications
+from govops.auth.web import SAFE_METHODS, SESSION_COOKIE, CurrentUser, current_user, verify_csrf
 from govops.db.base import utcnow
-from govops.errors import NotFound
+from govops.errors import GovopsError, NotFound
 from govops.exchange import service as exchange
 from govops.warehouse.changes import Interest
 from govops.web.contacts import ContactStamps
@@ -153,3 +159,58 @@ def require_readable(code: str, classification: str, reader: Reader) -> None:
     if not reader.may_read(code, classification):
         # 404, not 403: the existence of a confidential indicator is itself not for everyone.
         raise NotFound(f"no indicator with code {code!r}", hint="list the codes with GET /api/v1/indicators")
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+_PUBLIC_WRITE = "__govops_public_write__"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., object])
+
+
+def public_write(endpoint: Endpoint) -> Endpoint:
+    """Marks a state-changing route that anyone may call (signing in and out); put it under @router.post."""
+    setattr(endpoint, _PUBLIC_WRITE, True)
+    return endpoint
+
+
+def is_public_write(endpoint: object) -> bool:
+    return bool(getattr(endpoint, _PUBLIC_WRITE, False))
+
+
+async def require_credentials_to_write(request: Request, session: SessionDep) -> None:
+    """An app-wide dependency: no write without an API key or a signed-in user whose role may write.
+
+    What exactly the caller may change is the route's to decide (an administrator's page, a member's
+    rights on each row); this only makes sure that no state-changing route is open by omission.
+    """
+    # Reads cost nothing here: the session is opened only by a query, so an event stream holds no connection.
+    if request.method in SAFE_METHODS:
+        return
+    route = request.scope.get("route")
+    if route is not None and is_public_write(getattr(route, "endpoint", None)):
+        return
+    key = presented_key(request)
+    if key:
+        # A key is sent by a program, never added by a browser on its own: no CSRF token needed.
+        await run_in_threadpool(lambda: exchange.authenticate(session=session, presented=key, stamp=False))
+        return
+    user = await run_in_threadpool(current_user, request, session)  # the route's own user, cached on the request
+    if user is None:
+        raise GovopsError(
+            "changing data needs credentials",
+            # The code each side already answers with: a key for the API, a sign-in for the console.
+            code="unauthorized" if request.url.path.startswith("/api/") else "sign_in_required",
+            status=401,
+            hint="send `Authorization: Bearer gvk_...` with your system's API key, or sign in to the console",
+        )
+    if user.role not in WRITING_ROLES:
+        raise GovopsError(
+            f"your role ({user.role}) may not change data",
+            code="forbidden",
+            status=403,
+            hint=f"this needs the role {' or '.join(WRITING_ROLES)}; ask an administrator",
+        )
+    await verify_csrf(request, user)
+
+
+WriteGuard = Depends(require_credentials_to_write)

@@ -34,7 +34,7 @@ from govops.warehouse.pages import router as warehouse_pages
 from govops.warehouse.pages import warm_up
 from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
-from govops.web.access import ReaderLookups
+from govops.web.access import ReaderLookups, WriteGuard
 from govops.web.contacts import ContactStamps
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 from govops.web.security import install_security
@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Indicator warehouse of the Government: catalogue, areas, observations and series.",
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        # No write without credentials: every route, present and future, unless marked @public_write.
+        dependencies=[WriteGuard],
     )
     app.state.engine = engine
     app.state.settings = settings
