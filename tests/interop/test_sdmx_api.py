@@ -20,6 +20,7 @@ from govops.catalog.service import import_catalogue, reference_catalogue
 from govops.exchange import service as exchange
 from govops.interop import sdmx_api
 from govops.interop.sdmx_api import (
+    CSV1_TYPE,
     CSV_TYPE,
     JSON_TYPE,
     STRUCTURE_TYPE,
@@ -258,7 +259,9 @@ def test_csv_data_reads_back_with_the_csv_module(client: TestClient) -> None:
     assert response.headers["content-type"] == CSV_TYPE
     rows = csv_rows(response)
     assert list(rows[0]) == [
-        "DATAFLOW",
+        "STRUCTURE",
+        "STRUCTURE_ID",
+        "ACTION",
         "FREQ",
         "INDICATOR",
         "REF_AREA",
@@ -274,10 +277,45 @@ def test_csv_data_reads_back_with_the_csv_module(client: TestClient) -> None:
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert float(got[key]["OBS_VALUE"]) == value, key
-    assert {r["DATAFLOW"] for r in rows} == {"GOVOPS:PRICES(1.0)"}
+    assert {(r["STRUCTURE"], r["STRUCTURE_ID"], r["ACTION"]) for r in rows} == {("dataflow", "GOVOPS:PRICES(1.0)", "I")}
     assert got[("M", "CPI", "VN", "_T", "2025-07")]["OBS_STATUS"] == "P"
     assert got[("M", "CPI", "79", "03", "2025-07")]["UNIT_MEASURE"] == "INDEX_2019"
     assert got[("M", "CPI", "79", "03", "2025-07")]["DECIMALS"] == "2"
+
+
+@pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize("flow", ["CPI", "PRICES"])
+def test_csv_data_reads_back_in_sdmx1_to_the_same_observations(client: TestClient, flow: str) -> None:
+    structure = read_back(client.get(f"{API}/dataflow/{flow}")).dataflow[flow]
+    csv_answer = client.get(f"{API}/data/{flow}", params={"format": "sdmx-csv"})
+    assert csv_answer.headers["content-type"] == CSV_TYPE
+    # sdmx1 reads SDMX-CSV 2.0 only, against the dataflow's structure.
+    message = sdmx.read_sdmx(io.BytesIO(csv_answer.content), format="csv", structure=structure)
+    from_csv = sdmx.to_pandas(message.data[0])
+    got = {tuple(str(code) for code in key): value for key, value in from_csv.items()}
+    from_json = json_observations(client.get(f"{API}/data/{flow}"))
+    assert got == from_json
+    assert len(got) == (len(CPI_EXPECTED) + (2 if flow == "PRICES" else 0))
+
+
+@pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [
+        ({"format": "sdmx-csv1"}, {}),
+        ({"format": "csv1"}, {}),
+        ({}, {"Accept": "application/vnd.sdmx.data+csv;version=1.0.0"}),
+        ({}, {"Accept": "application/vnd.sdmx.data+csv; version=1.0"}),
+    ],
+)
+def test_csv_1_0_on_request(client: TestClient, params: dict[str, str], headers: dict[str, str]) -> None:
+    response = client.get(f"{API}/data/CPI/M.CPI.79.", params=params, headers=headers)
+    assert response.headers["content-type"] == CSV1_TYPE
+    rows = csv_rows(response)
+    assert list(rows[0])[:2] == ["DATAFLOW", "FREQ"] and {r["DATAFLOW"] for r in rows} == {"GOVOPS:CPI(1.0)"}
+    assert {(r["COICOP_VN"], r["TIME_PERIOD"]): float(r["OBS_VALUE"]) for r in rows} == {
+        (k[3], k[4]): v for k, v in CPI_EXPECTED.items() if k[2] == "79"
+    }
 
 
 @pytest.mark.usefixtures("stored")
@@ -475,7 +513,9 @@ def test_a_signed_in_viewer_reads_public_data_only(client: TestClient, sign_in: 
         ("*/*", JSON_TYPE),
         ("application/vnd.sdmx.data+json;version=1.0.0", JSON_TYPE),
         ("application/json", "application/json"),
-        ("application/vnd.sdmx.data+csv;version=1.0.0", CSV_TYPE),
+        ("application/vnd.sdmx.data+csv;version=2.0.0", CSV_TYPE),
+        ("application/vnd.sdmx.data+csv", CSV_TYPE),
+        ("application/vnd.sdmx.data+csv;version=1.0.0", CSV1_TYPE),
         ("text/csv", "text/csv; charset=utf-8"),
         ("application/vnd.sdmx.structurespecificdata+xml;version=2.1", XML_TYPE),
         ("application/xml", "application/xml"),
@@ -503,7 +543,7 @@ def test_accept_header_chooses_the_format(client: TestClient, accept: str | None
     [
         "application/vnd.sdmx.genericdata+xml;version=2.1",
         "application/vnd.sdmx.data+json;version=2.0.0",
-        "application/vnd.sdmx.data+csv;version=2.0.0",
+        "application/vnd.sdmx.data+csv;version=3.0.0",
         "application/pdf, image/*",
         "application/json;q=0",
     ],

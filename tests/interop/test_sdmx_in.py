@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 import sdmx
+import sdmx.model.v21
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -131,6 +133,18 @@ def sdmx_csv(generic_flat: bytes, *, labels: bool = False) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def sdmx1_csv(generic: bytes, *, labels: str = "id") -> bytes:
+    """SDMX-CSV 2.0 of an ECB message as sdmx1 writes it (TIME_PERIOD first, then the key, every attribute)."""
+    dsd = sdmx.read_sdmx(io.BytesIO(ecb("ng-structure-full.xml"))).structure["ECB_EXR_NG"]
+    [dataset] = sdmx.read_sdmx(io.BytesIO(generic), structure=dsd).data
+    dataset.described_by = sdmx.model.v21.DataflowDefinition(
+        id="ECB_EXR_NG", maintainer=dsd.maintainer, version="1.0", structure=dsd
+    )
+    # With rtype=str sdmx1 2.28 gives the frame as a table to print, so the frame is written here.
+    frame = sdmx.to_csv(dataset, rtype=pd.DataFrame, attributes="dsgo", labels=labels)
+    return frame.to_csv(index=False).encode()
+
+
 def csv_message(*lines: str) -> bytes:
     head = "DATAFLOW,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE,OBS_STATUS"
     return "\n".join([head, *lines]).encode()
@@ -159,6 +173,7 @@ def test_detect_tells_the_three_forms_and_refuses_other_documents() -> None:
         assert detect(ecb(name)) == "sdmx-json"
     assert detect(oecd()) == "sdmx-json"
     assert detect(sdmx_csv(ecb("ng-flat.xml"))) == "sdmx-csv"
+    assert detect(sdmx1_csv(ecb("ng-ts.xml"))) == "sdmx-csv"
     assert detect(b"indicator,area,period,value\nCPI,79,2025-07,101.2\n") is None
     assert detect(b'{"observations": [{"indicator": "CPI"}]}') is None
     assert detect(b"<html><body>not found</body></html>") is None
@@ -244,6 +259,8 @@ NG_EXPECTED = {
         ("ng-flat.xml", structure_specific, True),
         ("ng-flat.xml", sdmx_csv, False),
         ("ng-flat.xml", lambda body: sdmx_csv(body, labels=True), False),
+        ("ng-ts.xml", sdmx1_csv, False),
+        ("ng-xs.xml", lambda body: sdmx1_csv(body, labels="both"), False),
     ],
 )
 def test_every_layout_of_the_ecb_messages_gives_the_same_observations(
@@ -717,3 +734,26 @@ def test_mutated_messages_raise_only_govops_error(data: st.DataObject) -> None:
 def test_random_mapping_text_raises_only_govops_error(text: str) -> None:
     with contextlib.suppress(GovopsError):
         load_mapping(text)
+
+
+# -- SDMX-CSV 2.0 -------------------------------------------------------------------------------------
+
+
+def test_csv_2_0_names_its_line_and_refuses_a_delete_action() -> None:
+    body = sdmx1_csv(ecb("ng-ts.xml")).decode().splitlines()
+    assert body[0].startswith("STRUCTURE,STRUCTURE_ID,ACTION,")
+    body[2] = body[2].replace(",I,", ",D,", 1)
+    result = read_sdmx("\n".join(body).encode(), mapping=load_mapping(NG_MAPPING), where="ecb.csv")
+    problems = [(n, item) for n, item in result if isinstance(item, Problem)]
+    assert [(n, p.where, p.field, p.value) for n, p in problems] == [(2, "line 3", "ACTION", "D")]
+    assert "delete" in problems[0][1].message and len(result) == 12
+
+
+def test_csv_2_0_with_columns_govops_does_not_read_is_refused_naming_the_column() -> None:
+    body = b"STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,FREQ,TIME_PERIOD,OBS_VALUE\n"
+    with pytest.raises(GovopsError) as refused:
+        read_sdmx(body + b"dataflow,ECB:EXR(1.0),Rates,I,M,2025-01,1.1\n", mapping=EXR_MAPPING, where="exr.csv")
+    assert refused.value.where == "exr.csv, line 1" and "STRUCTURE_NAME" in refused.value.message
+    with pytest.raises(GovopsError) as unknown:
+        read_sdmx(b"STRUCTURE,FREQ,TIME_PERIOD,OBS_VALUE\ndataflow,M,2025-01,1.1\n", mapping=EXR_MAPPING)
+    assert "SDMX-CSV 2.0" in (unknown.value.hint or "")

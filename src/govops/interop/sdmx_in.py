@@ -17,9 +17,11 @@ series, a group of series or the whole data set. Three forms are read:
   module: ``sdmx1`` 2.28 loses series-level attributes in this form and is about five times slower.
   Like ``sdmx1``, attributes declared without any value are left out of the positional attribute
   indexes (OECD messages declare such an empty ``TIME_FORMAT``).
-- SDMX-CSV 1.0 (header ``DATAFLOW,<dimensions...>,TIME_PERIOD,OBS_VALUE,<attributes...>``, also with
-  ``labels=both`` cells like ``M: Monthly``). ``sdmx1`` 2.28 reads only SDMX-CSV 2.x, so this is read
-  with the csv module; the columns before ``OBS_VALUE`` are the dimensions, those after it attributes.
+- SDMX-CSV 2.0 (header ``STRUCTURE,STRUCTURE_ID[,ACTION],<dimensions...>,TIME_PERIOD,OBS_VALUE,
+  <attributes...>``) and 1.0 (``DATAFLOW,<dimensions...>,...``), also with ``labels=both`` cells like
+  ``M: Monthly``. Read with the csv module (``sdmx1`` 2.28 reads only 2.x, and only with the DSD): the
+  columns before ``OBS_VALUE`` are the dimensions, those after it attributes. A 2.0 line with
+  ``ACTION`` D (delete) is a problem: govops does not delete values on a provider's word.
 
 The mapping (YAML, written by hand by a data officer) ties series keys to govops codes::
 
@@ -407,7 +409,7 @@ def read_sdmx(
             "this is not an SDMX data message",
             code="unparseable",
             where=where,
-            hint="send SDMX-ML 2.1 (generic or structure-specific), SDMX-JSON 1.0 or SDMX-CSV 1.0",
+            hint="send SDMX-ML 2.1 (generic or structure-specific), SDMX-JSON 1.0 or SDMX-CSV 2.0 or 1.0",
         )
     return _apply(message, mapping=mapping, where=where)
 
@@ -1198,7 +1200,7 @@ def _flow_in_href(href: str, rel: str) -> str | None:
     return ids[0] if ids else None
 
 
-# -- SDMX-CSV 1.0 -----------------------------------------------------------------------------
+# -- SDMX-CSV 2.0 and 1.0 -------------------------------------------------------------------------
 
 
 def _read_csv(body: bytes, *, where: str) -> _Message:
@@ -1209,13 +1211,6 @@ def _read_csv(body: bytes, *, where: str) -> _Message:
             f"not UTF-8 text (byte {exc.start})", code="unparseable", where=where, hint="SDMX-CSV is UTF-8 text"
         ) from None
     first = text.split("\n", 1)[0]
-    if first.lstrip('"').startswith("STRUCTURE"):
-        raise GovopsError(
-            "SDMX-CSV 2.0 is not read yet",
-            code="unparseable",
-            where=f"{where}, line 1",
-            hint="send SDMX-CSV 1.0 (first column DATAFLOW), SDMX-ML or SDMX-JSON",
-        )
     delimiter = next((c for c in ",;\t" if c in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -1245,6 +1240,8 @@ def _read_csv(body: bytes, *, where: str) -> _Message:
 
 @dataclass(frozen=True)
 class _CsvColumns:
+    # The columns before the dimensions: (DATAFLOW,) in 1.0; (STRUCTURE, STRUCTURE_ID[, ACTION]) in 2.0.
+    lead: tuple[str, ...]
     dimensions: tuple[str, ...]
     dimension_at: tuple[int, ...]
     time_at: int | None
@@ -1253,25 +1250,38 @@ class _CsvColumns:
     attribute_at: tuple[int, ...]
 
 
+_CSV_HEADER_HINT = (
+    "the header is STRUCTURE,STRUCTURE_ID[,ACTION],<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes> (SDMX-CSV 2.0) "
+    "or DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes> (SDMX-CSV 1.0)"
+)
+
+
 def _csv_columns(header: list[str], where: str) -> tuple[_CsvColumns, bool]:
     # With labels=both, a header cell reads "FREQ: Frequency" and a value "M: Monthly".
     labelled = any(": " in cell for cell in header)
     ids = [cell.split(": ", 1)[0].strip() for cell in header]
     place = f"{where}, line 1"
-    if not ids or ids[0] != "DATAFLOW":
+    if ids[:1] == ["DATAFLOW"]:
+        lead: tuple[str, ...] = ("DATAFLOW",)
+    elif ids[:2] == ["STRUCTURE", "STRUCTURE_ID"]:
+        if "STRUCTURE_NAME" in ids or "SERIES_KEY" in ids or "OBS_KEY" in ids:
+            extra = next(i for i in ("STRUCTURE_NAME", "SERIES_KEY", "OBS_KEY") if i in ids)
+            raise GovopsError(
+                f"the SDMX-CSV 2.0 column {extra} is not read",
+                code="unparseable",
+                where=place,
+                hint="ask the provider for labels=id or labels=both and keys=none (the defaults)",
+            )
+        lead = ("STRUCTURE", "STRUCTURE_ID", "ACTION") if ids[2:3] == ["ACTION"] else ("STRUCTURE", "STRUCTURE_ID")
+    else:
         raise GovopsError(
-            "an SDMX-CSV 1.0 file starts with the column DATAFLOW",
+            "an SDMX-CSV file starts with the columns STRUCTURE,STRUCTURE_ID (2.0) or DATAFLOW (1.0)",
             code="unparseable",
             where=place,
-            hint="the header is DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes>",
+            hint=_CSV_HEADER_HINT,
         )
     if "OBS_VALUE" not in ids:
-        raise GovopsError(
-            "the header has no OBS_VALUE column",
-            code="unparseable",
-            where=place,
-            hint="the header is DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes>",
-        )
+        raise GovopsError("the header has no OBS_VALUE column", code="unparseable", where=place, hint=_CSV_HEADER_HINT)
     repeated = sorted({i for i in ids if ids.count(i) > 1 or not i})
     if repeated:
         raise GovopsError(
@@ -1281,9 +1291,12 @@ def _csv_columns(header: list[str], where: str) -> tuple[_CsvColumns, bool]:
             hint="give every column one distinct name",
         )
     value_at = ids.index("OBS_VALUE")
-    dim_at = tuple(i for i in range(1, value_at) if ids[i] != _TIME_ID)
+    # Without the DSD, the columns before OBS_VALUE are taken as dimensions and those after it as
+    # attributes: the order SDMX-CSV writers (and govops) use.
+    dim_at = tuple(i for i in range(len(lead), value_at) if ids[i] != _TIME_ID)
     attr_at = tuple(range(value_at + 1, len(ids)))
     columns = _CsvColumns(
+        lead=lead,
         dimensions=tuple(ids[i] for i in dim_at),
         dimension_at=dim_at,
         time_at=ids.index(_TIME_ID) if _TIME_ID in ids else None,
@@ -1299,7 +1312,8 @@ def _csv_observations(
 ) -> tuple[list[_Obs | Problem], set[str]]:
     observations: list[_Obs | Problem] = []
     flows: set[str] = set()
-    width = len(columns.dimension_at) + len(columns.attribute_at) + 2 + (columns.time_at is not None)
+    lead = len(columns.lead)
+    width = lead + len(columns.dimension_at) + len(columns.attribute_at) + 1 + (columns.time_at is not None)
     line_of = getattr(reader, "line_num", 0)
     for cells in reader:
         if not any(c.strip() for c in cells):
@@ -1321,7 +1335,19 @@ def _csv_observations(
             text = cells[i].strip()
             return text.split(": ", 1)[0] if labelled else text
 
-        flows.add(cell(0))
+        flows.add(cell(0 if lead == 1 else 1))  # DATAFLOW (1.0) or STRUCTURE_ID (2.0)
+        if lead == 3 and cell(2).upper() == "D":
+            observations.append(
+                Problem(
+                    "ACTION D (delete) is not taken: govops keeps every value it was sent",
+                    row=position,
+                    where=f"line {line}",
+                    field="ACTION",
+                    value=cells[2].strip(),
+                    hint="send a corrected value instead (ACTION I, A or R), or leave the line out",
+                )
+            )
+            continue
         codes = {name: cell(i) for name, i in zip(columns.dimensions, columns.dimension_at, strict=True)}
         attrs = {name: cell(i) for name, i in zip(columns.attributes, columns.attribute_at, strict=True) if cell(i)}
         period = cell(columns.time_at) if columns.time_at is not None and cell(columns.time_at) else None
