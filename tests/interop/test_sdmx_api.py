@@ -19,6 +19,7 @@ from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue, reference_catalogue
 from govops.exchange import service as exchange
 from govops.interop import sdmx_api
+from govops.interop.mappings import save_mapping
 from govops.interop.sdmx_api import (
     CSV1_TYPE,
     CSV_TYPE,
@@ -706,3 +707,49 @@ def test_one_rule_takes_the_indicator_from_its_dimension(client: TestClient) -> 
     )
     problems = [item for _, item in read_sdmx(exported, mapping=renamed) if not isinstance(item, dict)]
     assert problems and problems[0].message == "INDICATOR 'CPI' is not in indicator_codes"
+
+
+GROUP_MAPPING = """
+dataflow: PRICES
+series:
+  - indicator_from: INDICATOR
+    area_from: REF_AREA
+    dims_from: {COICOP_VN: COICOP_VN}
+    status_from: OBS_STATUS
+    unit_from: UNIT_MEASURE
+"""
+
+
+@pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize(
+    ("fmt", "content_type"),
+    [
+        ("sdmx-json", "application/vnd.sdmx.data+json"),
+        ("sdmx-csv", "application/vnd.sdmx.data+csv"),
+        ("sdmx-csv1", "application/vnd.sdmx.data+csv"),
+        ("sdmx-xml", "application/vnd.sdmx.structurespecificdata+xml"),
+    ],
+)
+def test_a_group_dataflow_export_submitted_back_is_unchanged_in_every_format(
+    client: TestClient, session: Session, fmt: str, content_type: str
+) -> None:
+    # PRICES holds CPI (by COICOP_VN) and PPI_INDUSTRY (no breakdown): PPI's series say COICOP_VN=_T.
+    structure = client.get(f"{API}/dataflow/PRICES").text
+    save_mapping(session=session, name="prices-back", kind="sdmx", text=GROUP_MAPPING, structure=structure, by="test")
+    member = exchange.create_member(session=session, agency="NSO", system="sdmx-back", name="")
+    exchange.grant(session=session, member=member, group="PRICES", read=True, write=True)
+    key = exchange.issue_key(session=session, member=member).key
+    exported = client.get(f"{API}/data/PRICES", params={"format": fmt})
+    assert exported.status_code == 200 and b"PPI_INDUSTRY" in exported.content
+
+    answer = client.post(
+        "/api/v1/submissions",
+        params={"mapping": "prices-back"},
+        content=exported.content,
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"back-{fmt}", "Content-Type": content_type},
+    )
+    receipt = answer.json()
+    assert answer.status_code == 201, receipt
+    stored = len(CPI_ROWS) + 2
+    assert (receipt["received"], receipt["unchanged"], receipt["created"], receipt["updated"]) == (stored, stored, 0, 0)
+    assert receipt["rejected"] == 0 and receipt["problems"] == []
