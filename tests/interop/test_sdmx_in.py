@@ -30,6 +30,7 @@ from lxml import etree
 
 from govops.errors import GovopsError, Problem
 from govops.interop.sdmx_in import SdmxMapping, detect, load_mapping, read_sdmx, to_govops_period
+from govops.interop.tally import Tally
 from govops.periods import PeriodError
 from govops.warehouse.formats import Row
 from tests.conftest import shared_file
@@ -194,7 +195,9 @@ def xml_values(body: bytes) -> list[tuple[str, str]]:
 def test_monthly_usd_series_gives_252_exact_rows_in_order() -> None:
     body = ecb("1", "M.USD.EUR.SP00.A.xml")
     started = time.perf_counter()
-    result = read_sdmx(body, mapping=EXR_MAPPING, structures=[ecb("1", "structure-full.xml")], where="usd.xml")
+    result = read_sdmx(
+        body, mapping=EXR_MAPPING, structures=[ecb("1", "structure-full.xml")], where="usd.xml", with_places=True
+    )
     elapsed = time.perf_counter() - started
     rows = rows_of(result)
     assert len(rows) == 252
@@ -219,6 +222,8 @@ def test_monthly_usd_series_gives_252_exact_rows_in_order() -> None:
         "value": 1.16078,
         "dims": {},
         "status": "final",
+        # Where the observation is, for the problems the catalogue check may find with it.
+        "_where": "series M.USD.EUR.SP00.A, period 1999-01",
     }
     assert elapsed < 1.0
 
@@ -442,8 +447,12 @@ def test_unmatched_series_is_one_problem_naming_its_key_unless_skipped() -> None
     ]
     assert problems[2].row == 7 and problems[2].where == "series M.JPY.EUR.SP00.E"
     assert "unmatched: skip" in (problems[0].hint or "")
-    skipped = read_sdmx(ecb("ng-ts.xml"), mapping=load_mapping(text + "unmatched: skip\n"))
+    skipped = read_sdmx(ecb("ng-ts.xml"), mapping=load_mapping(text + "unmatched: skip\n"), tally=(tally := Tally()))
     assert [(n, r["period"]) for n, r in skipped] == [(10, "2010-08"), (11, "2010-09"), (12, "2010-10")]
+    assert (tally.values, tally.skipped, tally.unreported) == (12, 9, 0)
+    read_sdmx(ecb("ng-ts.xml"), mapping=load_mapping(text), tally=(reported := Tally()))
+    # One problem per unmatched series; its other two observations are rejected with it.
+    assert (reported.values, reported.skipped, reported.unreported) == (12, 0, 6)
 
 
 def test_value_problems_and_missing_values() -> None:
@@ -471,9 +480,12 @@ def test_value_problems_and_missing_values() -> None:
         (5, "status", "OBS_STATUS 'Z' has no govops status"),
     ]
     assert problems[0].where == "series M.USD.EUR.SP00.A, period 2019-02, line 3"
-    skipped = read_sdmx(body, mapping=EXR_MAPPING.model_copy(update={"missing": "skip"}))
+    tally = Tally()
+    skipped = read_sdmx(body, mapping=EXR_MAPPING.model_copy(update={"missing": "skip"}), tally=tally)
     assert [n for n, item in skipped if isinstance(item, dict)] == [1]
     assert [n for n, item in skipped if isinstance(item, Problem)] == [4, 5]
+    # Two of the five observations have no value and are left out: the receipt counts them.
+    assert (tally.values, tally.skipped, tally.received) == (5, 2, 3)
 
 
 def test_unknown_period_form_is_a_problem_naming_series_and_period() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from govops.errors import GovopsError
 from govops.exchange import service, signing, submissions
-from govops.exchange.models import Member
+from govops.exchange.models import Member, Submission
 from govops.web.access import presented_key
 from govops.web.deps import WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES, ErrorBody, ProblemOut, error_body
@@ -31,12 +31,18 @@ class Receipt(BaseModel):
     updated: int
     unchanged: int
     rejected: int = Field(description="rows with at least one problem")
+    skipped: int = Field(
+        0,
+        description="values the mapping left out on purpose (missing: skip, unmatched: skip, data elements marked "
+        "skip, DHIS2 values marked deleted); not counted in received",
+    )
     body_sha256: str
     received_at: datetime
     client_signature: str | None
     server_signature: str = Field(
         description="Ed25519, base64, over the canonical JSON of id, member, idempotency_key, body_sha256, status, "
-        "received, created, updated, unchanged, rejected, received_at (GET /api/v1/exchange/server-key)"
+        "received, created, updated, unchanged, rejected, skipped (when not 0), received_at "
+        "(GET /api/v1/exchange/server-key)"
     )
     server_key_id: str
     problems: list[ProblemOut]
@@ -141,13 +147,19 @@ def post_submission(
     content = Receipt.model_validate(submissions.receipt(found)).model_dump(mode="json")
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if found.status == "rejected":
-        rejected = error_body(
-            "rejected",
-            f"{found.rejected} of {found.received} rows have problems; nothing was stored",
-            problems=content["problems"],
-        )
+        rejected = error_body("rejected", rejection_message(found), problems=content["problems"])
         return JSONResponse({**rejected, "submission": content}, status_code=422, headers=headers)
     return JSONResponse(content, status_code=200 if replayed else 201, headers=headers)
+
+
+def rejection_message(submission: Submission) -> str:
+    """What a rejection says of the counts: "3 of 60 rows have problems; 5 left out by the mapping; ..."."""
+    if submission.received == 0 and submission.skipped == 0:
+        return "the body holds no value that can be read; nothing was stored"
+    said = f"{submission.rejected} of {submission.received} rows have problems"
+    if submission.skipped:
+        said += f"; {submission.skipped} left out by the mapping"
+    return said + "; nothing was stored"
 
 
 @router.get(

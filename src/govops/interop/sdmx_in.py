@@ -80,6 +80,7 @@ from sdmx.model import common
 from govops.catalog.schemas import Code, ItemCode
 from govops.errors import GovopsError, Problem
 from govops.interop.mapping_yaml import read_mapping
+from govops.interop.tally import Tally
 from govops.periods import Period, PeriodError
 from govops.warehouse.formats import Row
 
@@ -389,12 +390,20 @@ def detect(body: bytes) -> str | None:
 
 
 def read_sdmx(
-    body: bytes, *, mapping: SdmxMapping, structures: Sequence[bytes] = (), where: str = "message"
+    body: bytes,
+    *,
+    mapping: SdmxMapping,
+    structures: Sequence[bytes] = (),
+    where: str = "message",
+    tally: Tally | None = None,
+    with_places: bool = False,
 ) -> list[Row]:
     """The observations of an SDMX data message as govops rows, or Problems, in message order.
 
     ``structures`` are SDMX-ML structure messages holding the message's DSD (needed for
     structure-specific SDMX-ML; optional for generic SDMX-ML; not used for SDMX-JSON and SDMX-CSV).
+    ``tally``, if given, counts the observations and those the mapping left out; ``with_places`` puts
+    ``_where`` (series key and period) in each row for the problems found later (the submission path).
     Raises GovopsError when the message cannot be read at all or the mapping does not fit it.
     """
     form = detect(body)
@@ -411,7 +420,8 @@ def read_sdmx(
             where=where,
             hint="send SDMX-ML 2.1 (generic or structure-specific), SDMX-JSON 1.0 or SDMX-CSV 2.0 or 1.0",
         )
-    return _apply(message, mapping=mapping, where=where)
+    counted = Tally() if tally is None else tally
+    return _apply(message, mapping=mapping, where=where, tally=counted, with_places=with_places)
 
 
 # -- from observations to rows ----------------------------------------------------------------
@@ -439,15 +449,17 @@ class _Series:
 class _Context:
     mapping: SdmxMapping
     statuses: dict[str, Status]
+    with_places: bool
     periods: dict[str, str | PeriodError] = field(default_factory=dict)
 
 
-def _apply(message: _Message, *, mapping: SdmxMapping, where: str) -> list[Row]:
+def _apply(message: _Message, *, mapping: SdmxMapping, where: str, tally: Tally, with_places: bool) -> list[Row]:
     _check_dataflow(message, mapping, where)
+    tally.values += len(message.observations)
     if not message.observations:
         return []  # nothing new; an empty message names too few dimensions to check the rules against
     rules = [_compile(n, spec, message, where) for n, spec in enumerate(mapping.series, 1)]
-    context = _Context(mapping=mapping, statuses=mapping.status_table())
+    context = _Context(mapping=mapping, statuses=mapping.status_table(), with_places=with_places)
     known: dict[tuple[str, ...], _Series] = {}
     rows: list[Row] = []
     for obs in message.observations:
@@ -461,11 +473,18 @@ def _apply(message: _Message, *, mapping: SdmxMapping, where: str) -> list[Row]:
                 ".".join(obs.series), dict(zip(message.dimensions, obs.series, strict=True)), rule
             )
         if series.rule is None:
-            if mapping.unmatched == "problem" and not series.reported:
+            if mapping.unmatched == "skip":
+                tally.skipped += 1
+            elif not series.reported:
                 series.reported = True
                 rows.append((obs.position, _unmatched(series, obs, message)))
+            else:
+                tally.unreported += 1
             continue
-        rows.extend((obs.position, item) for item in _translate(obs, series, series.rule.spec, context))
+        translated = _translate(obs, series, series.rule.spec, context)
+        if not translated:
+            tally.skipped += 1
+        rows.extend((obs.position, item) for item in translated)
     return rows
 
 
@@ -594,6 +613,8 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
         "value": value if factor == 1.0 else value * factor,
         "dims": dims,
     }
+    if context.with_places:
+        row["_where"] = _place(obs, series)
     if status is not None:
         row["status"] = status
     if unit is not None:
@@ -601,10 +622,21 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
     return [row]
 
 
-def _problem(obs: _Obs, series: _Series, issue: _Issue) -> Problem:
+def _place(obs: _Obs, series: _Series) -> str:
+    """Where an observation is, in SDMX's terms: its series key and period (and line, in SDMX-CSV)."""
     place = f"series {series.key}" + (f", period {obs.period}" if obs.period is not None else "")
-    place += f", line {obs.line}" if obs.line is not None else ""
-    return Problem(issue.message, row=obs.position, where=place, field=issue.field, value=issue.value, hint=issue.hint)
+    return place + (f", line {obs.line}" if obs.line is not None else "")
+
+
+def _problem(obs: _Obs, series: _Series, issue: _Issue) -> Problem:
+    return Problem(
+        issue.message,
+        row=obs.position,
+        where=_place(obs, series),
+        field=issue.field,
+        value=issue.value,
+        hint=issue.hint,
+    )
 
 
 def _period(obs: _Obs, rule: SeriesRule, context: _Context, issues: list[_Issue]) -> str | None:
