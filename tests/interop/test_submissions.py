@@ -197,7 +197,8 @@ def test_a_value_with_two_problems_is_one_row_and_an_unreadable_body_is_not_1_of
     import_catalogue(session=session, doc=FX)
     save_mapping(session=session, name="ecb-exr", kind="sdmx", text=ECB_MAPPING, by="test")
     key = _member(session, "SBV", "ecb-csv", "EX_BANKING")
-    head = "STRUCTURE,STRUCTURE_ID,ACTION,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE,OBS_STATUS"
+    head = "STRUCTURE,STRUCTURE_ID,ACTION,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE"
+    head += ",OBS_STATUS"
     lines = [head] + [f"dataflow,ECB:EXR(1.0),I,M,USD,EUR,SP00,A,2019-0{m},1.1{m},A" for m in range(1, 5)]
     lines.append('dataflow,ECB:EXR(1.0),I,M,USD,EUR,SP00,A,2019-05,"1,5",Z')  # not a number, unknown status
     body = "\n".join(lines).encode()
