@@ -769,3 +769,42 @@ def test_csv_2_0_with_columns_govops_does_not_read_is_refused_naming_the_column(
     with pytest.raises(GovopsError) as unknown:
         read_sdmx(b"STRUCTURE,FREQ,TIME_PERIOD,OBS_VALUE\ndataflow,M,2025-01,1.1\n", mapping=EXR_MAPPING)
     assert "SDMX-CSV 2.0" in (unknown.value.hint or "")
+
+
+# -- SDMX-ML 3.0 ----------------------------------------------------------------------------------------
+
+
+def sdmx_ml_3(generic: bytes) -> bytes:
+    """The structure-specific form of an ECB message in SDMX-ML 3.0: its namespaces, its header's structure URN."""
+    text = structure_specific(generic).decode()
+    text = text.replace("StructureSpecificTimeSeriesData", "StructureSpecificData").replace("/v2_1/", "/v3_0/")
+    ref = '<Ref agencyID="ECB" id="ECB_EXR_NG" version="1.0"/>'
+    urn = "urn:sdmx:org.sdmx.infomodel.datastructure.DataStructure=ECB:ECB_EXR_NG(1.0)"
+    start, end = text.index("<common:Structure>"), text.index("</common:Structure>")
+    assert ref in text[start:end]
+    return (text[:start] + f"<common:Structure>{urn}" + text[end:]).encode()
+
+
+def test_sdmx_ml_3_0_structure_specific_data_gives_the_same_observations() -> None:
+    body = sdmx_ml_3(ecb("ng-ts.xml"))
+    assert b"/schemas/v3_0/message" in body and b"/v2_1/" not in body
+    assert detect(body) == "sdmx-ml"
+    result = read_sdmx(body, mapping=load_mapping(NG_MAPPING), structures=[ecb("ng-structure-full.xml")])
+    assert triples(result, NG_KEY) == NG_EXPECTED
+
+
+def test_sdmx_ml_3_0_attribute_with_several_values_is_a_problem_not_a_guess() -> None:
+    one = '<Obs OBS_STATUS="A" CONF_STATUS_OBS="F" TIME_PERIOD="2010-08" OBS_VALUE="1.3413"/>'
+    several = (
+        '<Obs CONF_STATUS_OBS="F" TIME_PERIOD="2010-08" OBS_VALUE="1.3413">'
+        '<Comp id="OBS_STATUS"><Value>A</Value><Value>F</Value></Comp></Obs>'
+    )
+    body = sdmx_ml_3(ecb("ng-ts.xml")).decode()
+    assert one in body
+    result = read_sdmx(
+        body.replace(one, several).encode(), mapping=load_mapping(NG_MAPPING), structures=[ecb("ng-structure-full.xml")]
+    )
+    [problem] = problems_of(result)
+    assert (problem.row, problem.field, problem.where) == (1, "OBS_STATUS", "series M.CHF.EUR.SP00.E, period 2010-08")
+    assert "several values" in problem.message and "rule 1" in (problem.hint or "")
+    assert len(rows_of(result[1:])) == 11

@@ -450,6 +450,7 @@ class _Context:
     mapping: SdmxMapping
     statuses: dict[str, Status]
     with_places: bool
+    rule_numbers: dict[int, int]
     periods: dict[str, str | PeriodError] = field(default_factory=dict)
 
 
@@ -459,7 +460,12 @@ def _apply(message: _Message, *, mapping: SdmxMapping, where: str, tally: Tally,
     if not message.observations:
         return []  # nothing new; an empty message names too few dimensions to check the rules against
     rules = [_compile(n, spec, message, where) for n, spec in enumerate(mapping.series, 1)]
-    context = _Context(mapping=mapping, statuses=mapping.status_table(), with_places=with_places)
+    context = _Context(
+        mapping=mapping,
+        statuses=mapping.status_table(),
+        with_places=with_places,
+        rule_numbers={id(r.spec): r.number for r in rules},
+    )
     known: dict[tuple[str, ...], _Series] = {}
     rows: list[Row] = []
     for obs in message.observations:
@@ -574,6 +580,14 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
         issues.append(_Issue("the observation has no value", "value", _shown(obs.value), hint))
     period = _period(obs, rule, context, issues)
     codes, attrs = series.codes, obs.attrs
+    unread = [name for name in _attributes_read(rule) if attrs.get(name) == _UNREAD]
+    for name in unread:
+        hint = f"take {name} out of the mapping's rule {context.rule_numbers[id(rule)]}, or ask the provider for "
+        hint += "SDMX-ML 2.1, SDMX-JSON or SDMX-CSV"
+        message = f"{name} is an SDMX-ML 3.0 attribute with several values, which govops cannot read yet"
+        issues.append(_Issue(message, name, None, hint))
+    if unread:
+        attrs = {k: v for k, v in attrs.items() if v != _UNREAD}
     indicator = rule.indicator
     if rule.indicator_from is not None:
         raw = codes.get(rule.indicator_from) or attrs.get(rule.indicator_from)
@@ -626,6 +640,12 @@ def _place(obs: _Obs, series: _Series) -> str:
     """Where an observation is, in SDMX's terms: its series key and period (and line, in SDMX-CSV)."""
     place = f"series {series.key}" + (f", period {obs.period}" if obs.period is not None else "")
     return place + (f", line {obs.line}" if obs.line is not None else "")
+
+
+def _attributes_read(rule: SeriesRule) -> list[str]:
+    """The components a rule takes codes from (dimensions or attributes)."""
+    sources = [rule.indicator_from, rule.area_from, rule.status_from, rule.unit_from, rule.scale_from]
+    return [s for s in sources if s is not None] + [source.from_ for source in rule.dims_from.values()]
 
 
 def _problem(obs: _Obs, series: _Series, issue: _Issue) -> Problem:
@@ -886,6 +906,12 @@ def _pick_dsd(ref: _Ref | None, dsds: list[_DSD], flows: list[common.BaseDataflo
             if flow.id == ref.id and flow.structure is not None and agency in (None, _agency(flow)):
                 wanted, agency = flow.structure.id, _agency(flow.structure)
                 break
+        else:
+            # A message naming its dataflow, given only the DSD (the ECB serves them apart): one DSD
+            # of the same agency is the flow's; sdmx1 refuses the message if it does not fit.
+            same_agency = [d for d in dsds if agency in (None, _agency(d))]
+            if not flows and len(same_agency) == 1:
+                return same_agency[0]
     for dsd in dsds:
         if dsd.id == wanted and agency in (None, _agency(dsd)):
             return dsd
@@ -909,10 +935,17 @@ def _no_structure(ref: _Ref | None, dsds: list[_DSD], kind: str, where: str) -> 
     )
 
 
+# What sdmx1 (2.28) leaves of an SDMX-ML 3.0 multi-valued attribute (<Comp><Value>...): an empty list.
+_UNREAD = "(values not read)"
+
+
 def _text(value: object) -> str:
-    """The code of an SDMX key or attribute value (a Code, a plain string...)."""
+    """The code of an SDMX key or attribute value (a Code, a plain string, several codes...)."""
     if isinstance(value, str):
         return value
+    if isinstance(value, list):
+        texts = [_text(v) for v in value]
+        return "+".join(texts) if texts and all(texts) else _UNREAD
     code = getattr(value, "id", None)
     return code if isinstance(code, str) and code else str(value)
 
