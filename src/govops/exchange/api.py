@@ -119,7 +119,7 @@ def post_submission(
 
     The body is the exchange shape as JSON, NDJSON or CSV; an Excel workbook made from a govops
     template; or, read through a stored mapping (`?mapping=NAME`), an SDMX message (SDMX-ML 2.1,
-    SDMX-JSON 1.0, SDMX-CSV 1.0) or a DHIS2 data value set (JSON or CSV).
+    SDMX-ML 3.0 structure-specific, SDMX-JSON 1.0, SDMX-CSV 2.0 or 1.0) or a DHIS2 data value set (JSON or CSV).
     """
     settings = request.app.state.settings
     incoming = submissions.Incoming(
