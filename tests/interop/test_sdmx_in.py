@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -808,3 +810,26 @@ def test_sdmx_ml_3_0_attribute_with_several_values_is_a_problem_not_a_guess() ->
     assert (problem.row, problem.field, problem.where) == (1, "OBS_STATUS", "series M.CHF.EUR.SP00.E, period 2010-08")
     assert "several values" in problem.message and "rule 1" in (problem.hint or "")
     assert len(rows_of(result[1:])) == 11
+
+
+def test_a_malformed_message_read_first_does_not_stop_sdmx_ml_3_0_for_the_process() -> None:
+    # A fresh interpreter: what happens to the first messages a server reads.
+    script = f"""
+import sys
+from govops.errors import GovopsError
+from govops.interop.sdmx_in import load_mapping, read_sdmx
+ng = open({str(shared_file("sdmx", "ECB_EXR", "ng-ts.xml"))!r}, "rb").read()
+structure = open({str(shared_file("sdmx", "ECB_EXR", "ng-structure-full.xml"))!r}, "rb").read()
+mapping = load_mapping({NG_MAPPING!r})
+bad = ng.replace(b"www.sdmx.org/resources/sdmxml/schemas/v2_1/data/generic", b"www.-dmx.org/v2_1/generic")
+try:
+    read_sdmx(bad, mapping=mapping, structures=[structure])
+except GovopsError:
+    pass
+print(len(read_sdmx(sys.stdin.buffer.read(), mapping=mapping, structures=[structure])))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=sdmx_ml_3(ecb("ng-ts.xml")), capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout.strip() == b"12"

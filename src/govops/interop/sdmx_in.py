@@ -64,6 +64,7 @@ from typing import Annotated, Any, Literal
 
 import sdmx
 import sdmx.reader.xml.common as sdmx_xml_common
+import sdmx.reader.xml.v30  # see _SDMX_ML_3_AT_IMPORT below
 import yaml
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information
 from pydantic import (
@@ -120,6 +121,12 @@ def _discard(*args: object, **kwargs: object) -> None:
 
 
 sdmx_xml_common.print = _discard  # type: ignore[attr-defined]
+
+# _SDMX_ML_3_AT_IMPORT: sdmx1 (2.28) builds its SDMX-ML 3.0 parser table from the 2.1 one when the
+# 3.0 reader is first imported; a malformed 2.1 message read before that leaves a tag of an unknown
+# namespace in the 2.1 table, and every later import of the 3.0 reader (so every SDMX-ML 3.0
+# message, for the life of the process) then fails. Importing it above, before any message is
+# read, builds the table from sdmx1's own tags only.
 
 
 # -- the mapping ------------------------------------------------------------------------------
