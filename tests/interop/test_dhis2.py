@@ -477,6 +477,8 @@ def test_invalid_dhis2_periods(text: str, message: str) -> None:
     with pytest.raises(GovopsError) as info:
         dhis2_period(text)
     assert (info.value.code, info.value.message) == ("invalid_period", message)
+    # The hint speaks DHIS2 (201912, 2019W5), never govops' own notation (2025-07, 2025-W31).
+    assert "2019W5" in (info.value.hint or "") and "-W" not in (info.value.hint or "")
 
 
 def test_multi_year_periods_have_no_dhis2_form() -> None:

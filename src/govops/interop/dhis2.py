@@ -172,7 +172,10 @@ def dhis2_period(text: str) -> str:
         except PeriodError as exc:
             # The govops message names the govops text; say it of the DHIS2 text instead.
             why = exc.message.partition(": ")[2] or exc.message
-            raise PeriodError(f"{_quote(text)} is not a valid DHIS2 {form.name} period: {why}", hint=exc.hint) from None
+            # ...and the hint in DHIS2's notation, not govops' (2019W5, not 2019-W05).
+            raise PeriodError(
+                f"{_quote(text)} is not a valid DHIS2 {form.name} period: {why}", hint=_ACCEPTED_FORMS
+            ) from None
     raise PeriodError(f"{_quote(text)} is not a DHIS2 period", hint=_ACCEPTED_FORMS)
 
 

@@ -144,13 +144,13 @@ def placed(problem: Problem, where: dict[int, str]) -> Problem:
     if problem.where is None:
         problem = replace(problem, where=where[row])
     notation = where.notations.get(row) if isinstance(where, Places) else None
-    if notation == "dhis2" and problem.field == "period":
-        problem = replace(
-            problem,
-            message=_dhis2_periods(problem.message),
-            hint=None if problem.hint is None else _dhis2_periods(problem.hint),
-            value=_dhis2_periods(problem.value) if isinstance(problem.value, str) else problem.value,
-        )
+    if notation == "dhis2":
+        # The hint says what to send, in the sender's notation; a period problem says what it got so too.
+        hint = None if problem.hint is None else _dhis2_periods(problem.hint)
+        problem = replace(problem, hint=hint)
+        if problem.field == "period":
+            value = _dhis2_periods(problem.value) if isinstance(problem.value, str) else problem.value
+            problem = replace(problem, message=_dhis2_periods(problem.message), value=value)
     return problem
 
 
