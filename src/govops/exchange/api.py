@@ -155,7 +155,7 @@ def post_submission(
 def rejection_message(submission: Submission) -> str:
     """What a rejection says of the counts: "3 of 60 rows have problems; 5 left out by the mapping; ..."."""
     if submission.received == 0 and submission.skipped == 0:
-        return "the body holds no value that can be read; nothing was stored"
+        return "the body was not read (see the problem); nothing was stored"
     said = f"{submission.rejected} of {submission.received} rows have problems"
     if submission.skipped:
         said += f"; {submission.skipped} left out by the mapping"
