@@ -833,3 +833,20 @@ print(len(read_sdmx(sys.stdin.buffer.read(), mapping=mapping, structures=[struct
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert done.stdout.strip() == b"12"
+
+
+def test_eurostat_csv_last_update_column_is_not_part_of_the_series_key() -> None:
+    # Eurostat's SDMX-CSV 1.0 puts LAST UPDATE between DATAFLOW and the dimensions.
+    body = (
+        b"DATAFLOW,LAST UPDATE,freq,unit,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG\n"
+        b"ESTAT:PRC_HICP_MIDX(1.0),15/01/25 23:00:00,M,I15,VN,2024-11,127.5,\n"
+        b"ESTAT:PRC_HICP_MIDX(1.0),16/01/25 23:00:00,M,I15,VN,2024-12,127.9,p\n"
+    )
+    mapping = load_mapping(
+        "dataflow: PRC_HICP_MIDX\nseries:\n  - key: M.I15.VN\n    indicator: CPI\n    area_from: geo\n"
+        "    status_from: OBS_FLAG\nstatus_codes: {p: provisional}\n"
+    )
+    assert [(r["period"], r["value"], r.get("status")) for r in rows_of(read_sdmx(body, mapping=mapping))] == [
+        ("2024-11", 127.5, None),
+        ("2024-12", 127.9, "provisional"),
+    ]

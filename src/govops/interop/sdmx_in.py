@@ -1328,6 +1328,11 @@ _CSV_HEADER_HINT = (
 )
 
 
+# Columns some publishers put before OBS_VALUE that are not dimensions (Eurostat's SDMX-CSV 1.0
+# writes when each series was last updated there): read like attributes, kept out of series keys.
+_CSV_NOT_DIMENSIONS = ("LAST UPDATE", "LAST_UPDATE")
+
+
 def _csv_columns(header: list[str], where: str) -> tuple[_CsvColumns, bool]:
     # With labels=both, a header cell reads "FREQ: Frequency" and a value "M: Monthly".
     labelled = any(": " in cell for cell in header)
@@ -1365,8 +1370,8 @@ def _csv_columns(header: list[str], where: str) -> tuple[_CsvColumns, bool]:
     value_at = ids.index("OBS_VALUE")
     # Without the DSD, the columns before OBS_VALUE are taken as dimensions and those after it as
     # attributes: the order SDMX-CSV writers (and govops) use.
-    dim_at = tuple(i for i in range(len(lead), value_at) if ids[i] != _TIME_ID)
-    attr_at = tuple(range(value_at + 1, len(ids)))
+    dim_at = tuple(i for i in range(len(lead), value_at) if ids[i] not in (_TIME_ID, *_CSV_NOT_DIMENSIONS))
+    attr_at = tuple(i for i in range(len(lead), len(ids)) if i > value_at or ids[i] in _CSV_NOT_DIMENSIONS)
     columns = _CsvColumns(
         lead=lead,
         dimensions=tuple(ids[i] for i in dim_at),
