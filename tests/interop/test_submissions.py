@@ -264,3 +264,20 @@ def test_dhis2_problems_name_data_element_org_unit_and_period_in_dhis2_notation(
     assert (problem["field"], problem["value"]) == ("period", "2024W31")
     assert problem["message"] == "'2024W31' is an ISO week, but a month is expected (e.g. 202507)"
     assert problem["hint"] == "write a month like 202507"
+
+
+def test_a_total_of_a_breakdown_the_indicator_lacks_is_ignored_and_another_code_refused(
+    session: Session, client: TestClient
+) -> None:
+    key = _member(session, "NSO", "prices", "PRICES")
+    row = {"indicator": "PPI_INDUSTRY", "area": "VN", "period": "2025-Q1", "value": 108.5}
+    total = _send(
+        client, key, json.dumps({"observations": [row | {"dims": {"COICOP_VN": "_T"}}]}).encode(), "application/json"
+    )
+    assert total["http"] == 201 and total["created"] == 1, total
+    coded = _send(
+        client, key, json.dumps({"observations": [row | {"dims": {"COICOP_VN": "01"}}]}).encode(), "application/json"
+    )
+    assert coded["http"] == 422
+    [problem] = coded["submission"]["problems"]
+    assert (problem["field"], problem["message"]) == ("dims.COICOP_VN", "PPI_INDUSTRY has no dimension COICOP_VN")
