@@ -7,9 +7,11 @@ period, a value and attributes (``OBS_STATUS``, ``UNIT_MULT``...) attached to th
 series, a group of series or the whole data set. Three forms are read:
 
 - SDMX-ML 2.1: generic or structure-specific, time series, cross-section or flat
-  (``dimensionAtObservation`` a dimension, or ``AllDimensions``). Read with ``sdmx1`` (which also
-  takes SDMX-ML 3.0 structure-specific data; that path is untested here). A structure-specific
-  message does not say which of its XML attributes are dimensions, so it needs its DSD: give the
+  (``dimensionAtObservation`` a dimension, or ``AllDimensions``), and SDMX-ML 3.0 structure-specific
+  data. Read with ``sdmx1``, which keeps no value of a 3.0 attribute given several (``<Comp>``):
+  a rule reading one is a problem. A structure-specific message does not say which of its XML
+  attributes are dimensions, so it needs its DSD (one naming its dataflow may come with the DSD
+  alone, as the ECB serves them): give the
   structure message(s) beside it (``structures=``). A generic message names its dimensions itself;
   its DSD is optional and only fixes the order of the dimensions in a series key (without it, the
   order is the message's, which for a cross-section puts the observation dimension last).
@@ -239,8 +241,8 @@ _TextLoader.yaml_implicit_resolvers = {
 
 _MAPPING_HINTS = {
     "extra_forbidden": "allowed keys: dataflow, series, unmatched, missing, status_codes; a rule takes match or "
-    "key, indicator, area or area_from (+ area_codes), dims, dims_from, status_from, unit or unit_from "
-    "(+ unit_codes), scale, scale_from, period",
+    "key, indicator or indicator_from (+ indicator_codes), area or area_from (+ area_codes), dims, dims_from, "
+    "status_from, unit or unit_from (+ unit_codes), scale, scale_from, period",
     "missing": "the mapping needs dataflow: and series: with at least one rule; a rule needs indicator:",
     "literal_error": "unmatched and missing take problem or skip; status_codes values are provisional, final, "
     "estimated or forecast",
