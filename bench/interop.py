@@ -5,7 +5,7 @@
 
 The same N observations (the six stored monthly ENT_* indicators of MOF, which have no breakdown,
 at the 34 current provinces, month after month from 1990 so that nothing repeats) are written as
-govops JSON (the baseline), govops CSV, SDMX-JSON 1.0, SDMX-CSV 1.0 and SDMX-ML 2.1
+govops JSON (the baseline), govops CSV, SDMX-JSON 1.0, SDMX-CSV 2.0 and SDMX-ML 2.1
 structure-specific data (by govops.interop.sdmx_out, read back through a stored SDMX mapping
 with the structure message beside it), a DHIS2 data value set (JSON, through a stored DHIS2
 mapping of made-up uids) and a filled-in Excel template (excel_template.build_template, filled
@@ -290,7 +290,7 @@ def bodies(cat: Catalogue, data: list[Obs], xml_rows: int) -> list[Body]:
     b, t = timed(lambda: sdmx_out.data_json(flow=flow, series=series, prepared=now))
     made.append(Body("SDMX-JSON 1.0", b, "application/vnd.sdmx.data+json", SDMX_MAPPING, n, t))
     b, t = timed(lambda: sdmx_out.data_csv(flow=flow, series=series))
-    made.append(Body("SDMX-CSV 1.0", b, "application/vnd.sdmx.data+csv", SDMX_MAPPING, n, t))
+    made.append(Body("SDMX-CSV 2.0", b, "application/vnd.sdmx.data+csv", SDMX_MAPPING, n, t))
     xml_data = data[:xml_rows]
     xml_series = series if len(xml_data) == n else export_series(cat, xml_data)
     b, t = timed(lambda: sdmx_out.data_xml(flow=flow, series=xml_series, prepared=now))

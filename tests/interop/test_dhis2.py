@@ -242,7 +242,11 @@ def test_non_numeric_values_are_problems_unless_skipped(
     assert (
         problems[0].message == "value 'true' is not a number" or problems[0].message == "value 'false' is not a number"
     )
-    assert problems[0].where == f"data value set, value {positions[0]}"
+    first = bulk[positions[0] - 1]
+    assert problems[0].where == (
+        f"data value set, value {positions[0]} "
+        f"(data element {first['dataElement']}, org unit O6uvpzGd5pu, period {first['period']})"
+    )
     assert "skip" in (problems[0].hint or "")
     assert len(rows) == 231
 
@@ -473,6 +477,8 @@ def test_invalid_dhis2_periods(text: str, message: str) -> None:
     with pytest.raises(GovopsError) as info:
         dhis2_period(text)
     assert (info.value.code, info.value.message) == ("invalid_period", message)
+    # The hint speaks DHIS2 (201912, 2019W5), never govops' own notation (2025-07, 2025-W31).
+    assert "2019W5" in (info.value.hint or "") and "-W" not in (info.value.hint or "")
 
 
 def test_multi_year_periods_have_no_dhis2_form() -> None:
@@ -533,7 +539,11 @@ def test_every_unmapped_uid_is_listed(mapping: Dhis2Mapping) -> None:
     first = rows[0][1]
     assert isinstance(first, Problem)
     assert first.message == "data element NOPE1 is not in the mapping"
-    assert (first.row, first.where) == (1, "data value set, value 1")
+    # Where, in DHIS2's own terms: the value's position, data element, org unit and period.
+    assert (first.row, first.where) == (
+        1,
+        "data value set, value 1 (data element NOPE1, org unit O6uvpzGd5pu, period 2018)",
+    )
 
 
 def test_unknown_period_and_bad_values_are_problems(mapping: Dhis2Mapping) -> None:

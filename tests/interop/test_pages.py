@@ -13,9 +13,14 @@ from sqlalchemy.orm import Session
 
 from govops.auth.service import create_user
 from govops.catalog.models import Agency, Area, Indicator
+from govops.catalog.schemas import CatalogueDoc
+from govops.catalog.service import import_catalogue
 from govops.exchange import service
+from govops.interop.dhis2 import catalogue_from_metadata
+from govops.interop.mappings import save_mapping
 from govops.warehouse.models import Observation
 from tests.audit.conftest import PASSWORD, sign_in, token_of
+from tests.conftest import shared_file
 
 __all__ = ["sign_in"]
 
@@ -140,3 +145,38 @@ def test_an_administrator_edits_mappings_and_a_broken_one_is_not_saved(
     listed = admin.get("/admin/mappings", params={"lang": "en", "name": "ecb"})
     assert "EXPORTS" in listed.text and ">ecb<" in listed.text
     assert sign_in("analyst").get("/admin/mappings").status_code == 403
+
+
+def test_an_upload_through_a_mapping_says_what_it_left_out_and_an_unreadable_file_says_so(
+    officer: TestClient, session: Session
+) -> None:
+    metadata = shared_file("dhis2", "aggregate_metadata.json").read_bytes()
+    doc, mapping = catalogue_from_metadata(
+        metadata, owner="MOH", unit="CASES", group="SOCIAL", org_units={"O6uvpzGd5pu": "79"}
+    )
+    import_catalogue(session=session, doc=CatalogueDoc.model_validate(doc))
+    save_mapping(session=session, name="moh-dhis2", kind="dhis2", text=mapping, by="test")
+    agency = session.scalar(select(Agency).where(Agency.code == "PC-79"))
+    assert agency is not None
+    member = service.console_member(session=session, agency=agency)
+    service.grant(session=session, member=member, group="SOCIAL", read=True, write=True)
+
+    page = officer.get("/submit", params={"lang": "vi"})
+    payload = shared_file("dhis2", "dataValues_bulk.json").read_bytes()
+    response = officer.post(
+        "/submit",
+        data={"csrf_token": token_of(page.text), "mapping": "moh-dhis2"},
+        files={"file": ("dataValues_bulk.json", payload, "application/json")},
+    )
+    receipt = response.text.split('data-testid="receipt"')[1]
+    # 231 values: 222 numbers stored, the 9 of BOOLEAN data elements left out by the mapping.
+    assert response.status_code == 201 and "222 giá trị đã nhận" in receipt and "9 bị ánh xạ bỏ qua" in receipt
+
+    broken = officer.post(
+        "/submit",
+        data={"csrf_token": token_of(page.text), "mapping": "moh-dhis2"},
+        files={"file": ("cut-short.json", payload[:500], "application/json")},
+    )
+    receipt = broken.text.split('data-testid="receipt"')[1]
+    assert broken.status_code == 422 and "không đọc được giá trị nào trong tệp" in receipt
+    assert "cut-short.json, line" in receipt  # the problem: not valid JSON, where it stops

@@ -19,7 +19,9 @@ from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue, reference_catalogue
 from govops.exchange import service as exchange
 from govops.interop import sdmx_api
+from govops.interop.mappings import save_mapping
 from govops.interop.sdmx_api import (
+    CSV1_TYPE,
     CSV_TYPE,
     JSON_TYPE,
     STRUCTURE_TYPE,
@@ -258,7 +260,9 @@ def test_csv_data_reads_back_with_the_csv_module(client: TestClient) -> None:
     assert response.headers["content-type"] == CSV_TYPE
     rows = csv_rows(response)
     assert list(rows[0]) == [
-        "DATAFLOW",
+        "STRUCTURE",
+        "STRUCTURE_ID",
+        "ACTION",
         "FREQ",
         "INDICATOR",
         "REF_AREA",
@@ -274,10 +278,45 @@ def test_csv_data_reads_back_with_the_csv_module(client: TestClient) -> None:
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert float(got[key]["OBS_VALUE"]) == value, key
-    assert {r["DATAFLOW"] for r in rows} == {"GOVOPS:PRICES(1.0)"}
+    assert {(r["STRUCTURE"], r["STRUCTURE_ID"], r["ACTION"]) for r in rows} == {("dataflow", "GOVOPS:PRICES(1.0)", "I")}
     assert got[("M", "CPI", "VN", "_T", "2025-07")]["OBS_STATUS"] == "P"
     assert got[("M", "CPI", "79", "03", "2025-07")]["UNIT_MEASURE"] == "INDEX_2019"
     assert got[("M", "CPI", "79", "03", "2025-07")]["DECIMALS"] == "2"
+
+
+@pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize("flow", ["CPI", "PRICES"])
+def test_csv_data_reads_back_in_sdmx1_to_the_same_observations(client: TestClient, flow: str) -> None:
+    structure = read_back(client.get(f"{API}/dataflow/{flow}")).dataflow[flow]
+    csv_answer = client.get(f"{API}/data/{flow}", params={"format": "sdmx-csv"})
+    assert csv_answer.headers["content-type"] == CSV_TYPE
+    # sdmx1 reads SDMX-CSV 2.0 only, against the dataflow's structure.
+    message = sdmx.read_sdmx(io.BytesIO(csv_answer.content), format="csv", structure=structure)
+    from_csv = sdmx.to_pandas(message.data[0])
+    got = {tuple(str(code) for code in key): value for key, value in from_csv.items()}
+    from_json = json_observations(client.get(f"{API}/data/{flow}"))
+    assert got == from_json
+    assert len(got) == (len(CPI_EXPECTED) + (2 if flow == "PRICES" else 0))
+
+
+@pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [
+        ({"format": "sdmx-csv1"}, {}),
+        ({"format": "csv1"}, {}),
+        ({}, {"Accept": "application/vnd.sdmx.data+csv;version=1.0.0"}),
+        ({}, {"Accept": "application/vnd.sdmx.data+csv; version=1.0"}),
+    ],
+)
+def test_csv_1_0_on_request(client: TestClient, params: dict[str, str], headers: dict[str, str]) -> None:
+    response = client.get(f"{API}/data/CPI/M.CPI.79.", params=params, headers=headers)
+    assert response.headers["content-type"] == CSV1_TYPE
+    rows = csv_rows(response)
+    assert list(rows[0])[:2] == ["DATAFLOW", "FREQ"] and {r["DATAFLOW"] for r in rows} == {"GOVOPS:CPI(1.0)"}
+    assert {(r["COICOP_VN"], r["TIME_PERIOD"]): float(r["OBS_VALUE"]) for r in rows} == {
+        (k[3], k[4]): v for k, v in CPI_EXPECTED.items() if k[2] == "79"
+    }
 
 
 @pytest.mark.usefixtures("stored")
@@ -475,7 +514,9 @@ def test_a_signed_in_viewer_reads_public_data_only(client: TestClient, sign_in: 
         ("*/*", JSON_TYPE),
         ("application/vnd.sdmx.data+json;version=1.0.0", JSON_TYPE),
         ("application/json", "application/json"),
-        ("application/vnd.sdmx.data+csv;version=1.0.0", CSV_TYPE),
+        ("application/vnd.sdmx.data+csv;version=2.0.0", CSV_TYPE),
+        ("application/vnd.sdmx.data+csv", CSV_TYPE),
+        ("application/vnd.sdmx.data+csv;version=1.0.0", CSV1_TYPE),
         ("text/csv", "text/csv; charset=utf-8"),
         ("application/vnd.sdmx.structurespecificdata+xml;version=2.1", XML_TYPE),
         ("application/xml", "application/xml"),
@@ -503,7 +544,7 @@ def test_accept_header_chooses_the_format(client: TestClient, accept: str | None
     [
         "application/vnd.sdmx.genericdata+xml;version=2.1",
         "application/vnd.sdmx.data+json;version=2.0.0",
-        "application/vnd.sdmx.data+csv;version=2.0.0",
+        "application/vnd.sdmx.data+csv;version=3.0.0",
         "application/pdf, image/*",
         "application/json;q=0",
     ],
@@ -666,3 +707,49 @@ def test_one_rule_takes_the_indicator_from_its_dimension(client: TestClient) -> 
     )
     problems = [item for _, item in read_sdmx(exported, mapping=renamed) if not isinstance(item, dict)]
     assert problems and problems[0].message == "INDICATOR 'CPI' is not in indicator_codes"
+
+
+GROUP_MAPPING = """
+dataflow: PRICES
+series:
+  - indicator_from: INDICATOR
+    area_from: REF_AREA
+    dims_from: {COICOP_VN: COICOP_VN}
+    status_from: OBS_STATUS
+    unit_from: UNIT_MEASURE
+"""
+
+
+@pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize(
+    ("fmt", "content_type"),
+    [
+        ("sdmx-json", "application/vnd.sdmx.data+json"),
+        ("sdmx-csv", "application/vnd.sdmx.data+csv"),
+        ("sdmx-csv1", "application/vnd.sdmx.data+csv"),
+        ("sdmx-xml", "application/vnd.sdmx.structurespecificdata+xml"),
+    ],
+)
+def test_a_group_dataflow_export_submitted_back_is_unchanged_in_every_format(
+    client: TestClient, session: Session, fmt: str, content_type: str
+) -> None:
+    # PRICES holds CPI (by COICOP_VN) and PPI_INDUSTRY (no breakdown): PPI's series say COICOP_VN=_T.
+    structure = client.get(f"{API}/dataflow/PRICES").text
+    save_mapping(session=session, name="prices-back", kind="sdmx", text=GROUP_MAPPING, structure=structure, by="test")
+    member = exchange.create_member(session=session, agency="NSO", system="sdmx-back", name="")
+    exchange.grant(session=session, member=member, group="PRICES", read=True, write=True)
+    key = exchange.issue_key(session=session, member=member).key
+    exported = client.get(f"{API}/data/PRICES", params={"format": fmt})
+    assert exported.status_code == 200 and b"PPI_INDUSTRY" in exported.content
+
+    answer = client.post(
+        "/api/v1/submissions",
+        params={"mapping": "prices-back"},
+        content=exported.content,
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"back-{fmt}", "Content-Type": content_type},
+    )
+    receipt = answer.json()
+    assert answer.status_code == 201, receipt
+    stored = len(CPI_ROWS) + 2
+    assert (receipt["received"], receipt["unchanged"], receipt["created"], receipt["updated"]) == (stored, stored, 0, 0)
+    assert receipt["rejected"] == 0 and receipt["problems"] == []

@@ -16,17 +16,22 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import pytest
 import sdmx
+import sdmx.model.v21
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 from govops.errors import GovopsError, Problem
 from govops.interop.sdmx_in import SdmxMapping, detect, load_mapping, read_sdmx, to_govops_period
+from govops.interop.tally import Tally
 from govops.periods import PeriodError
 from govops.warehouse.formats import Row
 from tests.conftest import shared_file
@@ -130,6 +135,18 @@ def sdmx_csv(generic_flat: bytes, *, labels: bool = False) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def sdmx1_csv(generic: bytes, *, labels: str = "id") -> bytes:
+    """SDMX-CSV 2.0 of an ECB message as sdmx1 writes it (TIME_PERIOD first, then the key, every attribute)."""
+    dsd = sdmx.read_sdmx(io.BytesIO(ecb("ng-structure-full.xml"))).structure["ECB_EXR_NG"]
+    [dataset] = sdmx.read_sdmx(io.BytesIO(generic), structure=dsd).data
+    dataset.described_by = sdmx.model.v21.DataflowDefinition(
+        id="ECB_EXR_NG", maintainer=dsd.maintainer, version="1.0", structure=dsd
+    )
+    # With rtype=str sdmx1 2.28 gives the frame as a table to print, so the frame is written here.
+    frame = sdmx.to_csv(dataset, rtype=pd.DataFrame, attributes="dsgo", labels=labels)
+    return frame.to_csv(index=False).encode()
+
+
 def csv_message(*lines: str) -> bytes:
     head = "DATAFLOW,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE,OBS_STATUS"
     return "\n".join([head, *lines]).encode()
@@ -158,6 +175,7 @@ def test_detect_tells_the_three_forms_and_refuses_other_documents() -> None:
         assert detect(ecb(name)) == "sdmx-json"
     assert detect(oecd()) == "sdmx-json"
     assert detect(sdmx_csv(ecb("ng-flat.xml"))) == "sdmx-csv"
+    assert detect(sdmx1_csv(ecb("ng-ts.xml"))) == "sdmx-csv"
     assert detect(b"indicator,area,period,value\nCPI,79,2025-07,101.2\n") is None
     assert detect(b'{"observations": [{"indicator": "CPI"}]}') is None
     assert detect(b"<html><body>not found</body></html>") is None
@@ -177,7 +195,9 @@ def xml_values(body: bytes) -> list[tuple[str, str]]:
 
 def test_monthly_usd_series_gives_252_exact_rows_in_order() -> None:
     body = ecb("1", "M.USD.EUR.SP00.A.xml")
-    result = read_sdmx(body, mapping=EXR_MAPPING, structures=[ecb("1", "structure-full.xml")], where="usd.xml")
+    result = read_sdmx(
+        body, mapping=EXR_MAPPING, structures=[ecb("1", "structure-full.xml")], where="usd.xml", with_places=True
+    )
     rows = rows_of(result)
     assert len(rows) == 252
     assert [n for n, _ in result] == list(range(1, 253))
@@ -201,6 +221,8 @@ def test_monthly_usd_series_gives_252_exact_rows_in_order() -> None:
         "value": 1.16078,
         "dims": {},
         "status": "final",
+        # Where the observation is, for the problems the catalogue check may find with it.
+        "_where": "series M.USD.EUR.SP00.A, period 1999-01",
     }
 
 
@@ -238,6 +260,8 @@ NG_EXPECTED = {
         ("ng-flat.xml", structure_specific, True),
         ("ng-flat.xml", sdmx_csv, False),
         ("ng-flat.xml", lambda body: sdmx_csv(body, labels=True), False),
+        ("ng-ts.xml", sdmx1_csv, False),
+        ("ng-xs.xml", lambda body: sdmx1_csv(body, labels="both"), False),
     ],
 )
 def test_every_layout_of_the_ecb_messages_gives_the_same_observations(
@@ -419,8 +443,12 @@ def test_unmatched_series_is_one_problem_naming_its_key_unless_skipped() -> None
     ]
     assert problems[2].row == 7 and problems[2].where == "series M.JPY.EUR.SP00.E"
     assert "unmatched: skip" in (problems[0].hint or "")
-    skipped = read_sdmx(ecb("ng-ts.xml"), mapping=load_mapping(text + "unmatched: skip\n"))
+    skipped = read_sdmx(ecb("ng-ts.xml"), mapping=load_mapping(text + "unmatched: skip\n"), tally=(tally := Tally()))
     assert [(n, r["period"]) for n, r in skipped] == [(10, "2010-08"), (11, "2010-09"), (12, "2010-10")]
+    assert (tally.values, tally.skipped, tally.unreported) == (12, 9, 0)
+    read_sdmx(ecb("ng-ts.xml"), mapping=load_mapping(text), tally=(reported := Tally()))
+    # One problem per unmatched series; its other two observations are rejected with it.
+    assert (reported.values, reported.skipped, reported.unreported) == (12, 0, 6)
 
 
 def test_value_problems_and_missing_values() -> None:
@@ -448,9 +476,12 @@ def test_value_problems_and_missing_values() -> None:
         (5, "status", "OBS_STATUS 'Z' has no govops status"),
     ]
     assert problems[0].where == "series M.USD.EUR.SP00.A, period 2019-02, line 3"
-    skipped = read_sdmx(body, mapping=EXR_MAPPING.model_copy(update={"missing": "skip"}))
+    tally = Tally()
+    skipped = read_sdmx(body, mapping=EXR_MAPPING.model_copy(update={"missing": "skip"}), tally=tally)
     assert [n for n, item in skipped if isinstance(item, dict)] == [1]
     assert [n for n, item in skipped if isinstance(item, Problem)] == [4, 5]
+    # Two of the five observations have no value and are left out: the receipt counts them.
+    assert (tally.values, tally.skipped, tally.received) == (5, 2, 3)
 
 
 def test_unknown_period_form_is_a_problem_naming_series_and_period() -> None:
@@ -711,3 +742,105 @@ def test_mutated_messages_raise_only_govops_error(data: st.DataObject) -> None:
 def test_random_mapping_text_raises_only_govops_error(text: str) -> None:
     with contextlib.suppress(GovopsError):
         load_mapping(text)
+
+
+# -- SDMX-CSV 2.0 -------------------------------------------------------------------------------------
+
+
+def test_csv_2_0_names_its_line_and_refuses_a_delete_action() -> None:
+    body = sdmx1_csv(ecb("ng-ts.xml")).decode().splitlines()
+    assert body[0].startswith("STRUCTURE,STRUCTURE_ID,ACTION,")
+    body[2] = body[2].replace(",I,", ",D,", 1)
+    result = read_sdmx("\n".join(body).encode(), mapping=load_mapping(NG_MAPPING), where="ecb.csv")
+    problems = [(n, item) for n, item in result if isinstance(item, Problem)]
+    assert [(n, p.where, p.field, p.value) for n, p in problems] == [(2, "line 3", "ACTION", "D")]
+    assert "delete" in problems[0][1].message and len(result) == 12
+
+
+def test_csv_2_0_with_columns_govops_does_not_read_is_refused_naming_the_column() -> None:
+    body = b"STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,FREQ,TIME_PERIOD,OBS_VALUE\n"
+    with pytest.raises(GovopsError) as refused:
+        read_sdmx(body + b"dataflow,ECB:EXR(1.0),Rates,I,M,2025-01,1.1\n", mapping=EXR_MAPPING, where="exr.csv")
+    assert refused.value.where == "exr.csv, line 1" and "STRUCTURE_NAME" in refused.value.message
+    with pytest.raises(GovopsError) as unknown:
+        read_sdmx(b"STRUCTURE,FREQ,TIME_PERIOD,OBS_VALUE\ndataflow,M,2025-01,1.1\n", mapping=EXR_MAPPING)
+    assert "SDMX-CSV 2.0" in (unknown.value.hint or "")
+
+
+# -- SDMX-ML 3.0 ----------------------------------------------------------------------------------------
+
+
+def sdmx_ml_3(generic: bytes) -> bytes:
+    """The structure-specific form of an ECB message in SDMX-ML 3.0: its namespaces, its header's structure URN."""
+    text = structure_specific(generic).decode()
+    text = text.replace("StructureSpecificTimeSeriesData", "StructureSpecificData").replace("/v2_1/", "/v3_0/")
+    ref = '<Ref agencyID="ECB" id="ECB_EXR_NG" version="1.0"/>'
+    urn = "urn:sdmx:org.sdmx.infomodel.datastructure.DataStructure=ECB:ECB_EXR_NG(1.0)"
+    start, end = text.index("<common:Structure>"), text.index("</common:Structure>")
+    assert ref in text[start:end]
+    return (text[:start] + f"<common:Structure>{urn}" + text[end:]).encode()
+
+
+def test_sdmx_ml_3_0_structure_specific_data_gives_the_same_observations() -> None:
+    body = sdmx_ml_3(ecb("ng-ts.xml"))
+    assert b"/schemas/v3_0/message" in body and b"/v2_1/" not in body
+    assert detect(body) == "sdmx-ml"
+    result = read_sdmx(body, mapping=load_mapping(NG_MAPPING), structures=[ecb("ng-structure-full.xml")])
+    assert triples(result, NG_KEY) == NG_EXPECTED
+
+
+def test_sdmx_ml_3_0_attribute_with_several_values_is_a_problem_not_a_guess() -> None:
+    one = '<Obs OBS_STATUS="A" CONF_STATUS_OBS="F" TIME_PERIOD="2010-08" OBS_VALUE="1.3413"/>'
+    several = (
+        '<Obs CONF_STATUS_OBS="F" TIME_PERIOD="2010-08" OBS_VALUE="1.3413">'
+        '<Comp id="OBS_STATUS"><Value>A</Value><Value>F</Value></Comp></Obs>'
+    )
+    body = sdmx_ml_3(ecb("ng-ts.xml")).decode()
+    assert one in body
+    result = read_sdmx(
+        body.replace(one, several).encode(), mapping=load_mapping(NG_MAPPING), structures=[ecb("ng-structure-full.xml")]
+    )
+    [problem] = problems_of(result)
+    assert (problem.row, problem.field, problem.where) == (1, "OBS_STATUS", "series M.CHF.EUR.SP00.E, period 2010-08")
+    assert "several values" in problem.message and "rule 1" in (problem.hint or "")
+    assert len(rows_of(result[1:])) == 11
+
+
+def test_a_malformed_message_read_first_does_not_stop_sdmx_ml_3_0_for_the_process() -> None:
+    # A fresh interpreter: what happens to the first messages a server reads.
+    script = f"""
+import sys
+from govops.errors import GovopsError
+from govops.interop.sdmx_in import load_mapping, read_sdmx
+ng = open({str(shared_file("sdmx", "ECB_EXR", "ng-ts.xml"))!r}, "rb").read()
+structure = open({str(shared_file("sdmx", "ECB_EXR", "ng-structure-full.xml"))!r}, "rb").read()
+mapping = load_mapping({NG_MAPPING!r})
+bad = ng.replace(b"www.sdmx.org/resources/sdmxml/schemas/v2_1/data/generic", b"www.-dmx.org/v2_1/generic")
+try:
+    read_sdmx(bad, mapping=mapping, structures=[structure])
+except GovopsError:
+    pass
+print(len(read_sdmx(sys.stdin.buffer.read(), mapping=mapping, structures=[structure])))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=sdmx_ml_3(ecb("ng-ts.xml")), capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout.strip() == b"12"
+
+
+def test_eurostat_csv_last_update_column_is_not_part_of_the_series_key() -> None:
+    # Eurostat's SDMX-CSV 1.0 puts LAST UPDATE between DATAFLOW and the dimensions.
+    body = (
+        b"DATAFLOW,LAST UPDATE,freq,unit,geo,TIME_PERIOD,OBS_VALUE,OBS_FLAG\n"
+        b"ESTAT:PRC_HICP_MIDX(1.0),15/01/25 23:00:00,M,I15,VN,2024-11,127.5,\n"
+        b"ESTAT:PRC_HICP_MIDX(1.0),16/01/25 23:00:00,M,I15,VN,2024-12,127.9,p\n"
+    )
+    mapping = load_mapping(
+        "dataflow: PRC_HICP_MIDX\nseries:\n  - key: M.I15.VN\n    indicator: CPI\n    area_from: geo\n"
+        "    status_from: OBS_FLAG\nstatus_codes: {p: provisional}\n"
+    )
+    assert [(r["period"], r["value"], r.get("status")) for r in rows_of(read_sdmx(body, mapping=mapping))] == [
+        ("2024-11", 127.5, None),
+        ("2024-12", 127.9, "provisional"),
+    ]

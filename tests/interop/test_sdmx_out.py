@@ -9,7 +9,7 @@ import json
 import math
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import pytest
@@ -407,9 +407,9 @@ def test_json_and_csv_keep_every_float_exactly(values: list[float]) -> None:
 # -- SDMX-CSV ---------------------------------------------------------------------------------
 
 
-def test_csv_reads_back_to_the_same_keys_periods_values_and_statuses() -> None:
+def test_csv_1_0_reads_back_to_the_same_keys_periods_values_and_statuses() -> None:
     flow = flow_named("APX_ECONOMY")
-    text = data_csv(flow=flow, series=ECONOMY_SERIES).decode()
+    text = data_csv(flow=flow, series=ECONOMY_SERIES, version="1.0").decode()
     reader = csv.reader(io.StringIO(text))
     header = next(reader)
     assert header == [
@@ -445,7 +445,7 @@ def test_csv_reads_back_to_the_same_keys_periods_values_and_statuses() -> None:
 
 def test_csv_labels_quote_names_that_hold_commas() -> None:
     flow = flow_named("APX_ECONOMY")
-    raw = data_csv(flow=flow, series=ECONOMY_SERIES[:1], labels="both").decode()
+    raw = data_csv(flow=flow, series=ECONOMY_SERIES[:1], labels="both", version="1.0").decode()
     assert '"03: Garments, hats and footwear"' in raw
     rows = list(csv.reader(io.StringIO(raw)))
     assert rows[0][:5] == [
@@ -467,7 +467,11 @@ def test_csv_labels_quote_names_that_hold_commas() -> None:
     assert first[5:] == ["2025-06", "104.37", "INDEX_2019: Index (base year 2019 = 100)", "A: Normal value", "2"]
 
     vietnamese = list(
-        csv.reader(io.StringIO(data_csv(flow=flow, series=ECONOMY_SERIES[:1], labels="both", lang="vi").decode()))
+        csv.reader(
+            io.StringIO(
+                data_csv(flow=flow, series=ECONOMY_SERIES[:1], labels="both", lang="vi", version="1.0").decode()
+            )
+        )
     )
     assert vietnamese[1][4] == "03: May mặc, mũ nón và giày dép"
     assert vietnamese[0][1] == "FREQ: Tần suất"
@@ -475,7 +479,49 @@ def test_csv_labels_quote_names_that_hold_commas() -> None:
 
 def test_csv_of_no_series_is_the_header_alone() -> None:
     text = data_csv(flow=flow_named("MACRO"), series=[]).decode()
-    assert text == "DATAFLOW,FREQ,INDICATOR,REF_AREA,TIME_PERIOD,OBS_VALUE,UNIT_MEASURE,OBS_STATUS,DECIMALS\r\n"
+    columns = "FREQ,INDICATOR,REF_AREA,TIME_PERIOD,OBS_VALUE,UNIT_MEASURE,OBS_STATUS,DECIMALS\r\n"
+    assert text == "STRUCTURE,STRUCTURE_ID,ACTION," + columns
+    assert data_csv(flow=flow_named("MACRO"), series=[], version="1.0").decode() == "DATAFLOW," + columns
+
+
+def _sdmx1_observations(message: Any) -> set[tuple[tuple[str, ...], str, float, str]]:
+    """(series key, TIME_PERIOD, value, OBS_STATUS) of every observation sdmx1 read."""
+    return {
+        (
+            tuple(str(kv.value).split(": ")[0] for kv in list(o.dimension.values.values())[:-1]),
+            str(o.dimension.values["TIME_PERIOD"].value),
+            float(o.value),
+            str(o.attached_attribute["OBS_STATUS"].value).split(": ")[0],
+        )
+        for ds in message.data
+        for o in ds.obs
+    }
+
+
+@pytest.mark.parametrize("labels", ["id", "both"])
+def test_csv_2_0_is_what_sdmx1_reads_to_the_same_observations(labels: Literal["id", "both"]) -> None:
+    flow = flow_named("APX_ECONOMY")
+    text = data_csv(flow=flow, series=ECONOMY_SERIES, labels=labels)
+    rows = list(csv.reader(io.StringIO(text.decode())))
+    assert [cell.split(": ")[0] for cell in rows[0][:4]] == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ"]
+    assert {tuple(r[:3]) for r in rows[1:]} == {
+        ("dataflow", "GOVOPS:APX_ECONOMY(1.0)" + (": Macroeconomic indicators" if labels == "both" else ""), "I")
+    }
+    structure = read_back(structure_message(catalogue=ExportCatalogue((flow,)), prepared=PREPARED))
+    # sdmx1 reads only SDMX-CSV 2.x, and only against the dataflow's structure.
+    message = sdmx.read_sdmx(io.BytesIO(text), format="csv", structure=structure.dataflow["APX_ECONOMY"])
+    assert [ds.action.name for ds in message.data] == ["information"]
+    want = {
+        (
+            (SDMX_FREQ[s.freq], s.indicator, s.area, s.dims.get("COICOP_VN", "_T")),
+            sdmx_period(p),
+            v,
+            SDMX_STATUS[st_] if st_ else "",
+        )
+        for s in ECONOMY_SERIES
+        for p, v, st_ in s.observations
+    }
+    assert len(want) == 11 and _sdmx1_observations(message) == want
 
 
 # -- SDMX-ML structure-specific data ----------------------------------------------------------

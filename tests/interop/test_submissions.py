@@ -139,6 +139,8 @@ def test_a_dhis2_data_value_set_imports_through_a_generated_catalogue_and_mappin
     receipt = _send(client, key, payload, "application/json", mapping="moh-dhis2")
     assert receipt["http"] == 201, receipt.get("submission", receipt)
     assert (receipt["received"], receipt["created"]) == (len(numeric), len(numeric)) == (222, 222)
+    # The 9 values of BOOLEAN data elements the mapping marks skip are counted, not lost from view.
+    assert receipt["skipped"] == len(values) - len(numeric) == 9
     events = select(func.count()).select_from(ChangeEvent).where(ChangeEvent.submission_id == receipt["id"])
     assert session.scalar(events) == 222
     submission = session.get(Submission, receipt["id"])
@@ -165,3 +167,117 @@ def test_a_dhis2_data_value_set_imports_through_a_generated_catalogue_and_mappin
 
     assert len(out) == 222 and keyed(out) == keyed(numeric)
     assert client.get("/api/v1/dhis2/dataValueSets", params={"mapping": "nope"}).status_code == 404
+
+
+# -- what a rejection says: where, in the source's terms, and counts that add up -------------------------
+
+
+def test_counts_are_of_observations_and_a_series_without_a_rule_rejects_all_its_observations(
+    session: Session, client: TestClient
+) -> None:
+    import_catalogue(session=session, doc=FX)
+    save_mapping(
+        session=session, name="ecb-usd", kind="sdmx", by="test",
+        text="dataflow: ECB_EXR_NG\nseries:\n  - match: {CURRENCY: USD}\n    indicator: FX_USD_EUR\n    area: VN\n",
+    )  # fmt: skip
+    key = _member(session, "SBV", "ecb-usd", "EX_BANKING")
+    # 4 series x 3 months; CHF, GBP and JPY match no rule: one problem each, for 9 observations.
+    rejected = _send(
+        client, key, shared_file("sdmx", "ECB_EXR", "ng-ts.xml").read_bytes(), "application/xml", "ecb-usd"
+    )
+    assert rejected["http"] == 422
+    assert (rejected["submission"]["received"], rejected["submission"]["rejected"]) == (12, 9)
+    assert rejected["error"]["message"] == "9 of 12 rows have problems; nothing was stored"
+    assert len(rejected["submission"]["problems"]) == 3
+
+
+def test_a_value_with_two_problems_is_one_row_and_an_unreadable_body_is_not_1_of_0(
+    session: Session, client: TestClient
+) -> None:
+    import_catalogue(session=session, doc=FX)
+    save_mapping(session=session, name="ecb-exr", kind="sdmx", text=ECB_MAPPING, by="test")
+    key = _member(session, "SBV", "ecb-csv", "EX_BANKING")
+    head = "STRUCTURE,STRUCTURE_ID,ACTION,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE"
+    head += ",OBS_STATUS"
+    lines = [head] + [f"dataflow,ECB:EXR(1.0),I,M,USD,EUR,SP00,A,2019-0{m},1.1{m},A" for m in range(1, 5)]
+    lines.append('dataflow,ECB:EXR(1.0),I,M,USD,EUR,SP00,A,2019-05,"1,5",Z')  # not a number, unknown status
+    body = "\n".join(lines).encode()
+    rejected = _send(client, key, body, "application/vnd.sdmx.data+csv", "ecb-exr")
+    problems = rejected["submission"]["problems"]
+    assert [(p["row"], p["field"]) for p in problems] == [(5, "status"), (5, "value")]
+    assert problems[0]["where"] == "series M.USD.EUR.SP00.A, period 2019-05, line 6"
+    assert rejected["error"]["message"] == "1 of 5 rows have problems; nothing was stored"
+
+    unreadable = _send(
+        client, key, b"<GenericData xmlns='http://www.sdmx.org/resources/sdmxml/", "application/xml", "ecb-exr"
+    )
+    assert (unreadable["submission"]["received"], unreadable["submission"]["rejected"]) == (0, 0)
+    assert unreadable["error"]["message"] == "the body was not read (see the problem); nothing was stored"
+    assert "XML" in unreadable["submission"]["problems"][0]["message"]
+
+
+def test_the_receipt_counts_what_missing_skip_left_out(session: Session, client: TestClient) -> None:
+    import_catalogue(session=session, doc=FX)
+    save_mapping(session=session, name="ecb-skip", kind="sdmx", text=ECB_MAPPING + "missing: skip\n", by="test")
+    key = _member(session, "SBV", "ecb-skip", "EX_BANKING")
+    head = "DATAFLOW,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE,OBS_STATUS"
+    values = ["1.1", "", "NaN", "1.2"]
+    body = "\n".join([head] + [f"ECB:EXR(1.0),M,USD,EUR,SP00,A,2019-0{m},{v},A" for m, v in enumerate(values, 1)])
+    accepted = _send(client, key, body.encode(), "text/csv", "ecb-skip")
+    assert accepted["http"] == 201, accepted
+    assert (accepted["received"], accepted["created"], accepted["skipped"]) == (2, 2, 2)
+    assert _stored(session, "FX_USD_EUR") == {("VN", "2019-01"): 1.1, ("VN", "2019-04"): 1.2}
+    # The signature covers the count, and the receipt read again says the same.
+    again = client.get(f"/api/v1/submissions/{accepted['id']}", headers={"Authorization": f"Bearer {key}"}).json()
+    assert again["skipped"] == 2 and again["server_signature"] == accepted["server_signature"]
+
+    wrong = body.replace("2019-04,1.2", "2019-Q4,1.2")  # a quarter for a monthly indicator
+    rejected = _send(client, key, wrong.encode(), "text/csv", "ecb-skip")
+    assert rejected["error"]["message"] == "1 of 2 rows have problems; 2 left out by the mapping; nothing was stored"
+    [problem] = rejected["submission"]["problems"]
+    # Found by the catalogue check, told where it is in the SDMX message.
+    assert (problem["row"], problem["field"]) == (4, "period")
+    assert problem["where"] == "series M.USD.EUR.SP00.A, period 2019-Q4, line 5"
+
+
+def test_dhis2_problems_name_data_element_org_unit_and_period_in_dhis2_notation(
+    session: Session, client: TestClient
+) -> None:
+    metadata = shared_file("dhis2", "aggregate_metadata.json").read_bytes()
+    doc, mapping = catalogue_from_metadata(
+        metadata, owner="MOH", unit="CASES", group="SOCIAL", org_units={"O6uvpzGd5pu": "79"}
+    )
+    import_catalogue(session=session, doc=CatalogueDoc.model_validate(doc))
+    save_mapping(session=session, name="moh-dhis2", kind="dhis2", text=mapping, by="test")
+    key = _member(session, "PC-79", "dhis2-weeks", "SOCIAL")
+    values = json.loads(shared_file("dhis2", "dataValues_bulk.json").read_bytes())["dataValues"]
+    monthly = next(v for v in values if v["period"] == "201912" and v["value"] not in ("true", "false"))
+    sent = [monthly | {"period": "2024W31"}, monthly | {"period": "202408"}]
+
+    rejected = _send(client, key, json.dumps({"dataValues": sent}).encode(), "application/json", "moh-dhis2")
+    assert rejected["error"]["message"] == "1 of 2 rows have problems; nothing was stored"
+    [problem] = rejected["submission"]["problems"]
+    assert problem["where"] == (
+        f"submission, value 1 (data element {monthly['dataElement']}, org unit O6uvpzGd5pu, period 2024W31)"
+    )
+    # The catalogue check speaks govops (2024-W31); the officer reads DHIS2's own notation.
+    assert (problem["field"], problem["value"]) == ("period", "2024W31")
+    assert problem["message"] == "'2024W31' is an ISO week, but a month is expected (e.g. 202507)"
+    assert problem["hint"] == "write a month like 202507"
+
+
+def test_a_total_of_a_breakdown_the_indicator_lacks_is_ignored_and_another_code_refused(
+    session: Session, client: TestClient
+) -> None:
+    key = _member(session, "NSO", "prices", "PRICES")
+    row = {"indicator": "PPI_INDUSTRY", "area": "VN", "period": "2025-Q1", "value": 108.5}
+    total = _send(
+        client, key, json.dumps({"observations": [row | {"dims": {"COICOP_VN": "_T"}}]}).encode(), "application/json"
+    )
+    assert total["http"] == 201 and total["created"] == 1, total
+    coded = _send(
+        client, key, json.dumps({"observations": [row | {"dims": {"COICOP_VN": "01"}}]}).encode(), "application/json"
+    )
+    assert coded["http"] == 422
+    [problem] = coded["submission"]["problems"]
+    assert (problem["field"], problem["message"]) == ("dims.COICOP_VN", "PPI_INDUSTRY has no dimension COICOP_VN")

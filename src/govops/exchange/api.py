@@ -20,7 +20,7 @@ from govops.auth.service import OFFICER_ROLES
 from govops.auth.web import CurrentUser, require_role, require_user
 from govops.errors import GovopsError
 from govops.exchange import service, signing, submissions
-from govops.exchange.models import Member
+from govops.exchange.models import Member, Submission
 from govops.exchange.service import console_member
 from govops.warehouse.schemas import ObservationBatch
 from govops.web.access import presented_key
@@ -41,12 +41,18 @@ class Receipt(BaseModel):
     updated: int
     unchanged: int
     rejected: int = Field(description="rows with at least one problem")
+    skipped: int = Field(
+        0,
+        description="values the mapping left out on purpose (missing: skip, unmatched: skip, data elements marked "
+        "skip, DHIS2 values marked deleted); not counted in received",
+    )
     body_sha256: str
     received_at: datetime
     client_signature: str | None
     server_signature: str = Field(
         description="Ed25519, base64, over the canonical JSON of id, member, idempotency_key, body_sha256, status, "
-        "received, created, updated, unchanged, rejected, received_at (GET /api/v1/exchange/server-key)"
+        "received, created, updated, unchanged, rejected, skipped (when not 0), received_at "
+        "(GET /api/v1/exchange/server-key)"
     )
     server_key_id: str
     problems: list[ProblemOut]
@@ -122,7 +128,7 @@ def post_submission(
 
     The body is the exchange shape as JSON, NDJSON or CSV; an Excel workbook made from a govops
     template; or, read through a stored mapping (`?mapping=NAME`), an SDMX message (SDMX-ML 2.1,
-    SDMX-JSON 1.0, SDMX-CSV 1.0) or a DHIS2 data value set (JSON or CSV).
+    SDMX-ML 3.0 structure-specific, SDMX-JSON 1.0, SDMX-CSV 2.0 or 1.0) or a DHIS2 data value set (JSON or CSV).
     """
     incoming = _incoming(request, body, idempotency_key=idempotency_key, signature=signature, mapping=mapping)
     return _submit(request, session, member, incoming)
@@ -244,13 +250,19 @@ def _submit(request: Request, session: Session, member: Member, incoming: submis
     content = Receipt.model_validate(submissions.receipt(found)).model_dump(mode="json")
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if found.status == "rejected":
-        rejected = error_body(
-            "rejected",
-            f"{found.rejected} of {found.received} rows have problems; nothing was stored",
-            problems=content["problems"],
-        )
+        rejected = error_body("rejected", rejection_message(found), problems=content["problems"])
         return JSONResponse({**rejected, "submission": content}, status_code=422, headers=headers)
     return JSONResponse(content, status_code=200 if replayed else 201, headers=headers)
+
+
+def rejection_message(submission: Submission) -> str:
+    """What a rejection says of the counts: "3 of 60 rows have problems; 5 left out by the mapping; ..."."""
+    if submission.received == 0 and submission.skipped == 0:
+        return "the body was not read (see the problem); nothing was stored"
+    said = f"{submission.rejected} of {submission.received} rows have problems"
+    if submission.skipped:
+        said += f"; {submission.skipped} left out by the mapping"
+    return said + "; nothing was stored"
 
 
 @router.get(

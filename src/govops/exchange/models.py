@@ -87,6 +87,8 @@ class Submission(Base):
     updated: Mapped[int] = mapped_column(Integer)
     unchanged: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
+    # Values of the body its mapping left out on purpose (missing: skip, unmatched: skip, skipped data elements).
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Every rejected row: [{"row": 3, "field": "area", "message": ..., "hint": ...}, ...], as JSON.
     problems: Mapped[str] = mapped_column(Text)
     client_signature: Mapped[str | None] = mapped_column(String(100))

@@ -30,6 +30,7 @@ from govops.exchange.service import Unauthorized
 from govops.interop import readers
 from govops.interop.mappings import get_mapping
 from govops.interop.models import InteropMapping
+from govops.interop.tally import Tally
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.service import write_observations
 from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows
@@ -92,7 +93,8 @@ def submit(
     )  # fmt: skip
     session.add(submission)
     session.flush()
-    rows, problems, places = _parse(incoming.body, fmt, mapping, incoming.file_name or "submission")
+    tally = Tally()
+    rows, problems, places = _parse(incoming.body, fmt, mapping, incoming.file_name or "submission", tally)
     if len(rows) > max_rows:
         raise GovopsError(
             f"{len(rows)} observations in one submission; the limit is {max_rows}",
@@ -104,11 +106,14 @@ def submit(
     rights = WriteRights(session, member)
     valid, invalid = check_rows(CatalogIndex(session), rows, default_source=rights.source_id)
     problems += [readers.placed(p, places) for p in invalid + rights.problems(valid)]
-    submission.received = len(rows)
+    submission.received, submission.skipped = tally.received, tally.skipped
     if problems:
         problems.sort(key=lambda p: (p.row or 0, p.field or ""))
         submission.status = "rejected"
-        submission.rejected = len({p.row for p in problems}) or 1
+        # A problem without a row (the body, the mapping) stands for every value received.
+        rows_rejected = len({p.row for p in problems if p.row is not None}) + tally.unreported
+        whole = any(p.row is None for p in problems)
+        submission.rejected = submission.received if whole else min(rows_rejected, submission.received)
         submission.problems = json.dumps([p.as_dict() for p in problems], ensure_ascii=False, default=str)
     else:
         summary = write_observations(
@@ -135,6 +140,7 @@ def submit(
             "updated": submission.updated,
             "unchanged": submission.unchanged,
             "rejected": submission.rejected,
+            **({"skipped": submission.skipped} if submission.skipped else {}),
             "body_sha256": digest,
             **({"mapping": incoming.mapping} if incoming.mapping else {}),
             **({"member": member.code} if incoming.user else {}),
@@ -160,6 +166,8 @@ def _signed_fields(submission: Submission, member_code: str) -> dict[str, Any]:
         "updated": submission.updated,
         "unchanged": submission.unchanged,
         "rejected": submission.rejected,
+        # Only when some were: receipts signed before the count existed still verify.
+        **({"skipped": submission.skipped} if submission.skipped else {}),
         # As the receipt shows it (UTC, "Z"), so that a client can check the signature from the receipt alone.
         "received_at": submission.received_at.isoformat().replace("+00:00", "Z"),
     }
@@ -211,10 +219,10 @@ def _check_signature(member: Member, incoming: Incoming) -> None:
 
 
 def _parse(
-    body: bytes, fmt: str, mapping: InteropMapping | None, where: str
+    body: bytes, fmt: str, mapping: InteropMapping | None, where: str, tally: Tally
 ) -> tuple[list[tuple[int, RawRow]], list[Problem], dict[int, str]]:
     try:
-        rows = readers.read_body(body, fmt=fmt, mapping=mapping, where=where)
+        rows = readers.read_body(body, fmt=fmt, mapping=mapping, where=where, tally=tally)
     except GovopsError as exc:
         return [], [readers.problem_of(exc)], {}
     return list(rows), [], readers.places(rows)

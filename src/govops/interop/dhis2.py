@@ -61,6 +61,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from govops.catalog.schemas import CatalogueDoc, Code, ItemCode
 from govops.errors import GovopsError, Problem
 from govops.interop.mapping_yaml import read_mapping
+from govops.interop.tally import Tally
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.formats import Row
 
@@ -171,7 +172,10 @@ def dhis2_period(text: str) -> str:
         except PeriodError as exc:
             # The govops message names the govops text; say it of the DHIS2 text instead.
             why = exc.message.partition(": ")[2] or exc.message
-            raise PeriodError(f"{_quote(text)} is not a valid DHIS2 {form.name} period: {why}", hint=exc.hint) from None
+            # ...and the hint in DHIS2's notation, not govops' (2019W5, not 2019-W05).
+            raise PeriodError(
+                f"{_quote(text)} is not a valid DHIS2 {form.name} period: {why}", hint=_ACCEPTED_FORMS
+            ) from None
     raise PeriodError(f"{_quote(text)} is not a DHIS2 period", hint=_ACCEPTED_FORMS)
 
 
@@ -301,14 +305,23 @@ class _RawValue:
 
 
 def read_data_value_set(
-    body: bytes, *, fmt: Literal["json", "csv"], mapping: Dhis2Mapping, where: str = "data value set"
+    body: bytes,
+    *,
+    fmt: Literal["json", "csv"],
+    mapping: Dhis2Mapping,
+    where: str = "data value set",
+    tally: Tally | None = None,
+    with_places: bool = False,
 ) -> list[Row]:
     """Observations from a DHIS2 data value set, numbered by value (JSON) or line (CSV).
 
     Each value becomes one observation, or one problem per thing wrong with it (an unmapped uid,
     a period govops has no equivalent for, a value that is not a number), so that every problem is
     reported at once. Deleted values, values of skipped data elements and (with ``unmatched: skip``)
-    values with an unmapped uid give nothing. A document that cannot be read raises GovopsError.
+    values with an unmapped uid give nothing (``tally``, if given, counts the values and those left
+    out). ``with_places`` puts in each row ``_where`` (its data element, org unit and period, as
+    DHIS2 writes them) and ``_notation`` (``dhis2``: its period is told the DHIS2 way in the problems
+    found later), for the submission path. A document that cannot be read raises GovopsError.
     """
     text = _decode(body, where)
     if fmt == "json":
@@ -317,9 +330,13 @@ def read_data_value_set(
         raw_values = _csv_values(text, where)
     else:
         raise GovopsError(f"unknown DHIS2 format {fmt!r}", code="unknown_format", hint="use json or csv")
+    tally = Tally() if tally is None else tally
     rows: list[Row] = []
     for raw in raw_values:
-        rows.extend(_translate(raw, mapping, where))
+        translated = _translate(raw, mapping, where, with_places)
+        tally.values += 1
+        tally.skipped += not translated
+        rows.extend(translated)
     return rows
 
 
@@ -499,9 +516,9 @@ def _csv_value(line: int, cells: list[str], columns: list[str]) -> _RawValue:
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
-def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str) -> list[Row]:
+def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: bool) -> list[Row]:
     """The observation of one value, or a problem for each thing wrong with it; [] when it is left out."""
-    at = f"{where}, {raw.place}"
+    at = f"{where}, {raw.place}" + _named(raw)
 
     def problem(message: str, *, field: str | None, value: object = None, hint: str | None = None) -> Row:
         shown = value if isinstance(value, str | int | float) else None
@@ -616,9 +633,25 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str) -> list[Row]:
         "value": number,
         "dims": dims,
     }
+    if with_places:
+        observation.update(_where=at, _notation="dhis2")
     if element.unit is not None:
         observation["unit"] = element.unit
     return [(raw.position, observation)]
+
+
+def _named(raw: _RawValue) -> str:
+    """`` (data element X, org unit Y, period 2024W31)``: the value in DHIS2's own terms, as far as given."""
+    parts = [
+        f"{name} {text}"
+        for name, text in (
+            ("data element", raw.data_element),
+            ("org unit", raw.org_unit),
+            ("period", raw.period),
+        )
+        if isinstance(text, str) and text
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 _NOT_A_NUMBER_HINT = (

@@ -7,12 +7,15 @@ an Excel workbook made from a govops template carries its own layout.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from typing import Literal
 
 from govops.errors import GovopsError, Problem
 from govops.interop import dhis2, sdmx_in
 from govops.interop.excel_read import read_workbook
 from govops.interop.models import InteropMapping
+from govops.interop.tally import Tally
 from govops.warehouse.formats import Row, read_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -68,35 +71,63 @@ def check(*, fmt: str, mapping: InteropMapping | None) -> None:
         )
 
 
-def read_body(body: bytes, *, fmt: str, mapping: InteropMapping | None, where: str = "submission") -> list[Row]:
-    """Rows of the body (after `check`); a body that cannot be read at all raises GovopsError."""
-    if fmt == "xlsx":
-        return read_workbook(body, where=where)
+def read_body(
+    body: bytes, *, fmt: str, mapping: InteropMapping | None, where: str = "submission", tally: Tally | None = None
+) -> list[Row]:
+    """Rows of the body (after `check`); a body that cannot be read at all raises GovopsError.
+
+    ``tally``, if given, counts the values of the body and those the mapping left out.
+    """
+    tally = Tally() if tally is None else tally
+    # SDMX and DHIS2 readers count the values themselves: some give no row (left out by the mapping).
     if mapping is not None and mapping.kind == "sdmx":
         structures = [mapping.structure.encode()] if mapping.structure else []
         sdmx_rules = sdmx_in.load_mapping(mapping.text, where=f"mapping {mapping.name}")
-        return sdmx_in.read_sdmx(body, mapping=sdmx_rules, structures=structures, where=where)
+        return sdmx_in.read_sdmx(
+            body, mapping=sdmx_rules, structures=structures, where=where, tally=tally, with_places=True
+        )
     if mapping is not None:
         dhis2_rules = dhis2.load_mapping(mapping.text, where=f"mapping {mapping.name}")
-        return dhis2.read_data_value_set(body, fmt="csv" if fmt == "csv" else "json", mapping=dhis2_rules, where=where)
+        dhis2_fmt: Literal["csv", "json"] = "csv" if fmt == "csv" else "json"
+        return dhis2.read_data_value_set(
+            body, fmt=dhis2_fmt, mapping=dhis2_rules, where=where, tally=tally, with_places=True
+        )
+    rows = read_workbook(body, where=where) if fmt == "xlsx" else read_text(_utf8(body, where), fmt, where=where)
+    # One row number per value (a value with several problems has several entries).
+    tally.values += len({number for number, _ in rows})
+    return rows
+
+
+def _utf8(body: bytes, where: str) -> str:
     try:
-        text = body.decode("utf-8-sig")
+        return body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise GovopsError(
             f"the body is not UTF-8 text (byte {exc.start})", code="unparseable", where=where, hint="send UTF-8"
         ) from None
-    return read_text(text, fmt, where=where)
 
 
-def places(rows: list[Row]) -> dict[int, str]:
-    """Where each row came from, when a row number alone does not say (a workbook's sheet and cell).
+class Places(dict[int, str]):
+    """Where each row came from (row number -> place), and the rows whose source writes periods its own way."""
 
-    Readers put it in the row as ``_where``; it is taken out here, before the rows are checked.
+    def __init__(self) -> None:
+        super().__init__()
+        self.notations: dict[int, str] = {}
+
+
+def places(rows: list[Row]) -> Places:
+    """Where each row came from, when a row number alone does not say (a workbook's sheet and cell,
+    an SDMX series key and period, a DHIS2 data element, org unit and period).
+
+    Readers put it in the row as ``_where`` (and ``_notation`` when the source writes periods its
+    own way, e.g. ``dhis2``); both are taken out here, before the rows are checked.
     """
-    out: dict[int, str] = {}
+    out = Places()
     for number, item in rows:
         if isinstance(item, dict) and "_where" in item:
             out[number] = str(item.pop("_where"))
+            if "_notation" in item:
+                out.notations[number] = str(item.pop("_notation"))
     return out
 
 
@@ -106,6 +137,34 @@ def problem_of(exc: GovopsError) -> Problem:
 
 
 def placed(problem: Problem, where: dict[int, str]) -> Problem:
-    if problem.where is None and problem.row in where:
-        return replace(problem, where=where[problem.row])
+    """The problem with the place of its row, and its periods written as the row's source writes them."""
+    row = problem.row
+    if row is None or row not in where:
+        return problem
+    if problem.where is None:
+        problem = replace(problem, where=where[row])
+    notation = where.notations.get(row) if isinstance(where, Places) else None
+    if notation == "dhis2":
+        # The hint says what to send, in the sender's notation; a period problem says what it got so too.
+        hint = None if problem.hint is None else _dhis2_periods(problem.hint)
+        problem = replace(problem, hint=hint)
+        if problem.field == "period":
+            value = _dhis2_periods(problem.value) if isinstance(problem.value, str) else problem.value
+            problem = replace(problem, message=_dhis2_periods(problem.message), value=value)
     return problem
+
+
+# govops periods in a sentence: 2025-07-14, 2025-W31, 2025-Q3, 2025-S1, 2025-07 (years read the same in DHIS2).
+_GOVOPS_PERIOD = re.compile(r"(?<![\w/-])\d{4}-(?:\d{2}-\d{2}|W\d{2}|Q[1-4]|S[12]|\d{2})(?![\w/-])")
+
+
+def _dhis2_periods(text: str) -> str:
+    """``text`` with every govops period in it written the DHIS2 way (``2025-W31`` -> ``2025W31``)."""
+
+    def dhis2_form(m: re.Match[str]) -> str:
+        try:
+            return dhis2.to_dhis2_period(m[0])
+        except GovopsError:
+            return m[0]
+
+    return _GOVOPS_PERIOD.sub(dhis2_form, text)

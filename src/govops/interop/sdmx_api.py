@@ -10,7 +10,8 @@ something to say:
   one flow: its dataflow with everything its DSD refers to, which is what a reader of
   structure-specific data needs.
 * ``GET /api/v1/sdmx/data/{flow}/{key}``: the flow's stored observations (the ``observation``
-  table: current values, never roll-ups or derived indicators) as SDMX-JSON 1.0, SDMX-CSV 1.0 or
+  table: current values, never roll-ups or derived indicators) as SDMX-JSON 1.0, SDMX-CSV 2.0 (1.0 on
+  request: ``format=sdmx-csv1`` or ``Accept: application/vnd.sdmx.data+csv;version=1.0.0``) or
   SDMX-ML 2.1 structure-specific data, chosen by ``format=`` or the ``Accept`` header; filtered by
   the key (``M.CPI.79+01.``: one part per key dimension, ``+`` between codes, empty for any code),
   ``startPeriod``/``endPeriod`` (observations whose period starts between the start of the one and
@@ -58,6 +59,7 @@ from govops.interop.sdmx_out import (
     SDMX_FREQ,
     TOTAL,
     VERSION,
+    CsvVersion,
     ExportCatalogue,
     ExportCode,
     ExportCodelist,
@@ -79,7 +81,8 @@ from govops.web.errors import ERROR_RESPONSES
 
 STRUCTURE_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 JSON_TYPE = "application/vnd.sdmx.data+json; version=1.0.0"
-CSV_TYPE = "application/vnd.sdmx.data+csv; version=1.0.0"
+CSV_TYPE = "application/vnd.sdmx.data+csv; version=2.0.0"
+CSV1_TYPE = "application/vnd.sdmx.data+csv; version=1.0.0"
 XML_TYPE = "application/vnd.sdmx.structurespecificdata+xml; version=2.1"
 
 # Past these counts an answer is refused (413) rather than built: a data set of sdmx1 objects costs
@@ -87,7 +90,7 @@ XML_TYPE = "application/vnd.sdmx.structurespecificdata+xml; version=2.1"
 MAX_OBSERVATIONS = 500_000
 MAX_XML_OBSERVATIONS = 50_000
 
-DataFormat = Literal["sdmx-json", "sdmx-csv", "sdmx-xml"]
+DataFormat = Literal["sdmx-json", "sdmx-csv", "sdmx-csv1", "sdmx-xml"]
 Labels = Literal["id", "both"]
 
 router = APIRouter(prefix="/api/v1/sdmx", tags=["sdmx"], responses=ERROR_RESPONSES)
@@ -322,7 +325,8 @@ class _Offer:
 
 _DATA_OFFERS: tuple[_Offer, ...] = (
     _Offer("application/vnd.sdmx.data+json", frozenset({"1.0.0", "1.0"}), "sdmx-json", JSON_TYPE),
-    _Offer("application/vnd.sdmx.data+csv", frozenset({"1.0.0", "1.0"}), "sdmx-csv", CSV_TYPE),
+    _Offer("application/vnd.sdmx.data+csv", frozenset({"2.0.0", "2.0"}), "sdmx-csv", CSV_TYPE),
+    _Offer("application/vnd.sdmx.data+csv", frozenset({"1.0.0", "1.0"}), "sdmx-csv1", CSV1_TYPE),
     _Offer("application/vnd.sdmx.structurespecificdata+xml", frozenset({"2.1"}), "sdmx-xml", XML_TYPE),
     _Offer("application/json", frozenset(), "sdmx-json", "application/json"),
     _Offer("text/csv", frozenset(), "sdmx-csv", "text/csv; charset=utf-8"),
@@ -338,16 +342,24 @@ _FORMAT_NAMES: dict[str, DataFormat] = {
     "sdmx-csv": "sdmx-csv",
     "csvdata": "sdmx-csv",
     "csv": "sdmx-csv",
+    "sdmx-csv1": "sdmx-csv1",
+    "csvdata1": "sdmx-csv1",
+    "csv1": "sdmx-csv1",
     "sdmx-xml": "sdmx-xml",
     "structurespecificdata": "sdmx-xml",
     "structure-specific": "sdmx-xml",
     "xml": "sdmx-xml",
 }
-_ANSWER_OF: dict[DataFormat, str] = {"sdmx-json": JSON_TYPE, "sdmx-csv": CSV_TYPE, "sdmx-xml": XML_TYPE}
+_ANSWER_OF: dict[DataFormat, str] = {
+    "sdmx-json": JSON_TYPE,
+    "sdmx-csv": CSV_TYPE,
+    "sdmx-csv1": CSV1_TYPE,
+    "sdmx-xml": XML_TYPE,
+}
 _DATA_TYPES_HINT = (
-    "ask for application/vnd.sdmx.data+json;version=1.0.0, application/vnd.sdmx.data+csv;version=1.0.0, "
+    "ask for application/vnd.sdmx.data+json;version=1.0.0, application/vnd.sdmx.data+csv;version=2.0.0 (or 1.0.0), "
     "application/vnd.sdmx.structurespecificdata+xml;version=2.1, application/json or text/csv, "
-    "or pass format=sdmx-json, sdmx-csv or sdmx-xml"
+    "or pass format=sdmx-json, sdmx-csv (SDMX-CSV 2.0), sdmx-csv1 (SDMX-CSV 1.0) or sdmx-xml"
 )
 
 
@@ -403,7 +415,8 @@ def negotiate_data(*, accept: str | None, format_name: str | None) -> Negotiated
                 code="not_acceptable",
                 status=406,
                 where="format",
-                hint="use format=sdmx-json, sdmx-csv or sdmx-xml (structure-specific data)",
+                hint="use format=sdmx-json, sdmx-csv (SDMX-CSV 2.0), sdmx-csv1 (SDMX-CSV 1.0) or sdmx-xml "
+                "(structure-specific data)",
             )
         return Negotiated(chosen, _ANSWER_OF[chosen])
     if accept is None or not accept.strip():
@@ -573,8 +586,9 @@ def confidential_codes(*, served: ServedFlow, series: Iterable[ExportSeries]) ->
 def write_data(
     *, negotiated: Negotiated, flow: ExportFlow, series: Sequence[ExportSeries], labels: Labels, lang: Lang
 ) -> bytes:
-    if negotiated.format == "sdmx-csv":
-        return data_csv(flow=flow, series=series, labels=labels, lang=lang)
+    if negotiated.format in ("sdmx-csv", "sdmx-csv1"):
+        version: CsvVersion = "1.0" if negotiated.format == "sdmx-csv1" else "2.0"
+        return data_csv(flow=flow, series=series, labels=labels, lang=lang, version=version)
     if negotiated.format == "sdmx-xml":
         return data_xml(flow=flow, series=series, prepared=utcnow())
     return data_json(flow=flow, series=series, prepared=utcnow(), lang=lang)
@@ -591,7 +605,11 @@ UpdatedAfter = Annotated[
     Query(alias="updatedAfter", description="only observations recorded after this time, e.g. 2025-08-01T00:00:00Z"),
 ]
 FormatParam = Annotated[
-    str | None, Query(alias="format", description="sdmx-json, sdmx-csv or sdmx-xml; overrides the Accept header")
+    str | None,
+    Query(
+        alias="format",
+        description="sdmx-json, sdmx-csv (SDMX-CSV 2.0), sdmx-csv1 (SDMX-CSV 1.0) or sdmx-xml; overrides Accept",
+    ),
 ]
 LabelsParam = Annotated[str | None, Query(description="SDMX-CSV: id (codes) or both ('code: name')")]
 LangParam = Annotated[str | None, Query(description="names in vi or en (default: Accept-Language, else en)")]
@@ -608,7 +626,7 @@ _STRUCTURE_DOC: dict[int | str, dict[str, Any]] = {
 _DATA_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {offer.answer: {} for offer in _DATA_OFFERS},
-        "description": "SDMX-JSON 1.0, SDMX-CSV 1.0 or SDMX-ML 2.1 structure-specific data",
+        "description": "SDMX-JSON 1.0, SDMX-CSV 2.0 (or 1.0) or SDMX-ML 2.1 structure-specific data",
     },
     406: ERROR_RESPONSES[400] | {"description": "no type of the Accept header (or format=) is served"},
 }

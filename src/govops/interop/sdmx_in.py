@@ -7,9 +7,11 @@ period, a value and attributes (``OBS_STATUS``, ``UNIT_MULT``...) attached to th
 series, a group of series or the whole data set. Three forms are read:
 
 - SDMX-ML 2.1: generic or structure-specific, time series, cross-section or flat
-  (``dimensionAtObservation`` a dimension, or ``AllDimensions``). Read with ``sdmx1`` (which also
-  takes SDMX-ML 3.0 structure-specific data; that path is untested here). A structure-specific
-  message does not say which of its XML attributes are dimensions, so it needs its DSD: give the
+  (``dimensionAtObservation`` a dimension, or ``AllDimensions``), and SDMX-ML 3.0 structure-specific
+  data. Read with ``sdmx1``, which keeps no value of a 3.0 attribute given several (``<Comp>``):
+  a rule reading one is a problem. A structure-specific message does not say which of its XML
+  attributes are dimensions, so it needs its DSD (one naming its dataflow may come with the DSD
+  alone, as the ECB serves them): give the
   structure message(s) beside it (``structures=``). A generic message names its dimensions itself;
   its DSD is optional and only fixes the order of the dimensions in a series key (without it, the
   order is the message's, which for a cross-section puts the observation dimension last).
@@ -17,9 +19,11 @@ series, a group of series or the whole data set. Three forms are read:
   module: ``sdmx1`` 2.28 loses series-level attributes in this form and is about five times slower.
   Like ``sdmx1``, attributes declared without any value are left out of the positional attribute
   indexes (OECD messages declare such an empty ``TIME_FORMAT``).
-- SDMX-CSV 1.0 (header ``DATAFLOW,<dimensions...>,TIME_PERIOD,OBS_VALUE,<attributes...>``, also with
-  ``labels=both`` cells like ``M: Monthly``). ``sdmx1`` 2.28 reads only SDMX-CSV 2.x, so this is read
-  with the csv module; the columns before ``OBS_VALUE`` are the dimensions, those after it attributes.
+- SDMX-CSV 2.0 (header ``STRUCTURE,STRUCTURE_ID[,ACTION],<dimensions...>,TIME_PERIOD,OBS_VALUE,
+  <attributes...>``) and 1.0 (``DATAFLOW,<dimensions...>,...``), also with ``labels=both`` cells like
+  ``M: Monthly``. Read with the csv module (``sdmx1`` 2.28 reads only 2.x, and only with the DSD): the
+  columns before ``OBS_VALUE`` are the dimensions, those after it attributes. A 2.0 line with
+  ``ACTION`` D (delete) is a problem: govops does not delete values on a provider's word.
 
 The mapping (YAML, written by hand by a data officer) ties series keys to govops codes::
 
@@ -62,6 +66,7 @@ from typing import Annotated, Any, Literal
 
 import sdmx
 import sdmx.reader.xml.common as sdmx_xml_common
+import sdmx.reader.xml.v30  # see _SDMX_ML_3_AT_IMPORT below
 import yaml
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information
 from pydantic import (
@@ -78,6 +83,7 @@ from sdmx.model import common
 from govops.catalog.schemas import Code, ItemCode
 from govops.errors import GovopsError, Problem
 from govops.interop.mapping_yaml import read_mapping
+from govops.interop.tally import Tally
 from govops.periods import Period, PeriodError
 from govops.warehouse.formats import Row
 
@@ -117,6 +123,12 @@ def _discard(*args: object, **kwargs: object) -> None:
 
 
 sdmx_xml_common.print = _discard  # type: ignore[attr-defined]
+
+# _SDMX_ML_3_AT_IMPORT: sdmx1 (2.28) builds its SDMX-ML 3.0 parser table from the 2.1 one when the
+# 3.0 reader is first imported; a malformed 2.1 message read before that leaves a tag of an unknown
+# namespace in the 2.1 table, and every later import of the 3.0 reader (so every SDMX-ML 3.0
+# message, for the life of the process) then fails. Importing it above, before any message is
+# read, builds the table from sdmx1's own tags only.
 
 
 # -- the mapping ------------------------------------------------------------------------------
@@ -229,8 +241,8 @@ _TextLoader.yaml_implicit_resolvers = {
 
 _MAPPING_HINTS = {
     "extra_forbidden": "allowed keys: dataflow, series, unmatched, missing, status_codes; a rule takes match or "
-    "key, indicator, area or area_from (+ area_codes), dims, dims_from, status_from, unit or unit_from "
-    "(+ unit_codes), scale, scale_from, period",
+    "key, indicator or indicator_from (+ indicator_codes), area or area_from (+ area_codes), dims, dims_from, "
+    "status_from, unit or unit_from (+ unit_codes), scale, scale_from, period",
     "missing": "the mapping needs dataflow: and series: with at least one rule; a rule needs indicator:",
     "literal_error": "unmatched and missing take problem or skip; status_codes values are provisional, final, "
     "estimated or forecast",
@@ -387,12 +399,20 @@ def detect(body: bytes) -> str | None:
 
 
 def read_sdmx(
-    body: bytes, *, mapping: SdmxMapping, structures: Sequence[bytes] = (), where: str = "message"
+    body: bytes,
+    *,
+    mapping: SdmxMapping,
+    structures: Sequence[bytes] = (),
+    where: str = "message",
+    tally: Tally | None = None,
+    with_places: bool = False,
 ) -> list[Row]:
     """The observations of an SDMX data message as govops rows, or Problems, in message order.
 
     ``structures`` are SDMX-ML structure messages holding the message's DSD (needed for
     structure-specific SDMX-ML; optional for generic SDMX-ML; not used for SDMX-JSON and SDMX-CSV).
+    ``tally``, if given, counts the observations and those the mapping left out; ``with_places`` puts
+    ``_where`` (series key and period) in each row for the problems found later (the submission path).
     Raises GovopsError when the message cannot be read at all or the mapping does not fit it.
     """
     form = detect(body)
@@ -407,9 +427,10 @@ def read_sdmx(
             "this is not an SDMX data message",
             code="unparseable",
             where=where,
-            hint="send SDMX-ML 2.1 (generic or structure-specific), SDMX-JSON 1.0 or SDMX-CSV 1.0",
+            hint="send SDMX-ML 2.1 (generic or structure-specific), SDMX-JSON 1.0 or SDMX-CSV 2.0 or 1.0",
         )
-    return _apply(message, mapping=mapping, where=where)
+    counted = Tally() if tally is None else tally
+    return _apply(message, mapping=mapping, where=where, tally=counted, with_places=with_places)
 
 
 # -- from observations to rows ----------------------------------------------------------------
@@ -437,15 +458,23 @@ class _Series:
 class _Context:
     mapping: SdmxMapping
     statuses: dict[str, Status]
+    with_places: bool
+    rule_numbers: dict[int, int]
     periods: dict[str, str | PeriodError] = field(default_factory=dict)
 
 
-def _apply(message: _Message, *, mapping: SdmxMapping, where: str) -> list[Row]:
+def _apply(message: _Message, *, mapping: SdmxMapping, where: str, tally: Tally, with_places: bool) -> list[Row]:
     _check_dataflow(message, mapping, where)
+    tally.values += len(message.observations)
     if not message.observations:
         return []  # nothing new; an empty message names too few dimensions to check the rules against
     rules = [_compile(n, spec, message, where) for n, spec in enumerate(mapping.series, 1)]
-    context = _Context(mapping=mapping, statuses=mapping.status_table())
+    context = _Context(
+        mapping=mapping,
+        statuses=mapping.status_table(),
+        with_places=with_places,
+        rule_numbers={id(r.spec): r.number for r in rules},
+    )
     known: dict[tuple[str, ...], _Series] = {}
     rows: list[Row] = []
     for obs in message.observations:
@@ -459,11 +488,18 @@ def _apply(message: _Message, *, mapping: SdmxMapping, where: str) -> list[Row]:
                 ".".join(obs.series), dict(zip(message.dimensions, obs.series, strict=True)), rule
             )
         if series.rule is None:
-            if mapping.unmatched == "problem" and not series.reported:
+            if mapping.unmatched == "skip":
+                tally.skipped += 1
+            elif not series.reported:
                 series.reported = True
                 rows.append((obs.position, _unmatched(series, obs, message)))
+            else:
+                tally.unreported += 1
             continue
-        rows.extend((obs.position, item) for item in _translate(obs, series, series.rule.spec, context))
+        translated = _translate(obs, series, series.rule.spec, context)
+        if not translated:
+            tally.skipped += 1
+        rows.extend((obs.position, item) for item in translated)
     return rows
 
 
@@ -553,6 +589,14 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
         issues.append(_Issue("the observation has no value", "value", _shown(obs.value), hint))
     period = _period(obs, rule, context, issues)
     codes, attrs = series.codes, obs.attrs
+    unread = [name for name in _attributes_read(rule) if attrs.get(name) == _UNREAD]
+    for name in unread:
+        hint = f"take {name} out of the mapping's rule {context.rule_numbers[id(rule)]}, or ask the provider for "
+        hint += "SDMX-ML 2.1, SDMX-JSON or SDMX-CSV"
+        message = f"{name} is an SDMX-ML 3.0 attribute with several values, which govops cannot read yet"
+        issues.append(_Issue(message, name, None, hint))
+    if unread:
+        attrs = {k: v for k, v in attrs.items() if v != _UNREAD}
     indicator = rule.indicator
     if rule.indicator_from is not None:
         raw = codes.get(rule.indicator_from) or attrs.get(rule.indicator_from)
@@ -592,6 +636,8 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
         "value": value if factor == 1.0 else value * factor,
         "dims": dims,
     }
+    if context.with_places:
+        row["_where"] = _place(obs, series)
     if status is not None:
         row["status"] = status
     if unit is not None:
@@ -599,10 +645,27 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
     return [row]
 
 
-def _problem(obs: _Obs, series: _Series, issue: _Issue) -> Problem:
+def _place(obs: _Obs, series: _Series) -> str:
+    """Where an observation is, in SDMX's terms: its series key and period (and line, in SDMX-CSV)."""
     place = f"series {series.key}" + (f", period {obs.period}" if obs.period is not None else "")
-    place += f", line {obs.line}" if obs.line is not None else ""
-    return Problem(issue.message, row=obs.position, where=place, field=issue.field, value=issue.value, hint=issue.hint)
+    return place + (f", line {obs.line}" if obs.line is not None else "")
+
+
+def _attributes_read(rule: SeriesRule) -> list[str]:
+    """The components a rule takes codes from (dimensions or attributes)."""
+    sources = [rule.indicator_from, rule.area_from, rule.status_from, rule.unit_from, rule.scale_from]
+    return [s for s in sources if s is not None] + [source.from_ for source in rule.dims_from.values()]
+
+
+def _problem(obs: _Obs, series: _Series, issue: _Issue) -> Problem:
+    return Problem(
+        issue.message,
+        row=obs.position,
+        where=_place(obs, series),
+        field=issue.field,
+        value=issue.value,
+        hint=issue.hint,
+    )
 
 
 def _period(obs: _Obs, rule: SeriesRule, context: _Context, issues: list[_Issue]) -> str | None:
@@ -852,6 +915,12 @@ def _pick_dsd(ref: _Ref | None, dsds: list[_DSD], flows: list[common.BaseDataflo
             if flow.id == ref.id and flow.structure is not None and agency in (None, _agency(flow)):
                 wanted, agency = flow.structure.id, _agency(flow.structure)
                 break
+        else:
+            # A message naming its dataflow, given only the DSD (the ECB serves them apart): one DSD
+            # of the same agency is the flow's; sdmx1 refuses the message if it does not fit.
+            same_agency = [d for d in dsds if agency in (None, _agency(d))]
+            if not flows and len(same_agency) == 1:
+                return same_agency[0]
     for dsd in dsds:
         if dsd.id == wanted and agency in (None, _agency(dsd)):
             return dsd
@@ -875,10 +944,17 @@ def _no_structure(ref: _Ref | None, dsds: list[_DSD], kind: str, where: str) -> 
     )
 
 
+# What sdmx1 (2.28) leaves of an SDMX-ML 3.0 multi-valued attribute (<Comp><Value>...): an empty list.
+_UNREAD = "(values not read)"
+
+
 def _text(value: object) -> str:
-    """The code of an SDMX key or attribute value (a Code, a plain string...)."""
+    """The code of an SDMX key or attribute value (a Code, a plain string, several codes...)."""
     if isinstance(value, str):
         return value
+    if isinstance(value, list):
+        texts = [_text(v) for v in value]
+        return "+".join(texts) if texts and all(texts) else _UNREAD
     code = getattr(value, "id", None)
     return code if isinstance(code, str) and code else str(value)
 
@@ -1198,7 +1274,7 @@ def _flow_in_href(href: str, rel: str) -> str | None:
     return ids[0] if ids else None
 
 
-# -- SDMX-CSV 1.0 -----------------------------------------------------------------------------
+# -- SDMX-CSV 2.0 and 1.0 -------------------------------------------------------------------------
 
 
 def _read_csv(body: bytes, *, where: str) -> _Message:
@@ -1209,13 +1285,6 @@ def _read_csv(body: bytes, *, where: str) -> _Message:
             f"not UTF-8 text (byte {exc.start})", code="unparseable", where=where, hint="SDMX-CSV is UTF-8 text"
         ) from None
     first = text.split("\n", 1)[0]
-    if first.lstrip('"').startswith("STRUCTURE"):
-        raise GovopsError(
-            "SDMX-CSV 2.0 is not read yet",
-            code="unparseable",
-            where=f"{where}, line 1",
-            hint="send SDMX-CSV 1.0 (first column DATAFLOW), SDMX-ML or SDMX-JSON",
-        )
     delimiter = next((c for c in ",;\t" if c in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -1245,6 +1314,8 @@ def _read_csv(body: bytes, *, where: str) -> _Message:
 
 @dataclass(frozen=True)
 class _CsvColumns:
+    # The columns before the dimensions: (DATAFLOW,) in 1.0; (STRUCTURE, STRUCTURE_ID[, ACTION]) in 2.0.
+    lead: tuple[str, ...]
     dimensions: tuple[str, ...]
     dimension_at: tuple[int, ...]
     time_at: int | None
@@ -1253,25 +1324,43 @@ class _CsvColumns:
     attribute_at: tuple[int, ...]
 
 
+_CSV_HEADER_HINT = (
+    "the header is STRUCTURE,STRUCTURE_ID[,ACTION],<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes> (SDMX-CSV 2.0) "
+    "or DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes> (SDMX-CSV 1.0)"
+)
+
+
+# Columns some publishers put before OBS_VALUE that are not dimensions (Eurostat's SDMX-CSV 1.0
+# writes when each series was last updated there): read like attributes, kept out of series keys.
+_CSV_NOT_DIMENSIONS = ("LAST UPDATE", "LAST_UPDATE")
+
+
 def _csv_columns(header: list[str], where: str) -> tuple[_CsvColumns, bool]:
     # With labels=both, a header cell reads "FREQ: Frequency" and a value "M: Monthly".
     labelled = any(": " in cell for cell in header)
     ids = [cell.split(": ", 1)[0].strip() for cell in header]
     place = f"{where}, line 1"
-    if not ids or ids[0] != "DATAFLOW":
+    if ids[:1] == ["DATAFLOW"]:
+        lead: tuple[str, ...] = ("DATAFLOW",)
+    elif ids[:2] == ["STRUCTURE", "STRUCTURE_ID"]:
+        if "STRUCTURE_NAME" in ids or "SERIES_KEY" in ids or "OBS_KEY" in ids:
+            extra = next(i for i in ("STRUCTURE_NAME", "SERIES_KEY", "OBS_KEY") if i in ids)
+            raise GovopsError(
+                f"the SDMX-CSV 2.0 column {extra} is not read",
+                code="unparseable",
+                where=place,
+                hint="ask the provider for labels=id or labels=both and keys=none (the defaults)",
+            )
+        lead = ("STRUCTURE", "STRUCTURE_ID", "ACTION") if ids[2:3] == ["ACTION"] else ("STRUCTURE", "STRUCTURE_ID")
+    else:
         raise GovopsError(
-            "an SDMX-CSV 1.0 file starts with the column DATAFLOW",
+            "an SDMX-CSV file starts with the columns STRUCTURE,STRUCTURE_ID (2.0) or DATAFLOW (1.0)",
             code="unparseable",
             where=place,
-            hint="the header is DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes>",
+            hint=_CSV_HEADER_HINT,
         )
     if "OBS_VALUE" not in ids:
-        raise GovopsError(
-            "the header has no OBS_VALUE column",
-            code="unparseable",
-            where=place,
-            hint="the header is DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes>",
-        )
+        raise GovopsError("the header has no OBS_VALUE column", code="unparseable", where=place, hint=_CSV_HEADER_HINT)
     repeated = sorted({i for i in ids if ids.count(i) > 1 or not i})
     if repeated:
         raise GovopsError(
@@ -1281,9 +1370,12 @@ def _csv_columns(header: list[str], where: str) -> tuple[_CsvColumns, bool]:
             hint="give every column one distinct name",
         )
     value_at = ids.index("OBS_VALUE")
-    dim_at = tuple(i for i in range(1, value_at) if ids[i] != _TIME_ID)
-    attr_at = tuple(range(value_at + 1, len(ids)))
+    # Without the DSD, the columns before OBS_VALUE are taken as dimensions and those after it as
+    # attributes: the order SDMX-CSV writers (and govops) use.
+    dim_at = tuple(i for i in range(len(lead), value_at) if ids[i] not in (_TIME_ID, *_CSV_NOT_DIMENSIONS))
+    attr_at = tuple(i for i in range(len(lead), len(ids)) if i > value_at or ids[i] in _CSV_NOT_DIMENSIONS)
     columns = _CsvColumns(
+        lead=lead,
         dimensions=tuple(ids[i] for i in dim_at),
         dimension_at=dim_at,
         time_at=ids.index(_TIME_ID) if _TIME_ID in ids else None,
@@ -1299,7 +1391,8 @@ def _csv_observations(
 ) -> tuple[list[_Obs | Problem], set[str]]:
     observations: list[_Obs | Problem] = []
     flows: set[str] = set()
-    width = len(columns.dimension_at) + len(columns.attribute_at) + 2 + (columns.time_at is not None)
+    lead = len(columns.lead)
+    width = lead + len(columns.dimension_at) + len(columns.attribute_at) + 1 + (columns.time_at is not None)
     line_of = getattr(reader, "line_num", 0)
     for cells in reader:
         if not any(c.strip() for c in cells):
@@ -1321,7 +1414,19 @@ def _csv_observations(
             text = cells[i].strip()
             return text.split(": ", 1)[0] if labelled else text
 
-        flows.add(cell(0))
+        flows.add(cell(0 if lead == 1 else 1))  # DATAFLOW (1.0) or STRUCTURE_ID (2.0)
+        if lead == 3 and cell(2).upper() == "D":
+            observations.append(
+                Problem(
+                    "ACTION D (delete) is not taken: govops keeps every value it was sent",
+                    row=position,
+                    where=f"line {line}",
+                    field="ACTION",
+                    value=cells[2].strip(),
+                    hint="send a corrected value instead (ACTION I, A or R), or leave the line out",
+                )
+            )
+            continue
         codes = {name: cell(i) for name, i in zip(columns.dimensions, columns.dimension_at, strict=True)}
         attrs = {name: cell(i) for name, i in zip(columns.attributes, columns.attribute_at, strict=True) if cell(i)}
         period = cell(columns.time_at) if columns.time_at is not None and cell(columns.time_at) else None

@@ -1,4 +1,4 @@
-"""SDMX export: govops data and catalogue as SDMX-ML 2.1, SDMX-JSON 1.0 and SDMX-CSV 1.0.
+"""SDMX export: govops data and catalogue as SDMX-ML 2.1, SDMX-JSON 1.0 and SDMX-CSV 2.0 (or 1.0).
 
 Pure functions over plain values (the frozen dataclasses below); the caller reads the database.
 
@@ -21,7 +21,7 @@ version ``1.0``):
   concept scheme CS_GOVOPS; DSD ``DSD_<flow>``; dataflow ``<flow>``.
 
 The structure message is built with sdmx1's model and written by ``sdmx.to_xml``. The data
-messages are written directly (SDMX-JSON 1.0, SDMX-CSV 1.0) because a data set of sdmx1 objects
+messages are written directly (SDMX-JSON 1.0, SDMX-CSV 2.0 and 1.0) because a data set of sdmx1 objects
 costs several microseconds per observation; ``data_xml`` does build them and suits small queries.
 Values are written with ``repr`` precision; NaN and infinities are missing values.
 ``parse_key`` reads the key of an SDMX REST data query (``M.CPI.79+01.``) against a flow's
@@ -61,6 +61,7 @@ OBS_STATUS = "OBS_STATUS"
 DECIMALS = "DECIMALS"
 
 Lang = Literal["vi", "en"]
+CsvVersion = Literal["1.0", "2.0"]
 
 # govops frequency -> SDMX CL_FREQ (2.1) code.
 SDMX_FREQ: dict[str, str] = {
@@ -802,11 +803,15 @@ def data_csv(
     series: Sequence[ExportSeries],
     labels: Literal["id", "both"] = "id",
     lang: Lang = "en",
+    version: CsvVersion = "2.0",
 ) -> bytes:
-    """SDMX-CSV 1.0 of one dataflow: DATAFLOW, the key dimensions, TIME_PERIOD, OBS_VALUE, the attributes.
+    """SDMX-CSV of one dataflow: the key dimensions, TIME_PERIOD, OBS_VALUE, the attributes.
 
-    ``labels="both"`` writes ``id: name`` in headers and coded cells, as SDMX-CSV's labels=both asks;
-    names are in ``lang``. A missing value (None, NaN, infinity) is an empty cell.
+    Version 2.0 (the default, and the only one sdmx1 reads) starts each line with STRUCTURE
+    (``dataflow``), STRUCTURE_ID (``GOVOPS:CPI(1.0)``) and ACTION (``I``, information); version 1.0
+    with DATAFLOW (``GOVOPS:CPI(1.0)``). ``labels="both"`` writes ``id: name`` in headers and coded
+    cells (and after STRUCTURE_ID), as SDMX-CSV's labels=both asks; names are in ``lang``. A missing
+    value (None, NaN, infinity) is an empty cell.
     """
     periods = _Periods(flow, series)
     keys, _ = _checked_series(flow, series, periods)
@@ -821,9 +826,16 @@ def data_csv(
             OBS_STATUS: _STATUS_CODES,
         }
         label = {column: {c.id: f"{c.id}: {_pick(c, lang)}" for c in codes} for column, codes in coded.items()}
-        header = ["DATAFLOW", *(f"{c}: {_concept_name(c, flow, lang)}" for c in columns)]
+        named = [f"{c}: {_concept_name(c, flow, lang)}" for c in columns]
     else:
-        header = ["DATAFLOW", *columns]
+        named = columns
+    if version == "1.0":
+        header = ["DATAFLOW", *named]
+        lead = [flow.urn_ref]
+    else:
+        header = ["STRUCTURE", "STRUCTURE_ID", "ACTION", *named]
+        flow_name = flow.name_vi if lang == "vi" else flow.name_en
+        lead = ["dataflow", f"{flow.urn_ref}: {flow_name}" if labels == "both" else flow.urn_ref, "I"]
 
     def shown(column: str, code: str) -> str:
         return label.get(column, {}).get(code, code)
@@ -835,7 +847,7 @@ def data_csv(
     writer.writerow(header)
     time_cell = periods.sdmx
     for s, key in zip(series, keys, strict=True):
-        head = [flow.urn_ref, *(shown(d, code) for d, code in zip(dimension_ids, key, strict=True))]
+        head = [*lead, *(shown(d, code) for d, code in zip(dimension_ids, key, strict=True))]
         unit = shown(UNIT_MEASURE, s.unit)
         decimals = str(s.decimals)
         writer.writerows(

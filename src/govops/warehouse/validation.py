@@ -236,6 +236,10 @@ def _check_one(
     key = ""
     if ind is not None:
         for dim, code in obs.dims.items():
+            if dim not in ind.dimensions and code == TOTAL:
+                # The total of a breakdown the indicator lacks is the indicator itself: a group
+                # dataflow (SDMX) writes _T for it, so that export reads back in.
+                continue
             if dim not in ind.dimensions:
                 allowed = ", ".join(ind.dimensions) or "none"
                 bad(f"dims.{dim}", f"{ind.code} has no dimension {dim}", f"its dimensions: {allowed}")
