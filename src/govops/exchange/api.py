@@ -141,11 +141,12 @@ def post_submission(
     content = Receipt.model_validate(submissions.receipt(found)).model_dump(mode="json")
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if found.status == "rejected":
-        rejected = error_body(
-            "rejected",
-            f"{found.rejected} of {found.received} rows have problems; nothing was stored",
-            problems=content["problems"],
+        message = (
+            f"{found.rejected} of {found.received} rows have problems; nothing was stored"
+            if found.received
+            else "the body cannot be read; nothing was stored"
         )
+        rejected = error_body("rejected", message, problems=content["problems"])
         return JSONResponse({**rejected, "submission": content}, status_code=422, headers=headers)
     return JSONResponse(content, status_code=200 if replayed else 201, headers=headers)
 

@@ -13,6 +13,7 @@ from govops.errors import GovopsError, Problem
 from govops.interop import dhis2, sdmx_in
 from govops.interop.excel_read import read_workbook
 from govops.interop.models import InteropMapping
+from govops.settings import get_settings
 from govops.warehouse.formats import Row, read_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -71,7 +72,13 @@ def check(*, fmt: str, mapping: InteropMapping | None) -> None:
 def read_body(body: bytes, *, fmt: str, mapping: InteropMapping | None, where: str = "submission") -> list[Row]:
     """Rows of the body (after `check`); a body that cannot be read at all raises GovopsError."""
     if fmt == "xlsx":
-        return read_workbook(body, where=where)
+        settings = get_settings()
+        return read_workbook(
+            body,
+            where=where,
+            unpacked_ratio=settings.xlsx_max_unpacked_ratio,
+            max_unpacked_bytes=settings.xlsx_max_unpacked_bytes,
+        )
     if mapping is not None and mapping.kind == "sdmx":
         structures = [mapping.structure.encode()] if mapping.structure else []
         sdmx_rules = sdmx_in.load_mapping(mapping.text, where=f"mapping {mapping.name}")

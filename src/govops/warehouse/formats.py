@@ -20,6 +20,9 @@ from govops.errors import GovopsError, Problem
 REQUIRED = ("indicator", "area", "period", "value")
 OPTIONAL = ("status", "unit", "source")
 FORMATS = ("csv", "jsonl", "json")
+# No figure needs more; a float carries 17 significant digits, and ints of thousands of digits are slow to convert.
+MAX_INT_DIGITS = 100
+JSON_NESTING_HINT = 'an observation is a flat object; only "dims" holds an object, of text values'
 
 Row = tuple[int, dict[str, Any] | Problem]
 
@@ -66,6 +69,19 @@ def read_text(text: str, fmt: str, *, where: str) -> list[Row]:
 
 def _csv_rows(text: str, where: str) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from _csv_records(reader, where)
+    except csv.Error as exc:
+        # A field over the csv module's limit (131,072 characters), mostly from a quote never closed.
+        raise GovopsError(
+            f"the CSV cannot be read: {exc}",
+            code="unparseable",
+            where=f"{where}, line {reader.line_num}",
+            hint='check the quotes on that line: a cell opened with " must be closed with "',
+        ) from None
+
+
+def _csv_records(reader: Any, where: str) -> Iterator[Row]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -128,25 +144,59 @@ def _jsonl_rows(text: str, where: str) -> Iterator[Row]:
         if not raw.strip():
             continue
         try:
-            item = json.loads(raw)
+            item = load_json(raw)
         except json.JSONDecodeError as exc:
             raise GovopsError(
                 f"not valid JSON: {exc.msg} at column {exc.colno}", code="unparseable", where=f"{where}, line {line}"
             ) from None
+        except UnreadableJson as exc:
+            raise GovopsError(exc.message, code="unparseable", where=f"{where}, line {line}", hint=exc.hint) from None
         yield line, item if isinstance(item, dict) else _not_an_object(line)
 
 
 def _json_rows(text: str, where: str) -> list[Row]:
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except json.JSONDecodeError as exc:
         raise GovopsError(
             f"not valid JSON: {exc.msg}", code="unparseable", where=f"{where}, line {exc.lineno} column {exc.colno}"
         ) from None
+    except UnreadableJson as exc:
+        raise GovopsError(exc.message, code="unparseable", where=where, hint=exc.hint) from None
     items = doc.get("observations") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise GovopsError('expected {"observations": [...]} or a list of observations', code="bad_shape", where=where)
     return [(n, item if isinstance(item, dict) else _not_an_object(n)) for n, item in enumerate(items, 1)]
+
+
+class UnreadableJson(ValueError):
+    """Well-formed JSON that Python cannot hold: nested too deep, or an integer with too many digits."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def load_json(text: str | bytes) -> Any:
+    """``json.loads`` that fails on deep nesting and huge integers with UnreadableJson instead of crashing.
+
+    Python's parser recurses once per level (about 1,000 levels overflow the stack) and refuses to
+    turn more than 4,300 digits into an int; an observation needs three levels and a few digits.
+    Raises json.JSONDecodeError for text that is not JSON at all.
+    """
+    try:
+        return json.loads(text, parse_int=_int)
+    except RecursionError:
+        raise UnreadableJson("the JSON is nested too deeply to read", JSON_NESTING_HINT) from None
+
+
+def _int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise UnreadableJson(
+            f"a number in the JSON has {len(digits.lstrip('-')):,} digits",
+            f"write values with at most {MAX_INT_DIGITS} digits, in exponent notation if need be (1.5e20)",
+        )
+    return int(digits)
 
 
 def _not_an_object(row: int) -> Problem:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from govops.errors import GovopsError, Problem
+from govops.warehouse.formats import JSON_NESTING_HINT
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +82,24 @@ def _request_problems(exc: RequestValidationError) -> list[Problem]:
     return problems
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> GovopsError | None:
+    """FastAPI's own JSON parsing of a body, failed on well-formed JSON: nested too deep or an over-long integer.
+
+    FastAPI answers both with a bare "error parsing the body"; the cause says which.
+    """
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, RecursionError | ValueError):
+        return None
+    if isinstance(cause, RecursionError):
+        message, hint = "the JSON body is nested too deeply to read", JSON_NESTING_HINT
+    elif "integer string conversion" in str(cause):
+        message = "a number in the JSON body has more than 4,300 digits"
+        hint = "write values with at most 17 significant digits, in exponent notation if need be (1.5e20)"
+    else:
+        message, hint = f"the body cannot be read as JSON: {cause}", "send UTF-8 JSON"
+    return GovopsError(message, code="unparseable", status=400, hint=hint)
+
+
 def _allowed_methods(app: FastAPI, request: Request) -> set[str]:
     methods: set[str] = set()
     for route in app.routes:
@@ -135,6 +154,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        unreadable = _unreadable_body(exc)
+        if unreadable is not None:
+            return JSONResponse(error_body(**unreadable.as_dict()), status_code=unreadable.status)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
