@@ -129,5 +129,6 @@ def test_a_zip_bomb_uploaded_on_the_console_is_refused_and_nothing_is_stored(
     before = _observations(session)
     status, page = _upload(officer, _bomb(20, declared=1000), name="bomb.xlsx")
     assert status == 422
+    assert "bomb.xlsx: the file cannot be read. Correct it and upload it again." in page
     assert "unpacks to more than the 1,000 bytes it declares" in page
     assert _observations(session) == before
