@@ -22,6 +22,7 @@ from govops.exchange import service
 from govops.interop import excel_read
 from govops.interop.readers import XLSX
 from govops.warehouse.models import Observation
+from tests.interop.test_excel import fill, make_template
 from tests.interop.test_pages import _upload, officer
 
 __all__ = ["officer"]
@@ -132,3 +133,10 @@ def test_a_zip_bomb_uploaded_on_the_console_is_refused_and_nothing_is_stored(
     assert "bomb.xlsx: the file cannot be read. Correct it and upload it again." in page
     assert "unpacks to more than the 1,000 bytes it declares" in page
     assert _observations(session) == before
+
+
+def test_a_breakdown_nested_thousands_deep_in_a_template_layout_is_refused() -> None:
+    deep = '{"COICOP_VN": ' * 1000 + '"01"' + "}" * 1000
+    error = _refusal(fill(make_template(), {"_govops": {"F11": deep}}))
+    assert (error.code, error.where) == ("damaged_template", "bomb.xlsx, sheet _govops")
+    assert "row 11: the breakdown is nested too deeply to read" in error.message

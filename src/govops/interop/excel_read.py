@@ -514,6 +514,8 @@ def _read_layout(grid: list[list[Cell]], *, where: str) -> dict[str, _SheetLayou
             continue
         try:
             _add_record(layouts, cells)
+        except RecursionError:  # a breakdown cell holding JSON nested thousands deep
+            raise _damaged(f"row {number}: the breakdown is nested too deeply to read", where=where) from None
         except (ValueError, KeyError, TypeError, PeriodError) as exc:
             raise _damaged(f"row {number}: {exc}", where=where) from None
     if not layouts:
