@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.exchange import service
+from govops.exchange.models import Submission
 from govops.warehouse.models import Observation
 
 
@@ -166,3 +167,21 @@ def test_a_malformed_batch_of_observations_gets_a_clear_4xx(
     # Strict JSON: no NaN or Infinity literal, no lone surrogate.
     json.loads(response.content.decode("utf-8"), parse_constant=pytest.fail)
     assert _observations(session) == before
+
+
+def test_a_receipt_stored_with_a_non_finite_value_by_an_earlier_version_is_still_shown_and_replayed(
+    session: Session, client: TestClient, key: str
+) -> None:
+    first = _post(client, key, "application/json", NON_FINITE["NaN"][0], "old-receipt").json()
+    stored = session.get(Submission, first["submission"]["id"])
+    assert stored is not None
+    stored.problems = '[{"message": "value must be a finite number", "row": 1, "field": "value", "value": NaN}]'
+    session.flush()
+    again = client.get(f"/api/v1/submissions/{stored.id}", headers={"Authorization": f"Bearer {key}"})
+    assert again.status_code == 200, again.text
+    assert again.json()["problems"] == [
+        {"message": "value must be a finite number", "row": 1, "where": None, "field": "value", "value": "NaN",
+         "hint": None}
+    ]  # fmt: skip
+    replay = _post(client, key, "application/json", NON_FINITE["NaN"][0], "old-receipt")
+    assert replay.status_code == 422 and replay.json()["submission"] == again.json()
