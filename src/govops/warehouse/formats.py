@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,7 @@ from govops.errors import GovopsError, Problem
 REQUIRED = ("indicator", "area", "period", "value")
 OPTIONAL = ("status", "unit", "source")
 FORMATS = ("csv", "jsonl", "json")
-# No figure needs more; a float carries 17 significant digits, and ints of thousands of digits are slow to convert.
-MAX_INT_DIGITS = 100
+_DIGITS = re.compile(r"value has (\d+) digits")
 JSON_NESTING_HINT = 'an observation is a flat object; only "dims" holds an object, of text values'
 
 Row = tuple[int, dict[str, Any] | Problem]
@@ -177,7 +177,7 @@ class UnreadableJson(ValueError):
         self.message, self.hint = message, hint
 
 
-def load_json(text: str | bytes) -> Any:
+def load_json(text: str) -> Any:
     """``json.loads`` that fails on deep nesting and huge integers with UnreadableJson instead of crashing.
 
     Python's parser recurses once per level (about 1,000 levels overflow the stack) and refuses to
@@ -185,18 +185,19 @@ def load_json(text: str | bytes) -> Any:
     Raises json.JSONDecodeError for text that is not JSON at all.
     """
     try:
-        return json.loads(text, parse_int=_int)
+        return json.loads(text)
     except RecursionError:
         raise UnreadableJson("the JSON is nested too deeply to read", JSON_NESTING_HINT) from None
-
-
-def _int(digits: str) -> int:
-    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        # "Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; ..."
+        digits = _DIGITS.search(str(exc))
+        count = f"{int(digits.group(1)):,}" if digits else "more than 4,300"
         raise UnreadableJson(
-            f"a number in the JSON has {len(digits.lstrip('-')):,} digits",
-            f"write values with at most {MAX_INT_DIGITS} digits, in exponent notation if need be (1.5e20)",
-        )
-    return int(digits)
+            f"a number in the JSON has {count} digits",
+            "write values with at most 17 significant digits, in exponent notation if need be (1.5e20)",
+        ) from None
 
 
 def _not_an_object(row: int) -> Problem:
