@@ -144,9 +144,9 @@ def test_a_non_finite_value_in_a_csv_is_rejected(session: Session, client: TestC
 @pytest.mark.parametrize(
     ("body", "status", "code", "says"),
     [
-        (_doc(DEEP), 400, "unparseable", "the JSON body is nested too deeply to read"),
-        (_doc(_row(dims=DEEP_DIMS)), 400, "unparseable", "the JSON body is nested too deeply to read"),
-        (_doc(_row(HUGE_INT)), 400, "unparseable", "a number in the JSON body has more than 4,300 digits"),
+        (_doc(DEEP), 400, "unparseable", "the JSON is nested too deeply to read"),
+        (_doc(_row(dims=DEEP_DIMS)), 400, "unparseable", "the JSON is nested too deeply to read"),
+        (_doc(_row(HUGE_INT)), 400, "unparseable", "a number in the JSON has 5,000 digits"),
         (_doc(_row("9" * 4000)), 422, "invalid_request", "1 problem(s) in the request; nothing was written"),
         (_doc(_row("1e400")), 422, "invalid_request", "1 problem(s) in the request; nothing was written"),
         (_doc(_row("NaN")), 422, "invalid_request", "1 problem(s) in the request; nothing was written"),

@@ -22,7 +22,7 @@ REQUIRED = ("indicator", "area", "period", "value")
 OPTIONAL = ("status", "unit", "source")
 FORMATS = ("csv", "jsonl", "json")
 _DIGITS = re.compile(r"value has (\d+) digits")
-JSON_NESTING_HINT = 'an observation is a flat object; only "dims" holds an object, of text values'
+_JSON_NESTING_HINT = 'an observation is a flat object; only "dims" holds an object, of text values'
 
 Row = tuple[int, dict[str, Any] | Problem]
 
@@ -180,24 +180,32 @@ class UnreadableJson(ValueError):
 def load_json(text: str) -> Any:
     """``json.loads`` that fails on deep nesting and huge integers with UnreadableJson instead of crashing.
 
-    Python's parser recurses once per level (about 1,000 levels overflow the stack) and refuses to
-    turn more than 4,300 digits into an int; an observation needs three levels and a few digits.
     Raises json.JSONDecodeError for text that is not JSON at all.
     """
     try:
         return json.loads(text)
-    except RecursionError:
-        raise UnreadableJson("the JSON is nested too deeply to read", JSON_NESTING_HINT) from None
     except json.JSONDecodeError:
         raise
-    except ValueError as exc:
-        # "Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; ..."
+    except (RecursionError, ValueError) as exc:
+        raise unreadable_json(exc) from None
+
+
+def unreadable_json(exc: RecursionError | ValueError) -> UnreadableJson:
+    """Why well-formed JSON could not be parsed, as a person can act on it.
+
+    Python's parser recurses once per level (about 1,000 levels overflow the stack) and refuses to
+    turn more than 4,300 digits into an int; an observation needs three levels and a few digits.
+    """
+    if isinstance(exc, RecursionError):
+        return UnreadableJson("the JSON is nested too deeply to read", _JSON_NESTING_HINT)
+    # "Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; ..."
+    if "integer string conversion" in str(exc):
         digits = _DIGITS.search(str(exc))
-        count = f"{int(digits.group(1)):,}" if digits else "more than 4,300"
-        raise UnreadableJson(
-            f"a number in the JSON has {count} digits",
+        return UnreadableJson(
+            f"a number in the JSON has {f'{int(digits.group(1)):,}' if digits else 'more than 4,300'} digits",
             "write values with at most 17 significant digits, in exponent notation if need be (1.5e20)",
-        ) from None
+        )
+    return UnreadableJson(f"the JSON cannot be read: {exc}", "send the JSON as UTF-8 text")
 
 
 def _not_an_object(row: int) -> Problem:

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from govops.errors import GovopsError, Problem
-from govops.warehouse.formats import JSON_NESTING_HINT
+from govops.warehouse.formats import unreadable_json
 
 log = structlog.get_logger(__name__)
 
@@ -90,14 +90,8 @@ def _unreadable_body(exc: StarletteHTTPException) -> GovopsError | None:
     cause = exc.__cause__
     if exc.status_code != 400 or not isinstance(cause, RecursionError | ValueError):
         return None
-    if isinstance(cause, RecursionError):
-        message, hint = "the JSON body is nested too deeply to read", JSON_NESTING_HINT
-    elif "integer string conversion" in str(cause):
-        message = "a number in the JSON body has more than 4,300 digits"
-        hint = "write values with at most 17 significant digits, in exponent notation if need be (1.5e20)"
-    else:
-        message, hint = f"the body cannot be read as JSON: {cause}", "send UTF-8 JSON"
-    return GovopsError(message, code="unparseable", status=400, hint=hint)
+    unreadable = unreadable_json(cause)
+    return GovopsError(unreadable.message, code="unparseable", status=400, where="body", hint=unreadable.hint)
 
 
 def _allowed_methods(app: FastAPI, request: Request) -> set[str]:
