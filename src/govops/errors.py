@@ -6,8 +6,44 @@ renders it as ``{"error": {...}}`` with a stable shape; the CLI prints it in red
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+# Lone UTF-16 surrogates (from a JSON "\ud800") cannot be written as UTF-8: not to the store, a response or a terminal.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_VALUE_CHARS = 200
+
+
+def safe_text(text: str) -> str:
+    """The text with each lone surrogate written out as its escape (``\\ud800``), so that it can be encoded."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def shown_value(value: Any) -> str | int | float | None:
+    """A value as a problem shows it: numbers as numbers when JSON can carry them, anything else as short text."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool) and _json_number(value)):
+        return value
+    text = safe_text(value if isinstance(value, str) else _spelled(value))
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def _json_number(value: int | float) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return bool(abs(value) < 10**MAX_VALUE_CHARS)
+
+
+def _spelled(value: Any) -> str:
+    if isinstance(value, float):  # NaN and the infinities, as JSON text spells them
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"a number of more than {MAX_VALUE_CHARS} digits"
+    try:
+        return str(value)
+    except (RecursionError, ValueError):  # a structure nested thousands deep, an int past Python's digit limit
+        return f"a {type(value).__name__} too large to show"
 
 
 @dataclass(frozen=True)
@@ -23,9 +59,14 @@ class Problem:
     where: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message}
+        """JSON-safe: no NaN or infinity, no lone surrogate, whatever the input held."""
+        out: dict[str, Any] = {"message": safe_text(self.message)}
         for key in ("row", "where", "field", "value", "hint"):
             val = getattr(self, key)
+            if key == "value":
+                val = shown_value(val)
+            elif isinstance(val, str):
+                val = safe_text(val)
             if val is not None:
                 out[key] = val
         return out
@@ -50,11 +91,11 @@ class GovopsError(Exception):
         return text if self.hint is None else f"{text} ({self.hint})"
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        out: dict[str, Any] = {"code": self.code, "message": safe_text(self.message)}
         if self.where is not None:
-            out["where"] = self.where
+            out["where"] = safe_text(self.where)
         if self.hint is not None:
-            out["hint"] = self.hint
+            out["hint"] = safe_text(self.hint)
         if self.problems:
             out["problems"] = [p.as_dict() for p in self.problems]
         return out

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     max_submission_bytes: int = Field(
         default=20 * 1024 * 1024, description="Largest body `POST /api/v1/submissions` accepts, in bytes."
     )
+    # Zip bomb guard for Excel uploads: checked on the zip directory and again while inflating.
+    xlsx_max_unpacked_ratio: int = Field(
+        default=100, ge=1, description="An uploaded .xlsx may unpack to at most this many times its size."
+    )
+    xlsx_max_unpacked_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1, description="An uploaded .xlsx may unpack to at most this many bytes."
+    )
     signing_key_file: Path = Field(
         default=Path("var/signing-key.pem"),
         description="The server's Ed25519 key that signs submission receipts; made on first use.",

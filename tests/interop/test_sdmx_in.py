@@ -844,3 +844,18 @@ def test_eurostat_csv_last_update_column_is_not_part_of_the_series_key() -> None
         ("2024-11", 127.5, None),
         ("2024-12", 127.9, "provisional"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda body: body.replace(b'"dataSets"', b'"x": ' + b"9" * 5000 + b', "dataSets"', 1), "4,300 digits"),
+        (lambda body: body.replace(b'"dataSets"', b'"x": ' + b"[" * 5000 + b"]" * 5000 + b', "dataSets"', 1), "deep"),
+    ],
+    ids=["5,000 digits", "nested 5,000 deep"],
+)
+def test_json_python_cannot_hold_is_unreadable_and_says_why(change: Callable[[bytes], bytes], says: str) -> None:
+    with pytest.raises(GovopsError) as caught:
+        read_sdmx(change(ecb("ts.json")), mapping=load_mapping(JSON_MAPPING), where="ts.json")
+    assert caught.value.code == "unparseable" and says in caught.value.message
+    assert caught.value.where == "ts.json"

@@ -212,7 +212,7 @@ def test_a_value_with_two_problems_is_one_row_and_an_unreadable_body_is_not_1_of
         client, key, b"<GenericData xmlns='http://www.sdmx.org/resources/sdmxml/", "application/xml", "ecb-exr"
     )
     assert (unreadable["submission"]["received"], unreadable["submission"]["rejected"]) == (0, 0)
-    assert unreadable["error"]["message"] == "the body was not read (see the problem); nothing was stored"
+    assert unreadable["error"]["message"] == "the body cannot be read; nothing was stored"
     assert "XML" in unreadable["submission"]["problems"][0]["message"]
 
 

@@ -50,9 +50,11 @@ def _friendly_errors() -> Iterator[None]:
     try:
         yield
     except GovopsError as exc:
-        err.print(f"[bold red]error:[/] {exc.where + ': ' if exc.where else ''}{exc.message}", highlight=False)
+        shown = exc.as_dict()  # text safe to print, whatever the input held
+        where = shown.get("where")
+        err.print(f"[bold red]error:[/] {where + ': ' if where else ''}{shown['message']}", highlight=False)
         if exc.hint:
-            err.print(f"  [yellow]how to fix:[/] {exc.hint}", highlight=False)
+            err.print(f"  [yellow]how to fix:[/] {shown['hint']}", highlight=False)
         if exc.problems:
             _print_problems(exc)
         raise typer.Exit(1) from None
@@ -61,7 +63,8 @@ def _friendly_errors() -> Iterator[None]:
 def _print_problems(exc: GovopsError, shown: int = 50) -> None:
     table = Table("row", "field", "problem", "how to fix", show_lines=False, header_style="bold")
     for p in exc.problems[:shown]:
-        table.add_row(str(p.row or ""), p.field or "", p.message, p.hint or "")
+        safe = p.as_dict()
+        table.add_row(str(p.row or ""), safe.get("field", ""), safe["message"], safe.get("hint", ""))
     err.print(table)
     if len(exc.problems) > shown:
         err.print(f"... and {len(exc.problems) - shown} more problem(s)")

@@ -258,7 +258,7 @@ def _submit(request: Request, session: Session, member: Member, incoming: submis
 def rejection_message(submission: Submission) -> str:
     """What a rejection says of the counts: "3 of 60 rows have problems; 5 left out by the mapping; ..."."""
     if submission.received == 0 and submission.skipped == 0:
-        return "the body was not read (see the problem); nothing was stored"
+        return "the body cannot be read; nothing was stored"
     said = f"{submission.rejected} of {submission.received} rows have problems"
     if submission.skipped:
         said += f"; {submission.skipped} left out by the mapping"

@@ -318,5 +318,7 @@ def receipt(submission: Submission) -> dict[str, Any]:
         "client_signature": submission.client_signature,
         "server_signature": submission.server_signature,
         "server_key_id": submission.server_key_id,
-        "problems": json.loads(submission.problems),
+        # Through Problem again, so that receipts stored before problems were made JSON-safe (a NaN value,
+        # a lone surrogate) are still shown rather than failing the response.
+        "problems": [Problem(**problem).as_dict() for problem in json.loads(submission.problems)],
     }

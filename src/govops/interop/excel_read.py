@@ -28,8 +28,10 @@ import json
 import math
 import posixpath
 import re
+import struct
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -51,10 +53,15 @@ from govops.periods import Period, PeriodError
 from govops.warehouse.formats import Row
 
 MAX_WORKBOOK_BYTES = 50 * 1024 * 1024
-# A zip may unpack to far more than it weighs; sheet XML packs about 10:1, so 20:1 leaves room
-# while a zip bomb is refused before anything is inflated.
-UNPACKED_RATIO = 20
-MIN_UNPACKED_BYTES = 64 * 1024 * 1024
+# A zip may unpack to far more than it weighs (a zip bomb: 200 KB of zeros unpack to 200 MB). Sheet
+# XML packs about 10:1, so a workbook may unpack to UNPACKED_RATIO times its size, at least
+# MIN_UNPACKED_BYTES (a tiny file packs its boilerplate well) and at most MAX_UNPACKED_BYTES; the
+# server takes the two limits from settings (GOVOPS_XLSX_MAX_UNPACKED_RATIO and _BYTES).
+UNPACKED_RATIO = 100
+MIN_UNPACKED_BYTES = 8 * 1024 * 1024
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+_INFLATE_STEP = 1024 * 1024
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, extra field length
 # calamine holds a sheet as a dense grid from A1 to its farthest cell; one stray value at XFD1048576
 # would ask for 17 billion cells and abort the process, so sheets are measured first.
 MAX_SHEET_CELLS = 5_000_000
@@ -140,8 +147,19 @@ class _SheetLayout:
         return max(row for row, _area, _dims in self.rows)
 
 
-def read_workbook(body: bytes, *, where: str = "workbook.xlsx", max_bytes: int = MAX_WORKBOOK_BYTES) -> list[Row]:
-    """Observations and Problems of a filled-in govops template, numbered from 1 in reading order."""
+def read_workbook(
+    body: bytes,
+    *,
+    where: str = "workbook.xlsx",
+    max_bytes: int = MAX_WORKBOOK_BYTES,
+    unpacked_ratio: int = UNPACKED_RATIO,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+) -> list[Row]:
+    """Observations and Problems of a filled-in govops template, numbered from 1 in reading order.
+
+    The workbook may unpack to ``unpacked_ratio`` times its size (at least MIN_UNPACKED_BYTES) and
+    never more than ``max_unpacked_bytes``; a larger one is refused before anything is inflated.
+    """
     if len(body) > max_bytes:
         raise GovopsError(
             f"the workbook is {_mb(len(body))}; the limit is {_mb(max_bytes)}",
@@ -151,7 +169,8 @@ def read_workbook(body: bytes, *, where: str = "workbook.xlsx", max_bytes: int =
             hint="split the figures over several templates (fewer indicators or periods each)",
         )
     _refuse_other_formats(body, where=where)
-    archive = _open_zip(body, where=where, max_unpacked=max(max_bytes * UNPACKED_RATIO, MIN_UNPACKED_BYTES))
+    max_unpacked = min(max(len(body) * unpacked_ratio, MIN_UNPACKED_BYTES), max_unpacked_bytes)
+    archive = _open_zip(body, where=where, max_unpacked=max_unpacked)
     parts = _sheet_parts(archive, where=where)
     # Every worksheet part is measured before calamine opens anything (see _check_extent).
     sheet_xml = _worksheet_xml(archive, parts, where=where)
@@ -275,17 +294,58 @@ def _open_zip(body: bytes, *, where: str, max_unpacked: int) -> zipfile.ZipFile:
             else "a zip archive"
         )
         raise _not_xlsx(f"this is {kind}", where=where)
-    _check_shared_strings(archive, infos, where=where)
     unpacked = sum(info.file_size for info in infos)
     if unpacked > max_unpacked:
-        raise GovopsError(
-            f"the workbook unpacks to {_mb(unpacked)}; the limit is {_mb(max_unpacked)}",
-            code="too_large",
-            status=413,
-            where=where,
-            hint="split the figures over several templates",
-        )
+        raise _unpacks_too_large(f"unpacks to {_mb(unpacked)}", body=body, max_unpacked=max_unpacked, where=where)
+    # The directory's sizes are the sender's word; calamine inflates each part to the end of its
+    # stream, whatever they say. So every part is inflated here first, a step at a time and
+    # without keeping it, and refused as soon as it holds more than declared.
+    for info in infos:
+        _check_unpacked_size(body, info, where=where)
+    _check_shared_strings(archive, infos, where=where)
     return archive
+
+
+def _unpacks_too_large(what: str, *, body: bytes, max_unpacked: int, where: str) -> GovopsError:
+    return GovopsError(
+        f"the workbook {what}; a workbook of {_mb(len(body))} may unpack to at most {_mb(max_unpacked)}",
+        code="too_large",
+        status=413,
+        where=where,
+        hint="this is not a workbook Excel saves: fill in a new template, or split the figures over several templates",
+    )
+
+
+def _check_unpacked_size(body: bytes, info: zipfile.ZipInfo, *, where: str) -> None:
+    """Refuse a part whose data inflates to more than the size the zip directory declares for it."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        return  # stored as is: its data is compress_size bytes, read as such
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise _corrupt(f"part {info.filename} is packed with method {info.compress_type}, not deflate", where=where)
+    start = info.header_offset
+    header = body[start : start + _LOCAL_HEADER.size]
+    if len(header) < _LOCAL_HEADER.size or _LOCAL_HEADER.unpack(header)[0] != b"PK\x03\x04":
+        raise _corrupt(f"part {info.filename} has no local header", where=where)
+    _signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    start += _LOCAL_HEADER.size + name_length + extra_length
+    data = memoryview(body)[start : start + info.compress_size]
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflated = 0
+    try:
+        for offset in range(0, len(data), _INFLATE_STEP):
+            pending = bytes(data[offset : offset + _INFLATE_STEP])
+            while pending and not inflater.eof:
+                inflated += len(inflater.decompress(pending, _INFLATE_STEP))
+                if inflated > info.file_size:
+                    raise _corrupt(
+                        f"part {info.filename} unpacks to more than the {info.file_size:,} bytes it declares",
+                        where=where,
+                    )
+                pending = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+    except zlib.error as exc:
+        raise _corrupt(f"part {info.filename}: {exc}", where=where) from None
 
 
 def _check_shared_strings(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], *, where: str) -> None:
@@ -454,6 +514,8 @@ def _read_layout(grid: list[list[Cell]], *, where: str) -> dict[str, _SheetLayou
             continue
         try:
             _add_record(layouts, cells)
+        except RecursionError:  # a breakdown cell holding JSON nested thousands deep
+            raise _damaged(f"row {number}: the breakdown is nested too deeply to read", where=where) from None
         except (ValueError, KeyError, TypeError, PeriodError) as exc:
             raise _damaged(f"row {number}: {exc}", where=where) from None
     if not layouts:

@@ -16,6 +16,7 @@ from govops.interop import dhis2, sdmx_in
 from govops.interop.excel_read import read_workbook
 from govops.interop.models import InteropMapping
 from govops.interop.tally import Tally
+from govops.settings import get_settings
 from govops.warehouse.formats import Row, read_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,10 +93,20 @@ def read_body(
         return dhis2.read_data_value_set(
             body, fmt=dhis2_fmt, mapping=dhis2_rules, where=where, tally=tally, with_places=True
         )
-    rows = read_workbook(body, where=where) if fmt == "xlsx" else read_text(_utf8(body, where), fmt, where=where)
+    rows = _workbook(body, where) if fmt == "xlsx" else read_text(_utf8(body, where), fmt, where=where)
     # One row number per value (a value with several problems has several entries).
     tally.values += len({number for number, _ in rows})
     return rows
+
+
+def _workbook(body: bytes, where: str) -> list[Row]:
+    settings = get_settings()
+    return read_workbook(
+        body,
+        where=where,
+        unpacked_ratio=settings.xlsx_max_unpacked_ratio,
+        max_unpacked_bytes=settings.xlsx_max_unpacked_bytes,
+    )
 
 
 def _utf8(body: bytes, where: str) -> str:

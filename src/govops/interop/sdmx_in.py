@@ -1109,7 +1109,13 @@ def _read_json(body: bytes, *, where: str) -> _Message:
         doc = json.loads(body)
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32
         place = f"{where}, line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else where
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "the text is not UTF-8"
+        reason = (
+            exc.msg
+            if isinstance(exc, json.JSONDecodeError)
+            else "a number has more than 4,300 digits"
+            if "integer string conversion" in str(exc)
+            else "the text is not UTF-8"
+        )
         raise GovopsError(
             f"not valid JSON: {reason}",
             code="unparseable",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from govops.errors import GovopsError, Problem
 REQUIRED = ("indicator", "area", "period", "value")
 OPTIONAL = ("status", "unit", "source")
 FORMATS = ("csv", "jsonl", "json")
+_DIGITS = re.compile(r"value has (\d+) digits")
+_JSON_NESTING_HINT = 'an observation is a flat object; only "dims" holds an object, of text values'
 
 Row = tuple[int, dict[str, Any] | Problem]
 
@@ -66,6 +69,19 @@ def read_text(text: str, fmt: str, *, where: str) -> list[Row]:
 
 def _csv_rows(text: str, where: str) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from _csv_records(reader, where)
+    except csv.Error as exc:
+        # A field over the csv module's limit (131,072 characters), mostly from a quote never closed.
+        raise GovopsError(
+            f"the CSV cannot be read: {exc}",
+            code="unparseable",
+            where=f"{where}, line {reader.line_num}",
+            hint='check the quotes on that line: a cell opened with " must be closed with "',
+        ) from None
+
+
+def _csv_records(reader: Any, where: str) -> Iterator[Row]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -128,25 +144,68 @@ def _jsonl_rows(text: str, where: str) -> Iterator[Row]:
         if not raw.strip():
             continue
         try:
-            item = json.loads(raw)
+            item = load_json(raw)
         except json.JSONDecodeError as exc:
             raise GovopsError(
                 f"not valid JSON: {exc.msg} at column {exc.colno}", code="unparseable", where=f"{where}, line {line}"
             ) from None
+        except UnreadableJson as exc:
+            raise GovopsError(exc.message, code="unparseable", where=f"{where}, line {line}", hint=exc.hint) from None
         yield line, item if isinstance(item, dict) else _not_an_object(line)
 
 
 def _json_rows(text: str, where: str) -> list[Row]:
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except json.JSONDecodeError as exc:
         raise GovopsError(
             f"not valid JSON: {exc.msg}", code="unparseable", where=f"{where}, line {exc.lineno} column {exc.colno}"
         ) from None
+    except UnreadableJson as exc:
+        raise GovopsError(exc.message, code="unparseable", where=where, hint=exc.hint) from None
     items = doc.get("observations") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise GovopsError('expected {"observations": [...]} or a list of observations', code="bad_shape", where=where)
     return [(n, item if isinstance(item, dict) else _not_an_object(n)) for n, item in enumerate(items, 1)]
+
+
+class UnreadableJson(ValueError):
+    """Well-formed JSON that Python cannot hold: nested too deep, or an integer with too many digits."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` that fails on deep nesting and huge integers with UnreadableJson instead of crashing.
+
+    Raises json.JSONDecodeError for text that is not JSON at all.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as exc:
+        raise unreadable_json(exc) from None
+
+
+def unreadable_json(exc: RecursionError | ValueError) -> UnreadableJson:
+    """Why well-formed JSON could not be parsed, as a person can act on it.
+
+    Python's parser recurses once per level (about 1,000 levels overflow the stack) and refuses to
+    turn more than 4,300 digits into an int; an observation needs three levels and a few digits.
+    """
+    if isinstance(exc, RecursionError):
+        return UnreadableJson("the JSON is nested too deeply to read", _JSON_NESTING_HINT)
+    # "Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; ..."
+    if "integer string conversion" in str(exc):
+        digits = _DIGITS.search(str(exc))
+        return UnreadableJson(
+            f"a number in the JSON has {f'{int(digits.group(1)):,}' if digits else 'more than 4,300'} digits",
+            "write values with at most 17 significant digits, in exponent notation if need be (1.5e20)",
+        )
+    return UnreadableJson(f"the JSON cannot be read: {exc}", "send the JSON as UTF-8 text")
 
 
 def _not_an_object(row: int) -> Problem:

@@ -175,6 +175,7 @@ _hints = {
     "float_parsing": "write numbers with a dot as the decimal separator and no thousands separator, e.g. 1234.5",
     "extra_forbidden": "allowed fields: indicator, area, period, value, status, dims, unit, source",
     "enum": "status is one of provisional, final, estimated, forecast",
+    "string_unicode": "the text holds a lone surrogate (such as \\ud800), which is no character: send proper UTF-8",
 }
 
 

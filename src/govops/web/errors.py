@@ -15,6 +15,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govops.errors import GovopsError, Problem
+from govops.warehouse.formats import unreadable_json
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +83,18 @@ def _request_problems(exc: RequestValidationError) -> list[Problem]:
     return problems
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> GovopsError | None:
+    """FastAPI's own JSON parsing of a body, failed on well-formed JSON: nested too deep or an over-long integer.
+
+    FastAPI answers both with a bare "error parsing the body"; the cause says which.
+    """
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, RecursionError | ValueError):
+        return None
+    unreadable = unreadable_json(cause)
+    return GovopsError(unreadable.message, code="unparseable", status=400, where="body", hint=unreadable.hint)
+
+
 def _allowed_methods(app: FastAPI, request: Request) -> set[str]:
     methods: set[str] = set()
     for route in app.routes:
@@ -136,6 +149,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        unreadable = _unreadable_body(exc)
+        if unreadable is not None:
+            return JSONResponse(error_body(**unreadable.as_dict()), status_code=unreadable.status)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
