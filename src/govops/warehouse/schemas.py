@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -80,11 +80,20 @@ class Completeness(BaseModel):
     expected: int
 
 
+# How a point of a series came to be; see SeriesPoint.source.
+PointSource = Literal["reported", "aggregated", "derived", "missing"]
+
+
 class SeriesPoint(BaseModel):
     period: str
     value: float | None
     status: str | None = None
-    source: str = Field(description="reported, aggregated (from areas, sub-periods or pre-2025 units) or derived")
+    source: PointSource = Field(
+        description="reported: the value reported for this area and period, including a figure reported for a "
+        "longer period than the indicator's own (an official annual figure of a monthly indicator), which wins "
+        "over adding up its months; aggregated: rolled up from the areas below, the sub-periods or pre-2025 "
+        "units; derived: computed by the indicator's formula; missing: no value"
+    )
     areas: Completeness | None = Field(default=None, description="how many of the areas below had data")
     periods: Completeness | None = Field(default=None, description="how many sub-periods had data")
 
