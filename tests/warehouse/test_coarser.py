@@ -6,17 +6,26 @@ shorter periods in the series at that frequency, for that area and breakdown; th
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from govops.catalog.schemas import CatalogueDoc
+from govops.catalog.service import import_catalogue
 from govops.errors import Rejected
+from govops.exchange import service as exchange
+from govops.interop.dhis2 import catalogue_from_metadata
+from govops.interop.mappings import save_mapping
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.models import AreaRollup, ChangeEvent, IndicatorState, Observation
 from govops.warehouse.schemas import Series, SeriesPoint
 from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.series_cache import cached_series
+from tests.conftest import shared_file
 from tests.warehouse.conftest import obs, put
 
 pytestmark = pytest.mark.usefixtures("catalogue")
@@ -193,3 +202,49 @@ def test_a_longer_period_is_one_made_of_whole_periods_of_the_indicators_own() ->
     assert caught.value.message.endswith("a 2-year period (e.g. 2025/2026) does not divide it exactly")
     with pytest.raises(PeriodError):
         Period.parse("2025", expected=Freq.M)
+
+
+def test_annual_figures_of_a_real_dhis2_data_value_set_land_on_monthly_indicators(
+    client: TestClient, session: Session
+) -> None:
+    """The DHIS2 sample publishes 2018 figures of funding data elements; here the ministry follows them monthly."""
+    metadata = shared_file("dhis2", "aggregate_metadata.json").read_bytes()
+    doc, mapping = catalogue_from_metadata(
+        metadata, owner="MOH", unit="CASES", group="SOCIAL", org_units={"O6uvpzGd5pu": "79"}
+    )
+    annual = {i["code"] for i in doc["indicators"] if i["periodicity"] == "A"}
+    assert "TA_GEN_EXT_FUND" in annual
+    doc["indicators"] = [{**i, "periodicity": "M"} if i["code"] in annual else i for i in doc["indicators"]]
+    import_catalogue(session=session, doc=CatalogueDoc.model_validate(doc))
+    save_mapping(session=session, name="moh-dhis2", kind="dhis2", text=mapping, by="test")
+    member = exchange.create_member(session=session, agency="PC-79", system="dhis2", name="dhis2")
+    exchange.grant(session=session, member=member, group="SOCIAL", read=True, write=True)
+    key = exchange.issue_key(session=session, member=member).key
+    payload = shared_file("dhis2", "dataValues_bulk.json").read_bytes()
+    yearly = [v for v in json.loads(payload)["dataValues"] if v["period"] == "2018"]
+    assert len(yearly) == 9
+
+    response = client.post(
+        "/api/v1/submissions",
+        params={"mapping": "moh-dhis2"},
+        content=payload,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Idempotency-Key": uuid.uuid4().hex,
+            "Content-Type": "application/json",
+        },
+    )
+    receipt = response.json()
+    assert response.status_code == 201, receipt
+    assert (receipt["received"], receipt["created"]) == (222, 222)
+    landed = session.scalars(select(Observation.period).where(Observation.period == "2018")).all()
+    assert len(landed) == 9
+
+    # The months of 2018 add up to less than the official annual figure, which wins in the annual series.
+    put(session, [obs("TA_GEN_EXT_FUND", "79", f"2018-{m:02d}", 40000.0) for m in range(1, 13)])
+    years = one(session, "TA_GEN_EXT_FUND", "79", freq="A")
+    assert [(p.period, p.value, p.source) for p in years.points] == [("2018", 500000.0, "reported")]
+    quarters = one(session, "TA_GEN_EXT_FUND", "79", freq="Q")
+    assert [p.value for p in quarters.points] == [120000.0] * 4
+    months = one(session, "TA_GEN_EXT_FUND", "79")
+    assert len(months.points) == 12 and "2018" not in [p.period for p in months.points]
