@@ -6,6 +6,8 @@ shorter periods in the series at that frequency, for that area and breakdown; th
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 
@@ -248,3 +250,20 @@ def test_annual_figures_of_a_real_dhis2_data_value_set_land_on_monthly_indicator
     assert [p.value for p in quarters.points] == [120000.0] * 4
     months = one(session, "TA_GEN_EXT_FUND", "79")
     assert len(months.points) == 12 and "2018" not in [p.period for p in months.points]
+
+
+def test_exports_answer_a_reported_year_as_a_series_of_its_own_frequency(client: TestClient, session: Session) -> None:
+    put(
+        session,
+        [obs("CPI", "79", f"2024-{m:02d}", 100.0 + m) for m in range(1, 13)]
+        + [obs("CPI", "79", "2024", 106.9, status="final")],
+    )
+    response = client.get("/api/v1/sdmx/data/CPI/.CPI.79._T", params={"format": "sdmx-csv"})
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    got = {(r["FREQ"], r["TIME_PERIOD"]): float(r["OBS_VALUE"]) for r in rows}
+    assert len(got) == 13 and got[("A", "2024")] == 106.9 and got[("M", "2024-12")] == 112.0
+    annual = client.get("/api/v1/sdmx/data/CPI/A.CPI.79._T", params={"format": "sdmx-csv"})
+    assert [(r["FREQ"], r["TIME_PERIOD"]) for r in csv.DictReader(io.StringIO(annual.content.decode()))] == [
+        ("A", "2024")
+    ]
