@@ -32,7 +32,13 @@ class ObservationIn(BaseModel):
 
     indicator: Text
     area: Text
-    period: Text
+    period: Annotated[
+        Text,
+        Field(
+            description="the indicator's own periodicity (2025-07 for a monthly one), or a longer period made of "
+            "whole ones (2025-Q3, 2025): an official quarterly or annual figure, which wins over adding up"
+        ),
+    ]
     value: float
     status: Status = Status.provisional
     dims: dict[str, str] = Field(default_factory=dict)
