@@ -140,7 +140,7 @@ def test_a_reported_national_figure_wins_over_the_provinces_and_a_provincial_one
 
 
 def test_a_revised_annual_figure_changes_the_series_pages_show_and_is_in_the_change_feed(session: Session) -> None:
-    put(session, [*cpi_months("01"), obs("T_MEAN", "01", "2024", 116.2, status="provisional")])
+    first = put(session, [*cpi_months("01"), obs("T_MEAN", "01", "2024", 116.2, status="provisional")])
     query = SeriesQuery.of("T_MEAN", ["01"], freq="A")
     before = cached_series(session=session, query=query)
     assert before[0].points[-1].value == 116.2
@@ -154,6 +154,9 @@ def test_a_revised_annual_figure_changes_the_series_pages_show_and_is_in_the_cha
         "final",
         "reported",
     )
+    # As the series stood before the revision.
+    then = build_series(session=session, query=query, as_of=first.recorded_at)[0].points[-1]
+    assert (then.value, then.status, then.source) == (116.2, "provisional", "reported")
     events = session.execute(
         select(ChangeEvent.period, ChangeEvent.value, ChangeEvent.version)
         .where(ChangeEvent.period == "2024")
