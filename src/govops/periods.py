@@ -204,15 +204,31 @@ class Period:
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, text: str, *, expected: Freq | None = None) -> Period:
+    def parse(cls, text: str, *, expected: Freq | None = None, or_coarser: bool = False) -> Period:
+        """Read a period; with `expected`, of that frequency or, with `or_coarser`, of one made of whole such periods.
+
+        An official annual figure of a monthly indicator is such a coarser period (``2025`` for ``M``); a finer
+        one (``2025-07`` for ``Q``) is refused, and so is one the expected periods do not add up to exactly
+        (``2021/2025`` for ``2A``).
+        """
         p = _parse(text)
-        if expected is not None and p.freq != expected:
-            want = Freq(expected)
-            raise PeriodError(
-                f"{_quote(text)} is {_NOUN[p.freq]}, but {_NOUN[want]} is expected (e.g. {want.example})",
-                hint=f"write {_NOUN[want]} like {want.example}",
-            )
-        return p
+        if expected is None or p.freq == expected:
+            return p
+        want = Freq(expected)
+        if or_coarser and p.freq.rank > want.rank:
+            try:
+                p.subperiods(want)
+            except PeriodError:
+                raise PeriodError(
+                    f"{_quote(text)} is {_NOUN[p.freq]}, and {_NOUN[want]} (e.g. {want.example}) does not divide it "
+                    "exactly",
+                    hint=f"write {_NOUN[want]} like {want.example}, or a longer period made of whole ones",
+                ) from None
+            return p
+        raise PeriodError(
+            f"{_quote(text)} is {_NOUN[p.freq]}, but {_NOUN[want]} is expected (e.g. {want.example})",
+            hint=f"write {_NOUN[want]} like {want.example}" + (" or a longer period" if or_coarser else ""),
+        )
 
     @classmethod
     def from_date(cls, d: date, freq: Freq) -> Period:

@@ -183,3 +183,21 @@ def test_a_year_still_under_way_is_not_drawn_as_a_collapse(sign_in: Callable[[st
     assert '<option value="2025" selected>' in page.text  # the map shows the last complete year
     rows = web.get("/explorer/EXPORTS/download.csv", params={"freq": "A"}).content.decode("utf-8-sig")
     assert "EXPORTS,VN,Việt Nam,2026," in rows  # the download keeps it, with its completeness in the API
+
+
+@pytest.mark.usefixtures("data")
+def test_the_explorer_marks_an_official_annual_figure_in_the_annual_chart(
+    sign_in: Callable[[str], TestClient], session: Session
+) -> None:
+    put(session, [obs("CPI", "VN", "2025", 113.1, status="final")])
+    web = sign_in("viewer")
+    page = web.get("/explorer/CPI", params={"freq": "A"})
+    assert page.status_code == 200
+    assert 'data-reported-label="số liệu báo cáo, không cộng dồn từ các kỳ ngắn hơn"' in page.text
+    chart = page.text[page.text.index('id="chart-data">') :]
+    assert '["2025", 113.1]' in chart and '"reported": ["2025"]' in chart
+    english = web.get("/explorer/CPI", params={"freq": "A", "lang": "en"})
+    assert 'data-reported-label="reported figure, not added up from shorter periods"' in english.text
+    # At the indicator's own frequency every point is reported: nothing is marked.
+    monthly = web.get("/explorer/CPI", params={"freq": "M"}).text
+    assert '"reported": []' in monthly and '"reported": ["' not in monthly

@@ -74,7 +74,7 @@ def test_a_batch_with_one_bad_row_writes_nothing(session: Session) -> None:
     [
         (obs("NOPE", "01", "2025-07", 1.0), "indicator", "unknown indicator"),
         (obs("T_FLOW2", "99", "2025-07", 1.0), "area", "unknown area"),
-        (obs("T_FLOW2", "01", "2025-Q3", 1.0), "period", "quarter"),
+        (obs("T_Q", "01", "2025-07", 1.0), "period", "quarter"),  # finer than the indicator's quarters
         (obs("T_FLOW2", "74", "2025-08", 1.0), "area", "merged into 79"),
         (obs("T_FLOW2", "00004", "2024-12", 1.0), "area", "exists only from 2025-07-01"),
         (obs("T_BALANCE", "01", "2025-07", 1.0), "indicator", "derived"),

@@ -5,6 +5,11 @@ A value at an area and period is, in this order of preference:
    (the continuing unit's own figure then stands for its old territory);
 2. the value reported for the area itself;
 3. aggregated from the area's current children (wards -> province -> nation).
+
+These rules apply at the indicator's own periodicity. A figure reported for a longer period (the official
+annual figure of a monthly indicator) is not added up over areas: it stands for its own area and period,
+where it wins over adding up the area's months (warehouse.series); the areas above add up their own months,
+or report the longer period themselves.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from govops.catalog.models import Indicator
 from govops.periods import Period
 from govops.warehouse.areas import AreaTree, Node
 from govops.warehouse.models import Observation, ObservationRevision
+from govops.warehouse.schemas import PointSource
 
 _STATUS_ORDER = ("provisional", "estimated", "forecast", "final")
 
@@ -38,7 +44,7 @@ class Share(NamedTuple):
 class Point:
     value: float
     status: str | None
-    source: str
+    source: PointSource
     areas: Share | None = None
     periods: Share | None = None
 

@@ -182,7 +182,11 @@ def get_series(
     dims: Annotated[str | None, Query(description="DIM:CODE,...; default the total")] = None,
     as_of: AwareTime = None,
 ) -> list[Series]:
-    """One series per area, aggregated over areas and time by the indicator's rules."""
+    """One series per area, aggregated over areas and time by the indicator's rules.
+
+    A figure reported for a period of the asked frequency longer than the indicator's own (an official annual
+    figure of a monthly indicator) wins over adding up the shorter periods; its point says source reported.
+    """
     ind = find_indicator(session=session, code=indicator)
     require_readable(indicator, ind.classification, allowed)
     if len(area) > 100:

@@ -319,6 +319,9 @@ def explorer(
     ind = _get_indicator(_readable(session, viewer), code)
     data = explorer_view(session, ind, freq=freq, view=view, areas=area, period=period)
     locale = locale_of(request)
+    # At a longer frequency than the indicator's own, a reported point is an official figure that won over adding
+    # up the shorter periods: the chart marks it.
+    marks_reported = view == "level" and data.freq != ind.periodicity
     chart = {
         "kind": "line",
         "series": [
@@ -326,6 +329,7 @@ def explorer(
                 "name": s.area_name_vi if s.area != "VN" else ("Cả nước" if locale == "vi" else "Viet Nam"),
                 # A quarter or year still under way would look like a collapse; it is left out of the chart.
                 "points": [[p.period, None if _partial(p) else p.value] for p in s.points],
+                "reported": [p.period for p in s.points if marks_reported and p.source == "reported"],
             }
             for s in data.series
         ],

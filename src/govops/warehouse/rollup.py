@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Indicator
-from govops.periods import Period
+from govops.periods import Freq, Period
 from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, load_values
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.bulk import insert_rows
@@ -165,7 +165,12 @@ def _aggregated(
     by_label: dict[str, Period] = {}
     for _, label in data:
         by_label.setdefault(label, Period.parse(label))
+    base = Freq(ind.periodicity)
     for label, period in by_label.items():
+        if period.freq is not base:
+            # A figure reported for a longer period stays at its own area: the areas above add up their own
+            # base periods (or report that longer period themselves), never a few children's longer figures.
+            continue
         for area_id in upper:
             point = aggregator.value(area_id, period, label)
             if point is not None and point.source == "aggregated":
@@ -192,7 +197,11 @@ def read(
     area_ids: list[int],
     since: date | None,
 ) -> dict[int, dict[Period, Point]] | None:
-    """The points of `area_ids` at the indicator's own periodicity, or None while its roll-ups are stale."""
+    """The points of `area_ids`, or None while its roll-ups are stale.
+
+    Points are at the indicator's own periodicity, plus the figures reported for longer periods (source reported),
+    which the same indexed read of the areas' own observations brings along.
+    """
     state = session.get(IndicatorState, ind.id)
     if state is None or state.rollup_signature != signature(ind, tree):
         return None

@@ -6,7 +6,7 @@ import math
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -36,7 +36,13 @@ class ObservationIn(BaseModel):
 
     indicator: Text
     area: Text
-    period: Text
+    period: Annotated[
+        Text,
+        Field(
+            description="the indicator's own periodicity (2025-07 for a monthly one), or a longer period made of "
+            "whole ones (2025-Q3, 2025): an official quarterly or annual figure, which wins over adding up"
+        ),
+    ]
     value: float
     status: Status = Status.provisional
     dims: dict[str, str] = Field(default_factory=dict)
@@ -88,11 +94,20 @@ class Completeness(BaseModel):
     expected: int
 
 
+# How a point of a series came to be; see SeriesPoint.source.
+PointSource = Literal["reported", "aggregated", "derived", "missing"]
+
+
 class SeriesPoint(BaseModel):
     period: str
     value: float | None
     status: str | None = None
-    source: str = Field(description="reported, aggregated (from areas, sub-periods or pre-2025 units) or derived")
+    source: PointSource = Field(
+        description="reported: the value reported for this area and period, including a figure reported for a "
+        "longer period than the indicator's own (an official annual figure of a monthly indicator), which wins "
+        "over adding up its months; aggregated: rolled up from the areas below, the sub-periods or pre-2025 "
+        "units; derived: computed by the indicator's formula; missing: no value"
+    )
     areas: Completeness | None = Field(default=None, description="how many of the areas below had data")
     periods: Completeness | None = Field(default=None, description="how many sub-periods had data")
 

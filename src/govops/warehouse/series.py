@@ -2,9 +2,10 @@
 
 Values at each area come from the stored roll-ups (warehouse.rollup) or, for a moment in the past
 or while the roll-ups are being recomputed, from adding up the observations (warehouse.aggregation).
-They are then combined into coarser periods by the indicator's time rule, and derived indicators
-are computed from the series of the indicators their formula names. Every aggregated point says
-how complete it is.
+They are then combined into coarser periods by the indicator's time rule, except where a figure was
+reported for the coarser period itself (an official annual figure of a monthly indicator): that
+figure wins, and its point's source says "reported". Derived indicators are computed from the series
+of the indicators their formula names. Every aggregated point says how complete it is.
 """
 
 from __future__ import annotations
@@ -25,18 +26,25 @@ from govops.periods import Freq, Period, PeriodError
 from govops.warehouse import rollup
 from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, combine, load_values, worst
 from govops.warehouse.areas import AreaTree
-from govops.warehouse.schemas import Completeness, Series, SeriesPoint
+from govops.warehouse.schemas import Completeness, PointSource, Series, SeriesPoint
 from govops.warehouse.validation import dim_key
 
 
 def _to_freq(ind: Indicator, base: Freq, target: Freq, points: Mapping[Period, Point]) -> dict[Period, Point]:
+    """The points at `target`: base periods added up by the time rule, except where a figure was reported for the
+    `target` period itself (an official annual figure of a monthly indicator), which wins over adding up.
+
+    `points` holds the base periods and any periods reported at a coarser frequency; the latter only show at
+    their own frequency (a reported year leaves the quarters and months as they are).
+    """
+    at_base = {p: point for p, point in points.items() if p.freq is base}
     if target == base:
-        return dict(points)
+        return at_base
     rule = ind.time_aggregation
     out: dict[Period, Point] = {}
-    for coarse in sorted({p.to_freq(target) for p in points}, key=lambda p: p.start):
+    for coarse in sorted({p.to_freq(target) for p in at_base}, key=lambda p: p.start):
         subs = coarse.subperiods(base)
-        present = [points[s] for s in subs if s in points]
+        present = [at_base[s] for s in subs if s in at_base]
         value = combine(rule, [p.value for p in present])
         if value is None:
             continue
@@ -46,6 +54,8 @@ def _to_freq(ind: Indicator, base: Freq, target: Freq, points: Mapping[Period, P
             source="aggregated",
             periods=Share(len(present), len(subs)),
         )
+    if len(at_base) < len(points):
+        out.update((p, point) for p, point in points.items() if p.freq is target)
     return out
 
 
@@ -65,7 +75,7 @@ class PointView(NamedTuple):
     period: str
     value: float | None
     status: str | None
-    source: str
+    source: PointSource
     areas: Share | None
     periods: Share | None
 
@@ -255,10 +265,16 @@ def _series_points(
     if ind.area_aggregation == "weighted" and ind.area_weight_id is not None:
         weights = Weights(load_values(session, indicator_id=ind.area_weight_id, key="", as_of=as_of, area_ids=wanted))
     aggregator = AreaAggregator(ind, tree, data, weights)
-    periods = sorted({Period.parse(p) for _, p in data}, key=lambda p: p.start)
+    every = {Period.parse(p) for _, p in data}
+    periods = sorted((p for p in every if p.freq is base), key=lambda p: p.start)
+    # Figures reported for longer periods are not added up over areas; each area shows its own (as rollup.read).
+    longer = [p for p in every if p.freq is not base]
     out: dict[int, dict[Period, Point]] = {}
     for area_id in area_ids:
         points = {p: pt for p in periods if (pt := aggregator.value(area_id, p)) is not None}
+        for p in longer:
+            if (own := data.get((area_id, str(p)))) is not None:
+                points[p] = Point(value=own[0], status=own[1], source="reported")
         out[area_id] = _to_freq(ind, base, target, points)
     return out
 

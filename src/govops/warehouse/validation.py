@@ -28,6 +28,8 @@ class IndicatorInfo:
     id: int
     code: str
     periodicity: Freq
+    # Whether values add up over time, so that a figure for a longer period than `periodicity` has a meaning.
+    adds_up_over_time: bool
     dimensions: tuple[str, ...]
     unit: str
     owner_id: int
@@ -69,6 +71,7 @@ class CatalogIndex:
                 id=i.id,
                 code=i.code,
                 periodicity=Freq(i.periodicity),
+                adds_up_over_time=i.time_aggregation != "none",
                 dimensions=tuple(i.dimension_codes),
                 unit=i.unit.code,
                 owner_id=i.owner_id,
@@ -217,7 +220,13 @@ def _check_one(
         )
     period: Period | None = None
     try:
-        period = Period.parse(obs.period, expected=ind.periodicity if ind else None)
+        # A figure reported for a longer period (an official annual figure of a monthly indicator) is kept as
+        # such; series show it instead of adding up the shorter periods (warehouse.series).
+        period = Period.parse(
+            obs.period,
+            expected=ind.periodicity if ind else None,
+            or_coarser=ind is not None and ind.adds_up_over_time,
+        )
     except PeriodError as exc:
         bad("period", exc.message, exc.hint, obs.period)
     if area is not None and period is not None:

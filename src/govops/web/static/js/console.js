@@ -29,20 +29,39 @@
     return mapReady;
   }
 
-  function lineOption(cfg) {
+  function lineOption(cfg, reportedLabel) {
     var fmt = formatter(cfg.locale, 2);
+    // Points reported for the period itself (an official annual figure of a monthly indicator) get a diamond,
+    // and the tooltip says so.
+    var reported = cfg.series.map(function (s) { return s.reported || []; });
+    function tooltip(items) {
+      if (!items.length) return "";
+      var lines = [escapeHtml(items[0].axisValueLabel)];
+      items.forEach(function (it) {
+        var mark = reported[it.seriesIndex].indexOf(it.name) >= 0 ? " (" + reportedLabel + ")" : "";
+        // it.marker is ECharts' own coloured dot; the names come from the catalogue and are escaped.
+        lines.push(it.marker + escapeHtml(it.seriesName + ": " + fmt(it.value[1]) + mark));
+      });
+      return lines.join("<br>");
+    }
     return {
       textStyle: { color: css("--text") },
-      // ECharts' own axis tooltip escapes the series names (provinces' names); only numbers are formatted here.
-      tooltip: { trigger: "axis", valueFormatter: fmt },
+      // The tooltip is HTML: every name and label in it is escaped (escapeHtml), numbers formatted.
+      tooltip: { trigger: "axis", formatter: tooltip },
       legend: { top: 0, textStyle: { color: css("--text") } },
       grid: { left: 56, right: 16, top: 36, bottom: 56 },
       xAxis: { type: "category", axisLabel: { color: css("--muted") } },
       yAxis: { type: "value", scale: true, name: cfg.unit, axisLabel: { color: css("--muted"), formatter: fmt },
                splitLine: { lineStyle: { color: css("--line") } } },
       dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
-      series: cfg.series.map(function (s) {
-        return { name: s.name, type: "line", showSymbol: false, connectNulls: false, data: s.points };
+      series: cfg.series.map(function (s, i) {
+        var marks = s.points.filter(function (p) { return reported[i].indexOf(p[0]) >= 0 && p[1] !== null; });
+        return { name: s.name, type: "line", showSymbol: false, connectNulls: false, data: s.points,
+                 markPoint: marks.length ? { symbol: "diamond", symbolSize: 11, label: { show: false },
+                                             tooltip: { formatter: function (p) { return p.name; } },
+                                             data: marks.map(function (p) {
+                                               return { coord: p, name: reportedLabel + ": " + fmt(p[1]) };
+                                             }) } : undefined };
       })
     };
   }
@@ -80,7 +99,7 @@
       if (cfg.kind === "map") {
         loadMap().then(function () { chart.setOption(mapOption(cfg), true); el.dataset.drawn = "true"; });
       } else {
-        chart.setOption(lineOption(cfg), true);
+        chart.setOption(lineOption(cfg, el.dataset.reportedLabel || ""), true);
         el.dataset.drawn = "true";
       }
     });
