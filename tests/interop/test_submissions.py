@@ -231,13 +231,13 @@ def test_the_receipt_counts_what_missing_skip_left_out(session: Session, client:
     again = client.get(f"/api/v1/submissions/{accepted['id']}", headers={"Authorization": f"Bearer {key}"}).json()
     assert again["skipped"] == 2 and again["server_signature"] == accepted["server_signature"]
 
-    wrong = body.replace("2019-04,1.2", "2019-Q4,1.2")  # a quarter for a monthly indicator
+    wrong = body.replace("2019-04,1.2", "2019-W14,1.2")  # a week for a monthly indicator
     rejected = _send(client, key, wrong.encode(), "text/csv", "ecb-skip")
     assert rejected["error"]["message"] == "1 of 2 rows have problems; 2 left out by the mapping; nothing was stored"
     [problem] = rejected["submission"]["problems"]
     # Found by the catalogue check, told where it is in the SDMX message.
     assert (problem["row"], problem["field"]) == (4, "period")
-    assert problem["where"] == "series M.USD.EUR.SP00.A, period 2019-Q4, line 5"
+    assert problem["where"] == "series M.USD.EUR.SP00.A, period 2019-W14, line 5"
 
 
 def test_dhis2_problems_name_data_element_org_unit_and_period_in_dhis2_notation(
@@ -263,7 +263,7 @@ def test_dhis2_problems_name_data_element_org_unit_and_period_in_dhis2_notation(
     # The catalogue check speaks govops (2024-W31); the officer reads DHIS2's own notation.
     assert (problem["field"], problem["value"]) == ("period", "2024W31")
     assert problem["message"] == "'2024W31' is an ISO week, but a month is expected (e.g. 202507)"
-    assert problem["hint"] == "write a month like 202507"
+    assert problem["hint"] == "write a month like 202507 or a longer period"
 
 
 def test_a_total_of_a_breakdown_the_indicator_lacks_is_ignored_and_another_code_refused(
