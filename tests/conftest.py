@@ -17,6 +17,7 @@ from govops.catalog.service import load_reference
 from govops.db.engine import make_engine
 from govops.db.migrate import upgrade
 from govops.settings import Settings
+from govops.warehouse import series_cache
 from govops.web.app import create_app
 from govops.web.deps import get_session, get_write_session
 
@@ -66,6 +67,8 @@ def connection(engine: Engine) -> Iterator[Connection]:
         outer = conn.begin()
         yield conn
         outer.rollback()
+    # Answers computed from data now rolled back: the data versions go back too, and would match them again.
+    series_cache.clear()
 
 
 @pytest.fixture

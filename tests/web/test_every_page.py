@@ -18,6 +18,7 @@ from govops.auth.service import create_user
 from govops.catalog.reference import AreaRecord, read_areas
 from govops.catalog.service import reference_catalogue
 from govops.settings import Settings
+from govops.warehouse import series_cache
 from govops.web.app import create_app
 from govops.web.deps import get_session, get_write_session
 from tests.warehouse.conftest import obs, put
@@ -77,6 +78,7 @@ def web(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Te
                 assert signed.status_code == 303, signed.text
                 yield client
         outer.rollback()
+    series_cache.clear()  # computed from the data just rolled back
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
