@@ -63,7 +63,7 @@ from govops.errors import GovopsError, Problem
 from govops.interop.mapping_yaml import read_mapping
 from govops.interop.tally import Tally
 from govops.periods import Freq, Period, PeriodError
-from govops.warehouse.formats import Row
+from govops.warehouse.formats import Row, csv_read_errors
 
 __all__ = [
     "DEFAULT_COMBO",
@@ -421,15 +421,8 @@ def _json_value(n: int, item: object, defaults: Mapping[str, object]) -> _RawVal
 
 def _csv_values(text: str, where: str) -> Iterator[_RawValue]:
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
+    with csv_read_errors(reader, where, hint="export it from DHIS2 again; quote cells that hold commas or line breaks"):
         yield from _csv_records(reader, where)
-    except csv.Error as exc:
-        raise GovopsError(
-            f"the CSV cannot be read: {exc}",
-            code="unparseable",
-            where=f"{where}, line {reader.line_num}",
-            hint="export it from DHIS2 again; quote cells that hold commas or line breaks",
-        ) from None
 
 
 def _csv_records(reader: Any, where: str) -> Iterator[_RawValue]:

@@ -85,7 +85,7 @@ from govops.errors import GovopsError, Problem
 from govops.interop.mapping_yaml import read_mapping
 from govops.interop.tally import Tally
 from govops.periods import Period, PeriodError
-from govops.warehouse.formats import Row
+from govops.warehouse.formats import Row, csv_read_errors
 
 __all__ = [
     "DEFAULT_STATUS_CODES",
@@ -1293,17 +1293,10 @@ def _read_csv(body: bytes, *, where: str) -> _Message:
     first = text.split("\n", 1)[0]
     delimiter = next((c for c in ",;\t" if c in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
+    with csv_read_errors(reader, where, hint="check the quotes on that line"):
         header = next(reader)
         columns, labelled = _csv_columns(header, where)
         observations, flows = _csv_observations(reader, columns, labelled, where)
-    except csv.Error as exc:
-        raise GovopsError(
-            f"the CSV cannot be read: {exc}",
-            code="unparseable",
-            where=f"{where}, line {reader.line_num}",
-            hint="check the quotes on that line",
-        ) from None
     if len(flows) > 1:
         raise GovopsError(
             f"the file holds {len(flows)} dataflows ({', '.join(sorted(flows))})",

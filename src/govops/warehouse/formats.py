@@ -13,6 +13,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,18 +68,24 @@ def read_text(text: str, fmt: str, *, where: str) -> list[Row]:
     raise GovopsError(f"unknown format {fmt!r}", code="unknown_format", hint="use csv, jsonl or json")
 
 
+@contextmanager
+def csv_read_errors(reader: Any, where: str, *, hint: str) -> Iterator[None]:
+    """What the csv module cannot read, as an `unparseable` error naming the line: mostly a field over its limit
+    (131,072 characters) from a quote never closed. One helper for every CSV reader (exchange shape, SDMX, DHIS2)."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise GovopsError(
+            f"the CSV cannot be read: {exc}", code="unparseable", where=f"{where}, line {reader.line_num}", hint=hint
+        ) from None
+
+
 def _csv_rows(text: str, where: str) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
+    with csv_read_errors(
+        reader, where, hint='check the quotes on that line: a cell opened with " must be closed with "'
+    ):
         yield from _csv_records(reader, where)
-    except csv.Error as exc:
-        # A field over the csv module's limit (131,072 characters), mostly from a quote never closed.
-        raise GovopsError(
-            f"the CSV cannot be read: {exc}",
-            code="unparseable",
-            where=f"{where}, line {reader.line_num}",
-            hint='check the quotes on that line: a cell opened with " must be closed with "',
-        ) from None
 
 
 def _csv_records(reader: Any, where: str) -> Iterator[Row]:
