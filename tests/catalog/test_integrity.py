@@ -22,6 +22,7 @@ from govops.catalog.service import (
 )
 from govops.warehouse.models import Observation
 from govops.warehouse.service import ingest
+from govops.warehouse.validation import CatalogIndex
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -248,6 +249,20 @@ def test_an_import_waits_for_observations_being_written_of_the_indicators_it_che
     row = {"indicator": "CPI", "area": "01", "period": "2025-07", "value": 104.1, "dims": {"COICOP_VN": "01"}}
     with Session(engine) as writer, Session(engine) as importer:
         ingest(session=writer, rows=[(1, row)])  # not yet committed: the import must not count without it
+        importer.execute(text("SET LOCAL lock_timeout = '50ms'"))
+        with pytest.raises(OperationalError, match="lock timeout"):
+            import_catalogue(session=importer, doc=edited(without_code("COICOP_VN", "01")))
+        importer.rollback()
+        writer.rollback()
+
+
+def test_a_batch_being_checked_makes_an_import_wait_even_before_it_writes(engine: Engine) -> None:
+    """The catalogue read for a batch stays true until the batch is written: no code it checked can be removed."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers take the whole store's write lock anyway")
+    with Session(engine) as writer, Session(engine) as importer:
+        index = CatalogIndex(writer)  # checked against this catalogue; nothing written yet
+        assert "01" in index.codes["COICOP_VN"]
         importer.execute(text("SET LOCAL lock_timeout = '50ms'"))
         with pytest.raises(OperationalError, match="lock timeout"):
             import_catalogue(session=importer, doc=edited(without_code("COICOP_VN", "01")))

@@ -63,6 +63,11 @@ class CatalogIndex:
     """The catalogue in memory, loaded once per batch so that checking a row costs no query."""
 
     def __init__(self, session: Session) -> None:
+        # Only writers build an index. Their key-share locks on the indicators, taken before the catalogue is read,
+        # make a catalogue import that would remove a code wait until this batch is committed (and then count its
+        # rows), and a batch that starts after such an import reads the catalogue as the import left it.
+        # (PostgreSQL; a SQLite writer already holds the store's write lock.)
+        session.execute(select(Indicator.id).order_by(Indicator.id).with_for_update(key_share=True)).all()
         self.units = {u.code: (u.quantity, u.factor) for u in session.scalars(select(Unit))}
         self.codes = {cl.code: {c.code for c in cl.codes} for cl in session.scalars(select(Codelist))}
         self.agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
