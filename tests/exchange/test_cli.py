@@ -45,8 +45,11 @@ def test_register_grant_list_and_revoke_a_key(govops: Govops, store: Engine) -> 
     key = re.search(r"gvk_\w{12}_[\w-]{32}", added.out)
     assert key and "PC-79/ioc registered" in added.out
     assert govops("exchange", "grant", "PC-79/ioc", "ENTERPRISES", "--read", "--write").code == 0
+    granted = govops("exchange", "grant", "PC-79/ioc", "PUBLIC_FINANCE", "--write", "--for-others")
+    assert granted.code == 0 and "write (also as other agencies' figures) PUBLIC_FINANCE" in granted.out, granted.out
     listed = govops("exchange", "members")
     assert "PC-79/ioc" in listed.out and "ENTERPRISES:rw" in listed.out and "never" in listed.out
+    assert "PUBLIC_FINANCE:w+" in listed.out
     with Session(store) as session:
         assert service.authenticate(session=session, presented=key.group(0)).code == "PC-79/ioc"
     prefix = key.group(0).split("_")[1]

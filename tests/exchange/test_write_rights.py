@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from govops.catalog.models import Agency
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
+from govops.errors import GovopsError
 from govops.exchange import service
 from govops.warehouse.models import ChangeEvent, Observation, ObservationRevision
 
@@ -165,3 +166,29 @@ def test_the_government_office_may_name_another_source(session: Session, client:
         "/api/v1/observations", params={"indicator": "T_GO_FIGURE"}, headers={"X-API-Key": key}
     ).json()["items"]
     assert stored["source"] == "MOF"
+
+
+def test_a_grant_for_other_agencies_lets_a_member_name_another_source(session: Session, client: TestClient) -> None:
+    # A province's statistics system compiling the ministry's enterprise figures for the province.
+    member = service.create_member(session=session, agency="PC-79", system="stats", name="")
+    service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=True)
+    key = service.issue_key(session=session, member=member).key
+    assert _send(client, ROUTES[0], key, _row("ENT_NEW", "79", 4100, source="MOF")).status_code == 422
+
+    service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=True, for_others=True)
+    answer = _send(client, ROUTES[1], key, _row("ENT_NEW", "79", 4100, source="MOF"))
+    assert answer.status_code == 201, answer.text
+    [stored] = client.get("/api/v1/observations", params={"indicator": "ENT_NEW"}, headers={"X-API-Key": key}).json()[
+        "items"
+    ]
+    assert stored["source"] == "MOF"
+    # Still only its own province: the grant widens the source, not the areas.
+    refused = _send(client, ROUTES[0], key, _row("ENT_NEW", "01", 1, source="MOF"))
+    assert refused.status_code == 422 and refused.json()["error"]["problems"][0]["field"] == "area"
+
+
+def test_a_grant_for_other_agencies_is_part_of_writing(session: Session) -> None:
+    member = service.create_member(session=session, agency="PC-79", system="stats", name="")
+    with pytest.raises(GovopsError) as refused:
+        service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=False, for_others=True)
+    assert refused.value.code == "invalid_grant"

@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from govops.audit.service import record_cli
+from govops.exchange.models import Grant
 from govops.exchange.service import IssuedKey
 
 exchange_app = typer.Typer(help="Data exchange: member systems, API keys, access rights.", no_args_is_help=True)
@@ -47,7 +48,7 @@ def members() -> None:
                 m.clearance,
                 "yes" if m.public_key else "no",
                 ", ".join(f"{k.prefix} (to {k.expires_at:%Y-%m-%d})" for k in live) or "-",
-                ", ".join(f"{g.group.code}:{'r' if g.can_read else ''}{'w' if g.can_write else ''}" for g in grants)
+                ", ".join(f"{g.group.code}:{_rights(g)}" for g in grants)
                 or "-",
                 f"{m.last_contact_at:%Y-%m-%d %H:%M}" if m.last_contact_at else "never",
             )
@@ -116,23 +117,31 @@ def revoke_key(member: MemberCode, prefix: Annotated[str, typer.Argument(help="t
     out.print(f"key {prefix} of {member} revoked")
 
 
+def _rights(grant: Grant) -> str:
+    """r, w, and + when the member may also write as other agencies, e.g. `rw+`."""
+    return ("r" if grant.can_read else "") + ("w" if grant.can_write else "") + ("+" if grant.for_others else "")
+
+
 @exchange_app.command("grant")
 def grant(
     member: MemberCode,
     group: Annotated[str, typer.Argument(help="indicator group code, e.g. PUBLIC_FINANCE")],
     read: Annotated[bool, typer.Option("--read", help="may read the group's indicators")] = False,
     write: Annotated[bool, typer.Option("--write", help="may submit the group's indicators")] = False,
+    for_others: Annotated[
+        bool, typer.Option("--for-others", help="with --write: may name another agency as the figures' source")
+    ] = False,
 ) -> None:
     """Let a member read and/or write an indicator group (replaces its earlier grant on that group)."""
     from govops.exchange import service
 
     with _store() as session:
         found = service.get_member(session=session, code=member)
-        service.grant(session=session, member=found, group=group, read=read, write=write)
-        record_cli(
-            session=session, action="grant.add", target=member, detail={"group": group, "read": read, "write": write}
-        )
+        service.grant(session=session, member=found, group=group, read=read, write=write, for_others=for_others)
+        detail = {"group": group, "read": read, "write": write, **({"for_others": True} if for_others else {})}
+        record_cli(session=session, action="grant.add", target=member, detail=detail)
     rights = " and ".join(r for r, on in (("read", read), ("write", write)) if on)
+    rights += " (also as other agencies' figures)" if for_others else ""
     out.print(f"{member} may now {rights} {group}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govops.catalog.models import Agency, IndicatorGroup
@@ -62,6 +62,8 @@ class Grant(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("indicator_group.id"), index=True)
     can_read: Mapped[bool] = mapped_column(Boolean)
     can_write: Mapped[bool] = mapped_column(Boolean)
+    # May name another agency as the source of the group's figures (a statistics office compiling others' data).
+    for_others: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     group: Mapped[IndicatorGroup] = relationship()

@@ -149,12 +149,13 @@ async def grant(request: Request, session: WriteSessionDep, admin: Administrator
     member = _member(session, member_id)
     form = await request.form()
     group, read, write = str(form.get("group", "")), form.get("read") == "on", form.get("write") == "on"
+    for_others = form.get("for_others") == "on"
     try:
-        service.grant(session=session, member=member, group=group, read=read, write=write)
+        service.grant(session=session, member=member, group=group, read=read, write=write, for_others=for_others)
     except GovopsError as exc:
         session.rollback()
         return _member_page(request, session, member, problem=exc, status_code=exc.status)
-    detail = {"group": group, "read": read, "write": write}
+    detail = {"group": group, "read": read, "write": write, **({"for_others": True} if for_others else {})}
     record_request(session=session, request=request, action="grant.add", target=member.code, detail=detail)
     session.commit()
     return RedirectResponse(f"/admin/exchange/members/{member.id}#grants", status_code=303)

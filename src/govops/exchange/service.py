@@ -235,19 +235,34 @@ def _hash(secret: str) -> str:
 
 
 def grant(
-    *, session: Session, member: Member, group: str, read: bool, write: bool, now: datetime | None = None
+    *,
+    session: Session,
+    member: Member,
+    group: str,
+    read: bool,
+    write: bool,
+    for_others: bool = False,
+    now: datetime | None = None,
 ) -> Grant:
-    """Set what `member` may do with `group`'s indicators (replacing what it could before)."""
+    """Set what `member` may do with `group`'s indicators (replacing what it could before); `for_others`: it may
+    also submit them with another agency as their source."""
     found = session.scalar(select(IndicatorGroup).where(IndicatorGroup.code == group))
     if found is None:
         raise NotFound(f"no indicator group {group!r}", hint="list groups with `govops catalog list`")
     if not (read or write):
         raise GovopsError("a grant gives read, write or both", code="invalid_grant", hint="use --read and/or --write")
+    if for_others and not write:
+        raise GovopsError(
+            "submitting for other agencies is part of writing",
+            code="invalid_grant",
+            hint="add --write, or leave --for-others out",
+        )
     existing = session.scalar(select(Grant).where(Grant.member_id == member.id, Grant.group_id == found.id))
     if existing is None:
         existing = Grant(member_id=member.id, group_id=found.id)
         session.add(existing)
-    existing.can_read, existing.can_write, existing.granted_at = read, write, now or utcnow()
+    existing.can_read, existing.can_write, existing.for_others = read, write, for_others
+    existing.granted_at = now or utcnow()
     session.flush()
     return existing
 

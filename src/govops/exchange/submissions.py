@@ -233,8 +233,8 @@ GOVERNMENT_OFFICE = "government_office"  # the agency kind whose members may nam
 
 class WriteRights:
     """What a member may write: indicators of groups granted for writing; then its own indicators (a ministry)
-    or its own province's areas (a provincial people's committee); with its own agency as the source (any
-    agency for the Government Office's members).
+    or its own province's areas (a provincial people's committee); with its own agency as the source, unless
+    the grant of the indicator's group is also for other agencies (or the member is the Government Office's).
 
     Checked on validated rows, by id: whatever spelling a code came in (spaces, a number, another Unicode
     form), the row is judged by the indicator, area and source it would be stored under.
@@ -242,16 +242,18 @@ class WriteRights:
 
     def __init__(self, session: Session, member: Member) -> None:
         self.member = member
-        groups = set(
-            session.scalars(select(Grant.group_id).where(Grant.member_id == member.id, Grant.can_write.is_(True)))
+        grants = dict(
+            session.execute(
+                select(Grant.group_id, Grant.for_others).where(Grant.member_id == member.id, Grant.can_write.is_(True))
+            ).all()
         )
-        self.writable = {
-            indicator_id
-            for indicator_id, group_id in session.execute(
-                select(indicator_group_member.c.indicator_id, indicator_group_member.c.group_id)
+        membership = session.execute(
+            select(indicator_group_member.c.indicator_id, indicator_group_member.c.group_id).where(
+                indicator_group_member.c.group_id.in_(grants)
             )
-            if group_id in groups
-        }
+        ).all()
+        self.writable = {indicator_id for indicator_id, _ in membership}
+        self.for_others = {indicator_id for indicator_id, group_id in membership if grants[group_id]}
         self.agencies: dict[int, str] = dict(session.execute(select(Agency.id, Agency.code)).all())
         self.indicators: dict[int, tuple[str, int]] = {
             ind_id: (code, owner_id)
@@ -300,14 +302,19 @@ class WriteRights:
                 value=area,
                 hint=f"use area {self.province} or one of its wards",
             )
-        if not self.any_source and row.source_agency_id != self.member.agency_id:
+        if (
+            row.source_agency_id != self.member.agency_id
+            and not self.any_source
+            and row.indicator_id not in self.for_others
+        ):
             source = self.agencies.get(row.source_agency_id or 0, "?")
             return Problem(
                 f"{member} submits as {agency}, not as {source}",
                 row=row.row,
                 field="source",
                 value=source,
-                hint=f"leave source out (it is {agency}), or let {source} submit its own figures",
+                hint=f"leave source out (it is {agency}), let {source} submit its own figures, or ask the Government "
+                "Office for a grant for other agencies",
             )
         return None
 
