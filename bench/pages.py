@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -46,18 +47,29 @@ PAGES = ["/", "/explorer", "/explorer/CPI", "/explorer/EXPORTS?freq=Q&area=VN&ar
 
 
 def percentile(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")  # every request failed: see NOT 200
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def timed(call: Callable[[], object], repeat: int, before: Callable[[], None] | None = None) -> list[float]:
+# Answers other than 200 by status: an error page answered fast is no page time, so it is counted, not timed.
+FAILED: Counter[int] = Counter()
+
+
+def timed(call: Callable[[], Response], repeat: int, before: Callable[[], None] | None = None) -> list[float]:
+    """Milliseconds of each request that answered 200; the others are counted in FAILED."""
     out = []
     for _ in range(repeat):
         if before is not None:
             before()
         started = time.perf_counter()
-        call()
-        out.append((time.perf_counter() - started) * 1000)
+        status = call().status_code
+        elapsed = (time.perf_counter() - started) * 1000
+        if status == 200:
+            out.append(elapsed)
+        else:
+            FAILED[status] += 1
     return out
 
 
@@ -119,24 +131,26 @@ def main() -> None:
 
 def run(client: TestClient, engine: Engine, repeat: int, seconds: float, interval: float) -> None:
     base = timed(lambda: client.get("/healthz"), repeat)
-    print(f"baseline /healthz: p50 {statistics.median(base):.1f} ms, p95 {percentile(base, 0.95):.1f} ms")
+    print(f"baseline /healthz: p50 {percentile(base, 0.5):.1f} ms, p95 {percentile(base, 0.95):.1f} ms")
     submit = submitter(engine)
     for path in PAGES:
         series_cache.clear()
-        cold = timed(lambda path=path: client.get(path), 1)[0]
+        FAILED.clear()
+        cold = (timed(lambda path=path: client.get(path), 1) or [float("nan")])[0]
         warm = timed(lambda path=path: client.get(path), repeat)
         live = during_submissions(lambda path=path: client.get(path), submit, seconds, interval)
         after = timed(lambda path=path: client.get(path), repeat, before=submit)
         print(
             f"{path:42s} cold {cold:6.1f} ms | warm p95 {percentile(warm, 0.95):6.1f} ms | "
-            f"live p50 {statistics.median(live):6.1f} p95 {percentile(live, 0.95):6.1f} ms "
+            f"live p50 {percentile(live, 0.5):6.1f} p95 {percentile(live, 0.95):6.1f} ms "
             f"({percentile(live, 0.95) / percentile(base, 0.95):.1f}x baseline, {len(live)} requests) | "
             f"just after a write p95 {percentile(after, 0.95):6.1f} ms"
+            + (f" | NOT 200: {dict(FAILED)}" if FAILED else "")
         )
 
 
 def during_submissions(
-    call: Callable[[], object], submit: Callable[[], None], seconds: float, interval: float
+    call: Callable[[], Response], submit: Callable[[], None], seconds: float, interval: float
 ) -> list[float]:
     """Request the page over and over for `seconds` while another thread submits every `interval` seconds."""
     stop = threading.Event()
