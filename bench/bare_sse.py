@@ -2,14 +2,17 @@
 
     .venv/bin/python bench/bare_sse.py PORT
 
-POST /publish puts its body into every connected subscriber's queue; GET /events streams them.
+POST /publish puts its body into every connected subscriber's queue, stamped with the moment it was
+accepted (`recorded_at`, as govops stamps a change); GET /events streams them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import uvicorn
 from starlette.applications import Starlette
@@ -24,7 +27,7 @@ counter = 0
 async def publish(request: Request) -> Response:
     global counter
     counter += 1
-    data = (await request.body()).decode()
+    data = json.dumps({"recorded_at": datetime.now(UTC).isoformat(), "body": (await request.body()).decode()})
     for queue in list(subscribers):
         queue.put_nowait(f"id: {counter}\nevent: change\ndata: {data}\n\n")
     return Response(status_code=201)

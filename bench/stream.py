@@ -7,8 +7,10 @@ Starlette fan-out of bench/bare_sse.py (no store, no checks, no filtering). For 
 --subscribers streams from this process, then sends --submissions one after another, each one
 ENT_NEW value: govops through POST /api/v1/submissions (API key, Idempotency-Key, all checks,
 the write, roll-ups and the change event committed), the baseline through POST /publish. The
-latency of one event at one subscriber runs from the moment the POST has been answered to the
-moment that subscriber has read the event. Prints p50, p99 and max over all of them.
+latency of one event at one subscriber runs from the moment the server accepted the change (the
+event's own `recorded_at`, stamped by govops as it writes and by the baseline as it publishes) to
+the moment that subscriber has read the event; the POST's answer, which can come after the event,
+plays no part. Prints p50, p99 and max over all of them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx2 as httpx
@@ -56,7 +59,6 @@ async def measure(
     subscribers: int,
 ) -> list[float]:
     """Open the streams, send one request at a time, and collect every event's latency (ms)."""
-    answered: dict[int, float] = {}
     latencies: list[float] = []
     connected = 0
     limits = httpx.Limits(max_connections=subscribers + 10, max_keepalive_connections=subscribers + 10)
@@ -76,10 +78,9 @@ async def measure(
                             ready.set()
                     elif line.startswith("data: "):
                         seq += 1
-                        at = time.perf_counter()
-                        while seq not in answered:  # the event can beat the POST's own answer
-                            await asyncio.sleep(0.001)
-                        latencies.append((at - answered[seq]) * 1000)
+                        read_at = time.time()
+                        accepted = datetime.fromisoformat(json.loads(line[6:])["recorded_at"]).timestamp()
+                        latencies.append((read_at - accepted) * 1000)
                         received += 1
                         if received == subscribers * len(send):
                             done.set()
@@ -89,9 +90,8 @@ async def measure(
         tasks = [asyncio.create_task(listen()) for _ in range(subscribers)]
         await asyncio.wait_for(ready.wait(), 120)
         async with httpx.AsyncClient(base_url=base, timeout=30) as poster:
-            for n, (path, extra, body) in enumerate(send, start=1):
+            for path, extra, body in send:
                 response = await poster.post(path, content=body, headers=extra)
-                answered[n] = time.perf_counter()
                 assert response.status_code == 201, response.text
                 await asyncio.sleep(0.2)
         await asyncio.wait_for(done.wait(), 120)
