@@ -36,6 +36,8 @@ from govops.warehouse.service import ingest
 
 seen: dict[int, int] = {}
 lock = threading.Lock()
+# When the first delivery of a run arrived: the clock starts there, not at the workers' start-up (imports, pool).
+first_at: list[float] = []
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,6 +47,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         delivery = json.loads(body).get("delivery", 0)
         with lock:
+            if not first_at:
+                first_at.append(time.perf_counter())
             seen[delivery] = seen.get(delivery, 0) + 1
         self.send_response(200)
         self.send_header("Content-Length", "0")
@@ -101,7 +105,7 @@ def main() -> None:
                 update(WebhookDelivery).values(status="pending", attempts=0, locked_by=None, locked_until=None)
             )
         seen.clear()
-        started = time.perf_counter()
+        first_at.clear()
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "govops", "worker", "--every", "0.1"],
@@ -118,7 +122,7 @@ def main() -> None:
                 proc.terminate()
             for proc in procs:
                 proc.wait()
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - first_at[0]
         doubled = sum(1 for n in seen.values() if n > 1)
         print(
             f"  govops, {workers} worker process(es): {total / elapsed:,.0f} deliveries/s "
