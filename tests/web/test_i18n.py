@@ -6,6 +6,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from govops.interop.sdmx_api import choose_language
 from govops.web.i18n import negotiate, number, period_label, translations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,3 +61,13 @@ def test_language_negotiation_prefers_the_explicit_choice() -> None:
     assert negotiate(None, "en", "vi") == "en"
     assert negotiate(None, None, "en-GB,en;q=0.9") == "en"
     assert negotiate("fr") == "vi"
+
+
+def test_accept_language_is_read_by_weight_and_each_reader_keeps_its_default() -> None:
+    # One reading of the header for the console and the SDMX API alike.
+    assert negotiate("en;q=0.4, vi;q=0.8") == "vi"
+    assert negotiate("fr, en;q=0.1") == "en"
+    assert negotiate("vi;q=0, en") == "en"
+    assert negotiate("fr", default="en") == "en"
+    assert choose_language(lang=None, accept_language="fr-FR, vi;q=0.5") == "vi"
+    assert choose_language(lang=None, accept_language=None) == "en"

@@ -22,14 +22,15 @@ from sqlalchemy import ColumnElement, CursorResult, Result, delete, or_, select,
 from sqlalchemy.orm import Session
 
 from govops.auth.models import SignInFailure, User, UserSession
-from govops.auth.schemas import UserOut
+from govops.auth.schemas import Role, UserOut
 from govops.catalog.models import Agency
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound, Problem
 
 log = structlog.get_logger(__name__)
 
-ROLES: tuple[str, ...] = ("administrator", "analyst", "data_officer", "viewer")
+# One list of roles: the enum the API describes them with.
+ROLES: tuple[str, ...] = tuple(role.value for role in Role)
 # Roles that may change anything at all (what exactly, each route decides); a viewer only reads.
 WRITING_ROLES: tuple[str, ...] = ("administrator", "analyst", "data_officer")
 # Roles that submit observations for their agency (console upload, POST /api/v1/observations when signed in).

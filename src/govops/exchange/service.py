@@ -20,11 +20,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency, Indicator, IndicatorGroup, indicator_group_member
+from govops.catalog.schemas import Classification
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
 from govops.exchange.models import ApiKey, Grant, Member
 
-CLEARANCES = ("public", "internal", "confidential")
+# A clearance reads the classifications up to its own, in this order (the catalogue's one enum).
+CLEARANCES: tuple[str, ...] = tuple(level.value for level in Classification)
 KEY_PREFIX = "gvk_"
 DEFAULT_KEY_DAYS = 365
 _SYSTEM_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")

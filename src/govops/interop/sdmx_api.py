@@ -78,6 +78,7 @@ from govops.warehouse.validation import parse_dim_key
 from govops.web.access import Readable, Reader
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
+from govops.web.i18n import negotiate
 
 STRUCTURE_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 JSON_TYPE = "application/vnd.sdmx.data+json; version=1.0.0"
@@ -471,19 +472,8 @@ def choose_language(*, lang: str | None, accept_language: str | None) -> Lang:
         raise GovopsError(
             f"lang {lang[:20]!r} is not a language govops names things in", code="invalid_language", hint="use vi or en"
         )
-    weighted: list[tuple[float, int, str]] = []
-    for order, item in enumerate((accept_language or "").split(",")):
-        tag, _, weight = item.partition(";")
-        try:
-            q = float(weight.strip().removeprefix("q=")) if weight.strip() else 1.0
-        except ValueError:
-            continue
-        if q > 0:
-            weighted.append((-q, order, tag.strip().lower().split("-")[0]))
-    for _, _, tag in sorted(weighted):
-        if tag in ("vi", "en"):
-            return "vi" if tag == "vi" else "en"
-    return "en"
+    # SDMX clients are foreign systems: English unless they ask for Vietnamese.
+    return "vi" if negotiate(accept_language, default="en") == "vi" else "en"
 
 
 def choose_labels(*, labels: str | None, negotiated: Negotiated) -> Labels:

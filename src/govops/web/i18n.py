@@ -23,16 +23,28 @@ LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 
 
-def negotiate(*candidates: str | None) -> str:
+def preferred(header: str | None) -> list[str]:
+    """The supported locales of an Accept-Language header (or a plain `vi`), most preferred first: by q, then order."""
+    weighted: list[tuple[float, int, str]] = []
+    for order, item in enumerate((header or "").split(",")):
+        tag, _, weight = item.partition(";")
+        try:
+            q = float(weight.strip().removeprefix("q=")) if weight.strip() else 1.0
+        except ValueError:
+            continue
+        code = tag.strip().lower().split("-")[0]
+        if q > 0 and code in LOCALES:
+            weighted.append((-q, order, code))
+    return [code for _, _, code in sorted(weighted)]
+
+
+def negotiate(*candidates: str | None, default: str = DEFAULT_LOCALE) -> str:
     """The first supported locale among the candidates (query, user's choice, cookie, header)."""
     for candidate in candidates:
-        if not candidate:
-            continue
-        for part in candidate.split(","):
-            code = part.split(";")[0].strip().lower()[:2]
-            if code in LOCALES:
-                return code
-    return DEFAULT_LOCALE
+        found = preferred(candidate)
+        if found:
+            return found[0]
+    return default
 
 
 @cache
