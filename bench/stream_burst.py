@@ -16,30 +16,13 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 import httpx2 as httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_up(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
+from stream import free_port, wait_up  # bench/ is the script's own folder on sys.path
 
 
 async def burst(base: str, path: str, headers: list[dict[str, str]], count: int, *, stream: bool) -> tuple[float, int]:

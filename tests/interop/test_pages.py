@@ -13,14 +13,11 @@ from sqlalchemy.orm import Session
 
 from govops.auth.service import create_user
 from govops.catalog.models import Agency, Area, Indicator
-from govops.catalog.schemas import CatalogueDoc
-from govops.catalog.service import import_catalogue
 from govops.exchange import service
-from govops.interop.dhis2 import catalogue_from_metadata
-from govops.interop.mappings import save_mapping
 from govops.warehouse.models import Observation
 from tests.audit.conftest import PASSWORD, sign_in, token_of
 from tests.conftest import shared_file
+from tests.interop.dhis2_sample import load_dhis2_sample
 
 __all__ = ["sign_in"]
 
@@ -150,12 +147,7 @@ def test_an_administrator_edits_mappings_and_a_broken_one_is_not_saved(
 def test_an_upload_through_a_mapping_says_what_it_left_out_and_an_unreadable_file_says_so(
     officer: TestClient, session: Session
 ) -> None:
-    metadata = shared_file("dhis2", "aggregate_metadata.json").read_bytes()
-    doc, mapping = catalogue_from_metadata(
-        metadata, owner="MOH", unit="CASES", group="SOCIAL", org_units={"O6uvpzGd5pu": "79"}
-    )
-    import_catalogue(session=session, doc=CatalogueDoc.model_validate(doc))
-    save_mapping(session=session, name="moh-dhis2", kind="dhis2", text=mapping, by="test")
+    load_dhis2_sample(session)
     agency = session.scalar(select(Agency).where(Agency.code == "PC-79"))
     assert agency is not None
     member = service.console_member(session=session, agency=agency)

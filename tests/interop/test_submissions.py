@@ -14,10 +14,10 @@ from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
 from govops.exchange import service
 from govops.exchange.models import Submission
-from govops.interop.dhis2 import catalogue_from_metadata
 from govops.interop.mappings import save_mapping
 from govops.warehouse.models import ChangeEvent, Observation
 from tests.conftest import shared_file
+from tests.interop.dhis2_sample import load_dhis2_sample
 
 FX = CatalogueDoc.model_validate(
     {
@@ -125,12 +125,7 @@ def test_sdmx_problems_are_named_by_series_key_and_nothing_is_stored(session: Se
 def test_a_dhis2_data_value_set_imports_through_a_generated_catalogue_and_mapping(
     session: Session, client: TestClient
 ) -> None:
-    metadata = shared_file("dhis2", "aggregate_metadata.json").read_bytes()
-    doc, mapping = catalogue_from_metadata(
-        metadata, owner="MOH", unit="CASES", group="SOCIAL", org_units={"O6uvpzGd5pu": "79"}
-    )
-    import_catalogue(session=session, doc=CatalogueDoc.model_validate(doc))
-    save_mapping(session=session, name="moh-dhis2", kind="dhis2", text=mapping, by="test")
+    load_dhis2_sample(session)
     key = _member(session, "PC-79", "dhis2", "SOCIAL")
     payload = shared_file("dhis2", "dataValues_bulk.json").read_bytes()
     values = json.loads(payload)["dataValues"]
@@ -243,12 +238,7 @@ def test_the_receipt_counts_what_missing_skip_left_out(session: Session, client:
 def test_dhis2_problems_name_data_element_org_unit_and_period_in_dhis2_notation(
     session: Session, client: TestClient
 ) -> None:
-    metadata = shared_file("dhis2", "aggregate_metadata.json").read_bytes()
-    doc, mapping = catalogue_from_metadata(
-        metadata, owner="MOH", unit="CASES", group="SOCIAL", org_units={"O6uvpzGd5pu": "79"}
-    )
-    import_catalogue(session=session, doc=CatalogueDoc.model_validate(doc))
-    save_mapping(session=session, name="moh-dhis2", kind="dhis2", text=mapping, by="test")
+    load_dhis2_sample(session)
     key = _member(session, "PC-79", "dhis2-weeks", "SOCIAL")
     values = json.loads(shared_file("dhis2", "dataValues_bulk.json").read_bytes())["dataValues"]
     monthly = next(v for v in values if v["period"] == "201912" and v["value"] not in ("true", "false"))
