@@ -38,8 +38,8 @@ from govops.catalog.models import Area, Indicator
 from govops.db.engine import make_engine, transaction
 from govops.settings import Settings
 from govops.warehouse import series_cache
+from govops.warehouse.accept import ingest
 from govops.warehouse.models import Observation
-from govops.warehouse.service import ingest
 from govops.web.app import create_app
 
 LIVE_INDICATORS = ("EXPORTS", "BUDGET_REVENUE", "CPI")

@@ -32,7 +32,7 @@ from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.exchange import service, webhooks
 from govops.exchange.models import WebhookDelivery
-from govops.warehouse.service import ingest
+from govops.warehouse.accept import ingest
 
 seen: dict[int, int] = {}
 lock = threading.Lock()

@@ -17,7 +17,7 @@ from govops.auth.service import create_user
 from govops.catalog.models import Agency
 from govops.exchange import service
 from govops.settings import Settings
-from govops.warehouse.service import ingest
+from govops.warehouse.accept import ingest
 from govops.web.app import create_app
 from tests.audit.conftest import PASSWORD, entries_since, last_id, token_of
 

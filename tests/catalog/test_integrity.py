@@ -20,8 +20,8 @@ from govops.catalog.service import (
     plan_catalogue,
     reference_catalogue,
 )
+from govops.warehouse.accept import ingest
 from govops.warehouse.models import Observation
-from govops.warehouse.service import ingest
 from govops.warehouse.validation import CatalogIndex
 
 Edit = Callable[[dict[str, Any]], None]

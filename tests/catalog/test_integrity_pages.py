@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.catalog.service import export_catalogue, get_indicator
+from govops.warehouse.accept import ingest
 from govops.warehouse.models import Observation
-from govops.warehouse.service import ingest
 from tests.catalog.test_pages import sign_in, token_of  # noqa: F401  (sign_in is a fixture)
 
 CPI_FORM = {

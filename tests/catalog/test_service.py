@@ -15,7 +15,7 @@ from govops.catalog.service import (
     reference_catalogue,
 )
 from govops.errors import Rejected
-from govops.warehouse.service import ingest
+from govops.warehouse.accept import ingest
 
 
 def test_loading_the_reference_again_changes_nothing(session: Session) -> None:

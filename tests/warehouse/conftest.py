@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
+from govops.warehouse.accept import ingest
 from govops.warehouse.schemas import WriteSummary
-from govops.warehouse.service import ingest
 
 
 def _indicator(code: str, **overrides: Any) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from govops.paging import encode_cursor
 from govops.settings import Settings
-from govops.warehouse.service import ingest
+from govops.warehouse.accept import ingest
 from govops.web.app import create_app
 from govops.web.deps import get_session, get_write_session
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from govops.audit.cli import audit_app
 from govops.auth.cli import user_app
-from govops.errors import GovopsError, Rejected
+from govops.errors import GovopsError, Problem, Rejected
 from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.logging import configure_logging
@@ -242,36 +242,44 @@ def ingest(
 ) -> None:
     """Load observations from a file: all rows or, if any row is wrong, none (exit status 1)."""
     from govops.audit.service import record_cli, targets
+    from govops.catalog.models import Indicator
     from govops.db.engine import make_session_factory
+    from govops.warehouse.accept import accept
     from govops.warehouse.formats import read_file
-    from govops.warehouse.service import write_observations
-    from govops.warehouse.validation import CatalogIndex, check_rows
 
     with _friendly_errors():
         rows = read_file(file, fmt)
         factory = make_session_factory(_engine(get_settings()), writer=True)
         with factory() as session:
-            index = CatalogIndex(session)
             with _progress() as progress:
                 task = progress.add_task(f"checking {file.name}", total=len(rows))
-                valid, problems = check_rows(index, rows, progress=lambda n: progress.advance(task, n))
-            if problems:
-                raise Rejected(problems, where=str(file), total=len(rows))
-            if dry_run:
+                outcome = accept(
+                    session=session,
+                    rows=rows,
+                    recorded_by=f"cli:{file.name}",
+                    dry_run=dry_run,
+                    progress=lambda n: progress.advance(task, n),
+                )
+            if outcome.problems:
+                raise Rejected(outcome.problems, where=str(file), total=len(rows))
+            for warning in outcome.warnings:
+                out.print(f"{file}: warning: {warning_line(warning)}", highlight=False, markup=False)
+            summary = outcome.summary
+            if summary is None:
                 out.print(f"{file}: all {len(rows)} rows are valid; nothing written (--dry-run)")
                 return
-            summary = write_observations(session=session, rows=valid, recorded_by=f"cli:{file.name}")
-            codes = {info.id: code for code, info in index.indicators.items()}
+            codes = dict(session.execute(select(Indicator.id, Indicator.code)).all())
             record_cli(
                 session=session,
                 action="observations.write",
-                target=targets(codes[row.indicator_id] for row in valid),
+                target=targets(codes[row.indicator_id] for row in outcome.valid),
                 detail={
                     "file": str(file),
                     "received": summary.received,
                     "created": summary.created,
                     "updated": summary.updated,
                     "unchanged": summary.unchanged,
+                    **({"warnings": len(outcome.warnings)} if outcome.warnings else {}),
                 },
             )
             session.commit()
@@ -279,6 +287,16 @@ def ingest(
             f"{file}: {summary.received} rows: {summary.created} new, {summary.updated} changed, "
             f"{summary.unchanged} unchanged"
         )
+
+
+def warning_line(problem: Problem) -> str:
+    """A warning as one line: where, what, and what to look at."""
+    safe = problem.as_dict()  # text safe to print, whatever the input held
+    place = f"row {problem.row}" if problem.row is not None else safe.get("where")
+    said = f"{place}: " if place else ""
+    said += f"{safe['field']}: " if "field" in safe else ""
+    said += str(safe["message"])
+    return said + (f" (how to fix: {safe['hint']})" if "hint" in safe else "")
 
 
 @app.command()

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from govops.catalog.models import Area, Indicator
 from govops.demo.generator import generate
 from govops.periods import Freq, Period
+from govops.warehouse.accept import ingest
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.models import Observation
 from govops.warehouse.schemas import WriteSummary
-from govops.warehouse.service import ingest
 from govops.warehouse.validation import CatalogIndex
 
 DEMO_RECORDER = "demo"

@@ -56,6 +56,10 @@ class Receipt(BaseModel):
     )
     server_key_id: str
     problems: list[ProblemOut]
+    warnings: list[ProblemOut] = Field(
+        default_factory=list,
+        description="what quality rules noticed without rejecting: the rows were stored; look at them again",
+    )
 
 
 class RejectedBody(ErrorBody):

@@ -31,9 +31,9 @@ from govops.interop import readers
 from govops.interop.mappings import get_mapping
 from govops.interop.models import InteropMapping
 from govops.interop.tally import Tally
+from govops.warehouse.accept import accept
 from govops.warehouse.areas import AreaTree
-from govops.warehouse.service import write_observations
-from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows
+from govops.warehouse.validation import RawRow, ValidRow
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -102,10 +102,17 @@ def submit(
             status=413,
             hint="split the data into several submissions",
         )
-    # Normalise first, then authorise: rights are judged on the rows as they would be stored.
-    rights = WriteRights(session, member)
-    valid, invalid = check_rows(CatalogIndex(session), rows, default_source=rights.source_id)
-    problems += [readers.placed(p, places) for p in invalid + rights.problems(valid)]
+    outcome = accept(
+        session=session,
+        rows=rows,
+        rights=WriteRights(session, member),
+        recorded_by=member.code,
+        now=now,
+        submission_id=submission.id,
+        dry_run=bool(problems),  # the body itself could not be read: nothing to write
+    )
+    problems += [readers.placed(p, places) for p in outcome.problems]
+    warnings = [readers.placed(p, places) for p in outcome.warnings]
     submission.received, submission.skipped = tally.received, tally.skipped
     if problems:
         problems.sort(key=lambda p: (p.row or 0, p.field or ""))
@@ -114,17 +121,15 @@ def submit(
         rows_rejected = len({p.row for p in problems if p.row is not None}) + tally.unreported
         whole = any(p.row is None for p in problems)
         submission.rejected = submission.received if whole else min(rows_rejected, submission.received)
-        submission.problems = json.dumps([p.as_dict() for p in problems], ensure_ascii=False, default=str)
     else:
-        summary = write_observations(
-            session=session, rows=valid, recorded_by=member.code, now=now, submission_id=submission.id
-        )
+        assert outcome.summary is not None
         submission.status = "accepted"
         submission.created, submission.updated, submission.unchanged = (
-            summary.created,
-            summary.updated,
-            summary.unchanged,
+            outcome.summary.created,
+            outcome.summary.updated,
+            outcome.summary.unchanged,
         )
+    submission.problems = stored_problems(problems, warnings)
     submission.server_signature = signing.sign(server_key, signed_content(submission, member.code))
     record(
         session=session,
@@ -319,7 +324,18 @@ class WriteRights:
         return None
 
 
+# A warning is stored beside the problems, marked, so that receipts need no column of their own.
+_WARNING = "warning"
+
+
+def stored_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -> str:
+    """The submission's `problems` column: the problems, then the warnings (marked)."""
+    entries = [p.as_dict() for p in problems] + [{**w.as_dict(), _WARNING: True} for w in warnings]
+    return json.dumps(entries, ensure_ascii=False, default=str)
+
+
 def receipt(submission: Submission) -> dict[str, Any]:
+    entries = json.loads(submission.problems)
     return {
         **_signed_fields(submission, submission.member.code),
         "client_signature": submission.client_signature,
@@ -327,5 +343,10 @@ def receipt(submission: Submission) -> dict[str, Any]:
         "server_key_id": submission.server_key_id,
         # Through Problem again, so that receipts stored before problems were made JSON-safe (a NaN value,
         # a lone surrogate) are still shown rather than failing the response.
-        "problems": [Problem(**problem).as_dict() for problem in json.loads(submission.problems)],
+        "problems": [Problem(**entry).as_dict() for entry in entries if not entry.get(_WARNING)],
+        "warnings": [
+            Problem(**{k: v for k, v in entry.items() if k != _WARNING}).as_dict()
+            for entry in entries
+            if entry.get(_WARNING)
+        ],
     }

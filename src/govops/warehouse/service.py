@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session
 from govops.catalog.models import Agency, Area, Indicator
 from govops.catalog.service import get_area, get_indicator
 from govops.db.base import utcnow
-from govops.errors import GovopsError, Rejected
+from govops.errors import GovopsError
 from govops.paging import Page, make_page
 from govops.periods import Period, PeriodError
 from govops.warehouse import changes, rollup
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
-from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows, dim_key, parse_dim_key
+from govops.warehouse.validation import ValidRow, dim_key, parse_dim_key
 
 T = TypeVar("T")
 
@@ -34,24 +34,6 @@ def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
 
 # Both dialects accept this many bound parameters in one IN list with room to spare.
 _CHUNK = 500
-
-
-def ingest(
-    *,
-    session: Session,
-    rows: Iterable[tuple[int, RawRow]],
-    recorded_by: str | None = None,
-    where: str | None = None,
-    index: CatalogIndex | None = None,
-    submission_id: str | None = None,
-) -> WriteSummary:
-    """Check every row, then write all of them or, if any is wrong, none (raises Rejected)."""
-    index = index or CatalogIndex(session)
-    materialised = list(rows)
-    valid, problems = check_rows(index, materialised)
-    if problems:
-        raise Rejected(problems, where=where, total=len(materialised))
-    return write_observations(session=session, rows=valid, recorded_by=recorded_by, submission_id=submission_id)
 
 
 def write_observations(
@@ -70,11 +52,13 @@ def write_observations(
     updates: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
     touched: list[tuple[int, str, str]] = []
-    written: list[changes.Written] = []
+    # Events in the order of the rows: a changed value's event now, a new one's (None) once its id is drawn.
+    written: list[changes.Written | None] = []
     for row in rows:
         found = existing.get((row.indicator_id, row.area_id, row.period, row.dim_key))
         if found is None:
             new_rows.append(row)
+            written.append(None)
             touched.append((row.indicator_id, row.dim_key, row.period))
             continue
         obs_id, value, status, source, version = found
@@ -154,8 +138,9 @@ def write_observations(
         ],
     )
     rollup.refresh(session=session, touched=rollup.touched_by(touched))
-    written += [changes.Written(obs_id, r, 1) for obs_id, r in zip(ids, new_rows, strict=True)]
-    changes.record(session=session, written=written, now=now, recorded_by=recorded_by, submission_id=submission_id)
+    created = iter([changes.Written(obs_id, r, 1) for obs_id, r in zip(ids, new_rows, strict=True)])
+    in_order = [w if w is not None else next(created) for w in written]
+    changes.record(session=session, written=in_order, now=now, recorded_by=recorded_by, submission_id=submission_id)
     session.flush()
     return summary
 

@@ -124,6 +124,8 @@ def check_rows(
     valid: list[ValidRow] = []
     problems: list[Problem] = []
     seen: dict[tuple[int, int, str, str], int] = {}
+    # A batch names few distinct periods (and period-area pairs) many times over: each is judged once.
+    periods = _PeriodJudge()
     count = 0
     for count, (number, raw) in enumerate(rows, start=1):
         if progress is not None and count % 5000 == 0:
@@ -139,7 +141,7 @@ def check_rows(
             except ValidationError as exc:
                 problems.extend(problems_from_validation(exc, row=number))
                 continue
-        row, row_problems = _check_one(index, obs, number, default_source)
+        row, row_problems = _check_one(index, obs, number, default_source, periods)
         if row is None:
             problems.extend(row_problems)
             continue
@@ -193,8 +195,28 @@ def _plain(message: str, field: str | None) -> str:
     return message
 
 
+class _PeriodJudge:
+    """Period.parse and an area's lifetime check, remembered for the length of one batch."""
+
+    def __init__(self) -> None:
+        self.parsed: dict[tuple[str, Freq | None, bool], Period | PeriodError] = {}
+
+    def parse(self, text: str, expected: Freq | None, or_coarser: bool) -> Period:
+        key = (text, expected, or_coarser)
+        found = self.parsed.get(key)
+        if found is None:
+            try:
+                found = Period.parse(text, expected=expected, or_coarser=or_coarser)
+            except PeriodError as exc:
+                found = exc
+            self.parsed[key] = found
+        if isinstance(found, PeriodError):
+            raise found
+        return found
+
+
 def _check_one(
-    index: CatalogIndex, obs: ObservationIn, number: int, default_source: int | None
+    index: CatalogIndex, obs: ObservationIn, number: int, default_source: int | None, periods: _PeriodJudge
 ) -> tuple[ValidRow | None, list[Problem]]:
     problems: list[Problem] = []
 
@@ -227,11 +249,7 @@ def _check_one(
     try:
         # A figure reported for a longer period (an official annual figure of a monthly indicator) is kept as
         # such; series show it instead of adding up the shorter periods (warehouse.series).
-        period = Period.parse(
-            obs.period,
-            expected=ind.periodicity if ind else None,
-            or_coarser=ind is not None and ind.adds_up_over_time,
-        )
+        period = periods.parse(obs.period, ind.periodicity if ind else None, ind is not None and ind.adds_up_over_time)
     except PeriodError as exc:
         bad("period", exc.message, exc.hint, obs.period)
     if area is not None and period is not None:

@@ -1,0 +1,249 @@
+"""The accept pipeline: one list of problems whichever way rows come in, rules that domains register,
+and nothing written unless the whole batch passes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from govops.auth.service import create_user
+from govops.catalog.models import Agency
+from govops.errors import Problem
+from govops.exchange import service, submissions
+from govops.exchange.models import Submission
+from govops.warehouse import accept
+from govops.warehouse.models import ChangeEvent, Observation, ObservationRevision
+from tests.audit.conftest import PASSWORD, token_of
+from tests.cli.conftest import Govops, initialised_store
+
+__all__ = ["initialised_store"]
+
+# A CSV as an agency would send it: the header is line 1, so the rows are numbered 2 to 7.
+BAD_CSV = (
+    "indicator,area,period,value\n"
+    "ENT_NEW,79,2026-09,4100\n"
+    "ENT_NEW,99999,2026-09,1\n"
+    "ENT_NEW,79,2026-13,1\n"
+    "NO_SUCH,79,2026-09,1\n"
+    "ENT_NEW,79,2026-10,abc\n"
+    "ENT_NEW,79,2026-09,5\n"
+)
+GOOD_CSV = "indicator,area,period,value\nENT_NEW,79,2026-09,4100\nENT_NEW,79,2026-10,4200\n"
+
+
+def _shape(problems: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(p.get("row"), p.get("field"), p["message"], p.get("hint")) for p in problems]
+
+
+def _counts(session: Session) -> tuple[int, int, int]:
+    return (
+        session.scalar(select(func.count()).select_from(Observation)) or 0,
+        session.scalar(select(func.count()).select_from(ObservationRevision)) or 0,
+        session.scalar(select(func.count()).select_from(ChangeEvent)) or 0,
+    )
+
+
+def _member_key(session: Session) -> str:
+    member = service.create_member(session=session, agency="PC-79", system="ioc", name="", public_key=None)
+    service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=True)
+    return service.issue_key(session=session, member=member).key
+
+
+def _officer(client: TestClient, session: Session) -> TestClient:
+    create_user(session=session, username="hcm.officer", password=PASSWORD, full_name="HCM", agency="PC-79",
+                role="data_officer")  # fmt: skip
+    agency = session.scalars(select(Agency).where(Agency.code == "PC-79")).one()
+    console = service.console_member(session=session, agency=agency)
+    service.grant(session=session, member=console, group="ENTERPRISES", read=True, write=True)
+    form = client.get("/signin")
+    done = client.post(
+        "/signin",
+        data={"username": "hcm.officer", "password": PASSWORD, "csrf_token": token_of(form.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    return client
+
+
+@pytest.fixture
+def rules() -> Iterator[None]:
+    """Rules registered by a test are gone after it."""
+    before = {rule.name for rule in accept.registered_rules()}
+    yield
+    for rule in accept.registered_rules():
+        if rule.name not in before:
+            accept.unregister_rule(rule.name)
+
+
+def _large_values(batch: accept.Batch) -> list[Problem]:
+    return [
+        Problem(f"{row.value:g} is above 4,150", row=row.row, field="value", hint="check the figure with its source")
+        for row in batch.rows
+        if row.value > 4150
+    ]
+
+
+def test_the_same_bad_rows_give_the_same_problems_by_every_entry_point(
+    client: TestClient, session: Session, tmp_path: Path, initialised_store: Path
+) -> None:
+    before = _counts(session)
+    key = _member_key(session)
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "text/csv"}
+    by_api = client.post("/api/v1/observations", content=BAD_CSV.encode(), headers=auth)
+    assert by_api.status_code == 422
+    expected = _shape(by_api.json()["error"]["problems"])
+    # Every bad row is named, by row and field, and the good first row is not.
+    assert [(row, field) for row, field, _, _ in expected] == [
+        (3, "area"), (4, "period"), (5, "indicator"), (6, "value"), (7, "period")
+    ]  # fmt: skip
+
+    by_submission = client.post(
+        "/api/v1/submissions", content=BAD_CSV.encode(), headers={**auth, "Idempotency-Key": "same-bad-rows"}
+    )
+    assert by_submission.status_code == 422
+    assert _shape(by_submission.json()["error"]["problems"]) == expected
+
+    officer = _officer(client, session)
+    page = officer.get("/submit", params={"lang": "en"})
+    upload = officer.post(
+        "/submit",
+        data={"csrf_token": token_of(page.text)},
+        files={"file": ("september.csv", BAD_CSV.encode(), "text/csv")},
+    )
+    assert upload.status_code == 422
+    stored = session.scalars(select(Submission).where(Submission.file_name == "september.csv")).one()
+    assert _shape(submissions.receipt(stored)["problems"]) == expected
+    for _, _, message, _ in expected:
+        assert message.replace("'", "&#39;") in upload.text
+
+    # govops ingest, as an operator runs it on a store of its own.
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    store = folder / "govops.db"
+    store.write_bytes(initialised_store.read_bytes())
+    (folder / "september.csv").write_text(BAD_CSV)
+    run = Govops(store, folder)("ingest", "september.csv")
+    assert run.code == 1
+    # The problem table the operator reads: row, field, problem, how to fix.
+    cells = [[cell.strip() for cell in line.split("│")[1:-1]] for line in run.err.splitlines() if "│" in line]
+    assert [(int(row), field, message, hint) for row, field, message, hint in cells] == expected, run.err
+
+    assert _counts(session) == before  # nothing written by any of them
+
+
+def test_a_blocking_rule_rejects_the_batch_and_nothing_is_written(
+    client: TestClient, session: Session, rules: None
+) -> None:
+    accept.register_rule("test.large_values", _large_values, blocking=True)
+    auth = {"Authorization": f"Bearer {_member_key(session)}", "Content-Type": "text/csv"}
+    before = _counts(session)
+    answer = client.post("/api/v1/observations", content=GOOD_CSV.encode(), headers=auth)
+    assert answer.status_code == 422, answer.text
+    assert _shape(answer.json()["error"]["problems"]) == [
+        (3, "value", "4200 is above 4,150", "check the figure with its source")
+    ]
+    assert answer.json()["submission"]["status"] == "rejected"
+    assert _counts(session) == before
+
+
+def test_a_warning_rule_lets_the_batch_through_with_its_warnings_on_the_receipt(
+    client: TestClient, session: Session, rules: None
+) -> None:
+    accept.register_rule("test.large_values", _large_values)
+    key = _member_key(session)
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "text/csv"}
+    before = _counts(session)
+    answer = client.post("/api/v1/observations", content=GOOD_CSV.encode(), headers=auth)
+    assert answer.status_code == 201, answer.text
+    receipt = answer.json()
+    assert (receipt["created"], receipt["problems"]) == (2, [])
+    assert _shape(receipt["warnings"]) == [(3, "value", "4200 is above 4,150", "check the figure with its source")]
+    assert _counts(session) == (before[0] + 2, before[1] + 2, before[2] + 2)
+    # The receipt fetched again says the same.
+    again = client.get(f"/api/v1/submissions/{receipt['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert again.json()["warnings"] == receipt["warnings"]
+
+
+def test_warnings_are_shown_on_the_console_receipt(client: TestClient, session: Session, rules: None) -> None:
+    accept.register_rule("test.large_values", _large_values)
+    officer = _officer(client, session)
+    page = officer.get("/submit", params={"lang": "vi"})
+    upload = officer.post(
+        "/submit",
+        data={"csrf_token": token_of(page.text)},
+        files={"file": ("september.csv", GOOD_CSV.encode(), "text/csv")},
+    )
+    assert upload.status_code == 201, upload.text
+    assert 'data-testid="receipt-warnings"' in upload.text and "4200 is above 4,150" in upload.text
+    assert "Stored, with warnings" not in upload.text  # the page speaks Vietnamese
+
+
+def test_a_rule_sees_the_rows_as_they_would_be_stored(session: Session, rules: None) -> None:
+    seen: list[tuple[str, str, float]] = []
+
+    def remember(batch: accept.Batch) -> list[Problem]:
+        codes = {info.id: code for code, info in batch.index.indicators.items()}
+        seen.extend((codes[row.indicator_id], row.period, row.value) for row in batch.rows)
+        return []
+
+    accept.register_rule("test.remember", remember)
+    rows = [(1, {"indicator": " ENT_NEW ", "area": "79", "period": "2026-09", "value": "4100"})]
+    outcome = accept.accept(session=session, rows=rows, recorded_by="test", dry_run=True)
+    assert outcome.accepted and outcome.summary is None
+    assert seen == [("ENT_NEW", "2026-09", 4100.0)]
+
+
+# A small world of data points, so that batches often repeat, change or leave alone what is stored.
+_points = st.tuples(
+    st.sampled_from(["ENT_NEW", "EXPORTS"]),
+    st.sampled_from(["79", "01", "48"]),
+    st.sampled_from(["2026-07", "2026-08"]),
+)
+_batch = st.dictionaries(_points, st.sampled_from([1.0, 2.5, 3.0]), min_size=1, max_size=12)
+
+
+def _stored_state(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    o, r, e = Observation, ObservationRevision, ChangeEvent
+    key = (o.indicator_id, o.area_id, o.period, o.dim_key)
+    current = session.execute(select(*key, o.value, o.version).order_by(*key)).all()
+    history = session.execute(
+        select(*key, r.version, r.value).join(o, o.id == r.observation_id).order_by(*key, r.version)
+    ).all()
+    events = session.execute(
+        select(e.indicator_id, e.seq, e.area_id, e.period, e.value, e.version).order_by(e.indicator_id, e.seq)
+    ).all()
+    return [tuple(x) for x in current], [tuple(x) for x in history], [tuple(x) for x in events]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(_batch, min_size=1, max_size=3))
+def test_batches_and_single_rows_store_the_same(session: Session, batches: list[dict[Any, float]]) -> None:
+    """Accepting batches whole gives the same observations, history and events as accepting their rows one by one."""
+
+    def rows(batch: dict[Any, float]) -> list[tuple[int, dict[str, Any]]]:
+        return [
+            (n, {"indicator": i, "area": a, "period": p, "value": v, "status": "final"})
+            for n, ((i, a, p), v) in enumerate(batch.items(), start=1)
+        ]
+
+    def applied(one_by_one: bool) -> tuple[list[tuple[Any, ...]], ...]:
+        nested = session.begin_nested()
+        try:
+            for batch in batches:
+                for part in [[row] for row in rows(batch)] if one_by_one else [rows(batch)]:
+                    outcome = accept.accept(session=session, rows=part, recorded_by="test")
+                    assert outcome.accepted, outcome.problems
+            session.flush()
+            return _stored_state(session)
+        finally:
+            nested.rollback()
+
+    assert applied(one_by_one=False) == applied(one_by_one=True)
