@@ -3,7 +3,12 @@ and nothing written unless the whole batch passes."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +252,50 @@ def test_batches_and_single_rows_store_the_same(session: Session, batches: list[
             nested.rollback()
 
     assert applied(one_by_one=False) == applied(one_by_one=True)
+
+
+# govops ingest with one rule more, registered as a domain registers its rules: when its module is imported.
+_INGEST_WITH_A_RULE = """
+import sys
+from govops.errors import Problem
+from govops.warehouse import accept
+
+def large(batch):
+    hint = "check the figure with its source"
+    return [Problem(f"{row.value:g} is above 4,150", row=row.row, field="value", hint=hint)
+            for row in batch.rows if row.value > 4150]
+
+accept.register_rule("test.large_values", large, blocking=sys.argv[1] == "blocking")
+from govops.cli.main import app
+app(prog_name="govops", args=sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("blocking", [False, True])
+def test_govops_ingest_prints_warnings_and_stops_at_a_blocking_rule(
+    tmp_path: Path, initialised_store: Path, blocking: bool
+) -> None:
+    store = tmp_path / "govops.db"
+    store.write_bytes(initialised_store.read_bytes())
+    (tmp_path / "september.csv").write_text(GOOD_CSV)
+    govops = Govops(store, tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", _INGEST_WITH_A_RULE, "blocking" if blocking else "warning", "ingest", "september.csv"],
+        cwd=tmp_path, env=govops.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    said = "row 3: value: 4200 is above 4,150 (how to fix: check the figure with its source)"
+    if blocking:
+        assert run.returncode == 1, run.stderr
+        assert "1 problem(s) in 2 row(s); nothing was written" in run.stderr
+        assert re.search(r"│ 3\s+│ value\s+│ 4200 is above 4,150\s+│ check the figure with its source", run.stderr)
+        assert _stored_rows(store) == 0
+    else:
+        assert run.returncode == 0, run.stderr
+        assert f"september.csv: warning: {said}" in run.stdout
+        assert "september.csv: 2 rows: 2 new, 0 changed, 0 unchanged" in run.stdout
+        assert _stored_rows(store) == 2
+
+
+def _stored_rows(store: Path) -> int:
+    with closing(sqlite3.connect(store)) as db:
+        return int(db.execute("SELECT count(*) FROM observation").fetchone()[0])
