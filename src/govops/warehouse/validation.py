@@ -135,6 +135,7 @@ def check_rows(
         if isinstance(raw, Problem):
             problems.append(raw)
             continue
+        obs: ObservationIn | PlainRow
         if isinstance(raw, ObservationIn):
             obs = raw
         elif (plain := already_clean(raw)) is not None:
@@ -173,16 +174,39 @@ _PLAIN_NUMBER = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 
 
 def _clean_text(value: Any, *, limit: int | None = 64) -> bool:
-    """Text the model would keep as it is: no surrounding space, in NFC, of an allowed length."""
+    """Text the model would keep as it is: no surrounding space, in NFC, of an allowed length, and proper
+    Unicode (no lone surrogate, which the model refuses)."""
     return (
         type(value) is str
         and 0 < len(value) <= (limit or len(value))
         and value == value.strip()
-        and unicodedata.is_normalized("NFC", value)
+        and (value.isascii() or (_encodes(value) and unicodedata.is_normalized("NFC", value)))
     )
 
 
-def already_clean(raw: Mapping[str, Any]) -> ObservationIn | None:
+def _encodes(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class PlainRow:
+    """A row read without the model: the same fields, with the values the model would give them."""
+
+    indicator: str
+    area: str
+    period: str
+    value: float
+    status: Status
+    dims: dict[str, str]
+    unit: str | None
+    source: str | None
+
+
+def already_clean(raw: Mapping[str, Any]) -> PlainRow | None:
     """The row as the model would read it, when it is plainly so; None when the model must judge it.
 
     Most rows of a batch are: codes as clean text, a plain number, a known status. Building those
@@ -212,10 +236,7 @@ def already_clean(raw: Mapping[str, Any]) -> ObservationIn | None:
         or not (source is None or _clean_text(source, limit=None))
     ):
         return None
-    return ObservationIn.model_construct(
-        indicator=indicator, area=area, period=period, value=value, status=status, dims=dict(dims), unit=unit,
-        source=source,
-    )  # fmt: skip
+    return PlainRow(indicator, area, period, value, status, dict(dims), unit, source)
 
 
 def problems_from_validation(exc: ValidationError, *, row: int | None) -> list[Problem]:
@@ -271,7 +292,11 @@ class _PeriodJudge:
 
 
 def _check_one(
-    index: CatalogIndex, obs: ObservationIn, number: int, default_source: int | None, periods: _PeriodJudge
+    index: CatalogIndex,
+    obs: ObservationIn | PlainRow,
+    number: int,
+    default_source: int | None,
+    periods: _PeriodJudge,
 ) -> tuple[ValidRow | None, list[Problem]]:
     problems: list[Problem] = []
 
