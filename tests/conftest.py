@@ -20,7 +20,7 @@ from govops.db.migrate import upgrade
 from govops.settings import Settings
 from govops.warehouse import series_cache
 from govops.web.app import create_app
-from govops.web.deps import committed, get_session, unit_of_work
+from govops.web.deps import get_session, unit_of_work
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -102,12 +102,22 @@ def client(engine: Engine, session: Session, signing_key_file: Path) -> Iterator
 
 
 def use_session(app: FastAPI, session: Session) -> None:
-    """The app's requests work in the test's session: reads as they are, writes under the unit of work's rule
-    (committed, i.e. a savepoint released, when the route returns; rolled back when it raises)."""
+    """The app's requests work in the test's session: reads as they are, writes under the unit of work's rule.
+
+    Each writing request has a savepoint of its own, as a real one has a session of its own: kept when the
+    route returns, rolled back when it raises, leaving what the test itself stored before it in place.
+    """
 
     def work() -> Iterator[Session]:
-        with committed(session):
+        request = session.begin_nested()
+        try:
             yield session
+        except BaseException:
+            if request.is_active:
+                request.rollback()
+            raise
+        if request.is_active:  # unless the route committed or rolled back the session's own transaction
+            request.commit()
 
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[unit_of_work] = work
