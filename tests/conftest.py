@@ -118,6 +118,8 @@ def use_session(app: FastAPI, session: Session) -> None:
             raise
         if request.is_active:  # unless the route committed or rolled back the session's own transaction
             request.commit()
+        # As the unit of work commits: a later request's rollback (a form shown again) goes back to here.
+        session.commit()
 
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[unit_of_work] = work

@@ -205,8 +205,7 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
         summary = import_catalogue(
             session=session, doc=CatalogueDoc(groups=[GroupDoc.model_validate(data)]), where="form"
         )
-    except ValidationError as exc:
-        session.rollback()
+    except ValidationError as exc:  # nothing written stays: the unit of work rolls back
         raise GovopsError(
             "the group is not valid: "
             + "; ".join(f"{p.field}: {p.message}" for p in problems_from_validation(exc, row=None)),
@@ -222,18 +221,14 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
 async def user_create(request: Request, session: WriteSessionDep, admin: Administrator) -> Response:
     form = await request.form()
     data = {k: str(form.get(k, "")).strip() for k in ("username", "full_name", "agency", "role", "password")}
-    try:
-        created = create_user(
-            session=session,
-            username=data["username"],
-            password=str(form.get("password", "")),
-            full_name=data["full_name"],
-            agency=data["agency"],
-            role=data["role"],
-        )
-    except GovopsError:
-        session.rollback()
-        raise
+    created = create_user(
+        session=session,
+        username=data["username"],
+        password=str(form.get("password", "")),
+        full_name=data["full_name"],
+        agency=data["agency"],
+        role=data["role"],
+    )
     record_request(
         session=session,
         request=request,
