@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
@@ -19,7 +20,7 @@ from govops.db.migrate import upgrade
 from govops.settings import Settings
 from govops.warehouse import series_cache
 from govops.web.app import create_app
-from govops.web.deps import get_session, get_write_session
+from govops.web.deps import get_session, unit_of_work
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -95,10 +96,33 @@ def client(engine: Engine, session: Session, signing_key_file: Path) -> Iterator
         ),
         engine=engine,
     )
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_write_session] = lambda: session
+    use_session(app, session)
     with TestClient(app) as test_client:
         yield test_client
+
+
+def use_session(app: FastAPI, session: Session) -> None:
+    """The app's requests work in the test's session: reads as they are, writes under the unit of work's rule.
+
+    Each writing request has a savepoint of its own, as a real one has a session of its own: kept when the
+    route returns, rolled back when it raises, leaving what the test itself stored before it in place.
+    """
+
+    def work() -> Iterator[Session]:
+        request = session.begin_nested()
+        try:
+            yield session
+        except BaseException:
+            if request.is_active:
+                request.rollback()
+            raise
+        if request.is_active:  # unless the route committed or rolled back the session's own transaction
+            request.commit()
+        # As the unit of work commits: a later request's rollback (a form shown again) goes back to here.
+        session.commit()
+
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[unit_of_work] = work
 
 
 def shared_file(*parts: str) -> Path:

@@ -132,7 +132,7 @@ def test_deleting_the_first_entry_is_noticed_too(session: Session) -> None:
 
 
 def test_ids_may_skip(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "_next_id", lambda _session, last: (last or 0) + 10)
+    monkeypatch.setattr(service, "_next_id", lambda s: (s.scalar(select(func.max(AuditEntry.id))) or 0) + 10)
     entries = some(session, 3)
     assert entries[1].id - entries[0].id == 10
     assert verify(session=session).ok

@@ -34,6 +34,7 @@ from govops.interop.sdmx_api import (
 )
 from govops.interop.sdmx_in import load_mapping, read_sdmx
 from govops.warehouse import service
+from govops.warehouse.filters import ObservationFilter
 from tests.audit.conftest import entries_since, last_id
 from tests.audit.conftest import sign_in as sign_in  # the fixture, for this module
 from tests.warehouse.conftest import TEST_CATALOGUE, obs, put
@@ -92,7 +93,8 @@ def csv_rows(response: Response) -> list[dict[str, str]]:
 
 
 def stored_rows(session: Session, indicator: str) -> list[dict[str, Any]]:
-    page = service.list_observations(session=session, indicator=indicator, limit=10_000)
+    where = ObservationFilter.of(session=session, indicator=indicator)
+    page = service.list_observations(session=session, where=where, limit=10_000)
     return [
         {"indicator": o.indicator, "area": o.area, "period": o.period, "value": o.value, "dims": o.dims}
         for o in page.items

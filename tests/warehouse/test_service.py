@@ -1,19 +1,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.errors import Rejected
+from govops.paging import Page
+from govops.warehouse.filters import ObservationFilter
 from govops.warehouse.models import Observation, ObservationRevision
-from govops.warehouse.schemas import ObservationIn
+from govops.warehouse.schemas import ObservationIn, ObservationOut
 from govops.warehouse.service import list_observations, write_observations
 from govops.warehouse.validation import CatalogIndex, check_rows
 from tests.warehouse.conftest import obs, put
 
 pytestmark = pytest.mark.usefixtures("catalogue")
+
+
+def listed(
+    session: Session, *, as_of: datetime | None = None, after_id: int = 0, limit: int = 100, **filters: Any
+) -> Page[ObservationOut]:
+    """The observations an API query's filters select, read through the filter object."""
+    where = ObservationFilter.of(session=session, **filters)
+    return list_observations(session=session, where=where, as_of=as_of, after_id=after_id, limit=limit)
 
 
 def count(session: Session, model: type) -> int:
@@ -25,7 +36,7 @@ def test_upsert_creates_updates_and_leaves_unchanged(session: Session) -> None:
     assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
     second = put(session, [obs("T_FLOW2", "01", "2025-07", 11.5), obs("T_FLOW2", "79", "2025-07", 20.0)])
     assert (second.created, second.updated, second.unchanged) == (0, 1, 1)
-    page = list_observations(session=session, indicator="T_FLOW2")
+    page = listed(session, indicator="T_FLOW2")
     assert {(o.area, o.value, o.version) for o in page.items} == {("01", 11.5, 2), ("79", 20.0, 1)}
 
 
@@ -42,12 +53,12 @@ def test_every_change_is_kept_as_a_revision_and_readable_as_of_a_moment(session:
     assert [tuple(r) for r in history] == [(10.0, "provisional"), (12.0, "final")]
 
     def value_at(moment: datetime) -> list[float]:
-        return [o.value for o in list_observations(session=session, indicator="T_FLOW2", as_of=moment).items]
+        return [o.value for o in listed(session, indicator="T_FLOW2", as_of=moment).items]
 
     assert value_at(t0 - timedelta(seconds=1)) == []
     assert value_at(t0 + timedelta(days=1)) == [10.0]
     assert value_at(t0 + timedelta(days=31)) == [12.0]
-    assert [o.status for o in list_observations(session=session, indicator="T_FLOW2").items] == ["final"]
+    assert [o.status for o in listed(session, indicator="T_FLOW2").items] == ["final"]
 
 
 def test_a_batch_with_one_bad_row_writes_nothing(session: Session) -> None:
@@ -108,7 +119,7 @@ def test_repeated_data_point_in_one_batch_is_rejected(session: Session) -> None:
 
 def test_values_in_another_unit_of_the_same_quantity_are_converted(session: Session) -> None:
     put(session, [obs("T_FLOW2", "01", "2025-07", 2500.0, unit="T_MN_VND")])
-    assert [o.value for o in list_observations(session=session, indicator="T_FLOW2").items] == [2.5]
+    assert [o.value for o in listed(session, indicator="T_FLOW2").items] == [2.5]
 
 
 def test_dimensions_key_the_data_and_the_total_is_the_empty_key(session: Session) -> None:
@@ -120,15 +131,15 @@ def test_dimensions_key_the_data_and_the_total_is_the_empty_key(session: Session
             obs("T_FLOW", "01", "2025-08", 9.0, dims={"T_SECTOR": "_T"}),
         ],
     )
-    total = list_observations(session=session, indicator="T_FLOW", dims={})
+    total = listed(session, indicator="T_FLOW", dims={})
     assert [(o.period, o.value, o.dims) for o in total.items] == [("2025-07", 10.0, {}), ("2025-08", 9.0, {})]
-    agr = list_observations(session=session, indicator="T_FLOW", dims={"T_SECTOR": "AGR"})
+    agr = listed(session, indicator="T_FLOW", dims={"T_SECTOR": "AGR"})
     assert [(o.value, o.dims) for o in agr.items] == [(4.0, {"T_SECTOR": "AGR"})]
 
 
 def test_source_defaults_to_the_owner_and_can_be_named(session: Session) -> None:
     put(session, [obs("T_FLOW2", "01", "2025-07", 1.0), obs("T_FLOW2", "79", "2025-07", 1.0, source="PC-79")])
-    assert {o.area: o.source for o in list_observations(session=session, indicator="T_FLOW2").items} == {
+    assert {o.area: o.source for o in listed(session, indicator="T_FLOW2").items} == {
         "01": "NSO",
         "79": "PC-79",
     }
@@ -138,7 +149,7 @@ def test_listing_pages_with_a_cursor_until_the_end(session: Session) -> None:
     put(session, [obs("T_FLOW2", "01", f"2024-{m:02d}", float(m)) for m in range(1, 13)])
     seen, cursor_id, pages = [], 0, 0
     while True:
-        page = list_observations(session=session, indicator="T_FLOW2", after_id=cursor_id, limit=5)
+        page = listed(session, indicator="T_FLOW2", after_id=cursor_id, limit=5)
         pages += 1
         seen.extend(o.period for o in page.items)
         if page.next_cursor is None:
@@ -152,7 +163,7 @@ def test_listing_pages_with_a_cursor_until_the_end(session: Session) -> None:
 
 def test_period_range_filter(session: Session) -> None:
     put(session, [obs("T_FLOW2", "01", f"2024-{m:02d}", float(m)) for m in range(1, 13)])
-    page = list_observations(session=session, indicator="T_FLOW2", start="2024-Q2", end="2024-05")
+    page = listed(session, indicator="T_FLOW2", start="2024-Q2", end="2024-05")
     assert [o.period for o in page.items] == ["2024-04", "2024-05"]
 
 

@@ -20,7 +20,7 @@ from govops.catalog.service import reference_catalogue
 from govops.settings import Settings
 from govops.warehouse import series_cache
 from govops.web.app import create_app
-from govops.web.deps import get_session, get_write_session
+from tests.conftest import use_session
 from tests.warehouse.conftest import obs, put
 
 PASSWORD = "correct horse battery"
@@ -64,8 +64,7 @@ def web(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Te
                 worker=False,
             )
             app = create_app(settings, engine=engine)
-            app.dependency_overrides[get_session] = lambda: session
-            app.dependency_overrides[get_write_session] = lambda: session
+            use_session(app, session)
             with TestClient(app) as client:
                 form = client.get("/signin")
                 token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)

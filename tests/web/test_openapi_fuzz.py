@@ -40,7 +40,7 @@ from govops.paging import encode_cursor
 from govops.settings import Settings
 from govops.warehouse.accept import ingest
 from govops.web.app import create_app
-from govops.web.deps import get_session, get_write_session
+from tests.conftest import use_session
 
 # Values of the domain the generator mixes in, so that requests reach past "no such code" into the real work
 # (series aggregation, formulas, unit conversion, paging) on the data that `api` seeds.
@@ -226,8 +226,7 @@ class Api:
 
 def _build_app(engine: Engine, session: Session) -> FastAPI:
     app = create_app(Settings(database_url=str(engine.url), page_warmer=False, worker=False), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_write_session] = lambda: session
+    use_session(app, session)
     return app
 
 

@@ -19,7 +19,7 @@ from govops.audit.models import AuditEntry
 from govops.auth.models import SignInFailure
 from govops.settings import Settings
 from govops.web.app import create_app
-from govops.web.deps import get_session, get_write_session
+from tests.conftest import use_session
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "govops" / "web" / "templates"
 
@@ -101,8 +101,7 @@ def app_behind(engine: Engine, session: Session, signing_key_file: Path) -> Iter
             trusted_proxies=proxies,  # as read from GOVOPS_TRUSTED_PROXIES
         )
         app = create_app(settings, engine=engine)
-        app.dependency_overrides[get_session] = lambda: session
-        app.dependency_overrides[get_write_session] = lambda: session
+        use_session(app, session)
         client = TestClient(app, client=(peer, 41234))
         opened.append(client)
         return client

@@ -22,12 +22,13 @@ from typing import Any
 
 import structlog
 from fastapi import Request
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from govops.audit.models import ACTOR_KINDS, AuditEntry
 from govops.audit.schemas import AuditEntryOut, Verification
 from govops.db.base import utcnow
+from govops.db.dialect import advisory_xact_lock, reserve_ids
 from govops.errors import GovopsError
 from govops.paging import DEFAULT_LIMIT, Page, check_limit, make_page
 from govops.web.security import client_ip
@@ -137,16 +138,13 @@ def _clean(value: str | None, field: str) -> str | None:
 
 def take_turn(session: Session) -> None:
     """Wait for this transaction's turn to write the trail (see the module's docstring); taking it twice is harmless."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Held until this transaction ends: the next writer reads the last entry only after we commit.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    # Held until this transaction ends: the next writer reads the last entry only after we commit.
+    advisory_xact_lock(session, LOCK_KEY)
 
 
-def _next_id(session: Session, last_id: int | None) -> int:
-    if session.get_bind().dialect.name == "postgresql":
-        # Taken under the lock, so ids grow along the chain; a rolled-back writer leaves a gap.
-        return int(session.scalar(text("SELECT nextval(pg_get_serial_sequence('audit_entry', 'id'))")))
-    return (last_id or 0) + 1
+def _next_id(session: Session) -> int:
+    # Taken under the lock, so ids grow along the chain; a rolled-back writer leaves a gap on PostgreSQL.
+    return reserve_ids(session, AuditEntry.__table__, 1)[0]  # type: ignore[arg-type]
 
 
 def record(
@@ -182,7 +180,7 @@ def record(
     last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
     prev_hash = last.hash if last is not None else GENESIS
     entry = AuditEntry(
-        id=_next_id(session, last.id if last is not None else None),
+        id=_next_id(session),
         at=at,
         actor_kind=actor_kind,
         actor=actor,

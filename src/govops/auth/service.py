@@ -18,13 +18,14 @@ import structlog
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import ColumnElement, CursorResult, Result, delete, or_, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, Result, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from govops.auth.models import SignInFailure, User, UserSession
 from govops.auth.schemas import Role, UserOut
 from govops.catalog.models import Agency
 from govops.db.base import utcnow
+from govops.db.dialect import advisory_xact_lock, lock_key
 from govops.errors import GovopsError, NotFound, Problem
 
 log = structlog.get_logger(__name__)
@@ -414,11 +415,9 @@ def _serialise_attempts(session: Session, keys: list[str]) -> None:
     PostgreSQL: transaction-scoped advisory locks (taken in one order, so that two attempts never wait on each
     other). SQLite: the writing session's BEGIN IMMEDIATE already holds the store's write lock.
     """
-    connection = session.connection()  # on SQLite, a writing session's BEGIN IMMEDIATE: the write lock
-    if connection.dialect.name != "postgresql":
-        return
-    for key in sorted({int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys}):
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    # On SQLite the first one begins the writing session's transaction: BEGIN IMMEDIATE, the write lock.
+    for key in sorted({lock_key(k) for k in keys}):
+        advisory_xact_lock(session, key)
 
 
 def record_attempt(

@@ -182,17 +182,18 @@ async def verify_csrf(request: Request, _user: CurrentUser) -> None:
 
 
 def sign_in(request: Request, *, session: Session, username: str, password: str) -> tuple[str, UserSession]:
-    """Check the password and start a session (committed); returns the token for `set_session_cookie`.
+    """Check the password and start a session; returns the token for `set_session_cookie`.
 
-    Use a writing session (WriteSessionDep). A failed attempt is committed before the error is raised,
-    so that throttling counts it, with its audit entry. Any session the browser had before ends (no session
+    Use the route's unit of work (WriteSessionDep), which commits the new session with the answer. The attempt
+    and, when it fails, its audit entry are committed here in transactions of their own: throttling must count
+    them although the route then answers with an error. Any session the browser had before ends (no session
     fixation).
     """
     try:
         attempt = service.record_attempt(session=session, username=username, ip=client_ip(request))
         _purge_now_and_then(request, session=session)
-        # Counted (and the counting lock released) before the slow password check: parallel guesses cannot
-        # all pass the throttle.
+        # A transaction of its own, deliberately: counted (and the counting lock released) before the slow
+        # password check, so that parallel guesses cannot all pass the throttle.
         session.commit()
         user = service.check_password(session=session, attempt=attempt, password=password)
     except GovopsError as exc:
@@ -203,6 +204,8 @@ def sign_in(request: Request, *, session: Session, username: str, password: str)
             target=service.normalise_username(username)[:64],
             detail={"reason": exc.code},
         )
+        # Deliberately committed before the error is raised: the unit of work rolls back what a failed route
+        # wrote, but a failed sign-in must stay on record.
         session.commit()
         raise
     previous: UserSession | None = getattr(request.state, "user_session", None)
@@ -218,7 +221,6 @@ def sign_in(request: Request, *, session: Session, username: str, password: str)
         target=user.username,
         actor=Actor("user", user.username, user.agency.code),
     )
-    session.commit()
     request.state.user, request.state.user_session = user, user_session
     return token, user_session
 
@@ -254,12 +256,11 @@ def _purge_now_and_then(request: Request, *, session: Session) -> None:
 
 
 def sign_out(request: Request, response: Response, *, session: Session) -> None:
-    """End this browser's session (committed) and clear its cookie."""
+    """End this browser's session (committed by the route's unit of work) and clear its cookie."""
     user_session = _user_session(request)
     if user_session is not None:
         service.end_session(session=session, user_session=session.merge(user_session, load=True))
         record_request(session=session, request=request, action="auth.sign_out", target=user_session.user.username)
-        session.commit()
     request.state.user, request.state.user_session = None, None
     clear_session_cookie(response)
 

@@ -132,7 +132,6 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
             {"item": data, "is_new": code == "new", "problems": problems, **_choices(session)},
             status_code=422,
         )
-    session.commit()
     return RedirectResponse(f"/explorer/{data['code']}", status_code=303)
 
 
@@ -206,8 +205,7 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
         summary = import_catalogue(
             session=session, doc=CatalogueDoc(groups=[GroupDoc.model_validate(data)]), where="form"
         )
-    except ValidationError as exc:
-        session.rollback()
+    except ValidationError as exc:  # nothing written stays: the unit of work rolls back
         raise GovopsError(
             "the group is not valid: "
             + "; ".join(f"{p.field}: {p.message}" for p in problems_from_validation(exc, row=None)),
@@ -216,7 +214,6 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
     record_request(
         session=session, request=request, action="group.save", target=data["code"], detail=summary.as_counts()
     )
-    session.commit()
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -224,18 +221,14 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
 async def user_create(request: Request, session: WriteSessionDep, admin: Administrator) -> Response:
     form = await request.form()
     data = {k: str(form.get(k, "")).strip() for k in ("username", "full_name", "agency", "role", "password")}
-    try:
-        created = create_user(
-            session=session,
-            username=data["username"],
-            password=str(form.get("password", "")),
-            full_name=data["full_name"],
-            agency=data["agency"],
-            role=data["role"],
-        )
-    except GovopsError:
-        session.rollback()
-        raise
+    created = create_user(
+        session=session,
+        username=data["username"],
+        password=str(form.get("password", "")),
+        full_name=data["full_name"],
+        agency=data["agency"],
+        role=data["role"],
+    )
     record_request(
         session=session,
         request=request,
@@ -243,7 +236,6 @@ async def user_create(request: Request, session: WriteSessionDep, admin: Adminis
         target=created.username,
         detail={"agency": created.agency.code, "role": created.role},
     )
-    session.commit()
     return RedirectResponse("/admin#users", status_code=303)
 
 
@@ -359,7 +351,6 @@ async def user_save(request: Request, session: WriteSessionDep, admin: Administr
     changes = {field: [before[field], after[field]] for field in USER_FIELDS if before[field] != after[field]}
     if changes:
         record_request(session=session, request=request, action="user.update", target=name, detail={"changes": changes})
-    session.commit()
     return RedirectResponse(f"/admin/users/{name}?saved=user", status_code=303)
 
 
@@ -392,5 +383,4 @@ async def user_password(request: Request, session: WriteSessionDep, admin: Admin
             request, session, get_user(session=session, username=name), password_problems=problems, status_code=422
         )
     record_request(session=session, request=request, action="user.password", target=name)
-    session.commit()
     return RedirectResponse(f"/admin/users/{name}?saved=password", status_code=303)

@@ -1,44 +1,84 @@
-"""Where SQLite and PostgreSQL differ, in one place, so that domains never check which one they run on.
+"""Where SQLite and PostgreSQL differ, in one place: locks, fresh ids, bulk copy, upsert and notifications.
 
-Bulk writes: PostgreSQL takes rows by binary COPY (typed once per table, no text formatting of each
-value), SQLite by one executemany. Primary keys are allocated before the rows are written, so that
-a table and the rows referring to it can be streamed in without asking anything back.
+Domains call these small functions instead of checking the dialect themselves. The rule behind the
+SQLite side of each: a writing transaction there holds the whole database's write lock from its
+BEGIN IMMEDIATE (see `govops.db.engine`), so what PostgreSQL needs a lock or a sequence for is
+already serialised, and there is one writer process to wake.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Engine, Table, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-POSTGRESQL = "postgresql"
-
-
-def is_postgresql(conn: Connection) -> bool:
-    return conn.dialect.name == POSTGRESQL
+Bind = Connection | Engine | Session
 
 
-def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """`count` fresh primary keys for `table`, taken in the current transaction."""
-    if count == 0:
+def is_postgres(bind: Bind) -> bool:
+    """Whether `bind` (a connection, an engine or a session) talks to PostgreSQL; else it is SQLite."""
+    if isinstance(bind, Session):
+        return bind.get_bind().dialect.name == "postgresql"
+    return bind.dialect.name == "postgresql"
+
+
+def _connection(bind: Connection | Session) -> Connection:
+    return bind.connection() if isinstance(bind, Session) else bind
+
+
+def lock_key(name: str) -> int:
+    """A stable 64-bit advisory lock key for a name (e.g. "sign-in user alice")."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def advisory_xact_lock(bind: Connection | Session, key: int) -> None:
+    """Hold the lock `key` until the transaction ends (waiting for it if another transaction holds it).
+
+    PostgreSQL: pg_advisory_xact_lock. SQLite: the transaction is begun if it was not, and a writing one's
+    BEGIN IMMEDIATE holds the database's write lock: what follows (reading the clock, counting) happens under
+    the lock on both. Take several keys in one order, so that two transactions never wait on each other.
+    """
+    conn = _connection(bind)
+    if is_postgres(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif not conn.in_transaction():
+        conn.begin()
+
+
+def reserve_ids(bind: Connection | Session, table: Table, count: int) -> list[int]:
+    """`count` fresh primary keys (column `id`) for `table`, taken in the current transaction, in order.
+
+    PostgreSQL: from the column's sequence (a rolled-back transaction leaves a gap). SQLite: after the
+    largest id, which no one else can take while this writer holds the write lock.
+    """
+    if count <= 0:
         return []
-    if is_postgresql(conn):
+    conn = _connection(bind)
+    if is_postgres(conn):
         return list(
             conn.execute(
                 text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
                 {"table": table.name, "count": count},
             ).scalars()
         )
-    # SQLite: writers hold the database's write lock from BEGIN IMMEDIATE, so no one else can take these.
     start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(start + 1, start + count + 1))
 
 
-def copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Append `rows` (values in the order of `columns`, as Python values) to `table`; how many were written."""
+def copy_rows(bind: Connection | Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Append rows (values in `columns`' order, as Python values) at the speed of the database; how many.
+
+    PostgreSQL: binary COPY ... FROM STDIN (typed once per table, no text formatting of each value).
+    SQLite: one executemany of a plain INSERT. Nothing is returned but the count: allocate ids beforehand
+    (`reserve_ids`) when rows refer to each other. Flush the session first.
+    """
+    conn = _connection(bind)
     names = ", ".join(columns)
-    if is_postgresql(conn):
+    if is_postgres(conn):
         types = _pg_types(conn, table.name)
         raw: Any = conn.connection.dbapi_connection
         count = 0
@@ -69,3 +109,40 @@ def _pg_types(conn: Connection, table: str) -> dict[str, str]:
         {"table": table},
     ).all()
     return {name: kind for name, kind in found}
+
+
+def upsert(
+    bind: Connection | Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    update: Sequence[str] | None = None,
+) -> None:
+    """Insert `rows`; a row whose `key` columns match a stored one updates its `update` columns instead.
+
+    `update` None: every column of the row but the key; empty: the stored row is kept as it is. Both
+    dialects write INSERT ... ON CONFLICT (key) DO UPDATE / DO NOTHING; `key` must be a unique index.
+    """
+    if not rows:
+        return
+    conn = _connection(bind)
+    stmt: Any = (postgresql.insert(table) if is_postgres(conn) else sqlite.insert(table)).values(list(rows))
+    changed = [c for c in rows[0] if c not in key] if update is None else list(update)
+    if changed:
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in changed})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    conn.execute(stmt)
+
+
+def notify(bind: Connection | Session, channel: str, payload: str = "") -> None:
+    """Tell the processes listening on `channel` once this transaction commits (never if it rolls back).
+
+    PostgreSQL: pg_notify, folded with the same notifications of the transaction. SQLite: nothing to send;
+    its one writer process wakes its own readers at commit.
+    """
+    if is_postgres(bind):
+        _connection(bind).execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
+        )

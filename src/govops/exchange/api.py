@@ -250,7 +250,6 @@ def _submit(request: Request, session: Session, member: Member, incoming: submis
         found, replayed = submissions.submit(
             session=session, member=member, incoming=incoming, server_key=signing_key, max_rows=settings.max_batch_rows
         )
-    session.commit()
     content = Receipt.model_validate(submissions.receipt(found)).model_dump(mode="json")
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if found.status == "rejected":
@@ -276,8 +275,8 @@ def rejection_message(submission: Submission) -> str:
 )
 def get_submission(session: WriteSessionDep, member: CallingMember, submission_id: str) -> Any:
     """A receipt again, with every rejected row; only for the member that sent it."""
+    # A writing session: the key's use is stamped, and committed with the answer.
     found = submissions.get_submission(session=session, member=member, submission_id=submission_id)
-    session.commit()  # the key's use is stamped
     return submissions.receipt(found)
 
 

@@ -85,7 +85,6 @@ def _monitor(session: Session) -> dict[str, Any]:
 def replay(request: Request, session: WriteSessionDep, admin: Administrator, delivery_id: int) -> RedirectResponse:
     webhooks.replay(session=session, delivery_id=delivery_id)
     record_request(session=session, request=request, action="webhook.replay", target=str(delivery_id))
-    session.commit()
     return RedirectResponse("/admin/exchange#dead", status_code=303)
 
 
@@ -109,7 +108,6 @@ async def add_member(request: Request, session: WriteSessionDep, admin: Administ
     record_request(
         session=session, request=request, action="member.add", target=member.code, detail={"key": issued.prefix}
     )
-    session.commit()
     return _member_page(request, session, member, new_key=issued.key, status_code=201)
 
 
@@ -129,7 +127,6 @@ async def new_key(request: Request, session: WriteSessionDep, admin: Administrat
     )
     detail = {"key": issued.prefix, "rotates": rotate or None}
     record_request(session=session, request=request, action="key.issue", target=member.code, detail=detail)
-    session.commit()
     return _member_page(request, session, member, new_key=issued.key, status_code=201)
 
 
@@ -140,7 +137,6 @@ def revoke_key(
     member = _member(session, member_id)
     service.revoke_key(session=session, member=member, prefix=prefix)
     record_request(session=session, request=request, action="key.revoke", target=member.code, detail={"key": prefix})
-    session.commit()
     return RedirectResponse(f"/admin/exchange/members/{member.id}#keys", status_code=303)
 
 
@@ -157,7 +153,6 @@ async def grant(request: Request, session: WriteSessionDep, admin: Administrator
         return _member_page(request, session, member, problem=exc, status_code=exc.status)
     detail = {"group": group, "read": read, "write": write, **({"for_others": True} if for_others else {})}
     record_request(session=session, request=request, action="grant.add", target=member.code, detail=detail)
-    session.commit()
     return RedirectResponse(f"/admin/exchange/members/{member.id}#grants", status_code=303)
 
 
@@ -168,7 +163,6 @@ def revoke_grant(
     member = _member(session, member_id)
     service.revoke(session=session, member=member, group=group)
     record_request(session=session, request=request, action="grant.revoke", target=member.code, detail={"group": group})
-    session.commit()
     return RedirectResponse(f"/admin/exchange/members/{member.id}#grants", status_code=303)
 
 
@@ -191,7 +185,6 @@ async def subscribe(request: Request, session: WriteSessionDep, admin: Administr
         return _member_page(request, session, member, problem=exc, status_code=exc.status)
     detail = {"url": url, "id": subscription.id}
     record_request(session=session, request=request, action="webhook.add", target=member.code, detail=detail)
-    session.commit()
     return _member_page(request, session, member, new_secret=(subscription.id, subscription.secret), status_code=201)
 
 
@@ -203,7 +196,6 @@ def stop_subscription(
     webhooks.unsubscribe(session=session, member=member, subscription_id=subscription_id)
     detail = {"id": subscription_id}
     record_request(session=session, request=request, action="webhook.stop", target=member.code, detail=detail)
-    session.commit()
     return RedirectResponse(f"/admin/exchange/members/{member.id}#subscriptions", status_code=303)
 
 

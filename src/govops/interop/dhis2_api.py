@@ -17,6 +17,7 @@ from govops.errors import GovopsError
 from govops.interop import dhis2
 from govops.interop.mappings import get_mapping
 from govops.paging import MAX_BIG_ID, MAX_LIMIT, decode_cursor
+from govops.warehouse.filters import ObservationFilter
 from govops.warehouse.service import list_observations
 from govops.web.access import Readable
 from govops.web.deps import SessionDep, WriteSessionDep
@@ -51,11 +52,10 @@ def data_value_sets(
     values: list[dhis2.ExportValue] = []
     areas = sorted(set(rules.org_units.values()))
     for code in readable:
+        where = ObservationFilter.of(session=session, indicator=code, areas=areas, start=start, end=end)
         cursor = 0
         while True:
-            page = list_observations(
-                session=session, indicator=code, areas=areas, start=start, end=end, after_id=cursor, limit=MAX_LIMIT
-            )
+            page = list_observations(session=session, where=where, after_id=cursor, limit=MAX_LIMIT)
             values += [
                 dhis2.ExportValue(indicator=o.indicator, area=o.area, period=o.period, value=o.value, dims=o.dims)
                 for o in page.items
@@ -66,6 +66,5 @@ def data_value_sets(
     secret = [code for code in readable if classes[code] == CONFIDENTIAL]
     if secret:
         record_confidential_reads(session=audit_session, request=request, codes=secret, detail={"rows": len(values)})
-        audit_session.commit()
     body = dhis2.write_data_value_set(rows=values, mapping=rules, data_set=data_set)
     return Response(body, media_type="application/json")

@@ -71,7 +71,6 @@ async def _save(request: Request, session: Session, admin: User, form: FormData)
         }
         return render(request, "admin/mappings.html", context, status_code=exc.status)
     record_request(session=session, request=request, action="mapping.save", target=values["name"].strip())
-    session.commit()
     return RedirectResponse(f"/admin/mappings?name={values['name'].strip()}&saved=1", status_code=303)
 
 

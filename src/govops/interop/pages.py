@@ -108,7 +108,6 @@ async def _upload(request: Request, session: Session, user: User, form: FormData
         session.rollback()
         context = {**_context(session, user), "problem": exc}
         return render(request, "submit.html", context, status_code=exc.status)
-    session.commit()
     receipt = submissions.receipt(found)
     context = {**_context(session, user), "receipt": receipt, "replayed": replayed, "file_name": file.filename}
     status = 422 if found.status == "rejected" else 200 if replayed else 201

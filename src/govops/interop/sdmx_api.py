@@ -73,6 +73,7 @@ from govops.interop.sdmx_out import (
     structure_message,
 )
 from govops.periods import Freq, Period, PeriodError
+from govops.warehouse.filters import ObservationFilter
 from govops.warehouse.models import Observation
 from govops.warehouse.validation import parse_dim_key
 from govops.web.access import Readable, Reader
@@ -514,22 +515,25 @@ def stored_series(
     indicators = [i for i in served.indicators if INDICATOR not in wanted or i.code in wanted[INDICATOR]]
     if not indicators:
         return []
-    o = Observation
-    stmt = select(o.indicator_id, o.area_id, o.dim_key, o.period, o.value, o.status).where(
-        o.indicator_id.in_([i.id for i in indicators])
-    )
+    areas = None
     if REF_AREA in wanted:
-        ids = [area_ids[code] for code in sorted(wanted[REF_AREA]) if code in area_ids]
-        if not ids:
+        areas = frozenset(area_ids[code] for code in wanted[REF_AREA] if code in area_ids)
+        if not areas:
             return []
-        stmt = stmt.where(o.area_id.in_(ids))
-    if query.first_day is not None:
-        stmt = stmt.where(o.period_start >= query.first_day)
-    if query.last_day is not None:
-        stmt = stmt.where(o.period_start <= query.last_day)
-    if query.updated_after is not None:
-        stmt = stmt.where(o.updated_at > query.updated_after)
-    stmt = stmt.order_by(o.indicator_id, o.area_id, o.dim_key, o.period_start).limit(limit + 1)
+    where = ObservationFilter(
+        indicator_ids=frozenset(i.id for i in indicators),
+        area_ids=areas,
+        first_day=query.first_day,
+        last_day=query.last_day,
+        updated_after=query.updated_after,
+    )
+    o = Observation
+    stmt = (
+        select(o.indicator_id, o.area_id, o.dim_key, o.period, o.value, o.status)
+        .where(where.as_sql_filter())
+        .order_by(o.indicator_id, o.area_id, o.dim_key, o.period_start)
+        .limit(limit + 1)
+    )
     rows = session.execute(stmt).all()
     if len(rows) > limit:
         raise GovopsError(
@@ -706,7 +710,6 @@ def _data_response(
     if confidential:
         count = sum(len(s.observations) for s in series)
         record_confidential_reads(session=audit_session, request=request, codes=confidential, detail={"rows": count})
-        audit_session.commit()
     return Response(body, media_type=negotiated.content_type, headers={"Vary": "Accept, Accept-Language"})
 
 

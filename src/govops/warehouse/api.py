@@ -18,6 +18,7 @@ from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError
 from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from govops.warehouse import changes, service
+from govops.warehouse.filters import ObservationFilter
 from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationOut, Series
 from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.stream import ChangeHub, stream
@@ -87,7 +88,7 @@ def get_observations(
 ) -> Page[ObservationOut]:
     if indicator:
         require_readable(indicator, find_indicator(session=session, code=indicator).classification, allowed)
-    page = service.list_observations(
+    where = ObservationFilter.of(
         session=session,
         indicator=indicator,
         areas=area,
@@ -96,11 +97,11 @@ def get_observations(
         dims=_parse_dims(dims),
         status=status,
         updated_since=updated_since,
-        as_of=as_of,
         classifications=allowed.classifications,
         indicator_codes=allowed.indicators,
-        after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
-        limit=limit,
+    )
+    page = service.list_observations(
+        session=session, where=where, as_of=as_of, after_id=decode_cursor(cursor, max_id=MAX_BIG_ID), limit=limit
     )
     if CONFIDENTIAL in allowed.classifications:
         codes = {indicator} if indicator else {item.indicator for item in page.items}
@@ -111,7 +112,6 @@ def get_observations(
             record_confidential_reads(
                 session=audit_session, request=request, codes=confidential, detail={"rows": len(page.items)}
             )
-            audit_session.commit()
     return page
 
 
@@ -198,5 +198,4 @@ def get_series(
     )
     if ind.classification == CONFIDENTIAL:
         record_confidential_reads(session=audit_session, request=request, codes=[ind.code])
-        audit_session.commit()
     return result

@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from govops.db import dialect
+from govops.db.dialect import copy_rows, reserve_ids
 
 
 def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
     """`count` fresh primary keys for `table`, taken in the current transaction."""
-    return dialect.allocate_ids(session.connection(), table, count)
+    return reserve_ids(session, table, count)
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    session.flush()  # rows the ORM still holds go first: these may refer to them
-    dialect.copy_rows(session.connection(), table, columns, rows)
+    session.flush()
+    copy_rows(session, table, columns, rows)

@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Area, Indicator
+from govops.db.dialect import advisory_xact_lock
 from govops.warehouse import notify
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import ChangeEvent, IndicatorState
@@ -63,9 +64,8 @@ def record(
     if not written:
         return 0
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
-        notify.announce(conn)
+    advisory_xact_lock(conn, FEED_LOCK)
+    notify.announce(conn)
     indicator_ids = sorted({w.row.indicator_id for w in written})
     last = dict(
         session.execute(

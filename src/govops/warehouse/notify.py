@@ -16,7 +16,9 @@ from typing import ClassVar
 
 import psycopg
 import structlog
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
+
+from govops.db.dialect import is_postgres, notify
 
 log = structlog.get_logger(__name__)
 
@@ -26,8 +28,7 @@ _RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 def announce(conn: Connection) -> None:
     """Queue a notification that PostgreSQL sends at commit; several in one transaction fold into one."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    notify(conn, CHANNEL)
 
 
 class CommitListener:
@@ -46,7 +47,7 @@ class CommitListener:
     @classmethod
     def acquire(cls, engine: Engine, callbacks: list[Callable[[], None]]) -> CommitListener | None:
         """The listener for this engine's database, started with its first user; None on SQLite."""
-        if engine.dialect.name != "postgresql":
+        if not is_postgres(engine):
             return None
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         with cls._registry_lock:

@@ -345,7 +345,6 @@ def explorer(
     }
     if ind.classification == CONFIDENTIAL:
         record_confidential_reads(session=audit_session, request=request, codes=[ind.code])
-        audit_session.commit()
     return render(
         request,
         "explorer.html",
@@ -398,7 +397,6 @@ def download(
     rows = _download_rows(ind, data, locale_of(request))
     if ind.classification == CONFIDENTIAL:
         record_confidential_reads(session=audit_session, request=request, codes=[ind.code])
-        audit_session.commit()
     name = f"{ind.code}_{data.freq}{'_yoy' if view == 'yoy' else ''}"
     if fmt == "csv":
         buffer = io.StringIO()

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Indicator
+from govops.db.dialect import is_postgres
 from govops.periods import Freq, Period
 from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, load_values
 from govops.warehouse.areas import AreaTree
@@ -45,7 +46,7 @@ def _lock(session: Session, indicator_ids: Iterable[int]) -> None:
     FOR NO KEY UPDATE does not conflict with the key-share locks that inserting observations takes on
     the same indicator row; ids are locked in order so that two writers cannot wait on each other.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         return  # SQLite writers already hold the database's write lock
     for indicator_id in sorted(set(indicator_ids)):
         session.execute(select(Indicator.id).where(Indicator.id == indicator_id).with_for_update(key_share=True))

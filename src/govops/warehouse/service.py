@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -12,16 +12,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency, Area, Indicator
-from govops.catalog.service import get_area, get_indicator
 from govops.db.base import utcnow
-from govops.errors import GovopsError
 from govops.paging import Page, make_page
-from govops.periods import Period, PeriodError
 from govops.warehouse import changes, rollup
 from govops.warehouse.bulk import allocate_ids, insert_rows
+from govops.warehouse.filters import ObservationFilter
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
-from govops.warehouse.validation import ValidRow, dim_key, parse_dim_key
+from govops.warehouse.validation import ValidRow, parse_dim_key
 
 T = TypeVar("T")
 
@@ -168,36 +166,16 @@ def _existing(
     return found
 
 
-def period_bound(text: str | None, which: str) -> date | None:
-    if not text:
-        return None
-    try:
-        period = Period.parse(text)
-    except PeriodError as exc:
-        exc.where = which
-        raise
-    return period.start if which == "start" else period.end
-
-
 def list_observations(
     *,
     session: Session,
-    indicator: str | None = None,
-    areas: Sequence[str] = (),
-    start: str | None = None,
-    end: str | None = None,
-    dims: Mapping[str, str] | None = None,
-    status: str | None = None,
-    updated_since: datetime | None = None,
+    where: ObservationFilter = ObservationFilter(),  # noqa: B008  (frozen: one shared empty filter is safe)
     as_of: datetime | None = None,
-    classifications: Sequence[str] | None = None,
-    indicator_codes: Collection[str] | None = None,
     after_id: int = 0,
     limit: int = 100,
 ) -> Page[ObservationOut]:
     """Observations in id order, filtered; with `as_of`, the values as they stood at that moment."""
     o = Observation
-    ind = get_indicator(session=session, code=indicator) if indicator else None
     if as_of is None:
         # The two shapes differ in their column types; both are filtered the same way below.
         stmt: Any = select(
@@ -215,9 +193,9 @@ def list_observations(
     else:
         r = ObservationRevision
         history = select(r.observation_id, func.max(r.version).label("version")).where(r.recorded_at <= as_of)
-        if ind is not None:
+        if (only := where.single_indicator) is not None:
             # Only this indicator's history: the revision table is the largest in the store.
-            history = history.join(o, o.id == r.observation_id).where(o.indicator_id == ind.id)
+            history = history.join(o, o.id == r.observation_id).where(o.indicator_id == only)
         latest = history.group_by(r.observation_id).subquery()
         stmt = (
             select(
@@ -235,31 +213,7 @@ def list_observations(
             .join(latest, latest.c.observation_id == o.id)
             .join(r, (r.observation_id == o.id) & (r.version == latest.c.version))
         )
-    stmt = stmt.where(o.id > after_id).order_by(o.id).limit(limit + 1)
-    if ind is not None:
-        stmt = stmt.where(o.indicator_id == ind.id)
-        if dims is not None:
-            stmt = stmt.where(o.dim_key == dim_key(tuple(ind.dimension_codes), dims))
-        if (lo := period_bound(start, "start")) is not None:
-            stmt = stmt.where(o.period_start >= lo)
-        if (hi := period_bound(end, "end")) is not None:
-            stmt = stmt.where(o.period_start <= hi)
-    elif start or end or dims:
-        raise GovopsError(
-            "start, end and dims filter one indicator's data", code="invalid_filter", hint="add indicator=CODE"
-        )
-    if classifications is not None:
-        stmt = stmt.where(
-            o.indicator_id.in_(select(Indicator.id).where(Indicator.classification.in_(list(classifications))))
-        )
-    if indicator_codes is not None:
-        stmt = stmt.where(o.indicator_id.in_(select(Indicator.id).where(Indicator.code.in_(sorted(indicator_codes)))))
-    if areas:
-        stmt = stmt.where(o.area_id.in_([get_area(session=session, code=a).id for a in areas]))
-    if status:
-        stmt = stmt.where(o.status == status)
-    if updated_since is not None:
-        stmt = stmt.where(o.updated_at > updated_since)
+    stmt = stmt.where(o.id > after_id, where.as_sql_filter()).order_by(o.id).limit(limit + 1)
     rows = session.execute(stmt).all()
     indicators = dict(session.execute(select(Indicator.id, Indicator.code)).all())
     area_ids = {row[2] for row in rows}

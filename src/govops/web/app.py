@@ -20,7 +20,7 @@ from govops.auth.pages import router as signin_pages
 from govops.auth.web import install_auth
 from govops.catalog.api import router as catalog_router
 from govops.catalog.pages import router as admin_pages
-from govops.db.engine import make_engine, make_session_factory
+from govops.db.engine import make_engine
 from govops.exchange.api import router as exchange_router
 from govops.exchange.pages import router as exchange_pages
 from govops.exchange.worker import Worker
@@ -36,6 +36,7 @@ from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
 from govops.web.access import ReaderLookups, WriteGuard
 from govops.web.contacts import ContactStamps
+from govops.web.deps import make_web_session_factories
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 from govops.web.security import install_security
 
@@ -83,8 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.engine = engine
     app.state.settings = settings
-    app.state.session_factory = make_session_factory(engine)
-    app.state.write_session_factory = make_session_factory(engine, writer=True)
+    app.state.session_factory, app.state.write_session_factory = make_web_session_factories(engine)
     # Reads note who came in memory and never write; these write the notes, and answer streams' lookups.
     app.state.contact_stamps = ContactStamps(engine, every=settings.contact_flush_seconds)
     app.state.reader_lookups = ReaderLookups.for_engine(engine)
