@@ -6,7 +6,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from govops.interop.sdmx_api import choose_language
+from govops.interop.sdmx.api import choose_language
 from govops.web.i18n import negotiate, number, period_label, translations
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
-from govops.interop import dhis2, sdmx_in
+from govops.interop.dhis2.mapping import load_mapping as load_dhis2_mapping
 from govops.interop.models import InteropMapping
+from govops.interop.sdmx import read as sdmx_read
 
 KINDS = ("sdmx", "dhis2")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -19,13 +20,13 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 def check(*, kind: str, text: str, structure: str | None = None, where: str = "mapping") -> None:
     """Raise the mapping's own error (with its line) if `text` is not a valid mapping of `kind`."""
     if kind == "sdmx":
-        sdmx_in.load_mapping(text, where=where)
+        sdmx_read.load_mapping(text, where=where)
         if structure is not None:
-            sdmx_in.check_structures([structure.encode()], where=f"{where}, structure")
+            sdmx_read.check_structures([structure.encode()], where=f"{where}, structure")
     elif kind == "dhis2":
         if structure is not None:
             raise GovopsError("a DHIS2 mapping takes no SDMX structure", code="invalid_mapping", where=where)
-        dhis2.load_mapping(text, where=where)
+        load_dhis2_mapping(text, where=where)
     else:
         raise GovopsError(
             f"unknown mapping kind {kind!r}", code="invalid_mapping", where=where, hint=f"use {' or '.join(KINDS)}"

@@ -1,139 +1,82 @@
-"""The console's "Submit data" page: a reporting template to download, and a filled-in file to upload.
-
-An upload goes through the submission path like any agency system's: it is submitted as the
-agency's console member (``PC-79/console``), so the same grants, checks, receipt, audit entry and
-change events apply. A file already accepted gives its first receipt again; a rejected one can be
-sent again once what was wrong (the file, or the member's rights) is put right.
-"""
+"""Mappings in the console: /admin/mappings lists them; each is edited as YAML and checked before it is saved."""
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from datetime import date
-from typing import Annotated, Any
-
-import structlog
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from govops.auth.models import User
-from govops.auth.service import OFFICER_ROLES
-from govops.auth.web import require_role, verify_csrf
-from govops.catalog.models import IndicatorGroup
 from govops.errors import GovopsError
-from govops.exchange import service, signing, submissions
-from govops.exchange.models import Member, Submission
-from govops.interop.excel_template import Lang
-from govops.interop.mappings import list_mappings
-from govops.interop.readers import XLSX
-from govops.interop.templates import template_workbook
+from govops.interop.mappings import KINDS, get_mapping, list_mappings, save_mapping
+from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.security import client_ip
-from govops.web.templating import locale_of, render
+from govops.web.signin import Administrator, verify_csrf
+from govops.web.templating import render
 
-router = APIRouter(include_in_schema=False)
-Officer = Annotated[User, Depends(require_role(*OFFICER_ROLES))]
+router = APIRouter(prefix="/admin", include_in_schema=False)
 
-_BY_SUFFIX = {
-    "xlsx": XLSX,
-    "csv": "text/csv",
-    "json": "application/json",
-    "jsonl": "application/x-ndjson",
-    "ndjson": "application/x-ndjson",
-    "xml": "application/xml",
-}
+_EXAMPLE = """# SDMX: which series of a dataflow become which govops indicator, area and breakdown.
+dataflow: EXR
+series:
+  - match: {FREQ: M, CURRENCY: USD, CURRENCY_DENOM: EUR}
+    indicator: FX_USD_EUR
+    area: VN
+"""
 
 
-@router.get("/submit", response_class=HTMLResponse)
-def submit_page(request: Request, session: SessionDep, user: Officer) -> HTMLResponse:
-    return render(request, "submit.html", _context(session, user))
+@router.get("/mappings", response_class=HTMLResponse)
+def mappings(request: Request, session: SessionDep, admin: Administrator, name: str | None = None) -> HTMLResponse:
+    values = {"name": "", "kind": "sdmx", "text": _EXAMPLE}
+    if name:
+        found = get_mapping(session=session, name=name)
+        values = {"name": found.name, "kind": found.kind, "text": found.text}
+    context = {"mappings": list_mappings(session=session), "kinds": KINDS, "values": values, "editing": bool(name)}
+    return render(request, "admin/mappings.html", context)
 
 
-@router.get("/submit/template")
-def template(
-    request: Request, session: SessionDep, user: Officer, group: str, year: int, wards: bool = False
-) -> Response:
-    lang: Lang = "vi" if locale_of(request) == "vi" else "en"
-    body, name = template_workbook(
-        session=session, group=group, agency=user.agency.code, year=year, wards=wards, lang=lang
-    )
-    return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+@router.post("/mappings", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])
+async def save(request: Request, session: WriteSessionDep, admin: Administrator) -> Response:
+    async with request.form() as form:
+        return await _save(request, session, admin, form)
 
 
-@router.post("/submit", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])
-async def upload(request: Request, session: WriteSessionDep, user: Officer) -> Response:
-    async with request.form(max_part_size=request.app.state.settings.max_submission_bytes) as form:
-        return await _upload(request, session, user, form)
-
-
-async def _upload(request: Request, session: Session, user: User, form: FormData) -> Response:
-    file, mapping = form.get("file"), str(form.get("mapping", "")).strip() or None
-    if not isinstance(file, UploadFile) or not file.filename:
-        problem = GovopsError("choose a file to upload", code="missing_file", hint="a filled-in template (.xlsx)")
-        return render(request, "submit.html", {**_context(session, user), "problem": problem}, status_code=400)
-    body = await file.read()
-    suffix = file.filename.rsplit(".", 1)[-1].lower() if "." in file.filename else ""
-    settings = request.app.state.settings
-    digest = hashlib.sha256(body).hexdigest()
-    incoming = submissions.Incoming(
-        body=body,
-        content_type=_BY_SUFFIX.get(suffix, file.content_type),
-        idempotency_key=f"console:{user.username}:{digest}:{uuid.uuid4().hex}",
-        signature=None,
-        request_id=structlog.contextvars.get_contextvars().get("request_id"),
-        ip=client_ip(request),
-        mapping=mapping,
-        user=user.username,
-        file_name=file.filename,
-    )
-    key = signing.server_key(settings.signing_key_file)
+async def _save(request: Request, session: Session, admin: User, form: FormData) -> Response:
+    values = {k: str(form.get(k, "")) for k in ("name", "kind", "text")}
+    upload = form.get("structure")
+    structure = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        # An empty file input still arrives as a part; only a file with something in it replaces the structure.
+        structure = (await upload.read()).decode("utf-8", errors="replace") or None
     try:
-        member = service.console_member(session=session, agency=user.agency)
-        earlier = session.scalar(
-            select(Submission)
-            .where(Submission.member_id == member.id, Submission.body_sha256 == digest, Submission.status == "accepted")
-            .limit(1)
+        kept = None if structure is not None or not values["name"] else _kept_structure(session, values["name"])
+        save_mapping(
+            session=session,
+            name=values["name"].strip(),
+            kind=values["kind"],
+            text=values["text"],
+            structure=structure if structure is not None else kept,
+            by=admin.username,
         )
-        if earlier is not None:
-            found, replayed = earlier, True  # the same file again changes nothing: its first receipt
-        else:
-            found, replayed = submissions.submit(
-                session=session, member=member, incoming=incoming, server_key=key, max_rows=settings.max_batch_rows
-            )
     except GovopsError as exc:
         session.rollback()
-        context = {**_context(session, user), "problem": exc}
-        return render(request, "submit.html", context, status_code=exc.status)
+        context = {
+            "mappings": list_mappings(session=session),
+            "kinds": KINDS,
+            "values": values,
+            "editing": True,
+            "problem": exc,
+        }
+        return render(request, "admin/mappings.html", context, status_code=exc.status)
+    record_request(session=session, request=request, action="mapping.save", target=values["name"].strip())
     session.commit()
-    receipt = submissions.receipt(found)
-    context = {**_context(session, user), "receipt": receipt, "replayed": replayed, "file_name": file.filename}
-    status = 422 if found.status == "rejected" else 200 if replayed else 201
-    return render(request, "submit.html", context, status_code=status)
+    return RedirectResponse(f"/admin/mappings?name={values['name'].strip()}&saved=1", status_code=303)
 
 
-def _context(session: Session, user: User) -> dict[str, Any]:
-    member = session.scalar(select(Member).where(Member.code == service.console_code(user.agency)))
-    recent = (
-        list(
-            session.scalars(
-                select(Submission)
-                .where(Submission.member_id == member.id)
-                .order_by(Submission.received_at.desc())
-                .limit(20)
-            )
-        )
-        if member is not None
-        else []
-    )
-    return {
-        "groups": list(session.scalars(select(IndicatorGroup).order_by(IndicatorGroup.code))),
-        "year": date.today().year,
-        "agency": user.agency,
-        "mappings": list_mappings(session=session),
-        "recent": recent,
-        "console_member": member,
-    }
+def _kept_structure(session: Session, name: str) -> str | None:
+    """A mapping saved again without a new structure file keeps the one it had."""
+    try:
+        return get_mapping(session=session, name=name).structure
+    except GovopsError:
+        return None

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from govops.catalog.dimensions import dim_key, parse_dim_key
 from govops.catalog.models import Agency, Area, Indicator
 from govops.catalog.service import get_area, get_indicator
 from govops.db.base import utcnow
@@ -21,7 +22,7 @@ from govops.warehouse import changes, rollup
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
-from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows, dim_key, parse_dim_key
+from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows
 
 T = TypeVar("T")
 

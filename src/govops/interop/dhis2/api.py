@@ -11,14 +11,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from govops.audit.service import record_confidential_reads
 from govops.catalog.models import Indicator
 from govops.errors import GovopsError
-from govops.interop import dhis2
+from govops.interop.dhis2.mapping import load_mapping
+from govops.interop.dhis2.write import ExportValue, write_data_value_set
 from govops.interop.mappings import get_mapping
 from govops.paging import MAX_BIG_ID, MAX_LIMIT, decode_cursor
 from govops.warehouse.service import list_observations
 from govops.web.access import Readable
+from govops.web.auditing import record_confidential_reads
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
 
@@ -43,12 +44,12 @@ def data_value_sets(
         raise GovopsError(
             f"mapping {mapping} is an {found.kind} mapping", code="mapping_mismatch", hint="name a DHIS2 mapping"
         )
-    rules = dhis2.load_mapping(found.text, where=f"mapping {mapping}")
+    rules = load_mapping(found.text, where=f"mapping {mapping}")
     wanted = {m.indicator for m in rules.data_elements.values() if m.indicator is not None}
     rows = session.execute(select(Indicator.code, Indicator.classification).where(Indicator.code.in_(wanted)))
     classes: dict[str, str] = {code: classification for code, classification in rows}
     readable = sorted(code for code, cls in classes.items() if allowed.may_read(code, cls))
-    values: list[dhis2.ExportValue] = []
+    values: list[ExportValue] = []
     areas = sorted(set(rules.org_units.values()))
     for code in readable:
         cursor = 0
@@ -57,7 +58,7 @@ def data_value_sets(
                 session=session, indicator=code, areas=areas, start=start, end=end, after_id=cursor, limit=MAX_LIMIT
             )
             values += [
-                dhis2.ExportValue(indicator=o.indicator, area=o.area, period=o.period, value=o.value, dims=o.dims)
+                ExportValue(indicator=o.indicator, area=o.area, period=o.period, value=o.value, dims=o.dims)
                 for o in page.items
             ]
             if page.next_cursor is None:
@@ -67,5 +68,5 @@ def data_value_sets(
     if secret:
         record_confidential_reads(session=audit_session, request=request, codes=secret, detail={"rows": len(values)})
         audit_session.commit()
-    body = dhis2.write_data_value_set(rows=values, mapping=rules, data_set=data_set)
+    body = write_data_value_set(rows=values, mapping=rules, data_set=data_set)
     return Response(body, media_type="application/json")

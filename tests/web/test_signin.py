@@ -12,7 +12,11 @@ from sqlalchemy.orm import Session
 
 from govops.auth.models import User, UserSession
 from govops.auth.service import create_user, hash_token, readable_classifications
-from govops.auth.web import (
+from govops.catalog.models import Indicator
+from govops.db.base import utcnow
+from govops.web.deps import SessionDep, get_session
+from govops.web.errors import install_error_handlers
+from govops.web.signin import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     CurrentUser,
@@ -27,10 +31,6 @@ from govops.auth.web import (
     sign_out,
     verify_csrf,
 )
-from govops.catalog.models import Indicator
-from govops.db.base import utcnow
-from govops.web.deps import SessionDep, get_session
-from govops.web.errors import install_error_handlers
 
 PASSWORD = "correct horse battery"
 

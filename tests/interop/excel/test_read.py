@@ -19,9 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
 from govops.errors import GovopsError, Problem
-from govops.interop import excel_read
-from govops.interop.excel_read import MAX_WORKBOOK_BYTES
-from govops.interop.excel_template import TemplateArea, TemplateIndicator, build_template
+from govops.interop.excel import read as excel_read
+from govops.interop.excel.read import MAX_WORKBOOK_BYTES
+from govops.interop.excel.template import TemplateArea, TemplateIndicator, build_template
 from govops.periods import Period
 from govops.warehouse.formats import Row
 

@@ -59,9 +59,8 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 import sdmx
@@ -83,8 +82,10 @@ from sdmx.model import common
 from govops.catalog.schemas import Code, ItemCode
 from govops.errors import GovopsError, Problem
 from govops.interop.mapping_yaml import read_mapping
+from govops.interop.sdmx.keys import key_parts
+from govops.interop.sdmx.periods import govops_period
 from govops.interop.tally import Tally
-from govops.periods import Period, PeriodError
+from govops.periods import PeriodError
 from govops.warehouse.formats import Row, csv_read_errors
 
 __all__ = [
@@ -94,7 +95,6 @@ __all__ = [
     "detect",
     "load_mapping",
     "read_sdmx",
-    "to_govops_period",
 ]
 
 Status = Literal["provisional", "final", "estimated", "forecast"]
@@ -184,7 +184,10 @@ class SeriesRule(_Strict):
         if self.match is not None and self.key is not None:
             raise ValueError("give match: or key:, not both")
         if self.key is not None:
-            _key_parts(self.key)
+            try:
+                key_parts("".join(self.key.split()))
+            except GovopsError as exc:
+                raise ValueError(exc.message) from None
         if (self.indicator is None) == (self.indicator_from is None):
             raise ValueError("give either indicator: CODE or indicator_from: DIMENSION")
         if self.indicator_codes is not None and self.indicator_from is None:
@@ -208,7 +211,7 @@ class SeriesRule(_Strict):
     @classmethod
     def _govops_period(cls, value: str | None) -> str | None:
         try:
-            return None if value is None else to_govops_period(value)
+            return None if value is None else govops_period(value)
         except PeriodError as exc:
             raise ValueError(exc.message) from None
 
@@ -262,96 +265,8 @@ def load_mapping(text: str, *, where: str = "mapping") -> SdmxMapping:
         loader=_TextLoader,
         hints=_MAPPING_HINTS,
         shape="the mapping must be a YAML mapping with dataflow: and series:",
-        shape_hint="start from the example in the documentation of govops.interop.sdmx_in",
+        shape_hint="start from the example in the documentation of govops.interop.sdmx.read",
     )
-
-
-def _key_parts(key: str) -> list[frozenset[str] | None]:
-    """An SDMX key like ``M.USD+JPY.EUR..A``: per dimension the codes it takes, None for any code."""
-    parts: list[frozenset[str] | None] = []
-    for part in key.strip().split("."):
-        part = part.strip()
-        if part in ("", "*"):
-            parts.append(None)
-            continue
-        codes = [c.strip() for c in part.split("+")]
-        if not all(codes):
-            raise ValueError(f"key {key!r} has an empty code between '+'; write e.g. M.USD+JPY.EUR")
-        parts.append(frozenset(codes))
-    return parts
-
-
-# -- periods ----------------------------------------------------------------------------------
-
-
-def _year(m: re.Match[str]) -> str:
-    return m["y"]
-
-
-def _week(m: re.Match[str]) -> str:
-    return f"{m['y']}-W{int(m['w']):02d}"
-
-
-def _reporting_day(m: re.Match[str]) -> str:
-    return (date(int(m["y"]), 1, 1) + timedelta(days=int(m["d"]) - 1)).isoformat()
-
-
-_PERIOD_FORMS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"(?P<y>\d{4})(?:-A1)?"), _year),
-    (re.compile(r"(?P<y>\d{4})-(?P<p>S[12]|Q[1-4])"), lambda m: f"{m['y']}-{m['p']}"),
-    (re.compile(r"(?P<y>\d{4})-M?(?P<m>\d{2})"), lambda m: f"{m['y']}-{m['m']}"),
-    (re.compile(r"(?P<y>\d{4})-W(?P<w>\d{1,2})"), _week),
-    (re.compile(r"(?P<y>\d{4})-D(?P<d>\d{3})"), _reporting_day),
-    # A date, or a date-time at midnight (an observation of a whole day).
-    (re.compile(r"(?P<day>\d{4}-\d{2}-\d{2})(?:T00:00(?::00(?:\.0+)?)?(?:Z|[+-]\d{2}:\d{2})?)?"), lambda m: m["day"]),
-]
-_TIME_RANGE = re.compile(
-    r"(?P<day>\d{4}-\d{2}-\d{2})(?:T00:00(?::00(?:\.0+)?)?(?:Z|[+-]\d{2}:\d{2})?)?/P(?P<n>\d{1,3})(?P<unit>[YMWD])"
-)
-_PERIOD_HINT = (
-    "SDMX periods govops reads: 2019, 2019-A1, 2019-S1, 2019-Q1, 2019-01, 2019-M01, 2019-W05, 2019-01-15, 2019-D015, "
-    "and time ranges of one such period (2019-01-01/P1Y, 2019-04-01/P3M, 2021-01-01/P5Y)"
-)
-
-
-def to_govops_period(time_period: str) -> str:
-    """The govops period of an SDMX time period; PeriodError if govops has no period for it."""
-    text = time_period.strip()
-    try:
-        for regex, convert in _PERIOD_FORMS:
-            if m := regex.fullmatch(text):
-                return str(Period.parse(convert(m)))
-        if m := _TIME_RANGE.fullmatch(text):
-            return str(Period.parse(_range_period(date.fromisoformat(m["day"]), int(m["n"]), m["unit"], text)))
-    except ValueError:  # a date that does not exist, e.g. 2019-02-30 or day 366 of 2019
-        pass
-    except PeriodError as exc:
-        raise PeriodError(f"SDMX period {text!r}: {exc.message}", hint=_PERIOD_HINT) from None
-    raise PeriodError(f"SDMX period {text!r} has no govops period", hint=_PERIOD_HINT)
-
-
-def _range_period(start: date, n: int, unit: str, text: str) -> str:
-    """The govops period a time range covers exactly (start plus duration)."""
-    first_of_year = (start.month, start.day) == (1, 1)
-    if unit == "Y" and first_of_year and n == 1:
-        return str(start.year)
-    if unit == "Y" and first_of_year and n in (2, 5, 10):
-        return f"{start.year}/{start.year + n - 1}"
-    if unit == "M" and start.day == 1:
-        if n == 1:
-            return f"{start.year}-{start.month:02d}"
-        if n == 3 and start.month % 3 == 1:
-            return f"{start.year}-Q{start.month // 3 + 1}"
-        if n == 6 and start.month in (1, 7):
-            return f"{start.year}-S{start.month // 6 + 1}"
-        if n == 12 and start.month == 1:
-            return str(start.year)
-    if ((unit == "W" and n == 1) or (unit == "D" and n == 7)) and start.isoweekday() == 1:
-        iso = start.isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
-    if unit == "D" and n == 1:
-        return start.isoformat()
-    raise PeriodError(f"SDMX time range {text!r} covers no single govops period", hint=_PERIOD_HINT)
 
 
 # -- what every form is read into ---------------------------------------------------------------
@@ -536,7 +451,7 @@ def _compile(number: int, spec: SeriesRule, message: _Message, where: str) -> _R
                 )
             conditions.append((dims.index(dim), frozenset([codes] if isinstance(codes, str) else codes)))
     if spec.key is not None:
-        parts = _key_parts(spec.key)
+        parts = key_parts("".join(spec.key.split()))
         if len(parts) != len(dims):
             raise _misfit(
                 number,
@@ -677,7 +592,7 @@ def _period(obs: _Obs, rule: SeriesRule, context: _Context, issues: list[_Issue]
     converted = context.periods.get(obs.period)
     if converted is None:
         try:
-            converted = to_govops_period(obs.period)
+            converted = govops_period(obs.period)
         except PeriodError as exc:
             converted = exc
         context.periods[obs.period] = converted

@@ -17,17 +17,16 @@ from sqlalchemy import Engine, text
 from govops import __version__
 from govops.audit.pages import router as audit_pages
 from govops.auth.pages import router as signin_pages
-from govops.auth.web import install_auth
 from govops.catalog.api import router as catalog_router
 from govops.catalog.pages import router as admin_pages
 from govops.db.engine import make_engine, make_session_factory
 from govops.exchange.api import router as exchange_router
 from govops.exchange.pages import router as exchange_pages
+from govops.exchange.submit.pages import router as submit_pages
 from govops.exchange.worker import Worker
-from govops.interop.dhis2_api import router as dhis2_router
-from govops.interop.mapping_pages import router as mapping_pages
-from govops.interop.pages import router as submit_pages
-from govops.interop.sdmx_api import router as sdmx_router
+from govops.interop.dhis2.api import router as dhis2_router
+from govops.interop.pages import router as mapping_pages
+from govops.interop.sdmx.api import router as sdmx_router
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
 from govops.warehouse.pages import router as warehouse_pages
@@ -38,6 +37,7 @@ from govops.web.access import ReaderLookups, WriteGuard
 from govops.web.contacts import ContactStamps
 from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
 from govops.web.security import install_security
+from govops.web.signin import install_auth
 
 log = structlog.get_logger(__name__)
 

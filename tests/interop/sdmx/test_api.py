@@ -1,4 +1,4 @@
-"""SDMX REST endpoints: structures and stored observations, read back by sdmx1, the csv module and sdmx_in."""
+"""SDMX REST endpoints: structures and stored observations, read back by sdmx1, the csv module and the SDMX reader."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue, reference_catalogue
 from govops.exchange import service as exchange
-from govops.interop import sdmx_api
 from govops.interop.mappings import save_mapping
-from govops.interop.sdmx_api import (
+from govops.interop.sdmx import api as sdmx_api
+from govops.interop.sdmx.api import (
     CSV1_TYPE,
     CSV_TYPE,
     JSON_TYPE,
@@ -32,7 +32,7 @@ from govops.interop.sdmx_api import (
     negotiate_data,
     parse_updated_after,
 )
-from govops.interop.sdmx_in import load_mapping, read_sdmx
+from govops.interop.sdmx.read import load_mapping, read_sdmx
 from govops.warehouse import service
 from tests.audit.conftest import entries_since, last_id
 from tests.audit.conftest import sign_in as sign_in  # the fixture, for this module

@@ -7,20 +7,21 @@ import dataclasses
 import io
 import json
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
 import pandas as pd
 import pytest
 import sdmx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govops.catalog.reference import read_areas
 from govops.catalog.service import reference_catalogue
 from govops.errors import GovopsError
-from govops.interop.sdmx_out import (
+from govops.interop.sdmx.periods import sdmx_period
+from govops.interop.sdmx.write import (
     SDMX_FREQ,
     SDMX_STATUS,
     ExportCatalogue,
@@ -31,12 +32,9 @@ from govops.interop.sdmx_out import (
     data_csv,
     data_json,
     data_xml,
-    govops_period,
-    parse_key,
-    sdmx_period,
     structure_message,
 )
-from govops.periods import Freq, Period
+from govops.periods import Period
 from tests.conftest import shared_file
 
 PREPARED = datetime(2025, 8, 6, 9, 30, tzinfo=UTC)
@@ -634,150 +632,3 @@ def test_hundred_thousand_observations_serialise_whole() -> None:
 
     assert sum(len(s["observations"]) for s in json.loads(document)["dataSets"][0]["series"].values()) == 100_000
     assert table.count(b"\r\n") == 100_001
-
-
-# -- REST keys --------------------------------------------------------------------------------
-
-DIMENSIONS = ("FREQ", "INDICATOR", "REF_AREA", "COICOP_VN")
-
-
-def test_parse_key_reads_codes_alternatives_and_wildcards() -> None:
-    assert parse_key("M.CPI.79+01.", dimensions=DIMENSIONS) == {
-        "FREQ": frozenset({"M"}),
-        "INDICATOR": frozenset({"CPI"}),
-        "REF_AREA": frozenset({"79", "01"}),
-    }
-    assert parse_key("...03", dimensions=DIMENSIONS) == {"COICOP_VN": frozenset({"03"})}
-    assert parse_key("...", dimensions=DIMENSIONS) == {}
-    assert parse_key("", dimensions=DIMENSIONS) == {}
-    assert parse_key("all", dimensions=DIMENSIONS) == {}
-    assert parse_key("A+A5.GDP_GROWTH.VN._T", dimensions=DIMENSIONS)["FREQ"] == frozenset({"A", "A5"})
-
-
-def test_parse_key_of_the_wrong_length_names_the_dimensions() -> None:
-    with pytest.raises(GovopsError) as caught:
-        parse_key("M.CPI.79", dimensions=DIMENSIONS)
-    assert caught.value.code == "invalid_key"
-    assert "has 3 part(s), but this dataflow's key has 4: FREQ.INDICATOR.REF_AREA.COICOP_VN" in caught.value.message
-    assert caught.value.hint and "'all'" in caught.value.hint
-
-
-@pytest.mark.parametrize("key", ["M.CPI.79+.", "M.CPI.+79.", "M.C PI..", "M.CPI.79/01.", "M.CPI.Hà Nội."])
-def test_parse_key_refuses_parts_that_are_not_codes(key: str) -> None:
-    with pytest.raises(GovopsError, match="is not a code"):
-        parse_key(key, dimensions=DIMENSIONS)
-
-
-codes = st.from_regex(r"[A-Za-z0-9_@$\-]{1,6}", fullmatch=True)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.frozensets(codes, max_size=3), min_size=1, max_size=6))
-def test_parse_key_gives_back_the_codes_a_key_was_built_from(parts: list[frozenset[str]]) -> None:
-    dimensions = [f"D{i}" for i in range(len(parts))]
-    key = ".".join("+".join(sorted(p)) for p in parts)
-    if key == "all":
-        return
-    assert parse_key(key, dimensions=dimensions) == {d: p for d, p in zip(dimensions, parts, strict=True) if p}
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=40), st.lists(st.text(min_size=1, max_size=8), max_size=5))
-def test_parse_key_raises_only_govops_errors(key: str, dimensions: list[str]) -> None:
-    try:
-        wanted = parse_key(key, dimensions=dimensions)
-    except GovopsError as e:
-        assert e.message
-    else:
-        assert set(wanted) <= set(dimensions)
-
-
-# -- periods ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("govops", "sdmx_text"),
-    [
-        ("2025", "2025"),
-        ("2025-S1", "2025-S1"),
-        ("2025-Q3", "2025-Q3"),
-        ("2025-07", "2025-07"),
-        ("2025-W31", "2025-W31"),
-        ("2025-07-14", "2025-07-14"),
-        ("2025/2026", "2025-01-01/P2Y"),
-        ("2021/2025", "2021-01-01/P5Y"),
-        ("2021/2030", "2021-01-01/P10Y"),
-    ],
-)
-def test_sdmx_period_and_back(govops: str, sdmx_text: str) -> None:
-    assert sdmx_period(govops) == sdmx_text
-    assert govops_period(sdmx_text) == govops
-
-
-@pytest.mark.parametrize(
-    ("sdmx_text", "govops"),
-    [
-        ("2025-A1", "2025"),
-        ("2025-M07", "2025-07"),
-        ("2025-D195", "2025-07-14"),
-        ("2025-01-01/P1Y", "2025"),
-        ("2025-07-01/P3M", "2025-Q3"),
-        ("2025-07-01/P6M", "2025-S2"),
-        ("2025-07-01T00:00:00/P1M", "2025-07"),
-        ("2025-07-28/P7D", "2025-W31"),
-        ("2025-07-14/P1D", "2025-07-14"),
-        ("2023-01-01/P5Y", "2023/2027"),
-    ],
-)
-def test_govops_period_reads_other_sdmx_spellings(sdmx_text: str, govops: str) -> None:
-    assert govops_period(sdmx_text) == govops
-
-
-@pytest.mark.parametrize(
-    ("sdmx_text", "message"),
-    [
-        ("2025-02-01/P3M", "does not start where a quarter period starts"),
-        ("2021-03-01/P5Y", "does not start on 1 January"),
-        ("2025-01-01/P4Y", "does not last as long as any govops period"),
-        ("2025-02-30/P1D", "does not start on a real day"),
-        ("2025-T1", "is not a valid period"),
-    ],
-)
-def test_govops_period_refuses_what_govops_has_no_period_for(sdmx_text: str, message: str) -> None:
-    with pytest.raises(GovopsError, match=message):
-        govops_period(sdmx_text)
-
-
-@st.composite
-def govops_periods(draw: st.DrawFn) -> Period:
-    freq = draw(st.sampled_from(list(Freq)))
-    years = freq.years
-    if years is not None and years > 1:
-        start = draw(st.integers(min_value=1900, max_value=2201 - years))
-        return Period(f"{start}/{start + years - 1}")
-    return Period.from_date(draw(st.dates(min_value=date(1900, 1, 4), max_value=date(2200, 12, 28))), freq)
-
-
-@settings(max_examples=300, deadline=None)
-@given(govops_periods())
-def test_periods_round_trip_through_sdmx(period: Period) -> None:
-    text = sdmx_period(str(period))
-    assert govops_period(text) == str(period)
-    assert Period.parse(govops_period(text)) == period
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.one_of(
-        st.text(max_size=30),
-        st.from_regex(r"\d{4}-\d{2}-\d{2}(T00:00:00)?/P(\d{1,3}Y)?(\d{1,3}M)?(\d{1,3}D)?", fullmatch=True),
-        st.from_regex(r"\d{4}-?[AQSMWD]?\d{0,3}", fullmatch=True),
-    )
-)
-def test_govops_period_raises_only_govops_errors(text: str) -> None:
-    try:
-        result = govops_period(text)
-    except GovopsError as e:
-        assert e.message
-    else:
-        assert str(Period.parse(result)) == result

@@ -1,4 +1,4 @@
-"""Reading filled-in govops Excel templates (see excel_template) back into observations.
+"""Reading filled-in govops Excel templates (see `govops.interop.excel.template`) back into observations.
 
 The reader finds everything through the template's hidden ``_govops`` sheet: for each indicator
 sheet the header row and what each header cell must say, the period of each value column and the
@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from python_calamine import CalamineWorkbook
 
 from govops.errors import GovopsError, Problem
-from govops.interop.excel_template import (
+from govops.interop.excel.template import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
     LAYOUT_MAGIC,

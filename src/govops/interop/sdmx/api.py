@@ -5,7 +5,7 @@ something to say:
 
 * ``GET /api/v1/sdmx/structure`` (also ``/dataflow`` and ``/dataflow/{agency}/all/{version}``): an
   SDMX-ML 2.1 structure message with one dataflow per indicator group and one per indicator the
-  caller may read, their data structures, code lists and concepts (``sdmx_out`` writes it).
+  caller may read, their data structures, code lists and concepts (``sdmx.write`` writes it).
   ``GET /api/v1/sdmx/dataflow/{flow}`` (or ``/dataflow/{agency}/{flow}/{version}``) is the same for
   one flow: its dataflow with everything its DSD refers to, which is what a reader of
   structure-specific data needs.
@@ -46,18 +46,19 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govops.audit.service import CONFIDENTIAL, record_confidential_reads
+from govops.audit.service import CONFIDENTIAL
+from govops.catalog.dimensions import TOTAL, parse_dim_key
 from govops.catalog.models import Area, Codelist, Indicator, IndicatorGroup, Unit
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
-from govops.interop.sdmx_in import to_govops_period
-from govops.interop.sdmx_out import (
+from govops.interop.sdmx.keys import parse_key
+from govops.interop.sdmx.periods import govops_period
+from govops.interop.sdmx.write import (
     AGENCY_ID,
     FREQ,
     INDICATOR,
     REF_AREA,
     SDMX_FREQ,
-    TOTAL,
     VERSION,
     CsvVersion,
     ExportCatalogue,
@@ -69,13 +70,12 @@ from govops.interop.sdmx_out import (
     data_csv,
     data_json,
     data_xml,
-    parse_key,
     structure_message,
 )
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.models import Observation
-from govops.warehouse.validation import parse_dim_key
 from govops.web.access import Readable, Reader
+from govops.web.auditing import record_confidential_reads
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
 from govops.web.i18n import negotiate
@@ -259,7 +259,7 @@ def period_bounds(*, start_period: str | None, end_period: str | None) -> tuple[
             bounds.append(None)
             continue
         try:
-            period = Period.parse(to_govops_period(text))
+            period = Period.parse(govops_period(text))
         except PeriodError as exc:
             exc.where = name
             raise

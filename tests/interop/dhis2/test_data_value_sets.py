@@ -15,19 +15,10 @@ from hypothesis import strategies as st
 
 from govops.catalog.schemas import CatalogueDoc
 from govops.errors import GovopsError, Problem
-from govops.interop.dhis2 import (
-    CSV_COLUMNS,
-    DEFAULT_COMBO,
-    Dhis2Mapping,
-    ExportValue,
-    catalogue_from_metadata,
-    dhis2_period,
-    load_mapping,
-    looks_like_data_value_set,
-    read_data_value_set,
-    to_dhis2_period,
-    write_data_value_set,
-)
+from govops.interop.dhis2.mapping import DEFAULT_COMBO, Dhis2Mapping, dhis2_period, load_mapping, to_dhis2_period
+from govops.interop.dhis2.metadata import catalogue_from_metadata
+from govops.interop.dhis2.read import CSV_COLUMNS, looks_like_data_value_set, read_data_value_set
+from govops.interop.dhis2.write import ExportValue, write_data_value_set
 from govops.periods import Freq, Period
 from govops.warehouse.formats import Row
 from tests.conftest import shared_file

@@ -1,4 +1,7 @@
-"""Imports every domain's tables so that the metadata (and Alembic) sees all of them."""
+"""Every domain's tables, listed once at the top so that the metadata (and Alembic) sees all of them.
+
+A new domain adds its `models` module here; `govops.db` stays below the domains and imports none of them.
+"""
 
 from govops.audit import models as audit_models
 from govops.auth import models as auth_models

@@ -1,4 +1,5 @@
-"""Ed25519: the server signs its receipts; a member that registered a public key signs its submissions."""
+"""Ed25519: the server signs its receipts and audit checkpoints; a member that registered a public key signs its
+submissions."""
 
 from __future__ import annotations
 

@@ -23,9 +23,8 @@ version ``1.0``):
 The structure message is built with sdmx1's model and written by ``sdmx.to_xml``. The data
 messages are written directly (SDMX-JSON 1.0, SDMX-CSV 2.0 and 1.0) because a data set of sdmx1 objects
 costs several microseconds per observation; ``data_xml`` does build them and suits small queries.
-Values are written with ``repr`` precision; NaN and infinities are missing values.
-``parse_key`` reads the key of an SDMX REST data query (``M.CPI.79+01.``) against a flow's
-``key_dimensions``.
+Values are written with ``repr`` precision; NaN and infinities are missing values. Periods are
+written by ``govops.interop.sdmx.periods`` and REST keys read by ``govops.interop.sdmx.keys``.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,12 +42,13 @@ import sdmx
 from sdmx import message
 from sdmx.model import common, v21
 
+from govops.catalog.dimensions import TOTAL
 from govops.errors import GovopsError
-from govops.periods import Freq, Period, PeriodError
+from govops.interop.sdmx.periods import sdmx_period
+from govops.periods import Period, PeriodError
 
 AGENCY_ID = "GOVOPS"
 VERSION = "1.0"
-TOTAL = "_T"
 
 FREQ = "FREQ"
 INDICATOR = "INDICATOR"
@@ -204,116 +203,6 @@ def _concept_name(concept: str, flow: ExportFlow, lang: Lang) -> str:
 
 def _with_total(codes: tuple[ExportCode, ...]) -> tuple[ExportCode, ...]:
     return codes if any(c.id == TOTAL for c in codes) else (*codes, _TOTAL_CODE)
-
-
-# -- periods ----------------------------------------------------------------------------------
-
-
-def sdmx_period(period: str) -> str:
-    """The SDMX TIME_PERIOD of a govops period: itself, except multi-year ``2021/2025`` -> ``2021-01-01/P5Y``."""
-    p = Period.parse(period)
-    years = p.freq.years
-    if years is not None and years > 1:
-        return f"{p.start.isoformat()}/P{years}Y"
-    return str(p)
-
-
-_TIME_RANGE = re.compile(
-    r"(?P<start>\d{4}-\d{2}-\d{2})(?:T00:00(?::00(?:\.0+)?)?(?:Z|[+-]00:00)?)?"
-    r"/P(?:(?P<y>\d{1,4})Y)?(?:(?P<m>\d{1,4})M)?(?:(?P<d>\d{1,4})D)?",
-    re.ASCII,
-)
-# (years, months, days) of a time range -> the govops frequency whose periods last that long.
-_RANGE_FREQ: dict[tuple[int, int, int], Freq] = {
-    (0, 0, 1): Freq.D,
-    (0, 0, 7): Freq.W,
-    (0, 1, 0): Freq.M,
-    (0, 3, 0): Freq.Q,
-    (0, 6, 0): Freq.S,
-    (1, 0, 0): Freq.A,
-    (2, 0, 0): Freq.A2,
-    (5, 0, 0): Freq.A5,
-    (10, 0, 0): Freq.A10,
-}
-
-
-def govops_period(time_period: str) -> str:
-    """The govops period of an SDMX TIME_PERIOD (gYear, reporting period such as 2025-M07, or time range).
-
-    Raises PeriodError (a GovopsError) for a value that is not one govops period.
-    """
-    if not isinstance(time_period, str):
-        raise PeriodError(f"{time_period!r} is not a time period: time periods are text")
-    m = _TIME_RANGE.fullmatch(time_period.strip())
-    if m is None:
-        return str(Period.parse(time_period))
-    return str(_period_of_range(time_period, m))
-
-
-def _period_of_range(text: str, m: re.Match[str]) -> Period:
-    hint = "govops periods are whole days, ISO weeks, months, quarters, half-years, years and 2, 5 or 10 years"
-    try:
-        start = date.fromisoformat(m["start"])
-    except ValueError:
-        raise PeriodError(f"{text!r} does not start on a real day", hint=hint) from None
-    length = (int(m["y"] or 0), int(m["m"] or 0), int(m["d"] or 0))
-    freq = _RANGE_FREQ.get(length)
-    if freq is None:
-        raise PeriodError(f"the time range {text!r} does not last as long as any govops period", hint=hint)
-    if freq.years is not None and freq.years > 1:
-        if (start.month, start.day) != (1, 1):
-            raise PeriodError(f"the time range {text!r} does not start on 1 January", hint=hint)
-        return Period.parse(f"{start.year}/{start.year + freq.years - 1}")
-    p = Period.from_date(start, freq)
-    if p.start != start:
-        raise PeriodError(
-            f"the time range {text!r} does not start where a {freq.label('en').lower()} period starts",
-            hint=f"start it on {p.start.isoformat()} or {p.next().start.isoformat()}",
-        )
-    return p
-
-
-# -- REST keys --------------------------------------------------------------------------------
-
-# SDMX IDType: the characters a code may hold.
-_SDMX_ID = re.compile(r"[A-Za-z0-9_@$\-]+", re.ASCII)
-_KEY_HINT = "write one part per dimension, joined by '.': a code, codes joined by '+', or nothing for any code"
-
-
-def parse_key(key: str, *, dimensions: Sequence[str]) -> dict[str, frozenset[str]]:
-    """Read an SDMX REST data key such as ``M.CPI.79+01.`` against the flow's key dimensions.
-
-    Returns the codes asked for per dimension; a dimension left empty (any code) is absent, and
-    ``all`` (or an empty key) gives an empty dict. Raises GovopsError for a key that does not fit.
-    """
-    if not isinstance(key, str):
-        raise GovopsError(f"the key {key!r} is not text", code="invalid_key", hint=_KEY_HINT)
-    if key in ("all", ""):
-        return {}
-    parts = key.split(".")
-    if len(parts) != len(dimensions):
-        shown = key if len(key) <= 80 else key[:80] + "..."
-        raise GovopsError(
-            f"the key {shown!r} has {len(parts)} part(s), but this dataflow's key has {len(dimensions)}: "
-            f"{'.'.join(dimensions)}",
-            code="invalid_key",
-            hint=f"{_KEY_HINT}, e.g. {'.'.join([''] * len(dimensions))} for everything, or 'all'",
-        )
-    wanted: dict[str, frozenset[str]] = {}
-    for dimension, part in zip(dimensions, parts, strict=True):
-        if part == "":
-            continue
-        codes = part.split("+")
-        bad = [code for code in codes if not _SDMX_ID.fullmatch(code)]
-        if bad:
-            shown = bad[0] if len(bad[0]) <= 40 else bad[0][:40] + "..."
-            raise GovopsError(
-                f"{shown!r} in the key part for {dimension} is not a code",
-                code="invalid_key",
-                hint="codes are letters, digits and _ @ $ -; join several with '+' and leave no '+' dangling",
-            )
-        wanted[dimension] = frozenset(codes)
-    return wanted
 
 
 # -- structure message ------------------------------------------------------------------------

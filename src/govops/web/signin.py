@@ -19,12 +19,13 @@ import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy.orm import Session
 
-from govops.audit.service import Actor, record_request
+from govops.audit.service import Actor
 from govops.auth import service
 from govops.auth.models import User, UserSession
 from govops.db.base import utcnow
 from govops.errors import GovopsError
 from govops.settings import get_settings
+from govops.web.auditing import record_request
 from govops.web.deps import SessionDep
 from govops.web.security import client_ip
 
@@ -119,6 +120,10 @@ def require_role(*roles: str) -> Callable[[User], User]:
         return user
 
     return dependency
+
+
+# The guard of every administration page (catalogue, users, audit trail, exchange members, mappings).
+Administrator = Annotated[User, Depends(require_role("administrator"))]
 
 
 # --- CSRF -------------------------------------------------------------------------------------
