@@ -6,7 +6,6 @@ Keyword-only functions taking a session; they flush, never commit: the caller ow
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -51,13 +50,7 @@ from govops.catalog.schemas import (
 )
 from govops.errors import GovopsError, NotFound, Problem, Rejected
 from govops.paging import Page, make_page
-
-
-def fold(text: str) -> str:
-    """Lower-case ASCII form for searching with or without Vietnamese tone marks."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).casefold()
-
+from govops.text import fold
 
 # --- reference data -------------------------------------------------------------------------
 

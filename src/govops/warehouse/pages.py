@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from govops.audit.service import CONFIDENTIAL
 from govops.catalog.models import Area, Indicator, IndicatorGroup
-from govops.catalog.service import fold
 from govops.errors import GovopsError, NotFound
 from govops.periods import Freq, Period, PeriodError
+from govops.text import fold
 from govops.warehouse.series import PointView, SeriesQuery, SeriesView
 from govops.warehouse.series_cache import cached_series, data_versions
 from govops.web.auditing import record_confidential_reads
