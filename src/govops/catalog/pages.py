@@ -16,12 +16,12 @@ from govops.catalog.models import Agency, Codelist, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
 from govops.catalog.service import CatalogueRefused, PlannedChange, export_catalogue, get_indicator, import_catalogue
 from govops.errors import GovopsError, Problem
+from govops.i18n import number, translations
 from govops.periods import Freq
 from govops.warehouse.rollup import refresh_stale
 from govops.warehouse.validation import problems_from_validation
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.i18n import number, translations
 from govops.web.signin import Administrator, verify_csrf
 from govops.web.templating import locale_of, render
 

@@ -51,6 +51,7 @@ from govops.catalog.dimensions import TOTAL, parse_dim_key
 from govops.catalog.models import Area, Codelist, Indicator, IndicatorGroup, Unit
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
+from govops.i18n import negotiate
 from govops.interop.sdmx.keys import parse_key
 from govops.interop.sdmx.periods import govops_period
 from govops.interop.sdmx.write import (
@@ -78,7 +79,6 @@ from govops.web.access import Readable, Reader
 from govops.web.auditing import record_confidential_reads
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
-from govops.web.i18n import negotiate
 
 STRUCTURE_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 JSON_TYPE = "application/vnd.sdmx.data+json; version=1.0.0"

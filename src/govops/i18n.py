@@ -1,7 +1,9 @@
 """Vietnamese and English: message catalogues (Babel), and numbers, periods and dates per locale.
 
-Message ids are English; `locale/vi/LC_MESSAGES/messages.po` holds the Vietnamese. The .po file
+Message ids are English; `govops/web/locale/vi/LC_MESSAGES/messages.po` holds the Vietnamese. The .po file
 is compiled in memory when first needed, so there is no build step and no binary in the repository.
+This sits below every domain (not in `govops.web`) because pages are not the only readers: an e-mail or a
+job's report speaks the person's language too.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from govops.i18n import negotiate, number, period_label, translations
 from govops.interop.sdmx.api import choose_language
-from govops.web.i18n import negotiate, number, period_label, translations
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_message_of_the_console_has_a_vietnamese_translation(tmp_path: Path) -> None:
