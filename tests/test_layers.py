@@ -76,3 +76,66 @@ def test_the_private_name_check_sees_a_private_import() -> None:
         "from govops import __version__\n"
     )
     assert _private_imports(code, "govops.audit.cli") == ["govops.audit.cli:1 imports _init from govops.cli.main"]
+
+
+# What one domain may use of another: its service (the calls), schemas (what they take and give) and models (rows to
+# join against). The shared parts below the domains are open to every domain.
+DOMAIN_FACES = ("service", "schemas", "models")
+
+
+def _domains() -> list[str]:
+    (layers,) = [c for c in _contracts() if c["type"] == "layers"]
+    assert isinstance(layers["layers"], list)
+    # The domains are the layers between the app factory (with the demo) and the shared web pieces.
+    above_web = layers["layers"][: layers["layers"].index("govops.web")]
+    domain_layers = [
+        layer for layer in above_web if "govops.app" not in layer and layer not in ("govops.cli", "govops.demo")
+    ]
+    return [name.strip().strip("()") for layer in domain_layers for name in layer.split("|")]
+
+
+def _internals_of_other_domains(code: str, module: str, domains: list[str]) -> list[str]:
+    own = next((d for d in domains if module == d or module.startswith(d + ".")), None)
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        targets: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        for target in targets:
+            for domain in domains:
+                if domain == own or not target.startswith(domain + "."):
+                    continue
+                face = target.removeprefix(domain + ".").split(".")[0]
+                if face not in DOMAIN_FACES and target.count(".") == domain.count(".") + 1:
+                    found.append(f"{module}:{node.lineno} uses {target}")
+    return sorted(set(found))
+
+
+def test_a_domain_uses_another_only_through_its_service_schemas_and_models() -> None:
+    domains = _domains()
+    assert "govops.reporting" in domains and "govops.briefing" in domains
+    found = [
+        hit
+        for path in sorted(SOURCE.rglob("*.py"))
+        for hit in _internals_of_other_domains(
+            path.read_text(), ".".join(path.relative_to(SOURCE.parent).with_suffix("").parts), domains
+        )
+    ]
+    assert found == [], "call the other domain's service (or read its schemas and models), not its internals"
+
+
+def test_the_domain_check_sees_a_domain_reaching_into_another() -> None:
+    domains = ["govops.reporting", "govops.tasks"]
+    code = (
+        "from govops.reporting import service\n"
+        "from govops.reporting.schemas import Regime\n"
+        "from govops.reporting.deadlines import next_deadline\n"
+        "from govops.reporting import deadlines\n"
+        "from govops.tasks.jobs import remind\n"
+    )
+    assert _internals_of_other_domains(code, "govops.tasks.service", domains) == [
+        "govops.tasks.service:3 uses govops.reporting.deadlines",
+        "govops.tasks.service:4 uses govops.reporting.deadlines",
+    ]
