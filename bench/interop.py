@@ -47,7 +47,7 @@ from govops.interop import readers
 from govops.interop.dhis2.mapping import load_mapping
 from govops.interop.dhis2.write import ExportValue, write_data_value_set
 from govops.interop.excel.template import TemplateArea, build_template
-from govops.interop.mappings import get_mapping, save_mapping
+from govops.interop.mapping.service import get_mapping, save_mapping
 from govops.interop.sdmx import write as sdmx_write
 from govops.interop.templates import template_indicator
 from govops.logging import configure_logging

@@ -25,7 +25,7 @@ from govops.exchange.pages import router as exchange_pages
 from govops.exchange.submit.pages import router as submit_pages
 from govops.exchange.worker import Worker
 from govops.interop.dhis2.api import router as dhis2_router
-from govops.interop.pages import router as mapping_pages
+from govops.interop.mapping.pages import router as mapping_pages
 from govops.interop.sdmx.api import router as sdmx_router
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router

@@ -28,7 +28,7 @@ from govops.errors import GovopsError, NotFound, Problem
 from govops.exchange.models import Grant, Member, Submission
 from govops.exchange.service import Unauthorized
 from govops.interop import readers
-from govops.interop.mappings import get_mapping
+from govops.interop.mapping.service import get_mapping
 from govops.interop.models import InteropMapping
 from govops.interop.tally import Tally
 from govops.warehouse.areas import AreaTree

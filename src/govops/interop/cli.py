@@ -35,7 +35,7 @@ def put(
     structure: Annotated[Path | None, typer.Option(help="an SDMX structure message to keep beside it")] = None,
 ) -> None:
     """Store (or replace) a mapping; it is checked first, and nothing is stored if it does not read."""
-    from govops.interop.mappings import save_mapping
+    from govops.interop.mapping.service import save_mapping
 
     with writing_session() as session:
         text = _read(file)
@@ -48,7 +48,7 @@ def put(
 @mapping_app.command("list")
 def list_() -> None:
     """The stored mappings."""
-    from govops.interop.mappings import list_mappings
+    from govops.interop.mapping.service import list_mappings
 
     with writing_session() as session:
         table = Table("name", "kind", "structure", "updated", "by")
@@ -60,7 +60,7 @@ def list_() -> None:
 @mapping_app.command("show")
 def show(name: Annotated[str, typer.Argument(help="the mapping's name")]) -> None:
     """Print a mapping's YAML."""
-    from govops.interop.mappings import get_mapping
+    from govops.interop.mapping.service import get_mapping
 
     with writing_session() as session:
         out.print(get_mapping(session=session, name=name).text, highlight=False, markup=False)

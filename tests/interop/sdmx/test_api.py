@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue, reference_catalogue
 from govops.exchange import service as exchange
-from govops.interop.mappings import save_mapping
+from govops.interop.mapping.service import save_mapping
 from govops.interop.sdmx import api as sdmx_api
 from govops.interop.sdmx.api import (
     CSV1_TYPE,

@@ -28,7 +28,7 @@ from govops.errors import GovopsError
 from govops.exchange import service, submissions
 from govops.exchange.models import Member, Submission
 from govops.interop.excel.template import Lang
-from govops.interop.mappings import list_mappings
+from govops.interop.mapping.service import list_mappings
 from govops.interop.readers import XLSX
 from govops.interop.templates import template_workbook
 from govops.web.deps import SessionDep, WriteSessionDep

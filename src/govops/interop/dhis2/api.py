@@ -15,7 +15,7 @@ from govops.catalog.models import Indicator
 from govops.errors import GovopsError
 from govops.interop.dhis2.mapping import load_mapping
 from govops.interop.dhis2.write import ExportValue, write_data_value_set
-from govops.interop.mappings import get_mapping
+from govops.interop.mapping.service import get_mapping
 from govops.paging import MAX_BIG_ID, MAX_LIMIT, decode_cursor
 from govops.warehouse.service import list_observations
 from govops.web.access import Readable

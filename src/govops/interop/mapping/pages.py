@@ -9,7 +9,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from govops.auth.models import User
 from govops.errors import GovopsError
-from govops.interop.mappings import KINDS, get_mapping, list_mappings, save_mapping
+from govops.interop.mapping.service import KINDS, get_mapping, list_mappings, save_mapping
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.signin import Administrator, verify_csrf
