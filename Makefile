@@ -19,14 +19,17 @@ demo: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-# Over every core (pytest-xdist); a test file stays on one worker, so its module fixtures are made once.
+# The layers first (import-linter's contracts in pyproject.toml), then the suite over every core (pytest-xdist);
+# a test file stays on one worker, so its module fixtures are made once.
 PYTEST_WORKERS ?= auto
 test: $(STAMP) browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -6,9 +6,9 @@
 The same N observations (the six stored monthly ENT_* indicators of MOF, which have no breakdown,
 at the 34 current provinces, month after month from 1990 so that nothing repeats) are written as
 govops JSON (the baseline), govops CSV, SDMX-JSON 1.0, SDMX-CSV 2.0 and SDMX-ML 2.1
-structure-specific data (by govops.interop.sdmx_out, read back through a stored SDMX mapping
+structure-specific data (by govops.interop.sdmx.write, read back through a stored SDMX mapping
 with the structure message beside it), a DHIS2 data value set (JSON, through a stored DHIS2
-mapping of made-up uids) and a filled-in Excel template (excel_template.build_template, filled
+mapping of made-up uids) and a filled-in Excel template (govops.interop.excel.template.build_template, filled
 with openpyxl). Each body is submitted through `submissions.submit` by the member MOF/bench, which
 may write the group ENTERPRISES, into a fresh copy of the store, so that every run creates the N
 observations (with their revisions, roll-ups, change events, audit entry and receipt) and commits.
@@ -43,9 +43,12 @@ from govops.catalog.service import load_reference
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.exchange import service, submissions
-from govops.interop import dhis2, readers, sdmx_out
-from govops.interop.excel_template import TemplateArea, build_template
-from govops.interop.mappings import get_mapping, save_mapping
+from govops.interop import readers
+from govops.interop.dhis2.mapping import load_mapping
+from govops.interop.dhis2.write import ExportValue, write_data_value_set
+from govops.interop.excel.template import TemplateArea, build_template
+from govops.interop.mapping.service import get_mapping, save_mapping
+from govops.interop.sdmx import write as sdmx_write
 from govops.interop.templates import template_indicator
 from govops.logging import configure_logging
 
@@ -112,8 +115,8 @@ def build_store(url: str) -> None:
                 name=SDMX_MAPPING,
                 kind="sdmx",
                 text=sdmx_mapping_text(),
-                structure=sdmx_out.structure_message(
-                    catalogue=sdmx_out.ExportCatalogue((export_flow(cat),)), prepared=datetime.now(UTC)
+                structure=sdmx_write.structure_message(
+                    catalogue=sdmx_write.ExportCatalogue((export_flow(cat),)), prepared=datetime.now(UTC)
                 ).decode(),
                 by="bench",
             )
@@ -176,25 +179,25 @@ def csv_body(data: Sequence[Obs]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def export_flow(cat: Catalogue) -> sdmx_out.ExportFlow:
+def export_flow(cat: Catalogue) -> sdmx_write.ExportFlow:
     units = {i.unit.code: i.unit for i in cat.indicators}
-    return sdmx_out.ExportFlow(
+    return sdmx_write.ExportFlow(
         id=GROUP,
         name_vi="Doanh nghiệp",
         name_en="Enterprises",
-        indicators=tuple(sdmx_out.ExportCode(i.code, i.name_vi, i.name_en) for i in cat.indicators),
-        areas=tuple(sdmx_out.ExportCode(code, name, name) for code, name in cat.provinces),
-        units=tuple(sdmx_out.ExportCode(u.code, u.name_vi, u.name_en) for u in units.values()),
+        indicators=tuple(sdmx_write.ExportCode(i.code, i.name_vi, i.name_en) for i in cat.indicators),
+        areas=tuple(sdmx_write.ExportCode(code, name, name) for code, name in cat.provinces),
+        units=tuple(sdmx_write.ExportCode(u.code, u.name_vi, u.name_en) for u in units.values()),
     )
 
 
-def export_series(cat: Catalogue, data: Sequence[Obs]) -> list[sdmx_out.ExportSeries]:
+def export_series(cat: Catalogue, data: Sequence[Obs]) -> list[sdmx_write.ExportSeries]:
     by_key: dict[tuple[str, str], list[tuple[str, float | None, str | None]]] = {}
     for o in data:
         by_key.setdefault((o.indicator, o.area), []).append((o.period, o.value, None))
     info = {i.code: i for i in cat.indicators}
     return [
-        sdmx_out.ExportSeries(
+        sdmx_write.ExportSeries(
             indicator=ind,
             area=area,
             dims={},
@@ -225,9 +228,9 @@ def dhis2_mapping_text(cat: Catalogue) -> str:
 
 
 def dhis2_body(cat: Catalogue, data: Sequence[Obs]) -> bytes:
-    mapping = dhis2.load_mapping(dhis2_mapping_text(cat))
-    rows = [dhis2.ExportValue(indicator=o.indicator, area=o.area, period=o.period, value=o.value) for o in data]
-    return dhis2.write_data_value_set(rows=rows, mapping=mapping, data_set=_uid("ds", 1))
+    mapping = load_mapping(dhis2_mapping_text(cat))
+    rows = [ExportValue(indicator=o.indicator, area=o.area, period=o.period, value=o.value) for o in data]
+    return write_data_value_set(rows=rows, mapping=mapping, data_set=_uid("ds", 1))
 
 
 def template_periods(data: Sequence[Obs]) -> dict[str, list[str]]:
@@ -287,13 +290,13 @@ def bodies(cat: Catalogue, data: list[Obs], xml_rows: int) -> list[Body]:
     made.append(Body("govops JSON", b, "application/json", None, n, t))
     b, t = timed(lambda: csv_body(data))
     made.append(Body("govops CSV", b, "text/csv", None, n, t))
-    b, t = timed(lambda: sdmx_out.data_json(flow=flow, series=series, prepared=now))
+    b, t = timed(lambda: sdmx_write.data_json(flow=flow, series=series, prepared=now))
     made.append(Body("SDMX-JSON 1.0", b, "application/vnd.sdmx.data+json", SDMX_MAPPING, n, t))
-    b, t = timed(lambda: sdmx_out.data_csv(flow=flow, series=series))
+    b, t = timed(lambda: sdmx_write.data_csv(flow=flow, series=series))
     made.append(Body("SDMX-CSV 2.0", b, "application/vnd.sdmx.data+csv", SDMX_MAPPING, n, t))
     xml_data = data[:xml_rows]
     xml_series = series if len(xml_data) == n else export_series(cat, xml_data)
-    b, t = timed(lambda: sdmx_out.data_xml(flow=flow, series=xml_series, prepared=now))
+    b, t = timed(lambda: sdmx_write.data_xml(flow=flow, series=xml_series, prepared=now))
     note = "" if len(xml_data) == n else f"only the first {len(xml_data):,} observations (--xml-rows)"
     made.append(
         Body("SDMX-ML 2.1 (struct.-specific)", b, "application/vnd.sdmx.structurespecificdata+xml",

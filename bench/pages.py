@@ -31,16 +31,16 @@ from httpx2 import Response
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.auth.models import User
 from govops.auth.service import create_user, start_session
-from govops.auth.web import SESSION_COOKIE
 from govops.catalog.models import Area, Indicator
 from govops.db.engine import make_engine, transaction
 from govops.settings import Settings
 from govops.warehouse import series_cache
 from govops.warehouse.accept import ingest
 from govops.warehouse.models import Observation
-from govops.web.app import create_app
+from govops.web.signin import SESSION_COOKIE
 
 LIVE_INDICATORS = ("EXPORTS", "BUDGET_REVENUE", "CPI")
 PAGES = ["/", "/explorer", "/explorer/CPI", "/explorer/EXPORTS?freq=Q&area=VN&area=79", "/provinces/79"]

@@ -14,12 +14,12 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.catalog.service import load_reference
 from govops.db.engine import make_engine
 from govops.db.migrate import upgrade
 from govops.settings import Settings
 from govops.warehouse import series_cache
-from govops.web.app import create_app
 from govops.web.deps import get_session, unit_of_work
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from govops import signing
 from govops.audit.service import canonical_json, record
 from govops.db.engine import make_engine, transaction
-from govops.exchange import signing
 from tests.audit.test_cli import sql
 from tests.cli.conftest import Govops
 

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from govops import signing
 from govops.audit import checkpoints, service
 from govops.audit.checkpoints import ACTION, Checkpoint, record_checkpoint, verify_trail
 from govops.audit.models import AuditEntry
-from govops.exchange import signing
 from govops.exchange.worker import Worker
 from govops.settings import Settings
 

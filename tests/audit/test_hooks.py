@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.audit.models import AuditEntry
 from govops.audit.service import verify
 from govops.auth.models import SignInFailure
@@ -18,7 +19,6 @@ from govops.catalog.models import Agency
 from govops.exchange import service
 from govops.settings import Settings
 from govops.warehouse.accept import ingest
-from govops.web.app import create_app
 from tests.audit.conftest import PASSWORD, entries_since, last_id, token_of
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.auth.models import SignInFailure, User, UserSession
 from govops.auth.service import (
     SESSION_IDLE,
@@ -27,7 +28,6 @@ from govops.auth.service import (
 from govops.db.base import utcnow
 from govops.db.engine import transaction
 from govops.settings import Settings
-from govops.web.app import create_app
 
 PASSWORD = "correct horse battery"
 GUESSES = 40

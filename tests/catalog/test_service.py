@@ -8,7 +8,6 @@ from govops.catalog.models import Area, Indicator
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import (
     export_catalogue,
-    fold,
     import_catalogue,
     load_reference,
     parse_catalogue,
@@ -91,7 +90,3 @@ def test_yaml_errors_name_the_place(session: Session) -> None:
     assert caught.value.where == "mine.yaml"
     with pytest.raises(Exception, match="not valid YAML"):
         parse_catalogue("indicators: [", where="mine.yaml")
-
-
-def test_fold_removes_tone_marks_and_d_stroke() -> None:
-    assert fold("Đắk Lắk") == "dak lak" and fold("Thừa Thiên Huế") == "thua thien hue"

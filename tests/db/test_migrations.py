@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 from govops.db.migrate import current_revision, head_revision
-from govops.db.tables import metadata
+from govops.tables import metadata
 
 
 def test_the_migrated_schema_matches_the_models(engine: Engine) -> None:

@@ -24,15 +24,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, event, select, update
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.auth.models import User, UserSession
 from govops.auth.service import create_user, start_session
-from govops.auth.web import SESSION_COOKIE
 from govops.db.base import utcnow
 from govops.db.engine import make_engine, transaction
 from govops.exchange.models import ApiKey, Member
 from govops.exchange.service import create_member, issue_key
 from govops.settings import Settings
-from govops.web.app import create_app
+from govops.web.signin import SESSION_COOKIE
 from tests.cli.conftest import free_port
 
 

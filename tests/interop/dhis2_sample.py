@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
-from govops.interop.dhis2 import catalogue_from_metadata
-from govops.interop.mappings import save_mapping
+from govops.interop.dhis2.metadata import catalogue_from_metadata
+from govops.interop.mapping.service import save_mapping
 from tests.conftest import shared_file
 
 MAPPING = "moh-dhis2"

@@ -14,7 +14,7 @@ from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
 from govops.exchange import service
 from govops.exchange.models import Submission
-from govops.interop.mappings import save_mapping
+from govops.interop.mapping.service import save_mapping
 from govops.warehouse.models import ChangeEvent, Observation
 from tests.conftest import shared_file
 from tests.interop.dhis2_sample import load_dhis2_sample

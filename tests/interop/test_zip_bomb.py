@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from govops.errors import GovopsError
 from govops.exchange import service
-from govops.interop import excel_read
+from govops.interop.excel import read as excel_read
 from govops.interop.readers import XLSX
 from govops.warehouse.models import Observation
-from tests.interop.test_excel import fill, make_template
+from tests.interop.excel.test_read import fill, make_template
 from tests.interop.test_pages import _upload, officer
 
 __all__ = ["officer"]

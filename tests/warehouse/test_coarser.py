@@ -20,8 +20,8 @@ from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
 from govops.errors import Rejected
 from govops.exchange import service as exchange
-from govops.interop.dhis2 import catalogue_from_metadata
-from govops.interop.mappings import save_mapping
+from govops.interop.dhis2.metadata import catalogue_from_metadata
+from govops.interop.mapping.service import save_mapping
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.models import AreaRollup, ChangeEvent, IndicatorState, Observation
 from govops.warehouse.schemas import Series, SeriesPoint

@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, event, func, select, text
 
+from govops.app import create_app
 from govops.audit.models import AuditEntry
 from govops.audit.service import record
 from govops.settings import Settings
 from govops.web.access import public_write
-from govops.web.app import create_app
 from govops.web.deps import SessionDep, WriteSessionDep
 
 # Its foreign key is checked only at COMMIT: a row naming a missing parent makes the commit itself fail.

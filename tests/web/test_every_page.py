@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.auth.service import create_user
 from govops.catalog.reference import AreaRecord, read_areas
 from govops.catalog.service import reference_catalogue
 from govops.settings import Settings
 from govops.warehouse import series_cache
-from govops.web.app import create_app
 from tests.conftest import use_session
 from tests.warehouse.conftest import obs, put
 

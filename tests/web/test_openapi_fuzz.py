@@ -36,10 +36,10 @@ from schemathesis.checks import CheckContext, CheckFunction
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.paging import encode_cursor
 from govops.settings import Settings
 from govops.warehouse.accept import ingest
-from govops.web.app import create_app
 from tests.conftest import use_session
 
 # Values of the domain the generator mixes in, so that requests reach past "no such code" into the real work

@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from govops.app import create_app
 from govops.audit.models import AuditEntry
 from govops.auth.models import SignInFailure
 from govops.settings import Settings
-from govops.web.app import create_app
 from tests.conftest import use_session
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "govops" / "web" / "templates"

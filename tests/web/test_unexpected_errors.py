@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from govops.app import create_app
 from govops.settings import Settings
-from govops.web.app import create_app
 from tests.cli.conftest import free_port
 
 

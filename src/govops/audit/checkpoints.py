@@ -31,12 +31,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from govops import signing
 from govops.audit import service
 from govops.audit.models import AuditEntry
 from govops.audit.schemas import CheckpointOut, CheckpointProblem, Verification
 from govops.db.engine import transaction
 from govops.errors import GovopsError
-from govops.exchange import signing
 from govops.settings import Settings
 
 log = structlog.get_logger(__name__)

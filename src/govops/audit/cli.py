@@ -23,19 +23,19 @@ audit_app = typer.Typer(
 @contextmanager
 def _reader() -> Iterator[Session]:
     """A reading session on the configured store (CLI helpers imported late: govops.cli.main imports this)."""
-    from govops.cli.main import _engine
+    from govops.commandline import engine_of
     from govops.db.engine import make_session_factory
     from govops.settings import get_settings
 
-    with make_session_factory(_engine(get_settings()))() as session:
+    with make_session_factory(engine_of(get_settings()))() as session:
         yield session
 
 
 @contextmanager
 def _friendly() -> Iterator[None]:
-    from govops.cli.main import _friendly_errors
+    from govops.commandline import friendly_errors
 
-    with _friendly_errors():
+    with friendly_errors():
         yield
 
 
@@ -65,12 +65,12 @@ def verify_command(
 ) -> None:
     """Check the hash chain and every checkpoint: exit status 0 when intact, 1 naming each problem."""
     from govops.audit.checkpoints import existing_public_key, verify_trail
-    from govops.cli.main import _progress, err, out
+    from govops.commandline import err, out, progress_bar
     from govops.settings import get_settings
 
     settings = get_settings()
     checkpoint_file = file or settings.audit_checkpoint_file
-    with _friendly(), _reader() as session, _progress() as progress:
+    with _friendly(), _reader() as session, progress_bar() as progress:
         task = progress.add_task("verifying the audit trail", total=None)
         result = verify_trail(
             session=session,
@@ -111,12 +111,12 @@ def verify_command(
 def checkpoint_command() -> None:
     """Sign a checkpoint of the trail's head and append it to the checkpoint file (and post it to the receiver)."""
     from govops.audit.checkpoints import write_checkpoint
-    from govops.cli.main import _engine, err, out
+    from govops.commandline import engine_of, err, out
     from govops.settings import get_settings
 
     settings = get_settings()
     with _friendly():
-        written = write_checkpoint(engine=_engine(settings), settings=settings)
+        written = write_checkpoint(engine=engine_of(settings), settings=settings)
     done = written.checkpoint
     out.print(
         f"checkpoint written: entry {done.last_id} ({done.entries} entries), "
@@ -148,7 +148,7 @@ def list_command(
 ) -> None:
     """List entries, newest first."""
     from govops.audit.service import canonical_json, list_entries
-    from govops.cli.main import out
+    from govops.commandline import out
 
     with _friendly(), _reader() as session:
         page = list_entries(

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse
 
 from govops.audit.checkpoints import existing_public_key, latest
 from govops.audit.service import canonical_json, list_entries
-from govops.catalog.pages import Administrator
 from govops.errors import GovopsError
+from govops.i18n import translations
 from govops.paging import MAX_BIG_ID, decode_cursor
 from govops.web.deps import SessionDep
-from govops.web.i18n import translations
+from govops.web.signin import Administrator
 from govops.web.templating import locale_of, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)

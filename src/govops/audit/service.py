@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from fastapi import Request
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +30,6 @@ from govops.db.base import utcnow
 from govops.db.dialect import advisory_xact_lock, reserve_ids
 from govops.errors import GovopsError
 from govops.paging import DEFAULT_LIMIT, Page, check_limit, make_page
-from govops.web.security import client_ip
 
 log = structlog.get_logger(__name__)
 
@@ -211,48 +209,6 @@ def record(
     return entry
 
 
-def actor_of(request: Request) -> Actor:
-    """Who is behind a request: the signed-in user, else whoever an authentication layer put on
-    ``request.state.audit_actor`` (an exchange member, say), else ANONYMOUS."""
-    user = getattr(request.state, "user", None)
-    if user is not None:
-        return Actor("user", user.username, user.agency.code)
-    given = getattr(request.state, "audit_actor", None)
-    return given if isinstance(given, Actor) else ANONYMOUS
-
-
-def request_id_of(request: Request) -> str | None:
-    """The id the request_id middleware bound for logging, else the client's X-Request-ID header."""
-    bound = structlog.contextvars.get_contextvars().get("request_id")
-    return str(bound) if bound else request.headers.get("X-Request-ID")
-
-
-def record_request(
-    *,
-    session: Session,
-    request: Request,
-    action: str,
-    target: str = "",
-    detail: Mapping[str, Any] | None = None,
-    actor: Actor | None = None,
-    at: datetime | None = None,
-) -> AuditEntry:
-    """`record` for a web request: the actor (unless given), the client's address and the request id."""
-    who = actor or actor_of(request)
-    return record(
-        session=session,
-        action=action,
-        actor_kind=who.kind,
-        actor=who.name,
-        agency=who.agency,
-        target=target,
-        detail=detail,
-        ip=client_ip(request),
-        request_id=request_id_of(request),
-        at=at,
-    )
-
-
 def _os_user() -> str | None:
     try:
         return getpass.getuser()
@@ -397,17 +353,3 @@ def verify(*, session: Session, batch: int = 5000, progress: Callable[[int], Non
 
 
 CONFIDENTIAL = "confidential"
-
-
-def record_confidential_reads(
-    *, session: Session, request: Request, codes: Iterable[str], detail: Mapping[str, Any] | None = None
-) -> list[AuditEntry]:
-    """One `confidential.read` entry per indicator code (sorted), saying which address and query read it.
-
-    Reads run on a reading session: pass a writing one here (WriteSessionDep) and commit it before answering.
-    """
-    where = {"path": request.url.path, "query": request.url.query[:500], **(detail or {})}
-    return [
-        record_request(session=session, request=request, action="confidential.read", target=code, detail=where)
-        for code in sorted(set(codes))
-    ]

@@ -27,20 +27,20 @@ PasswordStdin = Annotated[
 def _store() -> Iterator[Session]:
     """A writing session on the configured store, committed when the block ends (CLI helpers imported late:
     govops.cli.main imports this module)."""
-    from govops.cli.main import _engine
+    from govops.commandline import engine_of
     from govops.db.engine import transaction
     from govops.settings import get_settings
 
-    with transaction(_engine(get_settings())) as session:
+    with transaction(engine_of(get_settings())) as session:
         yield session
 
 
 @contextmanager
 def _friendly() -> Iterator[None]:
     """Errors as the rest of the CLI prints them: what, where, how to fix; exit status 1."""
-    from govops.cli.main import _friendly_errors
+    from govops.commandline import friendly_errors
 
-    with _friendly_errors():
+    with friendly_errors():
         yield
 
 
@@ -71,7 +71,7 @@ def create(
     """Create a user of an agency with a role; the password is asked twice (hidden) or read from stdin."""
     from govops.audit.service import record_cli
     from govops.auth.service import check_new_user, create_user
-    from govops.cli.main import out
+    from govops.commandline import out
 
     with _friendly():
         name = full_name if full_name is not None else username
@@ -114,7 +114,7 @@ def passwd(username: str, password_stdin: PasswordStdin = False) -> None:
     """Set a user's password; every session of the user ends."""
     from govops.audit.service import record_cli
     from govops.auth.service import get_user, set_password
-    from govops.cli.main import out
+    from govops.commandline import out
 
     with _friendly():
         with _store() as session:
@@ -134,7 +134,7 @@ def list_(
 ) -> None:
     """List the users: user name, full name, agency, role, whether active, last sign-in."""
     from govops.auth.service import list_users
-    from govops.cli.main import out
+    from govops.commandline import out
 
     with _friendly():
         with _store() as session:
@@ -168,7 +168,7 @@ def enable(username: str) -> None:
 def _set_active(username: str, *, active: bool) -> None:
     from govops.audit.service import record_cli
     from govops.auth.service import get_user, set_active
-    from govops.cli.main import out
+    from govops.commandline import out
 
     with _friendly(), _store() as session:
         before = get_user(session=session, username=username).active

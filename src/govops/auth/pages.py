@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from govops.auth.service import Throttled
-from govops.auth.web import CurrentUser, check_csrf, csrf_token, secure_cookies, set_session_cookie, sign_in, sign_out
 from govops.errors import GovopsError
+from govops.i18n import translations
 from govops.web.access import public_write
 from govops.web.deps import WriteSessionDep
-from govops.web.i18n import translations
+from govops.web.signin import CurrentUser, check_csrf, csrf_token, secure_cookies, set_session_cookie, sign_in, sign_out
 from govops.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False)

@@ -2,7 +2,7 @@
 
 Keyword-only functions taking a session; they flush, never commit: the caller owns the transaction.
 One exception to keep in mind: `authenticate` records a failed attempt and then raises, so a caller
-that rolls back on errors must commit that record first (``govops.auth.web.sign_in`` does).
+that rolls back on errors must commit that record first (``govops.web.signin.sign_in`` does).
 """
 
 from __future__ import annotations
@@ -492,7 +492,7 @@ def authenticate(
 
     `record_attempt` then `check_password` in one transaction. A failure is recorded (flushed) before the error is
     raised: commit it, or throttling never starts. Where guesses may come in parallel (the web), commit between
-    the two steps instead, as ``govops.auth.web.sign_in`` does, so that the password check runs outside the lock.
+    the two steps instead, as ``govops.web.signin.sign_in`` does, so that the password check runs outside the lock.
     """
     attempt = record_attempt(session=session, username=username, ip=ip, now=now)
     return check_password(session=session, attempt=attempt, password=password, now=now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -10,22 +10,21 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govops.audit.service import record_request
 from govops.auth.models import User, UserSession
 from govops.auth.service import LANGUAGES, ROLES, create_user, get_user, list_users, set_password, update_user
-from govops.auth.web import require_role, verify_csrf
 from govops.catalog.models import Agency, Codelist, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
 from govops.catalog.service import CatalogueRefused, PlannedChange, export_catalogue, get_indicator, import_catalogue
 from govops.errors import GovopsError, Problem
+from govops.i18n import number, translations
 from govops.periods import Freq
 from govops.warehouse.rollup import refresh_stale
 from govops.warehouse.validation import problems_from_validation
+from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.i18n import number, translations
+from govops.web.signin import Administrator, verify_csrf
 from govops.web.templating import locale_of, render
 
-Administrator = Annotated[User, Depends(require_role("administrator"))]
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 USER_FIELDS = ("full_name", "agency", "role", "language", "active")

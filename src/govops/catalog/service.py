@@ -6,7 +6,6 @@ Keyword-only functions taking a session; they flush, never commit: the caller ow
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -18,10 +17,11 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, table
 from sqlalchemy.orm import Session, selectinload
 
 from govops.catalog import reference
+from govops.catalog.dimensions import parse_dim_key
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import (
     Agency,
@@ -50,15 +50,7 @@ from govops.catalog.schemas import (
 )
 from govops.errors import GovopsError, NotFound, Problem, Rejected
 from govops.paging import Page, make_page
-from govops.warehouse.models import Observation
-from govops.warehouse.validation import parse_dim_key
-
-
-def fold(text: str) -> str:
-    """Lower-case ASCII form for searching with or without Vietnamese tone marks."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).casefold()
-
+from govops.text import fold
 
 # --- reference data -------------------------------------------------------------------------
 
@@ -322,6 +314,12 @@ def _plan(session: Session, doc: CatalogueDoc, *, lock: bool) -> CataloguePlan:
     return CataloguePlan(changes=changes, reference_problems=problems)
 
 
+# The catalogue counts the observations that use an indicator or a code before it changes or drops them. The
+# warehouse, which owns the observations table, stands on the catalogue: the catalogue names the two columns it
+# reads instead of importing the warehouse's model.
+_observations = table("observation", column("indicator_id"), column("dim_key"))
+
+
 @dataclass
 class _Usage:
     """Observations per indicator, and per indicator, dimension and code."""
@@ -339,9 +337,9 @@ class _Usage:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = session.execute(
-                select(Observation.indicator_id, Observation.dim_key, func.count())
-                .where(Observation.indicator_id.in_(chunk))
-                .group_by(Observation.indicator_id, Observation.dim_key)
+                select(_observations.c.indicator_id, _observations.c.dim_key, func.count())
+                .where(_observations.c.indicator_id.in_(chunk))
+                .group_by(_observations.c.indicator_id, _observations.c.dim_key)
             )
             for indicator_id, key, n in rows:
                 per_indicator[indicator_id] = per_indicator.get(indicator_id, 0) + n

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from govops.audit.cli import audit_app
 from govops.auth.cli import user_app
+from govops.commandline import engine_of, err, friendly_errors, out, progress_bar
 from govops.errors import GovopsError, Problem, Rejected
 from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
@@ -40,52 +37,6 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(template_app, name="template")
 app.add_typer(dhis2_app, name="dhis2")
-
-out = Console()
-err = Console(stderr=True)
-
-
-@contextmanager
-def _friendly_errors() -> Iterator[None]:
-    try:
-        yield
-    except GovopsError as exc:
-        shown = exc.as_dict()  # text safe to print, whatever the input held
-        where = shown.get("where")
-        err.print(f"[bold red]error:[/] {where + ': ' if where else ''}{shown['message']}", highlight=False)
-        if exc.hint:
-            err.print(f"  [yellow]how to fix:[/] {shown['hint']}", highlight=False)
-        if exc.problems:
-            _print_problems(exc)
-        raise typer.Exit(1) from None
-
-
-def _print_problems(exc: GovopsError, shown: int = 50) -> None:
-    table = Table("row", "field", "problem", "how to fix", show_lines=False, header_style="bold")
-    for p in exc.problems[:shown]:
-        safe = p.as_dict()
-        table.add_row(str(p.row or ""), safe.get("field", ""), safe["message"], safe.get("hint", ""))
-    err.print(table)
-    if len(exc.problems) > shown:
-        err.print(f"... and {len(exc.problems) - shown} more problem(s)")
-
-
-def _engine(settings: Settings) -> Engine:
-    from govops.db.engine import make_engine
-
-    return make_engine(settings.database_url)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal,
-    )
 
 
 def _init(engine: Engine) -> dict[str, int]:
@@ -114,8 +65,8 @@ def db_upgrade() -> None:
     from govops.db.migrate import current_revision, upgrade
     from govops.warehouse.rollup import refresh_stale
 
-    with _friendly_errors():
-        engine = _engine(get_settings())
+    with friendly_errors():
+        engine = engine_of(get_settings())
         upgrade(engine)
         with transaction(engine) as session:
             rebuilt = refresh_stale(session=session)
@@ -131,8 +82,8 @@ def worker(
     """Deliver webhooks and checkpoint the audit trail until stopped (Ctrl-C). Run several against PostgreSQL."""
     from govops.exchange.worker import Worker
 
-    with _friendly_errors():
-        engine = _engine(get_settings())
+    with friendly_errors():
+        engine = engine_of(get_settings())
         out.print(f"webhook worker on {engine.dialect.name}; Ctrl-C stops it")
         try:
             Worker.configured(engine, get_settings(), every=every).run_forever()
@@ -143,8 +94,8 @@ def worker(
 @app.command()
 def init() -> None:
     """Create the store and load the reference data: areas, agencies and the indicator catalogue."""
-    with _friendly_errors():
-        counts = _init(_engine(get_settings()))
+    with friendly_errors():
+        counts = _init(engine_of(get_settings()))
         out.print("store ready: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
@@ -156,13 +107,13 @@ def serve(
     """Serve the API on http://HOST:PORT (the store must be initialised)."""
     import uvicorn
 
+    from govops.app import create_app
     from govops.db.migrate import current_revision, head_revision
-    from govops.web.app import create_app
     from govops.web.server import uvicorn_options
 
     settings = get_settings()
-    with _friendly_errors():
-        engine = _engine(settings)
+    with friendly_errors():
+        engine = engine_of(settings)
         if current_revision(engine) != head_revision(engine):
             raise GovopsError(
                 "the store is not initialised or not up to date",
@@ -195,8 +146,8 @@ def demo(
     from govops.warehouse.models import Observation
 
     settings = get_settings()
-    with _friendly_errors():
-        engine = _engine(settings)
+    with friendly_errors():
+        engine = engine_of(settings)
         counts = _init(engine)
         out.print("reference data: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         factory = make_session_factory(engine)
@@ -206,7 +157,7 @@ def demo(
             out.print("demo data already loaded")
         else:
             end = settings.demo_end or default_end_month()
-            with _progress() as progress, transaction(engine) as session:
+            with progress_bar() as progress, transaction(engine) as session:
                 task = progress.add_task(f"demo data 2015-01..{end}", total=None)
                 summary = load_demo(session=session, end_month=end, progress=lambda n: progress.advance(task, n))
             out.print(f"demo data loaded: {summary.created} observations, 2015-01 to {end} (DEMO: made-up figures)")
@@ -247,11 +198,11 @@ def ingest(
     from govops.warehouse.accept import accept
     from govops.warehouse.formats import read_file
 
-    with _friendly_errors():
+    with friendly_errors():
         rows = read_file(file, fmt)
-        factory = make_session_factory(_engine(get_settings()), writer=True)
+        factory = make_session_factory(engine_of(get_settings()), writer=True)
         with factory() as session:
-            with _progress() as progress:
+            with progress_bar() as progress:
                 task = progress.add_task(f"checking {file.name}", total=len(rows))
                 outcome = accept(
                     session=session,
@@ -311,8 +262,8 @@ def series(
     from govops.db.engine import make_session_factory
     from govops.warehouse.series import SeriesQuery, build_series
 
-    with _friendly_errors():
-        with make_session_factory(_engine(get_settings()))() as session:
+    with friendly_errors():
+        with make_session_factory(engine_of(get_settings()))() as session:
             result = build_series(
                 session=session, query=SeriesQuery.of(indicator, [area], freq=freq, start=start, end=end)
             )[0]
@@ -346,9 +297,9 @@ def catalog_import(
     from govops.db.engine import make_session_factory, transaction
     from govops.warehouse.rollup import refresh_stale
 
-    with _friendly_errors():
+    with friendly_errors():
         doc = read_catalogue_file(file)
-        engine = _engine(get_settings())
+        engine = engine_of(get_settings())
         if plan:
             with make_session_factory(engine)() as session:
                 found = plan_catalogue(session=session, doc=doc)
@@ -425,10 +376,10 @@ def catalog_export(
     from govops.catalog.service import dump_catalogue, export_catalogue
     from govops.db.engine import make_session_factory
 
-    with _friendly_errors():
+    with friendly_errors():
         if fmt not in ("yaml", "json"):
             raise GovopsError(f"unknown format {fmt!r}", code="unknown_format", hint="use yaml or json")
-        with make_session_factory(_engine(get_settings()))() as session:
+        with make_session_factory(engine_of(get_settings()))() as session:
             text = dump_catalogue(export_catalogue(session=session), as_json=fmt == "json")
         if output is None:
             sys.stdout.write(text)
@@ -446,7 +397,7 @@ def catalog_list(
     from govops.catalog.models import Indicator, IndicatorGroup
     from govops.db.engine import make_session_factory
 
-    with _friendly_errors(), make_session_factory(_engine(get_settings()))() as session:
+    with friendly_errors(), make_session_factory(engine_of(get_settings()))() as session:
         stmt = select(Indicator).order_by(Indicator.code)
         if group:
             stmt = stmt.where(Indicator.groups.any(IndicatorGroup.code == group))

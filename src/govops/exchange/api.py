@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from govops import signing
 from govops.auth.service import OFFICER_ROLES
-from govops.auth.web import CurrentUser, require_role, require_user
 from govops.errors import GovopsError
-from govops.exchange import service, signing, submissions
+from govops.exchange import service, submissions
 from govops.exchange.models import Member, Submission
 from govops.exchange.service import console_member
 from govops.warehouse.schemas import ObservationBatch
@@ -27,6 +27,7 @@ from govops.web.access import presented_key
 from govops.web.deps import WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES, ErrorBody, ProblemOut, error_body
 from govops.web.security import client_ip
+from govops.web.signin import CurrentUser, require_role, require_user
 
 router = APIRouter(prefix="/api/v1", tags=["exchange"], responses=ERROR_RESPONSES)
 

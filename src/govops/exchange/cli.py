@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from govops.audit.service import record_cli
+from govops.commandline import writing_session
 from govops.exchange.models import Grant
 from govops.exchange.service import IssuedKey
 
@@ -21,23 +19,12 @@ out = Console()
 MemberCode = Annotated[str, typer.Argument(help="member code, AGENCY/system, e.g. MOF/tabmis")]
 
 
-@contextmanager
-def _store() -> Iterator[Session]:
-    """A writing session, committed when the block ends; errors printed as the rest of the CLI prints them."""
-    from govops.cli.main import _engine, _friendly_errors
-    from govops.db.engine import transaction
-    from govops.settings import get_settings
-
-    with _friendly_errors(), transaction(_engine(get_settings())) as session:
-        yield session
-
-
 @exchange_app.command("members")
 def members() -> None:
     """List member systems with their keys and grants."""
     from govops.exchange import service
 
-    with _store() as session:
+    with writing_session() as session:
         table = Table("member", "name", "clearance", "signs", "keys", "grants", "last contact")
         for m in service.list_members(session=session):
             live = [k for k in service.list_keys(session=session, member=m) if k.revoked_at is None]
@@ -65,7 +52,7 @@ def add(
     """Register a member system and issue its first API key (shown once)."""
     from govops.exchange import service
 
-    with _store() as session:
+    with writing_session() as session:
         member = service.create_member(
             session=session, agency=agency, system=system, name=name, clearance=clearance, public_key=public_key
         )
@@ -89,7 +76,7 @@ def key(
     """Issue another API key for a member (shown once)."""
     from govops.exchange import service
 
-    with _store() as session:
+    with writing_session() as session:
         found = service.get_member(session=session, code=member)
         if rotate:
             issued = service.rotate_key(session=session, member=found, old_prefix=rotate)
@@ -110,7 +97,7 @@ def revoke_key(member: MemberCode, prefix: Annotated[str, typer.Argument(help="t
     """Revoke an API key at once."""
     from govops.exchange import service
 
-    with _store() as session:
+    with writing_session() as session:
         service.revoke_key(session=session, member=service.get_member(session=session, code=member), prefix=prefix)
         record_cli(session=session, action="key.revoke", target=member, detail={"key": prefix})
     out.print(f"key {prefix} of {member} revoked")
@@ -134,7 +121,7 @@ def grant(
     """Let a member read and/or write an indicator group (replaces its earlier grant on that group)."""
     from govops.exchange import service
 
-    with _store() as session:
+    with writing_session() as session:
         found = service.get_member(session=session, code=member)
         service.grant(session=session, member=found, group=group, read=read, write=write, for_others=for_others)
         detail = {"group": group, "read": read, "write": write, **({"for_others": True} if for_others else {})}
@@ -149,7 +136,7 @@ def revoke(member: MemberCode, group: Annotated[str, typer.Argument(help="indica
     """Take back a member's rights on an indicator group."""
     from govops.exchange import service
 
-    with _store() as session:
+    with writing_session() as session:
         service.revoke(session=session, member=service.get_member(session=session, code=member), group=group)
         record_cli(session=session, action="grant.revoke", target=member, detail={"group": group})
     out.print(f"{member} has no more rights on {group}")
@@ -166,7 +153,7 @@ def subscribe(
     """Send a member's endpoint every change it may read from now on; prints the signing secret once."""
     from govops.exchange import service, webhooks
 
-    with _store() as session:
+    with writing_session() as session:
         found = service.get_member(session=session, code=member)
         subscription = webhooks.subscribe(
             session=session, member=found, url=url, groups=group, indicators=indicator, areas=area
@@ -185,7 +172,7 @@ def unsubscribe(
     """Stop a webhook: no new deliveries are made for it; those already made are still sent."""
     from govops.exchange import service, webhooks
 
-    with _store() as session:
+    with writing_session() as session:
         found = service.get_member(session=session, code=member)
         webhooks.unsubscribe(session=session, member=found, subscription_id=subscription)
         record_cli(session=session, action="webhook.stop", target=member, detail={"id": subscription})
@@ -197,7 +184,7 @@ def deliveries(dead: Annotated[bool, typer.Option("--dead", help="list the dead 
     """Webhook deliveries per subscription, or the dead ones (to replay)."""
     from govops.exchange import webhooks
 
-    with _store() as session:
+    with writing_session() as session:
         if dead:
             table = Table("delivery", "subscription", "events", "attempts", "last status", "last error")
             for d in webhooks.dead_letters(session=session):
@@ -228,7 +215,7 @@ def replay(delivery: Annotated[int, typer.Argument(help="delivery id (see `deliv
     """Send a dead delivery again."""
     from govops.exchange import webhooks
 
-    with _store() as session:
+    with writing_session() as session:
         webhooks.replay(session=session, delivery_id=delivery)
         record_cli(session=session, action="webhook.replay", target=str(delivery))
     out.print(f"delivery {delivery} will be sent again")

@@ -14,15 +14,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govops.audit.service import record_request
-from govops.auth.web import verify_csrf
 from govops.catalog.models import Agency, IndicatorGroup
-from govops.catalog.pages import Administrator
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
 from govops.exchange import service, webhooks
 from govops.exchange.models import Grant, Member, Submission, WebhookSubscription
+from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
+from govops.web.signin import Administrator, verify_csrf
 from govops.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)

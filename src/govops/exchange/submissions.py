@@ -20,15 +20,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govops import signing
 from govops.audit.service import record
 from govops.catalog.models import Agency, Indicator, indicator_group_member
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound, Problem
-from govops.exchange import signing
 from govops.exchange.models import Grant, Member, Submission
 from govops.exchange.service import Unauthorized
 from govops.interop import readers
-from govops.interop.mappings import get_mapping
+from govops.interop.mapping.service import get_mapping
 from govops.interop.models import InteropMapping
 from govops.interop.tally import Tally
 from govops.warehouse.accept import accept

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from govops.audit.service import record_cli
-from govops.exchange.cli import _store
+from govops.commandline import writing_session
 
 mapping_app = typer.Typer(help="Mappings of SDMX series keys and DHIS2 uids to govops codes.", no_args_is_help=True)
 template_app = typer.Typer(help="Excel reporting templates.", no_args_is_help=True)
@@ -35,9 +35,9 @@ def put(
     structure: Annotated[Path | None, typer.Option(help="an SDMX structure message to keep beside it")] = None,
 ) -> None:
     """Store (or replace) a mapping; it is checked first, and nothing is stored if it does not read."""
-    from govops.interop.mappings import save_mapping
+    from govops.interop.mapping.service import save_mapping
 
-    with _store() as session:
+    with writing_session() as session:
         text = _read(file)
         extra = _read(structure) if structure is not None else None
         found = save_mapping(session=session, name=name, kind=kind, text=text, structure=extra, by="cli")
@@ -48,9 +48,9 @@ def put(
 @mapping_app.command("list")
 def list_() -> None:
     """The stored mappings."""
-    from govops.interop.mappings import list_mappings
+    from govops.interop.mapping.service import list_mappings
 
-    with _store() as session:
+    with writing_session() as session:
         table = Table("name", "kind", "structure", "updated", "by")
         for m in list_mappings(session=session):
             table.add_row(m.name, m.kind, "yes" if m.structure else "-", f"{m.updated_at:%Y-%m-%d %H:%M}", m.updated_by)
@@ -60,9 +60,9 @@ def list_() -> None:
 @mapping_app.command("show")
 def show(name: Annotated[str, typer.Argument(help="the mapping's name")]) -> None:
     """Print a mapping's YAML."""
-    from govops.interop.mappings import get_mapping
+    from govops.interop.mapping.service import get_mapping
 
-    with _store() as session:
+    with writing_session() as session:
         out.print(get_mapping(session=session, name=name).text, highlight=False, markup=False)
 
 
@@ -78,7 +78,7 @@ def xlsx(
     """Write the Excel reporting template of a group for an agency; filled in, it is submitted as it is."""
     from govops.interop.templates import template_workbook
 
-    with _store() as session:
+    with writing_session() as session:
         body, name = template_workbook(
             session=session, group=group, agency=agency, year=year, wards=wards, lang="en" if lang == "en" else "vi"
         )
@@ -101,11 +101,11 @@ def catalogue(
     and `govops mapping put NAME mapping.yaml --kind dhis2`."""
     import yaml
 
-    from govops.cli.main import _friendly_errors
+    from govops.commandline import friendly_errors
     from govops.errors import GovopsError
-    from govops.interop.dhis2 import catalogue_from_metadata
+    from govops.interop.dhis2.metadata import catalogue_from_metadata
 
-    with _friendly_errors():
+    with friendly_errors():
         units = {}
         for pair in org_unit or []:
             uid, sep, area = pair.partition("=")

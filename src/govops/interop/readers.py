@@ -12,9 +12,12 @@ from dataclasses import replace
 from typing import Literal
 
 from govops.errors import GovopsError, Problem
-from govops.interop import dhis2, sdmx_in
-from govops.interop.excel_read import read_workbook
+from govops.interop.dhis2.mapping import load_mapping as load_dhis2_mapping
+from govops.interop.dhis2.mapping import to_dhis2_period
+from govops.interop.dhis2.read import read_data_value_set
+from govops.interop.excel.read import read_workbook
 from govops.interop.models import InteropMapping
+from govops.interop.sdmx import read as sdmx_read
 from govops.interop.tally import Tally
 from govops.settings import get_settings
 from govops.warehouse.formats import Row, read_text
@@ -83,16 +86,14 @@ def read_body(
     # SDMX and DHIS2 readers count the values themselves: some give no row (left out by the mapping).
     if mapping is not None and mapping.kind == "sdmx":
         structures = [mapping.structure.encode()] if mapping.structure else []
-        sdmx_rules = sdmx_in.load_mapping(mapping.text, where=f"mapping {mapping.name}")
-        return sdmx_in.read_sdmx(
+        sdmx_rules = sdmx_read.load_mapping(mapping.text, where=f"mapping {mapping.name}")
+        return sdmx_read.read_sdmx(
             body, mapping=sdmx_rules, structures=structures, where=where, tally=tally, with_places=True
         )
     if mapping is not None:
-        dhis2_rules = dhis2.load_mapping(mapping.text, where=f"mapping {mapping.name}")
+        dhis2_rules = load_dhis2_mapping(mapping.text, where=f"mapping {mapping.name}")
         dhis2_fmt: Literal["csv", "json"] = "csv" if fmt == "csv" else "json"
-        return dhis2.read_data_value_set(
-            body, fmt=dhis2_fmt, mapping=dhis2_rules, where=where, tally=tally, with_places=True
-        )
+        return read_data_value_set(body, fmt=dhis2_fmt, mapping=dhis2_rules, where=where, tally=tally, with_places=True)
     rows = _workbook(body, where) if fmt == "xlsx" else read_text(_utf8(body, where), fmt, where=where)
     # One row number per value (a value with several problems has several entries).
     tally.values += len({number for number, _ in rows})
@@ -174,7 +175,7 @@ def _dhis2_periods(text: str) -> str:
 
     def dhis2_form(m: re.Match[str]) -> str:
         try:
-            return dhis2.to_dhis2_period(m[0])
+            return to_dhis2_period(m[0])
         except GovopsError:
             return m[0]
 

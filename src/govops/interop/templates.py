@@ -7,11 +7,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govops.catalog.dimensions import TOTAL
 from govops.catalog.models import Agency, Area, Indicator, IndicatorGroup
 from govops.errors import GovopsError, NotFound
-from govops.interop.excel_template import Lang, TemplateArea, TemplateIndicator, build_template
+from govops.interop.excel.template import Lang, TemplateArea, TemplateIndicator, build_template
 from govops.periods import Freq, Period
-from govops.warehouse.validation import TOTAL
 
 
 def template_workbook(

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from govops.audit.service import CONFIDENTIAL, record_confidential_reads
+from govops.audit.service import CONFIDENTIAL
 from govops.catalog.models import Indicator
 from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError
@@ -23,6 +23,7 @@ from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationOut, Ser
 from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.stream import ChangeHub, stream
 from govops.web.access import Readable, reader_of, require_readable
+from govops.web.auditing import record_confidential_reads
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
 

@@ -17,12 +17,13 @@ from datetime import datetime
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from govops.catalog.dimensions import parse_dim_key
 from govops.catalog.models import Area, Indicator
 from govops.db.dialect import advisory_xact_lock
 from govops.warehouse import notify
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import ChangeEvent, IndicatorState
-from govops.warehouse.validation import ValidRow, parse_dim_key
+from govops.warehouse.validation import ValidRow
 
 # Set on a session that wrote events, so that its commit can wake the readers in this process.
 WROTE_EVENTS = "govops.wrote_change_events"

@@ -15,12 +15,12 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.orm import Session
 
+from govops.catalog.dimensions import dim_key
 from govops.catalog.models import Indicator
 from govops.catalog.service import get_area, get_indicator
 from govops.errors import GovopsError
 from govops.periods import Period, PeriodError
 from govops.warehouse.models import Observation
-from govops.warehouse.validation import dim_key
 
 
 def period_bound(text: str | None, which: str) -> date | None:

@@ -14,16 +14,17 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govops.audit.service import CONFIDENTIAL, record_confidential_reads
+from govops.audit.service import CONFIDENTIAL
 from govops.catalog.models import Area, Indicator, IndicatorGroup
-from govops.catalog.service import fold
 from govops.errors import GovopsError, NotFound
+from govops.i18n import number
 from govops.periods import Freq, Period, PeriodError
+from govops.text import fold
 from govops.warehouse.series import PointView, SeriesQuery, SeriesView
 from govops.warehouse.series_cache import cached_series, data_versions
+from govops.web.auditing import record_confidential_reads
 from govops.web.console import ViewerDep
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.i18n import number
 from govops.web.maps import province_map_json
 from govops.web.templating import locale_of, render
 

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
+from govops.catalog.dimensions import dim_key
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Indicator
 from govops.catalog.service import get_indicator
@@ -27,7 +28,6 @@ from govops.warehouse import rollup
 from govops.warehouse.aggregation import AreaAggregator, Point, Share, Weights, combine, load_values, worst
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.schemas import Completeness, PointSource, Series, SeriesPoint
-from govops.warehouse.validation import dim_key
 
 
 def _to_freq(ind: Indicator, base: Freq, target: Freq, points: Mapping[Period, Point]) -> dict[Period, Point]:

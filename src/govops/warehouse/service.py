@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from govops.catalog.dimensions import parse_dim_key
 from govops.catalog.models import Agency, Area, Indicator
 from govops.db.base import utcnow
 from govops.paging import Page, make_page
@@ -19,7 +20,7 @@ from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.filters import ObservationFilter
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
-from govops.warehouse.validation import ValidRow, parse_dim_key
+from govops.warehouse.validation import ValidRow
 
 T = TypeVar("T")
 

@@ -14,12 +14,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govops.catalog.dimensions import TOTAL, dim_key
 from govops.catalog.models import Agency, Area, Codelist, Indicator, Unit
 from govops.errors import Problem
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.schemas import ObservationIn, Status
-
-TOTAL = "_T"
 
 # A row as read from a file or a request; a reader that already found it malformed passes a Problem.
 RawRow = Mapping[str, Any] | ObservationIn | Problem
@@ -102,14 +101,6 @@ class CatalogIndex:
             )
             for row in rows
         }
-
-
-def dim_key(dimensions: tuple[str, ...], dims: Mapping[str, str]) -> str:
-    return ";".join(f"{d}={dims[d]}" for d in dimensions if dims.get(d, TOTAL) != TOTAL)
-
-
-def parse_dim_key(key: str) -> dict[str, str]:
-    return dict(part.split("=", 1) for part in key.split(";")) if key else {}
 
 
 def check_rows(

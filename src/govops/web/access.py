@@ -25,13 +25,13 @@ from starlette.concurrency import run_in_threadpool
 
 from govops.audit.service import Actor
 from govops.auth.service import WRITING_ROLES, readable_classifications
-from govops.auth.web import SAFE_METHODS, SESSION_COOKIE, CurrentUser, current_user, verify_csrf
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
 from govops.exchange import service as exchange
 from govops.warehouse.changes import Interest
 from govops.web.contacts import ContactStamps
 from govops.web.deps import SessionDep
+from govops.web.signin import SAFE_METHODS, SESSION_COOKIE, CurrentUser, current_user, verify_csrf
 
 ANONYMOUS_CLASSIFICATIONS = ("public",)
 # A member's last contact is noted at most this often by reads (each stamp is a write, made later).

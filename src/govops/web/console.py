@@ -9,8 +9,8 @@ from fastapi import Depends
 
 from govops.auth.models import User
 from govops.auth.service import readable_classifications
-from govops.auth.web import current_user
 from govops.errors import GovopsError
+from govops.web.signin import current_user
 
 
 @dataclass

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -30,6 +29,7 @@ from typing import Any
 from govops.catalog.reference import read_areas
 from govops.errors import GovopsError, Problem
 from govops.settings import Settings, get_settings
+from govops.text import fold
 
 __all__ = [
     "BOUNDARIES_ENV",
@@ -152,8 +152,7 @@ def normalize_province_name(name: str) -> str:
     ``"Thành phố Hồ Chí Minh"``, ``"TP. HỒ CHÍ MINH"`` and ``"Ho Chi Minh City"`` all give ``"hochiminh"``;
     ``"Khánh Hòa"`` and ``"Khánh Hoà"`` both give ``"khanhhoa"``.
     """
-    text = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold().strip()
+    text = fold(name).strip()
     text = re.sub(r"\s+", " ", text)
     text = _PREFIX.sub("", text)
     text = _SUFFIX.sub("", text)

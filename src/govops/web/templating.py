@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import QueryParams
 
-from govops import __version__
-from govops.auth.web import csrf_token
+from govops import __version__, i18n
 from govops.periods import Freq
-from govops.web import i18n
+from govops.web.signin import csrf_token
 
 LANG_COOKIE = "govops_lang"
 

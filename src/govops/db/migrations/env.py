@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from govops.db.engine import make_engine
-from govops.db.tables import metadata
+from govops.tables import metadata
 
 config = context.config
 

@@ -1,0 +1,141 @@
+"""The application factory: the API (and, as it grows, the console) over one store."""
+
+from __future__ import annotations
+
+import gc
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+
+from govops import __version__
+from govops.audit.pages import router as audit_pages
+from govops.auth.pages import router as signin_pages
+from govops.catalog.api import router as catalog_router
+from govops.catalog.pages import router as admin_pages
+from govops.db.engine import make_engine
+from govops.exchange.api import router as exchange_router
+from govops.exchange.pages import router as exchange_pages
+from govops.exchange.submit.pages import router as submit_pages
+from govops.exchange.worker import Worker
+from govops.interop.dhis2.api import router as dhis2_router
+from govops.interop.mapping.pages import router as mapping_pages
+from govops.interop.sdmx.api import router as sdmx_router
+from govops.settings import Settings, get_settings
+from govops.warehouse.api import router as warehouse_router
+from govops.warehouse.pages import router as warehouse_pages
+from govops.warehouse.pages import warm_up
+from govops.warehouse.series_cache import Warmer
+from govops.warehouse.stream import ChangeHub
+from govops.web.access import ReaderLookups, WriteGuard
+from govops.web.contacts import ContactStamps
+from govops.web.deps import make_web_session_factories
+from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
+from govops.web.security import install_security
+from govops.web.signin import install_auth
+
+log = structlog.get_logger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Everything alive once the app is up (modules, the catalogue of routes, templates) lives as long as the
+    # process; leaving it out of the garbage collector's full passes keeps those pauses out of page times.
+    gc.collect()
+    gc.freeze()
+    app.state.change_hub = ChangeHub(app.state.engine)
+    app.state.contact_stamps.start()
+    worker = None
+    if app.state.settings.worker:
+        worker = Worker.configured(app.state.engine, app.state.settings)
+        worker.start()
+    warmer = None
+    if app.state.settings.page_warmer:
+        warmer = Warmer(app.state.engine, warm_up=warm_up)
+        warmer.start()
+    try:
+        yield
+    finally:
+        await app.state.change_hub.stop()
+        app.state.contact_stamps.stop()
+        if worker is not None:
+            worker.stop()
+        if warmer is not None:
+            warmer.stop()
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="govops",
+        version=__version__,
+        description="Indicator warehouse of the Government: catalogue, areas, observations and series.",
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+        # No write without credentials: every route, present and future, unless marked @public_write.
+        dependencies=[WriteGuard],
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.session_factory, app.state.write_session_factory = make_web_session_factories(engine)
+    # Reads note who came in memory and never write; these write the notes, and answer streams' lookups.
+    app.state.contact_stamps = ContactStamps(engine, every=settings.contact_flush_seconds)
+    app.state.reader_lookups = ReaderLookups.for_engine(engine)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # No code, name or period contains NUL; PostgreSQL cannot even compare text with one.
+        if "\x00" in request.url.path or "%00" in request.url.query or "\x00" in request.url.query:
+            return JSONResponse(
+                error_body(
+                    "invalid_request",
+                    "the request's path or query contains a NUL character",
+                    hint="remove control characters from codes and search terms",
+                ),
+                status_code=400,
+            )
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.clear_contextvars()
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    @app.get("/healthz", tags=["operations"], responses={503: ERROR_RESPONSES[503]})
+    def healthz() -> dict[str, Any]:
+        """Alive and able to reach the store."""
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    app.include_router(catalog_router)
+    app.include_router(warehouse_router)
+    app.include_router(exchange_router)
+    app.include_router(sdmx_router)
+    app.include_router(dhis2_router)
+    app.include_router(signin_pages)
+    app.include_router(warehouse_pages)
+    app.include_router(admin_pages)
+    app.include_router(exchange_pages)
+    app.include_router(submit_pages)
+    app.include_router(mapping_pages)
+    app.include_router(audit_pages)
+    app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
+    install_auth(app)
+    # Last, so outermost: headers on every response, and every layer sees the real client address.
+    install_security(app, trusted_proxies=settings.trusted_proxies)
+    return app

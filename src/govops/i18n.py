@@ -1,0 +1,105 @@
+"""Vietnamese and English: message catalogues (Babel), and numbers, periods and dates per locale.
+
+Message ids are English; `govops/web/locale/vi/LC_MESSAGES/messages.po` holds the Vietnamese. The .po file
+is compiled in memory when first needed, so there is no build step and no binary in the repository.
+This sits below every domain (not in `govops.web`) because pages are not the only readers: an e-mail or a
+job's report speaks the person's language too.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from functools import cache
+from importlib.resources import files
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+from govops.periods import Freq, Period, PeriodError
+
+LOCALES = ("vi", "en")
+DEFAULT_LOCALE = "vi"
+
+
+def preferred(header: str | None) -> list[str]:
+    """The supported locales of an Accept-Language header (or a plain `vi`), most preferred first: by q, then order."""
+    weighted: list[tuple[float, int, str]] = []
+    for order, item in enumerate((header or "").split(",")):
+        tag, _, weight = item.partition(";")
+        try:
+            q = float(weight.strip().removeprefix("q=")) if weight.strip() else 1.0
+        except ValueError:
+            continue
+        code = tag.strip().lower().split("-")[0]
+        if q > 0 and code in LOCALES:
+            weighted.append((-q, order, code))
+    return [code for _, _, code in sorted(weighted)]
+
+
+def negotiate(*candidates: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """The first supported locale among the candidates (query, user's choice, cookie, header)."""
+    for candidate in candidates:
+        found = preferred(candidate)
+        if found:
+            return found[0]
+    return default
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    if locale == "en":
+        return NullTranslations()
+    source = files("govops.web") / "locale" / locale / "LC_MESSAGES" / "messages.po"
+    with source.open("rb") as po:
+        catalog = read_po(po, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def number(value: float | None, locale: str, decimals: int = 1) -> str:
+    """1.234,5 in Vietnamese, 1,234.5 in English; an em dash for no value."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(round(value, decimals), format=pattern, locale=locale)
+
+
+def signed(value: float | None, locale: str, decimals: int = 1) -> str:
+    text = number(value, locale, decimals)
+    return text if value is None or value < 0 or text == "—" else "+" + text
+
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def period_label(text: str, locale: str) -> str:
+    """`2025-07` -> `Tháng 7/2025` or `Jul 2025`; `2025-Q3` -> `Quý III/2025` or `Q3 2025`."""
+    try:
+        period = Period.parse(text)
+    except PeriodError:
+        return text
+    vi = locale == "vi"
+    if period.freq is Freq.M:
+        month = period.start.month
+        return f"Tháng {month}/{period.year}" if vi else f"{_MONTHS_EN[month - 1]} {period.year}"
+    if period.freq is Freq.Q:
+        quarter = (period.start.month - 1) // 3 + 1
+        return f"Quý {['I', 'II', 'III', 'IV'][quarter - 1]}/{period.year}" if vi else f"Q{quarter} {period.year}"
+    if period.freq is Freq.S:
+        half = 1 if period.start.month == 1 else 2
+        if vi:
+            return f"6 tháng {'đầu' if half == 1 else 'cuối'} năm {period.year}"
+        return f"H{half} {period.year}"
+    if period.freq is Freq.A:
+        return f"Năm {period.year}" if vi else str(period.year)
+    return str(period)
+
+
+def language_name(locale: str) -> str:
+    return Locale.parse(locale).get_display_name(locale) or locale

@@ -1,0 +1,24 @@
+"""Every domain's tables, listed once at the top so that the metadata (and Alembic) sees all of them.
+
+A new domain adds its `models` module here; `govops.db` stays below the domains and imports none of them.
+"""
+
+from govops.audit import models as audit_models
+from govops.auth import models as auth_models
+from govops.catalog import models as catalog_models
+from govops.db.base import Base
+from govops.exchange import models as exchange_models
+from govops.interop import models as interop_models
+from govops.warehouse import models as warehouse_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "audit_models",
+    "auth_models",
+    "catalog_models",
+    "exchange_models",
+    "interop_models",
+    "metadata",
+    "warehouse_models",
+]

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from govops.i18n import negotiate, number, period_label, translations
+from govops.interop.sdmx.api import choose_language
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_message_of_the_console_has_a_vietnamese_translation(tmp_path: Path) -> None:
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_",
+            "-k",
+            "gettext",
+            "-k",
+            "ngettext:1,2",
+            "-o",
+            str(pot),
+            str(ROOT / "src"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with pot.open("rb") as fh:
+        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+    assert len(wanted) > 50
+    vi = translations("vi")
+    untranslated = sorted(m for m in wanted if vi.gettext(m) == m)
+    assert untranslated == [], "run scripts/update_translations.py and translate these in messages.po"
+
+
+def test_numbers_follow_the_locale() -> None:
+    assert number(1234.5, "vi") == "1.234,5"
+    assert number(1234.5, "en") == "1,234.5"
+    assert number(-0.25, "vi", 2) == "-0,25"
+    assert number(None, "vi") == "—" and number(float("inf"), "en") == "—"
+
+
+def test_periods_read_naturally() -> None:
+    assert period_label("2025-07", "vi") == "Tháng 7/2025" and period_label("2025-07", "en") == "Jul 2025"
+    assert period_label("2025-Q3", "vi") == "Quý III/2025" and period_label("2025-Q3", "en") == "Q3 2025"
+    assert period_label("2025", "vi") == "Năm 2025" and period_label("2025-S1", "en") == "H1 2025"
+    assert period_label("not a period", "vi") == "not a period"
+
+
+def test_language_negotiation_prefers_the_explicit_choice() -> None:
+    assert negotiate(None, "en", "vi") == "en"
+    assert negotiate(None, None, "en-GB,en;q=0.9") == "en"
+    assert negotiate("fr") == "vi"
+
+
+def test_accept_language_is_read_by_weight_and_each_reader_keeps_its_default() -> None:
+    # One reading of the header for the console and the SDMX API alike.
+    assert negotiate("en;q=0.4, vi;q=0.8") == "vi"
+    assert negotiate("fr, en;q=0.1") == "en"
+    assert negotiate("vi;q=0, en") == "en"
+    assert negotiate("fr", default="en") == "en"
+    assert choose_language(lang=None, accept_language="fr-FR, vi;q=0.5") == "vi"
+    assert choose_language(lang=None, accept_language=None) == "en"
