@@ -40,7 +40,8 @@ class Settings(BaseSettings):
         description="The server's Ed25519 key that signs submission receipts; made on first use.",
     )
     worker: bool = Field(
-        default=True, description="Run the webhook delivery worker inside `govops serve` (or run `govops worker`)."
+        default=True,
+        description="Run the worker (webhooks, scheduled jobs) inside `govops serve` (or run `govops worker`).",
     )
     webhook_timeout: float = Field(default=10.0, description="Seconds a webhook receiver has to answer.")
     webhook_first_retry: float = Field(
