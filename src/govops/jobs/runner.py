@@ -43,6 +43,7 @@ class JobRunner:
         if not isinstance(jobs, Registry):
             self.registry.add(*jobs)
         self.clock: Callable[[], datetime] = utcnow  # what time it is (tests move it)
+        self._since: datetime | None = None  # the first look for due jobs
         self._reader = make_session_factory(engine)
         self._writer = make_session_factory(engine, writer=True)
 
@@ -55,9 +56,17 @@ class JobRunner:
         jobs = list(self.registry)
         if not jobs:
             return []
+        if self._since is None:
+            self._since = now
         outcomes: list[Outcome] = []
         with self._reader() as session:
-            due = [(job, at) for job in jobs for at in due_times(job.schedule, session=session, now=now)]
+            due = [
+                (job, at)
+                for job in jobs
+                for at in due_times(job.schedule, session=session, now=now)
+                # Work on this process's memory starts at its first due time after start-up (which does its own).
+                if not (job.per_process and at <= self._since)
+            ]
             done = (
                 service.seen(
                     session=session,
