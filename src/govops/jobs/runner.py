@@ -82,7 +82,7 @@ class JobRunner:
                 continue
             with self._writer() as session:
                 claimed = service.claim(
-                    session=session, job=job, due_at=at, worker=self.worker, scope=self.scope_of(job), now=now
+                    session=session, job=job, due_at=at, worker=self.worker, scope=self.scope_of(job), now=self.clock()
                 )
                 session.commit()
             if claimed is not None:
@@ -107,7 +107,7 @@ class JobRunner:
                     )
                     session.commit()
                     continue
-                claimed = service.take_up(session=session, run=run, job=job, worker=self.worker, now=now)
+                claimed = service.take_up(session=session, run=run, job=job, worker=self.worker, now=self.clock())
                 session.commit()
             if claimed is not None:
                 outcomes.append(self._run(job, claimed))
