@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from govops import __version__
+from govops.assembly import every_job, shared_jobs
 from govops.audit.pages import router as audit_pages
 from govops.auth.pages import router as signin_pages
 from govops.catalog.api import router as catalog_router
@@ -27,6 +28,7 @@ from govops.exchange.worker import Worker
 from govops.interop.dhis2.api import router as dhis2_router
 from govops.interop.mapping.pages import router as mapping_pages
 from govops.interop.sdmx.api import router as sdmx_router
+from govops.jobs.pages import router as jobs_pages
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
 from govops.warehouse.pages import router as warehouse_pages
@@ -53,7 +55,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.contact_stamps.start()
     worker = None
     if app.state.settings.worker:
-        worker = Worker.configured(app.state.engine, app.state.settings)
+        settings = app.state.settings
+        # This process serves pages: it also keeps their charts computed (a per-process job), unless told not to.
+        jobs = every_job(settings, warm_up=warm_up) if settings.page_warmer else shared_jobs(settings)
+        worker = Worker.configured(app.state.engine, settings, jobs=jobs)
         worker.start()
     warmer = None
     if app.state.settings.page_warmer:
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Reads note who came in memory and never write; these write the notes, and answer streams' lookups.
     app.state.contact_stamps = ContactStamps(engine, every=settings.contact_flush_seconds)
     app.state.reader_lookups = ReaderLookups.for_engine(engine)
+    app.state.jobs = every_job(settings)  # as the jobs page lists them
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -134,6 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(submit_pages)
     app.include_router(mapping_pages)
     app.include_router(audit_pages)
+    app.include_router(jobs_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     # Last, so outermost: headers on every response, and every layer sees the real client address.

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
         description="The server's Ed25519 key that signs submission receipts; made on first use.",
     )
     worker: bool = Field(
-        default=True, description="Run the webhook delivery worker inside `govops serve` (or run `govops worker`)."
+        default=True,
+        description="Run the worker (webhooks, scheduled jobs) inside `govops serve` (or run `govops worker`).",
     )
     webhook_timeout: float = Field(default=10.0, description="Seconds a webhook receiver has to answer.")
     webhook_first_retry: float = Field(
@@ -80,6 +81,32 @@ class Settings(BaseSettings):
         ge=0,
         description="Minutes between the worker's audit checkpoints, written only when the trail grew; 0: never.",
     )
+
+    # --- scheduled jobs (govops.jobs) ---
+    jobs_time_zone: str = Field(
+        default="Asia/Ho_Chi_Minh", description="Time zone of the daily jobs' times (an IANA name)."
+    )
+    jobs_poll_seconds: float = Field(
+        default=5.0, gt=0, description="Seconds between the worker's looks for jobs that fell due."
+    )
+    jobs_keep_days: int = Field(default=30, ge=1, description="Days the record of a finished job run is kept.")
+    session_purge_minutes: float = Field(
+        default=60.0, gt=0, description="Minutes between purges of expired sign-in sessions and old sign-in failures."
+    )
+    page_cache_minutes: float = Field(
+        default=10.0, gt=0, description="Minutes between refreshes of the overview's and province pages' charts."
+    )
+
+    @field_validator("jobs_time_zone")
+    @classmethod
+    def _zone_is_known(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; write an IANA name such as Asia/Ho_Chi_Minh") from None
+        return value
 
     @field_validator("audit_checkpoint_url", mode="before")
     @classmethod

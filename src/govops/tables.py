@@ -9,6 +9,7 @@ from govops.catalog import models as catalog_models
 from govops.db.base import Base
 from govops.exchange import models as exchange_models
 from govops.interop import models as interop_models
+from govops.jobs import models as jobs_models
 from govops.warehouse import models as warehouse_models
 
 metadata = Base.metadata
@@ -19,6 +20,7 @@ __all__ = [
     "catalog_models",
     "exchange_models",
     "interop_models",
+    "jobs_models",
     "metadata",
     "warehouse_models",
 ]

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from govops import signing
 from govops.audit import checkpoints, service
+from govops.audit import jobs as audit_jobs
 from govops.audit.checkpoints import ACTION, Checkpoint, record_checkpoint, verify_trail
 from govops.audit.models import AuditEntry
 from govops.exchange.worker import Worker
+from govops.jobs.schedule import Every
 from govops.settings import Settings
 
 T0 = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
@@ -225,10 +227,14 @@ def test_the_audit_page_shows_the_last_checkpoint_and_whether_its_signature_veri
 
 def test_the_worker_runs_its_periodic_jobs_when_due_and_survives_a_failing_one(engine: Engine, tmp_path: Path) -> None:
     settings = Settings(database_url=str(engine.url), audit_checkpoint_file=tmp_path / "c.jsonl")
-    every_quarter = Worker.configured(engine, settings)
-    every_quarter.close()
-    assert [seconds for seconds, _ in every_quarter.periodic] == [15 * 60]
-    never = Worker.configured(engine, settings.model_copy(update={"audit_checkpoint_minutes": 0}))
+    # The checkpoint is a scheduled job (every 15 minutes); the worker looks for due jobs every few seconds.
+    [checkpoint] = audit_jobs.jobs(settings)
+    assert (checkpoint.name, checkpoint.schedule) == ("audit.checkpoint", Every(15))
+    assert audit_jobs.jobs(settings.model_copy(update={"audit_checkpoint_minutes": 0})) == []
+    with_jobs = Worker.configured(engine, settings, jobs=[checkpoint])
+    with_jobs.close()
+    assert [seconds for seconds, _ in with_jobs.periodic] == [settings.jobs_poll_seconds]
+    never = Worker.configured(engine, settings)
     assert never.periodic == []
     runs: list[str] = []
 

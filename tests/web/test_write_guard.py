@@ -94,6 +94,7 @@ def targets(session: Session) -> dict[str, str]:
         "group": "ENTERPRISES",
         "subscription_id": "1",
         "delivery_id": "1",
+        "name": "auth.purge-sessions",  # a scheduled job
     }
 
 

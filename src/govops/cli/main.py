@@ -12,12 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from govops.assembly import every_job
 from govops.audit.cli import audit_app
 from govops.auth.cli import user_app
 from govops.commandline import engine_of, err, friendly_errors, out, progress_bar
 from govops.errors import GovopsError, Problem, Rejected
 from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
+from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
 from govops.settings import Settings, get_settings
 
@@ -37,6 +39,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(template_app, name="template")
 app.add_typer(dhis2_app, name="dhis2")
+app.add_typer(make_jobs_app(every_job), name="jobs")
 
 
 def _init(engine: Engine) -> dict[str, int]:
@@ -79,14 +82,17 @@ def db_upgrade() -> None:
 def worker(
     every: Annotated[float, typer.Option(help="seconds between looks for work when idle")] = 0.5,
 ) -> None:
-    """Deliver webhooks and checkpoint the audit trail until stopped (Ctrl-C). Run several against PostgreSQL."""
+    """Deliver webhooks and run the scheduled jobs until stopped (Ctrl-C). Run several against PostgreSQL."""
+    from govops.assembly import shared_jobs
     from govops.exchange.worker import Worker
 
     with friendly_errors():
         engine = engine_of(get_settings())
-        out.print(f"webhook worker on {engine.dialect.name}; Ctrl-C stops it")
+        settings = get_settings()
+        jobs = shared_jobs(settings)
+        out.print(f"worker on {engine.dialect.name}: webhooks and {len(jobs)} scheduled jobs; Ctrl-C stops it")
         try:
-            Worker.configured(engine, get_settings(), every=every).run_forever()
+            Worker.configured(engine, settings, every=every, jobs=jobs).run_forever()
         except KeyboardInterrupt:
             out.print("worker stopped")
 

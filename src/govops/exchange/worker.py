@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -20,9 +20,10 @@ import httpx2 as httpx
 import structlog
 from sqlalchemy import Engine
 
-from govops.audit.checkpoints import write_checkpoint_if_new
 from govops.db.engine import make_session_factory
 from govops.exchange import webhooks
+from govops.jobs.registry import Job
+from govops.jobs.runner import JobRunner
 from govops.settings import Settings
 from govops.warehouse import changes
 from govops.warehouse.notify import CommitListener
@@ -58,16 +59,13 @@ class Worker:
         self._periodic_due: dict[int, float] = {}
 
     @classmethod
-    def configured(cls, engine: Engine, settings: Settings, *, every: float = 0.5) -> Worker:
+    def configured(cls, engine: Engine, settings: Settings, *, every: float = 0.5, jobs: Iterable[Job] = ()) -> Worker:
+        """A worker that also runs the scheduled `jobs` that fall due (see govops.jobs), between its steps."""
         policy = webhooks.RetryPolicy(first_wait=settings.webhook_first_retry)
         worker = cls(engine, policy=policy, every=every, timeout=settings.webhook_timeout)
-        if settings.audit_checkpoint_minutes > 0:
-            worker.periodic.append(
-                (
-                    settings.audit_checkpoint_minutes * 60,
-                    lambda: write_checkpoint_if_new(engine=engine, settings=settings),
-                )
-            )
+        runner = JobRunner(engine, settings, jobs, worker=worker.name)
+        if len(runner.registry):
+            worker.periodic.append((settings.jobs_poll_seconds, runner.run_due))
         return worker
 
     def run_periodic(self) -> None:
