@@ -86,10 +86,13 @@ DOMAIN_FACES = ("service", "schemas", "models")
 def _domains() -> list[str]:
     (layers,) = [c for c in _contracts() if c["type"] == "layers"]
     assert isinstance(layers["layers"], list)
-    # The domains are the layers between the app factory (with the demo) and the shared web pieces.
+    # The domains are the layers between the app factory (with the jobs' assembly and the demo) and the shared
+    # web pieces.
     above_web = layers["layers"][: layers["layers"].index("govops.web")]
     domain_layers = [
-        layer for layer in above_web if "govops.app" not in layer and layer not in ("govops.cli", "govops.demo")
+        layer
+        for layer in above_web
+        if "govops.app" not in layer and layer not in ("govops.cli", "govops.assembly", "govops.demo")
     ]
     return [name.strip().strip("()") for layer in domain_layers for name in layer.split("|")]
 
