@@ -6,6 +6,7 @@ from govops.catalog import models as catalog_models
 from govops.db.base import Base
 from govops.exchange import models as exchange_models
 from govops.interop import models as interop_models
+from govops.notify import models as notify_models
 from govops.warehouse import models as warehouse_models
 
 metadata = Base.metadata
@@ -17,5 +18,6 @@ __all__ = [
     "exchange_models",
     "interop_models",
     "metadata",
+    "notify_models",
     "warehouse_models",
 ]

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from govops.audit.checkpoints import write_checkpoint_if_new
 from govops.db.engine import make_session_factory
 from govops.exchange import webhooks
+from govops.notify import email
 from govops.settings import Settings
 from govops.warehouse import changes
 from govops.warehouse.notify import CommitListener
@@ -68,6 +69,9 @@ class Worker:
                     lambda: write_checkpoint_if_new(engine=engine, settings=settings),
                 )
             )
+        if settings.smtp_host:
+            # Notification e-mails; to move onto a scheduled job of govops.jobs.
+            worker.periodic.append((email.EVERY_SECONDS, lambda: email.send_pending(engine, settings)))
         return worker
 
     def run_periodic(self) -> None:
