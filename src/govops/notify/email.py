@@ -145,10 +145,10 @@ def message(notification: Notification, user: User, settings: Settings, *, now: 
     mail["To"] = formataddr((user.full_name, user.email))
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = make_msgid(f"notification.{notification.id}")
-    mail["Content-Language"] = user.language
     # Auto-replies (out of office) are not sent back to a mailbox nobody reads.
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content("\n".join(lines) + "\n", charset="utf-8")
+    mail["Content-Language"] = user.language  # after set_content, which replaces every Content-* header
     return mail
 
 

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from govops.auth.web import SignedInUser, verify_csrf
+from govops.errors import NotFound
 from govops.notify import service
 from govops.web.access import personal_write
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.templating import render
+from govops.web.i18n import translations
+from govops.web.templating import locale_of, render
 
 router = APIRouter(prefix="/notifications", include_in_schema=False)
 
@@ -32,13 +34,15 @@ def inbox_page(
     unread: bool = False,
 ) -> HTMLResponse:
     """The signed-in user's notifications, a page at a time; the unread ones stand out."""
-    page = service.inbox(session=session, user=user, cursor=cursor, unread_only=unread)
+    # In the page's language (the switch may differ from the account's): no English sentence on a Vietnamese page.
+    page = service.inbox(session=session, user=user, cursor=cursor, unread_only=unread, locale=locale_of(request))
     return render(request, "notify/inbox.html", {"page": page, "unread_only": unread, "first": cursor is None})
 
 
 @router.post("/{notification_id}/read", dependencies=[Depends(verify_csrf)])
 @personal_write
 def read_one(
+    request: Request,
     session: WriteSessionDep,
     user: SignedInUser,
     notification_id: int,
@@ -46,7 +50,13 @@ def read_one(
     back: Annotated[str, Form(max_length=500)] = "/notifications",
 ) -> RedirectResponse:
     """Marks it read; then opens its page ("open") or goes back to the inbox page it was on."""
-    notification = service.mark_read(session=session, user=user, notification_id=notification_id)
+    try:
+        notification = service.mark_read(session=session, user=user, notification_id=notification_id)
+    except NotFound:
+        gettext = translations(locale_of(request)).gettext
+        raise NotFound(
+            gettext("You have no notification with this number."), hint=gettext("Open your inbox and choose one there.")
+        ) from None
     session.commit()
     target = _local(notification.link) if open_link else None
     return RedirectResponse(target or _local(back) or "/notifications", status_code=303)

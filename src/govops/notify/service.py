@@ -151,8 +151,10 @@ def inbox(
     cursor: str | None = None,
     limit: int = INBOX_PAGE,
     unread_only: bool = False,
+    locale: str | None = None,
 ) -> Page[NotificationOut]:
-    """The user's notifications, newest first, in the user's language; a page at a time."""
+    """The user's notifications, newest first, in `locale` (a page's language) or else the user's; a page at
+    a time."""
     check_limit(limit)
     before = decode_cursor(cursor, max_id=MAX_BIG_ID)
     stmt = select(Notification).where(Notification.user_id == user.id)
@@ -161,7 +163,7 @@ def inbox(
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     rows = list(session.scalars(stmt.order_by(Notification.id.desc()).limit(limit + 1)))
-    return make_page(rows, limit=limit, key=lambda n: n.id, out=lambda n: out(n, user.language))
+    return make_page(rows, limit=limit, key=lambda n: n.id, out=lambda n: out(n, locale or user.language))
 
 
 def unread_count(*, session: Session, user_id: int) -> int:
