@@ -138,3 +138,14 @@ def test_the_inbox_pages_newest_first_and_marks_read(session: Session, person: C
     assert service.unread_count(session=session, user_id=lan.id) == 0
     with pytest.raises(GovopsError, match="not one this server gave out"):
         service.inbox(session=session, user=lan, cursor="bogus!")
+
+
+def test_a_kind_no_longer_known_still_shows(session: Session, person: Callable[..., User]) -> None:
+    tom = person("tom", language="en")
+    kind = kinds.register(kinds.Kind("test_gone", subject="Gone: %(x)s", body="Was %(x)s.", params=("x",)))
+    try:
+        service.notify(session=session, recipients=[tom.id], kind=kind.name, params={"x": "here"})
+    finally:
+        del kinds.KINDS["test_gone"]
+    (shown,) = service.inbox(session=session, user=tom).items
+    assert (shown.subject, shown.body) == ("Notification", "This notification (test_gone) can no longer be shown.")

@@ -37,6 +37,10 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
+# What a notification of a kind this process does not know (a domain since removed) reads as.
+UNKNOWN = Kind("unknown", subject=_("Notification"), body=_("This notification (%(kind)s) can no longer be shown."))
+
+
 def get_kind(name: str) -> Kind:
     try:
         return KINDS[name]

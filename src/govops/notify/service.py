@@ -20,7 +20,7 @@ from govops.auth.models import User
 from govops.auth.service import normalise_username
 from govops.db.base import utcnow
 from govops.errors import NotFound
-from govops.notify.kinds import get_kind
+from govops.notify.kinds import KINDS, UNKNOWN, get_kind
 from govops.notify.models import Notification
 from govops.notify.schemas import NotificationOut
 from govops.paging import MAX_BIG_ID, Page, check_limit, decode_cursor, make_page
@@ -120,8 +120,9 @@ def _users(session: Session, recipients: Iterable[int | str]) -> list[User]:
 def render(notification: Notification, locale: str) -> Rendered:
     """Subject and body in `locale` ('vi' or 'en'): the kind's texts translated, then filled with the params."""
     gettext = translations(locale if locale in LOCALES else "vi").gettext
-    kind = get_kind(notification.kind)
+    kind = KINDS.get(notification.kind, UNKNOWN)
     params = _Params(notification.params)
+    params.setdefault("kind", notification.kind)
     return Rendered(subject=gettext(kind.subject) % params, body=gettext(kind.body) % params)
 
 
