@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
@@ -61,8 +62,8 @@ class SmtpServer:
         self.port, self.inbox = port, Inbox()
         self._controller: Controller | None = None
 
-    def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+    def start(self, **smtp_options: Any) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **smtp_options)
         self._controller.start()
 
     def stop(self) -> None:
@@ -187,7 +188,8 @@ def test_a_closed_smtp_port_records_the_error_and_the_email_goes_out_later(
     stored = row(engine, waiting)
     assert stored.email_state == "pending" and stored.email_attempts == 1
     assert (
-        stored.email_error is not None and f"cannot reach the SMTP server 127.0.0.1:{smtp.port}" in stored.email_error
+        stored.email_error is not None
+        and f"could not connect or sign in to the SMTP server 127.0.0.1:{smtp.port}" in stored.email_error
     )
     assert stored.email_next_at is not None and stored.email_next_at > utcnow()
     # Not due yet: nothing is tried, even once the server is up.
@@ -272,6 +274,33 @@ def test_the_worker_sends_them_when_smtp_is_configured(
     assert "Có cảnh báo mới: Lũ quét, tại Lào Cai." in text_of(mail)
 
 
-def test_smtp_settings_refuse_both_kinds_of_tls(tmp_path: Path) -> None:
+# Signing in without TLS, on 127.0.0.1 only: aiosmtpd warns about it, which is the point of its warning.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_the_sender_signs_in_when_the_server_wants_it(
+    engine: Engine, smtp: SmtpServer, people: Callable[..., User], tmp_path: Path
+) -> None:
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"govops", b"s3cret")
+        return AuthResult(success=ok)
+
+    smtp.start(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    lan = people("lan")
+    refused = notify(engine, lan)
+    # Without signing in, the server refuses each e-mail: recorded on it, tried again later.
+    anonymous = settings_for(engine, smtp.port, tmp_path)
+    assert email.send_pending(engine, anonymous).retrying == 1 and smtp.inbox.received == []
+    error = row(engine, refused).email_error
+    assert error is not None and error.startswith("the SMTP server refused it: ") and "530" in error
+    right = settings_for(engine, smtp.port, tmp_path, smtp_username="govops", smtp_password="s3cret")
+    assert email.send_pending(engine, right, now=utcnow() + email.FIRST_RETRY * 2).sent == 1
+    ((to, _),) = smtp.inbox.received
+    assert to == ["lan@vpcp.gov.vn"]
+
+
+def test_smtp_settings_refuse_both_kinds_of_tls_and_pick_the_usual_port() -> None:
     with pytest.raises(ValueError, match="not both"):
         Settings(smtp_host="mail.example", smtp_ssl=True, smtp_starttls=True)
+    assert email.smtp_port(Settings(smtp_host="mail.example", smtp_ssl=True)) == 465
+    assert email.smtp_port(Settings(smtp_host="mail.example", smtp_starttls=True)) == 587
+    assert email.smtp_port(Settings(smtp_host="mail.example")) == 25
+    assert email.smtp_port(Settings(smtp_host="mail.example", smtp_port="2525")) == 2525

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -12,9 +12,12 @@ from govops.notify.schemas import NotificationOut
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from govops.web.access import personal_write
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.errors import ERROR_RESPONSES
+from govops.web.errors import ERROR_RESPONSES, ErrorBody
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
+SIGNED_IN: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "not signed in (these are a person's own, behind the console's cookie)"},
+}
+router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"], responses=ERROR_RESPONSES | SIGNED_IN)
 
 
 @router.get("")
@@ -29,7 +32,11 @@ def list_notifications(
     return service.inbox(session=session, user=user, cursor=cursor, limit=limit, unread_only=unread)
 
 
-@router.post("/{notification_id}/read", dependencies=[Depends(verify_csrf)])
+@router.post(
+    "/{notification_id}/read",
+    dependencies=[Depends(verify_csrf)],
+    responses={403: {"model": ErrorBody, "description": "the CSRF token (X-CSRF-Token header) is missing or wrong"}},
+)
 @personal_write
 def mark_read(session: WriteSessionDep, user: SignedInUser, notification_id: int) -> NotificationOut:
     """Marks one of your notifications read (send the X-CSRF-Token header); 404 for anyone else's."""

@@ -152,22 +152,29 @@ def message(notification: Notification, user: User, settings: Settings, *, now: 
     return mail
 
 
+def smtp_port(settings: Settings) -> int:
+    """The configured port, or the usual one for the kind of connection."""
+    return settings.smtp_port or (465 if settings.smtp_ssl else 587 if settings.smtp_starttls else 25)
+
+
 def _connect(settings: Settings) -> smtplib.SMTP:
     assert settings.smtp_host is not None
-    timeout = settings.smtp_timeout
+    timeout, port = settings.smtp_timeout, smtp_port(settings)
     if settings.smtp_ssl:
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port or 465, timeout=timeout, context=ssl.create_default_context()
+            settings.smtp_host, port, timeout=timeout, context=ssl.create_default_context()
         )
     else:
-        smtp = smtplib.SMTP(
-            settings.smtp_host, settings.smtp_port or (587 if settings.smtp_starttls else 25), timeout=timeout
-        )
+        smtp = smtplib.SMTP(settings.smtp_host, port, timeout=timeout)
+    try:
         if settings.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
-    if settings.smtp_username:
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-        smtp.login(settings.smtp_username, password)
+        if settings.smtp_username:
+            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+            smtp.login(settings.smtp_username, password)
+    except BaseException:
+        smtp.close()
+        raise
     return smtp
 
 
@@ -177,7 +184,9 @@ def _deliver(outgoing: Sequence[Outgoing], settings: Settings) -> dict[int, str 
     try:
         smtp = _connect(settings)
     except (OSError, smtplib.SMTPException) as exc:
-        reason = f"cannot reach the SMTP server {settings.smtp_host}:{settings.smtp_port}: {_said(exc)}"
+        reason = (
+            f"could not connect or sign in to the SMTP server {settings.smtp_host}:{smtp_port(settings)}: {_said(exc)}"
+        )
         return {o.notification_id: reason for o in outgoing}
     try:
         for item in outgoing:
