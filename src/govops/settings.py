@@ -7,7 +7,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -107,6 +107,41 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not a time zone; write an IANA name such as Asia/Ho_Chi_Minh") from None
         return value
+
+    # --- e-mail of notifications (govops.notify.email) ---
+    public_url: str | None = Field(
+        default=None,
+        description="Address of the console as people reach it (e.g. https://govops.example.gov.vn), for the links "
+        "in e-mails; without it an e-mail names the page without a link.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server that notifications are e-mailed through; unset: no e-mail is sent."
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="SMTP port; default 465 with smtp_ssl, 587 with smtp_starttls, else 25.",
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP user name, when the server wants a sign-in.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password (with smtp_username).")
+    smtp_from: str = Field(
+        default="govops <no-reply@localhost>", description="The From of notification e-mails (name and address)."
+    )
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Connect to the SMTP server over TLS from the start (port 465).")
+    smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds the SMTP server has to answer each step.")
+
+    @field_validator("smtp_host", "smtp_port", "smtp_username", "smtp_password", "public_url", mode="before")
+    @classmethod
+    def _smtp_unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> Settings:
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("set GOVOPS_SMTP_SSL (TLS from the start, port 465) or GOVOPS_SMTP_STARTTLS, not both")
+        return self
 
     @field_validator("audit_checkpoint_url", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from govops.db.base import Base
 from govops.exchange import models as exchange_models
 from govops.interop import models as interop_models
 from govops.jobs import models as jobs_models
+from govops.notify import models as notify_models
 from govops.warehouse import models as warehouse_models
 
 metadata = Base.metadata
@@ -22,5 +23,6 @@ __all__ = [
     "interop_models",
     "jobs_models",
     "metadata",
+    "notify_models",
     "warehouse_models",
 ]

@@ -18,6 +18,8 @@ from govops.auth.models import User
 from govops.auth.service import authenticate, session_for_token, start_session
 from govops.db.engine import make_engine
 from govops.errors import GovopsError
+from govops.notify.models import Notification
+from govops.notify.service import inbox
 from govops.settings import get_settings
 from tests.cli.conftest import Govops
 
@@ -132,6 +134,21 @@ def test_passwd_changes_the_password_and_ends_the_sessions(store: Engine) -> Non
     assert bad.exit_code == 1 and "too short" in bad.stderr
     missing = user("passwd", "nobody", "--password-stdin", stdin="a brand new password\n")
     assert missing.exit_code == 1 and "no user named 'nobody'" in missing.stderr
+
+
+def test_passwd_tells_the_person_in_their_language(store: Engine) -> None:
+    created = user(
+        "create", "pham.d", "--agency", "NSO", "--role", "analyst", "--email", "d@gso.gov.vn",
+        "--password-stdin", stdin=PASSWORD,
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert user("passwd", "pham.d", "--password-stdin", stdin="a brand new password\n").exit_code == 0
+    with Session(store) as session:
+        person = session.scalars(select(User).where(User.username == "pham.d")).one()
+        (told,) = inbox(session=session, user=person).items
+        assert told.subject == "Mật khẩu của bạn đã được đổi"
+        assert "do govops user passwd thực hiện" in told.body
+        assert session.scalar(select(Notification.email_state)) == "pending"
 
 
 def test_disable_and_enable(store: Engine) -> None:

@@ -223,4 +223,29 @@ def test_an_administrator_runs_a_job_now_from_a_phone(browser: Browser, console:
     assert "auth.purge-sessions" in row and "chạy thủ công: admin" in row and "thành công" in row
     assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "jobs-phone.png"), full_page=True)
+
+
+def test_a_password_reset_reaches_the_persons_inbox_on_a_phone(browser: Browser, console: str, tmp_path: Path) -> None:
+    # The administrator sets the viewer's password (to the same one: later tests still sign in with it).
+    admin = signed_in(browser, console, "admin")
+    admin.goto(f"{console}/admin/users/viewer")
+    admin.fill("input[name=password]", PASSWORD)
+    admin.fill("input[name=password_again]", PASSWORD)
+    admin.click("[data-testid=set-password]")
+    admin.wait_for_selector("[data-testid=saved]")
+    admin.context.close()
+
+    page = signed_in(browser, console, "viewer", viewport={"width": 390, "height": 844})
+    assert page.locator("[data-testid=unread-count]").inner_text() == "1"
+    page.click("[data-testid=inbox-link]")
+    page.wait_for_url(f"{console}/notifications")
+    assert page.locator("h1").inner_text() == "Thông báo"
+    item = page.locator("[data-testid=inbox] li.unread")
+    assert item.count() == 1 and "Mật khẩu của bạn đã được đổi" in item.inner_text()
+    assert "do admin thực hiện" in item.inner_text()
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "inbox-phone.png"), full_page=True)
+    page.click("text=Đánh dấu đã đọc")
+    page.wait_for_selector("[data-testid=inbox] li.read")
+    assert page.locator("[data-testid=unread-count]").count() == 0
     page.context.close()

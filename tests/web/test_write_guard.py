@@ -20,10 +20,17 @@ from sqlalchemy.orm import Session
 from govops.auth.service import create_user
 from govops.db.base import Base
 from govops.exchange import service
+from govops.notify.service import notify
 from govops.web.access import public_write
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC_WRITES = {("POST", "/signin"), ("POST", "/signout")}
+# Writes on one's own things only (marking one's notifications read): any signed-in user, a viewer too.
+PERSONAL_WRITES = {
+    ("POST", "/notifications/{notification_id}/read"),
+    ("POST", "/notifications/read-all"),
+    ("POST", "/api/v1/notifications/{notification_id}/read"),
+}
 PASSWORD = "correct horse battery"
 # Rows too many to compare one by one (reference areas), or touched by any signed-in request (last seen).
 COUNTED_ONLY = {"area", "user_session"}
@@ -82,8 +89,15 @@ def targets(session: Session) -> dict[str, str]:
     member = service.create_member(session=session, agency="PC-79", system="ioc", name="")
     issued = service.issue_key(session=session, member=member)
     service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=True)
-    create_user(
+    target = create_user(
         session=session, username="t.target", password=PASSWORD, full_name="T", agency="GO", role="data_officer"
+    )
+    (notification,) = notify(
+        session=session,
+        recipients=[target.id],
+        kind="task_overdue",
+        params={"task": "T-1", "due": "2026-01-01"},
+        link="/",
     )
     session.commit()
     return {
@@ -95,6 +109,7 @@ def targets(session: Session) -> dict[str, str]:
         "subscription_id": "1",
         "delivery_id": "1",
         "name": "auth.purge-sessions",  # a scheduled job
+        "notification_id": str(notification.id),
     }
 
 
@@ -146,9 +161,35 @@ def test_a_viewers_writes_are_refused_and_change_nothing(
     app: FastAPI = client.app  # type: ignore[assignment]
     before = fingerprint(session)
     for method, path in guarded_writes(app):
+        if (method, path) in PERSONAL_WRITES:
+            continue
         response = send(client, method, path, targets, csrf=csrf)
         assert response.status_code == 403, f"{method} {path}: {response.status_code} {response.text[:300]}"
         assert says(response, "your role (viewer) may not change data"), f"{method} {path}"
+        assert fingerprint(session) == before, f"{method} {path} changed the store"
+
+
+def test_personal_writes_let_a_viewer_in_but_touch_only_their_own(
+    client: TestClient, session: Session, targets: dict[str, str], sign_in_as: Callable[[str], str]
+) -> None:
+    app: FastAPI = client.app  # type: ignore[assignment]
+    assert set(guarded_writes(app)) >= PERSONAL_WRITES
+    member = service.create_member(session=session, agency="PC-79", system="inbox", name="")
+    key = service.issue_key(session=session, member=member).key
+    before = fingerprint(session)
+    for method, path in sorted(PERSONAL_WRITES):
+        # A system's key is not a person: it has no notifications to mark.
+        keyed = client.request(
+            method, path.replace("{notification_id}", targets["notification_id"]), headers={"X-API-Key": key}
+        )
+        assert keyed.status_code == 401, f"{method} {path}: {keyed.status_code} {keyed.text[:300]}"
+        assert fingerprint(session) == before, f"{method} {path} changed the store"
+    csrf = sign_in_as("viewer")
+    before = fingerprint(session)
+    for method, path in sorted(PERSONAL_WRITES):
+        # t.target's notification, or (read-all) the viewer's none: nothing of anyone else changes.
+        response = send(client, method, path, targets, csrf=csrf)
+        assert response.status_code in (303, 404), f"{method} {path}: {response.status_code} {response.text[:300]}"
         assert fingerprint(session) == before, f"{method} {path} changed the store"
 
 

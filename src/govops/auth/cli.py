@@ -115,6 +115,9 @@ def passwd(username: str, password_stdin: PasswordStdin = False) -> None:
     from govops.audit.service import record_cli
     from govops.auth.service import get_user, set_password
     from govops.commandline import out
+    from govops.db.base import utcnow
+    from govops.notify.kinds import PASSWORD_CHANGED
+    from govops.notify.service import notify
 
     with _friendly():
         with _store() as session:
@@ -124,6 +127,12 @@ def passwd(username: str, password_stdin: PasswordStdin = False) -> None:
             user = set_password(session=session, username=username, password=password)
             name = user.username
             record_cli(session=session, action="user.password", target=name)
+            notify(
+                session=session,
+                recipients=[user.id],
+                kind=PASSWORD_CHANGED.name,
+                params={"username": name, "at": f"{utcnow():%Y-%m-%d %H:%M} UTC", "by": "govops user passwd"},
+            )
         out.print(f"password of {name!r} changed; the user's sessions have ended", highlight=False)
 
 

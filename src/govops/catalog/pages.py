@@ -15,8 +15,11 @@ from govops.auth.service import LANGUAGES, ROLES, create_user, get_user, list_us
 from govops.catalog.models import Agency, Codelist, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
 from govops.catalog.service import CatalogueRefused, PlannedChange, export_catalogue, get_indicator, import_catalogue
+from govops.db.base import utcnow
 from govops.errors import GovopsError, Problem
 from govops.i18n import number, translations
+from govops.notify.kinds import PASSWORD_CHANGED
+from govops.notify.service import notify
 from govops.periods import Freq
 from govops.warehouse.rollup import refresh_stale
 from govops.warehouse.validation import problems_from_validation
@@ -382,4 +385,11 @@ async def user_password(request: Request, session: WriteSessionDep, admin: Admin
             request, session, get_user(session=session, username=name), password_problems=problems, status_code=422
         )
     record_request(session=session, request=request, action="user.password", target=name)
+    # The person is told, in their language and by e-mail: a change they did not ask for is a break-in.
+    notify(
+        session=session,
+        recipients=[account.id],
+        kind=PASSWORD_CHANGED.name,
+        params={"username": name, "at": f"{utcnow():%Y-%m-%d %H:%M} UTC", "by": admin.username},
+    )
     return RedirectResponse(f"/admin/users/{name}?saved=password", status_code=303)

@@ -24,6 +24,7 @@ from govops.db.engine import make_session_factory
 from govops.exchange import webhooks
 from govops.jobs.registry import Job
 from govops.jobs.runner import JobRunner
+from govops.notify import email
 from govops.settings import Settings
 from govops.warehouse import changes
 from govops.warehouse.notify import CommitListener
@@ -66,6 +67,10 @@ class Worker:
         runner = JobRunner(engine, settings, jobs, worker=worker.name)
         if len(runner.registry):
             worker.periodic.append((settings.jobs_poll_seconds, runner.run_due))
+        if settings.smtp_host:
+            # Notification e-mails are an outbox drained like the webhooks' (SKIP LOCKED claims), not a scheduled
+            # job: a run every few seconds would only fill the record of job runs.
+            worker.periodic.append((email.EVERY_SECONDS, lambda: email.send_pending(engine, settings)))
         return worker
 
     def run_periodic(self) -> None:

@@ -177,6 +177,20 @@ def is_public_write(endpoint: object) -> bool:
     return bool(getattr(endpoint, _PUBLIC_WRITE, False))
 
 
+_PERSONAL_WRITE = "__govops_personal_write__"
+
+
+def personal_write(endpoint: Endpoint) -> Endpoint:
+    """Marks a route that changes only the signed-in person's own things (marking their notifications read):
+    any signed-in user may, a viewer too, with the CSRF token; API keys and anonymous callers may not."""
+    setattr(endpoint, _PERSONAL_WRITE, True)
+    return endpoint
+
+
+def is_personal_write(endpoint: object) -> bool:
+    return bool(getattr(endpoint, _PERSONAL_WRITE, False))
+
+
 async def require_credentials_to_write(request: Request, session: SessionDep) -> None:
     """An app-wide dependency: no write without an API key or a signed-in user whose role may write.
 
@@ -189,8 +203,9 @@ async def require_credentials_to_write(request: Request, session: SessionDep) ->
     route = request.scope.get("route")
     if route is not None and is_public_write(getattr(route, "endpoint", None)):
         return
+    personal = route is not None and is_personal_write(getattr(route, "endpoint", None))
     key = presented_key(request)
-    if key:
+    if key and not personal:
         # A key is sent by a program, never added by a browser on its own: no CSRF token needed.
         await run_in_threadpool(lambda: exchange.authenticate(session=session, presented=key, stamp=False))
         return
@@ -203,7 +218,7 @@ async def require_credentials_to_write(request: Request, session: SessionDep) ->
             status=401,
             hint="send `Authorization: Bearer gvk_...` with your system's API key, or sign in to the console",
         )
-    if user.role not in WRITING_ROLES:
+    if user.role not in WRITING_ROLES and not personal:
         raise GovopsError(
             f"your role ({user.role}) may not change data",
             code="forbidden",

@@ -8,10 +8,13 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import object_session
 from starlette.datastructures import QueryParams
 
 from govops import __version__, i18n
+from govops.notify.service import unread_count
 from govops.periods import Freq
 from govops.web.signin import csrf_token
 
@@ -21,7 +24,13 @@ LANG_COOKIE = "govops_lang"
 @cache
 def environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("govops.web", "templates"),
+        # The layout and shared pages here; a domain's own templates under its name ("notify/inbox.html").
+        loader=ChoiceLoader(
+            [
+                PackageLoader("govops.web", "templates"),
+                PrefixLoader({"notify": PackageLoader("govops.notify", "templates")}),
+            ]
+        ),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -52,6 +61,23 @@ def locale_of(request: Request) -> str:
     return locale
 
 
+def unread_of(request: Request) -> int:
+    """The signed-in user's unread notifications, for the header: one indexed count per page, in the session
+    the user was read with (none for anonymous visitors, or once that session is closed, e.g. on error pages)."""
+    if hasattr(request.state, "unread_count"):
+        return int(request.state.unread_count)
+    user = getattr(request.state, "user", None)
+    session = object_session(user) if user is not None else None
+    count = 0
+    if session is not None and user is not None:
+        try:
+            count = unread_count(session=session, user_id=user.id)
+        except SQLAlchemyError:  # a page about a failed request still renders, without the count
+            count = 0
+    request.state.unread_count = count
+    return count
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -74,6 +100,7 @@ def render(
         "locale": locale,
         "other_locale": "en" if locale == "vi" else "vi",
         "user": getattr(request.state, "user", None),
+        "unread_count": unread_of(request) if name == template else 0,
         # Every page a signed-in user sees carries the token (the sign-out button is a form on all of them).
         "csrf_token": csrf_token(request)
         if getattr(request.state, "user", None) is not None

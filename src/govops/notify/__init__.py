@@ -1,0 +1,1 @@
+"""Notifications: what a person must act on, in their console inbox and by e-mail, in their language."""
