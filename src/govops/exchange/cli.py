@@ -48,8 +48,7 @@ def members() -> None:
                 m.clearance,
                 "yes" if m.public_key else "no",
                 ", ".join(f"{k.prefix} (to {k.expires_at:%Y-%m-%d})" for k in live) or "-",
-                ", ".join(f"{g.group.code}:{_rights(g)}" for g in grants)
-                or "-",
+                ", ".join(f"{g.group.code}:{_rights(g)}" for g in grants) or "-",
                 f"{m.last_contact_at:%Y-%m-%d %H:%M}" if m.last_contact_at else "never",
             )
         out.print(table)
