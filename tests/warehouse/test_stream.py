@@ -18,11 +18,13 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from govops.db.engine import make_engine, transaction
 from govops.exchange import service as exchange
+from govops.warehouse import stream as streams
+from govops.warehouse.changes import Interest
 from tests.cli.conftest import Govops, initialised_store, serving
 
 __all__ = ["initialised_store"]
@@ -208,3 +210,21 @@ async def _listen_while_writing(base: str, writers: dict[str, str], readers: dic
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return streams
+
+
+def test_an_idle_stream_gets_keepalives_from_the_hub(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No event for a while: the stream still sends a comment line now and then, so proxies keep it open."""
+    monkeypatch.setattr(streams, "KEEPALIVE_SECONDS", 0.2)
+
+    async def first_lines() -> list[bytes]:
+        hub = streams.ChangeHub(engine)
+        lines = streams.stream(hub, Interest(classifications=frozenset({"public"})), None)
+        try:
+            return [await asyncio.wait_for(anext(lines), 10) for _ in range(3)]
+        finally:
+            await lines.aclose()
+            await hub.stop()
+
+    first, *then = asyncio.run(first_lines())
+    assert first.startswith(b"retry: 2000\n: connected")
+    assert then == [b": keepalive\n\n", b": keepalive\n\n"]
