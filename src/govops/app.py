@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import gc
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
@@ -40,7 +38,8 @@ from govops.warehouse.stream import ChangeHub
 from govops.web.access import ReaderLookups, WriteGuard
 from govops.web.contacts import ContactStamps
 from govops.web.deps import make_web_session_factories
-from govops.web.errors import ERROR_RESPONSES, error_body, install_error_handlers
+from govops.web.errors import ERROR_RESPONSES, install_error_handlers
+from govops.web.middleware import RefuseNul, RequestId
 from govops.web.security import install_security
 from govops.web.signin import install_auth
 
@@ -98,30 +97,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.jobs = every_job(settings)  # as the jobs page lists them
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def refuse_nul(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # No code, name or period contains NUL; PostgreSQL cannot even compare text with one.
-        if "\x00" in request.url.path or "%00" in request.url.query or "\x00" in request.url.query:
-            return JSONResponse(
-                error_body(
-                    "invalid_request",
-                    "the request's path or query contains a NUL character",
-                    hint="remove control characters from codes and search terms",
-                ),
-                status_code=400,
-            )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=rid)
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.clear_contextvars()
-        response.headers["X-Request-ID"] = rid
-        return response
+    # Inside the error handlers, outside the routes: every request is checked and tagged before any route runs.
+    app.add_middleware(RefuseNul)
+    app.add_middleware(RequestId)
 
     @app.get("/healthz", tags=["operations"], responses={503: ERROR_RESPONSES[503]})
     def healthz() -> dict[str, Any]:

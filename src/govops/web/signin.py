@@ -12,12 +12,14 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govops.audit.service import Actor
 from govops.auth import service
@@ -275,11 +277,31 @@ def sign_out(request: Request, response: Response, *, session: Session) -> None:
 
 def install_auth(app: FastAPI) -> None:
     """Sets the anonymous CSRF cookie on responses whose page asked `csrf_token` for a new one."""
+    app.add_middleware(CsrfCookie)
 
-    @app.middleware("http")
-    async def csrf_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        token: Any = getattr(request.state, "csrf_cookie", None)
-        if isinstance(token, str):
-            set_csrf_cookie(response, token, secure=secure_cookies(request))
-        return response
+
+class CsrfCookie:
+    """Plain ASGI (see govops.web.middleware): the cookie goes on the response's start, as it passes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # The route's `request.state` keeps its values in this dictionary of the scope.
+        state: dict[str, Any] = scope.setdefault("state", {})
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                token: Any = state.get("csrf_cookie")
+                if isinstance(token, str):
+                    carrier = Response()
+                    set_csrf_cookie(carrier, token, secure=secure_cookies(Request(scope)))
+                    headers = MutableHeaders(scope=message)
+                    for value in carrier.headers.getlist("set-cookie"):
+                        headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
