@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from govops.catalog.service import load_reference
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
+from govops.events.models import DomainEvent
 from govops.exchange import service, webhooks
 from govops.exchange.models import WebhookDelivery
-from govops.warehouse.models import ChangeEvent
 from tests.warehouse.conftest import obs, put
 
 SUBSCRIPTIONS = 4
@@ -130,7 +130,7 @@ def test_two_worker_processes_deliver_every_event_once_and_in_order_despite_fail
             w.terminate()
             w.wait(10)
     with Session(pg_store) as session:
-        events = list(session.scalars(select(ChangeEvent.id).order_by(ChangeEvent.id)))
+        events = list(session.scalars(select(DomainEvent.id).order_by(DomainEvent.id)))
         deliveries = session.execute(select(WebhookDelivery.id, WebhookDelivery.subscription_id)).all()
     assert len(events) >= WRITES and len(deliveries) > SUBSCRIPTIONS  # the writes spread over several deliveries
     acknowledged = [(d, s, ids) for d, s, ids, outcome in receiver.requests if outcome == "ok"]

@@ -48,8 +48,7 @@ def members() -> None:
                 m.clearance,
                 "yes" if m.public_key else "no",
                 ", ".join(f"{k.prefix} (to {k.expires_at:%Y-%m-%d})" for k in live) or "-",
-                ", ".join(f"{g.group.code}:{_rights(g)}" for g in grants)
-                or "-",
+                ", ".join(f"{g.group.code}:{_rights(g)}" for g in grants) or "-",
                 f"{m.last_contact_at:%Y-%m-%d %H:%M}" if m.last_contact_at else "never",
             )
         out.print(table)
@@ -163,14 +162,18 @@ def subscribe(
     group: Annotated[list[str] | None, typer.Option(help="only indicators of this group (repeatable)")] = None,
     indicator: Annotated[list[str] | None, typer.Option(help="only this indicator (repeatable)")] = None,
     area: Annotated[list[str] | None, typer.Option(help="only this area (repeatable)")] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(help="only this topic (observations, catalog) or event type (indicator.updated); repeatable"),
+    ] = None,
 ) -> None:
-    """Send a member's endpoint every change it may read from now on; prints the signing secret once."""
+    """Send a member's endpoint every event it may read from now on; prints the signing secret once."""
     from govops.exchange import service, webhooks
 
     with _store() as session:
         found = service.get_member(session=session, code=member)
         subscription = webhooks.subscribe(
-            session=session, member=found, url=url, groups=group, indicators=indicator, areas=area
+            session=session, member=found, url=url, groups=group, indicators=indicator, areas=area, topics=topic
         )
         record_cli(session=session, action="webhook.add", target=member, detail={"url": url, "id": subscription.id})
     out.print(f"webhook {subscription.id} of {member} -> {url}")

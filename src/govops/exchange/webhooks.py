@@ -1,4 +1,7 @@
-"""Webhooks: change events pushed to members' endpoints, signed, in order, retried, never dropped silently.
+"""Webhooks: domain events pushed to members' endpoints, signed, in order, retried, never dropped silently.
+
+Every kind a member may read goes out the same way: observation changes, catalogue changes, and later
+tasks and alerts (see govops.events).
 
 Work happens in two steps, each a short transaction, so that any number of workers can share it:
 - fan out: for each subscription, the events after its cursor that it may and wants to read become
@@ -36,11 +39,10 @@ from sqlalchemy.orm import Session
 from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
+from govops.events import service as events
+from govops.events.service import Event, Interest
 from govops.exchange.models import Member, WebhookDelivery, WebhookSubscription
 from govops.exchange.service import readable_by
-from govops.warehouse import changes
-from govops.warehouse.changes import Event, Interest
-from govops.warehouse.models import ChangeEvent
 
 BATCH_EVENTS = 100
 # A lease outlives the longest a post may take, so a live worker never loses a delivery to another.
@@ -65,19 +67,27 @@ def subscribe(
     groups: list[str] | None = None,
     indicators: list[str] | None = None,
     areas: list[str] | None = None,
+    topics: list[str] | None = None,
 ) -> WebhookSubscription:
-    """A new subscription, starting with the next change; its secret is returned only on this object."""
+    """A new subscription, starting with the next event; its secret is returned only on this object.
+
+    It is sent every event its member may read, narrowed by `topics` (a topic such as `catalog` or a type
+    such as `indicator.updated`), `indicators` and `areas` (only events about them) and `groups` (what
+    it reads of the indicators); an empty list narrows nothing.
+    """
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise GovopsError(
             f"{url!r} is not an http(s) URL", code="invalid_webhook", hint="e.g. https://ioc.hcmc.gov.vn/govops"
         )
-    newest = session.scalar(select(func.max(ChangeEvent.id))) or 0
+    newest = events.newest_id(session=session)
     subscription = WebhookSubscription(
         member_id=member.id,
         url=url,
         secret=secrets.token_hex(32),
-        filters=json.dumps({"groups": groups or [], "indicators": indicators or [], "areas": areas or []}),
+        filters=json.dumps(
+            {"groups": groups or [], "indicators": indicators or [], "areas": areas or [], "topics": topics or []}
+        ),
         active=True,
         cursor_event_id=newest,
         created_at=utcnow(),
@@ -103,7 +113,8 @@ def list_subscriptions(*, session: Session, member: Member) -> list[WebhookSubsc
 
 
 def filters_of(subscription: WebhookSubscription) -> dict[str, list[str]]:
-    filters: dict[str, list[str]] = json.loads(subscription.filters)
+    filters: dict[str, list[str]] = {"groups": [], "indicators": [], "areas": [], "topics": []}
+    filters.update(json.loads(subscription.filters))  # subscriptions made before topics lack them
     return filters
 
 
@@ -136,6 +147,8 @@ def _interest(
         readable=frozenset(codes),
         indicators=frozenset(wanted["indicators"]),
         areas=frozenset(wanted["areas"]),
+        topics=frozenset(wanted["topics"]),
+        agency=subscription.member.agency.code,
     )
 
 
@@ -160,43 +173,26 @@ def fan_out(*, session: Session, now: datetime | None = None) -> int:
     for subscription in subscriptions:
         interest = _interest(session, subscription, rights)
         while True:
-            events, last_id = changes.read(
+            found, last_id = events.read(
                 session=session, after_id=subscription.cursor_event_id, limit=BATCH_EVENTS, interest=interest
             )
             if last_id == subscription.cursor_event_id:
                 break
             subscription.cursor_event_id = last_id
-            if events:
-                session.add(_delivery(subscription, events, now))
+            if found:
+                session.add(_delivery(subscription, found, now))
                 made += 1
     session.flush()
     return made
 
 
-def _delivery(subscription: WebhookSubscription, events: list[Event], now: datetime) -> WebhookDelivery:
-    payload = [
-        {
-            "id": e.id,
-            "topic": e.topic,
-            "seq": e.seq,
-            "indicator": e.indicator,
-            "area": e.area,
-            "period": e.period,
-            "dims": e.dims,
-            "value": e.value,
-            "status": e.status,
-            "version": e.version,
-            "recorded_at": e.recorded_at.isoformat().replace("+00:00", "Z"),
-            "submission": e.submission,
-        }
-        for e in events
-    ]
+def _delivery(subscription: WebhookSubscription, batch: list[Event], now: datetime) -> WebhookDelivery:
     return WebhookDelivery(
         subscription_id=subscription.id,
-        first_event_id=events[0].id,
-        last_event_id=events[-1].id,
-        event_count=len(events),
-        payload=json.dumps(payload, ensure_ascii=False),
+        first_event_id=batch[0].id,
+        last_event_id=batch[-1].id,
+        event_count=len(batch),
+        payload=json.dumps([e.as_json() for e in batch], ensure_ascii=False),
         status="pending",
         attempts=0,
         next_attempt_at=now,

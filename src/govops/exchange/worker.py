@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 
 from govops.audit.checkpoints import write_checkpoint_if_new
 from govops.db.engine import make_session_factory
+from govops.events import service as events
 from govops.exchange import webhooks
 from govops.settings import Settings
-from govops.warehouse import changes
 from govops.warehouse.notify import CommitListener
 
 log = structlog.get_logger(__name__)
@@ -117,8 +117,8 @@ class Worker:
         self._client.close()
 
     def run_forever(self) -> None:
-        changes.on_commit.append(self._wake.set)
-        listener = CommitListener.acquire(self.engine, changes.on_commit)
+        events.on_commit.append(self._wake.set)
+        listener = CommitListener.acquire(self.engine, events.on_commit)
         try:
             while not self._stop.is_set():
                 try:
@@ -133,7 +133,7 @@ class Worker:
         finally:
             if listener is not None:
                 listener.release()
-            changes.on_commit.remove(self._wake.set)
+            events.on_commit.remove(self._wake.set)
             self.close()
 
     def start(self) -> None:

@@ -16,18 +16,15 @@ from typing import ClassVar
 
 import psycopg
 import structlog
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
+
+from govops.events.service import CHANNEL, announce
 
 log = structlog.get_logger(__name__)
 
-CHANNEL = "govops_changes"
+__all__ = ["CHANNEL", "CommitListener", "announce"]
+
 _RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
-
-
-def announce(conn: Connection) -> None:
-    """Queue a notification that PostgreSQL sends at commit; several in one transaction fold into one."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 class CommitListener:
