@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 
 import httpx2 as httpx
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
 from govops.db.base import utcnow
@@ -216,7 +216,20 @@ def claim(
     """Lease due deliveries, at most one per subscription and always its oldest pending one."""
     now = now or utcnow()
     d, s = WebhookDelivery, WebhookSubscription
-    heads = select(func.min(d.id)).where(d.status == "pending").group_by(d.subscription_id)
+    # Each subscription's oldest pending delivery: one index probe per subscription, asked first and on its
+    # own, so that the locking query below looks up a few ids by key whatever the planner thinks of the
+    # tables' sizes (joined in one statement, it could walk every pending delivery on each claim).
+    older = aliased(WebhookDelivery)
+    head = (
+        select(older.id)
+        .where(older.subscription_id == s.id, older.status == "pending")
+        .order_by(older.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    heads = [i for i in session.scalars(select(head).select_from(s)) if i is not None]
+    if not heads:
+        return []
     due = session.execute(
         select(d.id, d.subscription_id, d.payload, s.url, s.secret)
         .join(s, s.id == d.subscription_id)
@@ -237,6 +250,7 @@ def claim(
             update(d)
             .where(d.id.in_([row.id for row in due]))
             .values(locked_by=worker, locked_until=now + lease, attempts=d.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
     session.flush()
     # The stored payload is already the JSON of the events: framed as text, not parsed and dumped again.
@@ -279,30 +293,53 @@ def settle(
     """Record attempts' outcomes; returns each delivery's status afterwards.
 
     A worker whose lease ran out before it got here no longer owns the delivery: another worker
-    has taken it up, and its outcome is the one that counts.
+    has taken it up, and its outcome is the one that counts. Deliveries that went through are
+    settled by one statement per answer code (nearly always one in all), failures one by one.
     """
+    if not outcomes:
+        return {}
     now = now or utcnow()
-    ids = [o.delivery_id for o in outcomes]
-    deliveries = {
-        d.id: d
-        for d in session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id).with_for_update()
-        )
-    }
+    d = WebhookDelivery
+    statuses: dict[int, str] = {}
+    by_code: dict[int, list[int]] = {}
     for outcome in outcomes:
-        delivery = deliveries[outcome.delivery_id]
-        if delivery.locked_by != worker:
-            continue
-        delivery.last_status, delivery.last_error = outcome.status, outcome.error
-        delivery.locked_by = delivery.locked_until = None
         if outcome.ok:
-            delivery.status, delivery.delivered_at = "delivered", now
-        elif delivery.attempts >= policy.attempts:
-            delivery.status = "dead"
-        else:
-            delivery.next_attempt_at = now + policy.wait(delivery.attempts)
+            by_code.setdefault(outcome.status or 200, []).append(outcome.delivery_id)
+    for code, ids in sorted(by_code.items()):
+        # The owner check sits in the statement: PostgreSQL re-checks it on a row another worker changed meanwhile.
+        settled = session.execute(
+            update(d)
+            .where(d.id.in_(sorted(ids)), d.locked_by == worker)
+            .values(status="delivered", delivered_at=now, last_status=code, last_error=None, locked_by=None,
+                    locked_until=None)
+            .returning(d.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()  # fmt: skip
+        statuses.update(dict.fromkeys(settled, "delivered"))
+    failed = sorted((o.delivery_id, o) for o in outcomes if not o.ok)
+    if failed:
+        rows = session.execute(
+            select(d.id, d.attempts).where(d.id.in_([i for i, _ in failed]), d.locked_by == worker).with_for_update()
+        ).all()
+        attempts = dict(rows)
+        for delivery_id, outcome in failed:
+            if delivery_id not in attempts:
+                continue
+            values: dict[str, Any] = {"last_status": outcome.status, "last_error": outcome.error}
+            if attempts[delivery_id] >= policy.attempts:
+                values["status"] = "dead"
+            else:
+                values["next_attempt_at"] = now + policy.wait(attempts[delivery_id])
+            session.execute(
+                update(d).where(d.id == delivery_id).values(locked_by=None, locked_until=None, **values),
+                execution_options={"synchronize_session": False},
+            )
+            statuses[delivery_id] = values.get("status", "pending")
+    others = [o.delivery_id for o in outcomes if o.delivery_id not in statuses]
+    if others:  # settled by the worker that took them over
+        statuses.update({i: status for i, status in session.execute(select(d.id, d.status).where(d.id.in_(others)))})
     session.flush()
-    return {i: deliveries[i].status for i in ids}
+    return statuses
 
 
 def dead_letters(*, session: Session, member: Member | None = None) -> list[WebhookDelivery]:

@@ -1,4 +1,5 @@
-"""events: one outbox for every domain's events; observation changes move into it, keeping their ids
+"""events: one outbox for every domain's events; observation changes move into it, keeping their ids;
+a webhook subscription's next delivery found by one index probe
 
 Revision ID: 0013
 Revises: 0010
@@ -56,6 +57,9 @@ def upgrade() -> None:
     op.create_index("ix_domain_event_topic_id", "domain_event", ["topic", "id"])
     _copy_observation_changes()
     op.drop_table("change_event")
+    op.create_index(
+        "ix_exchange_webhook_delivery_head", "exchange_webhook_delivery", ["subscription_id", "status", "id"]
+    )
 
 
 def _copy_observation_changes() -> None:
@@ -107,6 +111,7 @@ def _copy_observation_changes() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_exchange_webhook_delivery_head", table_name="exchange_webhook_delivery")
     op.create_table(
         "change_event",
         sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
