@@ -29,8 +29,10 @@ from govops.db.base import utcnow
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.demo.loader import ensure_demo_users, load_demo
+from govops.events.models import DomainEvent
 from govops.warehouse.bulk import allocate_ids, insert_rows
-from govops.warehouse.models import ChangeEvent, Observation, ObservationRevision
+from govops.warehouse.changes import TYPE
+from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.rollup import rebuild
 
 _OBSERVATION = (
@@ -126,7 +128,8 @@ def _move_to_wards(
         )
     ).all()
     old = select(o.id).where(o.indicator_id == indicator_id)
-    session.execute(delete(ChangeEvent).where(ChangeEvent.indicator_id == indicator_id))
+    code = select(Indicator.code).where(Indicator.id == indicator_id).scalar_subquery()
+    session.execute(delete(DomainEvent).where(DomainEvent.type == TYPE, DomainEvent.read_indicator == code))
     session.execute(delete(ObservationRevision).where(ObservationRevision.observation_id.in_(old)))
     removed = session.execute(delete(o).where(o.indicator_id == indicator_id)).rowcount  # type: ignore[attr-defined]
     now = utcnow()

@@ -7,6 +7,7 @@ from govops.audit import models as audit_models
 from govops.auth import models as auth_models
 from govops.catalog import models as catalog_models
 from govops.db.base import Base
+from govops.events import models as event_models
 from govops.exchange import models as exchange_models
 from govops.interop import models as interop_models
 from govops.jobs import models as jobs_models
@@ -19,6 +20,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "catalog_models",
+    "event_models",
     "exchange_models",
     "interop_models",
     "jobs_models",

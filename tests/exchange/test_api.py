@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.audit.models import AuditEntry
+from govops.events.models import DomainEvent
 from govops.exchange import service
-from govops.warehouse.models import ChangeEvent, Observation, ObservationRevision
+from govops.warehouse.models import Observation, ObservationRevision
 
 WARD_OF_79 = "25747"  # Phường Thủ Dầu Một, Hồ Chí Minh City
 
@@ -59,8 +60,8 @@ def test_a_province_submits_its_own_data_and_gets_a_signed_receipt(session: Sess
         base64.b64decode(receipt["server_signature"]),
         json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(),
     )
-    events = session.scalars(select(ChangeEvent).where(ChangeEvent.submission_id == receipt["id"])).all()
-    assert sorted(e.value for e in events) == [35, 4100]
+    events = session.scalars(select(DomainEvent).where(DomainEvent.cause == receipt["id"])).all()
+    assert sorted(json.loads(e.payload)["value"] for e in events) == [35, 4100]
     again = client.get(f"/api/v1/submissions/{receipt['id']}", headers={"Authorization": f"Bearer {key}"})
     assert again.status_code == 200 and again.json() == receipt
     audit = session.scalars(select(AuditEntry).where(AuditEntry.target == receipt["id"])).one()

@@ -230,3 +230,36 @@ def test_a_server_killed_during_submissions_loses_and_doubles_nothing(tmp_path: 
         assert sorted(stored) == [float(i + 1) for i in range(len(bodies))]
         assert session.scalar(select(func.count()).select_from(ObservationRevision)) == len(bodies)
     engine.dispose()
+
+
+def test_a_catalogue_change_reaches_a_stream_under_the_readers_rights(
+    live: tuple[str, str, str], tmp_path: Path
+) -> None:
+    base, writer, reader = live
+    govops = Govops(tmp_path / "govops.db", tmp_path)  # the store `live` serves
+    member, anonymous = Listener(base, reader), Listener(base, "")
+    try:
+        assert govops("catalog", "export", "--format", "json", "-o", "catalogue.json").code == 0
+        doc = json.loads((tmp_path / "catalogue.json").read_text(encoding="utf-8"))
+        for item in doc["indicators"]:
+            if item["code"] in ("ENT_NEW", "CPI", "TREASURY_CASH"):
+                item["name_en"] += " (renamed)"
+        (tmp_path / "catalogue.json").write_text(json.dumps(doc), encoding="utf-8")
+        result = govops("catalog", "import", "catalogue.json")
+        assert result.code == 0, result.err
+        # A change the member may read comes after, so anything it may not read would have come before it.
+        assert _post_csv(base, writer, "after", "indicator,area,period,value\nENT_NEW,79,2026-06,7\n") == 201
+        # The member reads the ENTERPRISES group: not CPI; TREASURY_CASH is confidential and not granted.
+        assert [(e["type"], e["subject"]) for e in member.wait_for(2)] == [
+            ("indicator.updated", "ENT_NEW"), ("observation.changed", "ENT_NEW/79/2026-06")
+        ]  # fmt: skip
+        # Anyone reads public indicators (ENT_NEW, CPI), never the confidential one.
+        assert [(e["type"], e["subject"]) for e in anonymous.wait_for(3)] == [
+            ("indicator.updated", "CPI"),
+            ("indicator.updated", "ENT_NEW"),
+            ("observation.changed", "ENT_NEW/79/2026-06"),
+        ]  # fmt: skip
+        assert member.events[0]["name_en"].endswith("(renamed)") and member.events[0]["topic"] == "catalog"
+    finally:
+        member.close()
+        anonymous.close()

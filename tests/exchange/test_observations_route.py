@@ -4,6 +4,7 @@ as POST /api/v1/submissions, for a member system's key or a signed-in officer (t
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session
 from govops.audit.models import AuditEntry
 from govops.auth.service import create_user
 from govops.catalog.models import Agency
+from govops.events.models import DomainEvent
 from govops.exchange import service
-from govops.warehouse.models import ChangeEvent, Observation
+from govops.warehouse.models import Observation
 
 PASSWORD = "correct horse battery"
 BODY = {"observations": [{"indicator": "ENT_NEW", "area": "79", "period": "2026-09", "value": 4100}]}
@@ -44,8 +46,8 @@ def test_the_answer_is_the_submission_receipt(session: Session, client: TestClie
     )  # fmt: skip
     # The same receipt as POST /api/v1/submissions gives, kept under the member's submissions.
     assert client.get(f"/api/v1/submissions/{receipt['id']}", headers=auth).json() == receipt
-    [event] = session.scalars(select(ChangeEvent).where(ChangeEvent.submission_id == receipt["id"])).all()
-    assert (event.value, event.version) == (4100, 1)
+    [event] = session.scalars(select(DomainEvent).where(DomainEvent.cause == receipt["id"])).all()
+    assert (json.loads(event.payload)["value"], json.loads(event.payload)["version"]) == (4100, 1)
     [entry] = session.scalars(select(AuditEntry).where(AuditEntry.target == receipt["id"])).all()
     assert (entry.action, entry.actor, entry.actor_kind) == ("submission.accepted", "PC-79/ioc", "member")
     # The same Idempotency-Key and body: the first receipt again, nothing written twice.

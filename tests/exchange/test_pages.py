@@ -97,11 +97,17 @@ def test_an_administrator_registers_a_member_grants_subscribes_and_revokes_from_
 
     hooked = admin.post(
         f"{page}/subscriptions",
-        data={"csrf_token": token, "url": "https://ioc.example.vn/hook", "groups": "PUBLIC_FINANCE", "areas": "79 01"},
-    )
+        data={
+            "csrf_token": token, "url": "https://ioc.example.vn/hook", "groups": "PUBLIC_FINANCE", "areas": "79 01",
+            "topics": "observations indicator.updated",
+        },
+    )  # fmt: skip
     assert hooked.status_code == 201 and 'data-testid="new-secret"' in hooked.text
     (subscription,) = webhooks.list_subscriptions(session=session, member=member)
-    assert webhooks.filters_of(subscription) == {"groups": ["PUBLIC_FINANCE"], "indicators": [], "areas": ["79", "01"]}
+    assert webhooks.filters_of(subscription) == {
+        "groups": ["PUBLIC_FINANCE"], "indicators": [], "areas": ["79", "01"],
+        "topics": ["observations", "indicator.updated"],
+    }  # fmt: skip
     assert subscription.secret in hooked.text
     stopped = admin.post(f"{page}/subscriptions/{subscription.id}/stop", data={"csrf_token": token})
     assert stopped.status_code == 200  # followed back to the member page

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from govops.catalog.service import load_reference
+from govops.catalog.service import export_catalogue, import_catalogue, load_reference
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.exchange import service, webhooks
@@ -142,6 +142,31 @@ def test_changes_arrive_signed_in_order_and_only_what_the_member_may_read(
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
     assert _deliveries(store) == [("delivered", 1)]
     assert worker.run_once() == 0
+
+
+def _rename(store: Engine, *codes: str) -> None:
+    """A catalogue import that gives some indicators a new English name (each an `indicator.updated` event)."""
+    with transaction(store) as session:
+        doc = export_catalogue(session=session)
+        indicators = [
+            i.model_copy(update={"name_en": f"{i.name_en}."}) if i.code in codes else i for i in doc.indicators
+        ]
+        import_catalogue(session=session, doc=doc.model_copy(update={"indicators": indicators}))
+
+
+def test_a_catalogue_change_reaches_the_members_that_may_read_the_indicator(
+    store: Engine, receiver: Receiver, workers: list[Worker]
+) -> None:
+    _subscribe(store, receiver, topics=["catalog"])
+    # ENT_NEW is granted; TREASURY_CASH is granted but confidential, beyond an internal clearance; CPI not granted.
+    _rename(store, "ENT_NEW", "TREASURY_CASH", "CPI")
+    _write(store, ("ENT_NEW", "79", "2026-09", 1))  # an observation change: not a topic it asked for
+    _worker(workers, store).run_once()
+    events = [e for b in receiver.bodies() for e in b["events"]]
+    assert [(e["topic"], e["type"], e["subject"], e["indicator"], e["changed"]) for e in events] == [
+        ("catalog", "indicator.updated", "ENT_NEW", "ENT_NEW", ["name_en"])
+    ]
+    assert events[0]["name_en"].endswith(".") and "read_classification" not in events[0]
 
 
 def test_filters_narrow_a_subscription(store: Engine, receiver: Receiver, workers: list[Worker]) -> None:

@@ -16,8 +16,9 @@ from govops.catalog.models import Agency
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
 from govops.errors import GovopsError
+from govops.events.models import DomainEvent
 from govops.exchange import service
-from govops.warehouse.models import ChangeEvent, Observation, ObservationRevision
+from govops.warehouse.models import Observation, ObservationRevision
 
 ROUTES = ("/api/v1/submissions", "/api/v1/observations")
 
@@ -44,7 +45,7 @@ def _send(client: TestClient, route: str, key: str, *rows: dict[str, Any]) -> An
 def _stored(session: Session) -> tuple[int, int, int]:
     counts = (
         session.scalar(select(func.count()).select_from(model)) or 0
-        for model in (Observation, ObservationRevision, ChangeEvent)
+        for model in (Observation, ObservationRevision, DomainEvent)
     )
     return tuple(counts)  # type: ignore[return-value]
 

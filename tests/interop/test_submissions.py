@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
+from govops.events.models import DomainEvent
 from govops.exchange import service
 from govops.exchange.models import Submission
 from govops.interop.mapping.service import save_mapping
-from govops.warehouse.models import ChangeEvent, Observation
+from govops.warehouse.models import Observation
 from tests.conftest import shared_file
 from tests.interop.dhis2_sample import load_dhis2_sample
 
@@ -136,7 +137,7 @@ def test_a_dhis2_data_value_set_imports_through_a_generated_catalogue_and_mappin
     assert (receipt["received"], receipt["created"]) == (len(numeric), len(numeric)) == (222, 222)
     # The 9 values of BOOLEAN data elements the mapping marks skip are counted, not lost from view.
     assert receipt["skipped"] == len(values) - len(numeric) == 9
-    events = select(func.count()).select_from(ChangeEvent).where(ChangeEvent.submission_id == receipt["id"])
+    events = select(func.count()).select_from(DomainEvent).where(DomainEvent.cause == receipt["id"])
     assert session.scalar(events) == 222
     submission = session.get(Submission, receipt["id"])
     assert submission is not None and submission.mapping == "moh-dhis2"

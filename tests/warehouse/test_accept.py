@@ -3,6 +3,7 @@ and nothing written unless the whole batch passes."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -22,10 +23,11 @@ from sqlalchemy.orm import Session
 from govops.auth.service import create_user
 from govops.catalog.models import Agency
 from govops.errors import Problem
+from govops.events.models import DomainEvent
 from govops.exchange import service, submissions
 from govops.exchange.models import Submission
 from govops.warehouse import accept
-from govops.warehouse.models import ChangeEvent, Observation, ObservationRevision
+from govops.warehouse.models import Observation, ObservationRevision
 from tests.audit.conftest import PASSWORD, token_of
 from tests.cli.conftest import Govops, initialised_store
 
@@ -52,7 +54,7 @@ def _counts(session: Session) -> tuple[int, int, int]:
     return (
         session.scalar(select(func.count()).select_from(Observation)) or 0,
         session.scalar(select(func.count()).select_from(ObservationRevision)) or 0,
-        session.scalar(select(func.count()).select_from(ChangeEvent)) or 0,
+        session.scalar(select(func.count()).select_from(DomainEvent)) or 0,
     )
 
 
@@ -216,16 +218,15 @@ _batch = st.dictionaries(_points, st.sampled_from([1.0, 2.5, 3.0]), min_size=1, 
 
 
 def _stored_state(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    o, r, e = Observation, ObservationRevision, ChangeEvent
+    o, r = Observation, ObservationRevision
     key = (o.indicator_id, o.area_id, o.period, o.dim_key)
     current = session.execute(select(*key, o.value, o.version).order_by(*key)).all()
     history = session.execute(
         select(*key, r.version, r.value).join(o, o.id == r.observation_id).order_by(*key, r.version)
     ).all()
-    events = session.execute(
-        select(e.indicator_id, e.seq, e.area_id, e.period, e.value, e.version).order_by(e.indicator_id, e.seq)
-    ).all()
-    return [tuple(x) for x in current], [tuple(x) for x in history], [tuple(x) for x in events]
+    payloads = [json.loads(p) for p in session.scalars(select(DomainEvent.payload).order_by(DomainEvent.id))]
+    events = sorted((p["indicator"], p["seq"], p["area"], p["period"], p["value"], p["version"]) for p in payloads)
+    return [tuple(x) for x in current], [tuple(x) for x in history], events
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -10,31 +10,35 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from govops.db.engine import transaction
+from govops.events.models import DomainEvent
+from govops.events.service import Event
 from govops.warehouse import changes
-from govops.warehouse.models import AreaRollup, ChangeEvent, Observation, ObservationRevision
+from govops.warehouse.models import AreaRollup, Observation, ObservationRevision
 from tests.warehouse.conftest import obs, put
 
 
-def _events(session: Session) -> list[ChangeEvent]:
-    return list(session.scalars(select(ChangeEvent).order_by(ChangeEvent.id)))
+def _events(session: Session) -> list[tuple[Event, str | None]]:
+    """Observation changes, each with who recorded it."""
+    rows = session.scalars(select(DomainEvent).where(DomainEvent.type == changes.TYPE).order_by(DomainEvent.id))
+    return [(Event.of(row), row.recorded_by) for row in rows]
 
 
 @pytest.mark.usefixtures("catalogue")
 def test_each_new_or_changed_value_is_one_event_numbered_per_indicator(session: Session) -> None:
-    before = {e.indicator_id: e.seq for e in _events(session)}
+    before = {e.payload["indicator"]: e.payload["seq"] for e, _ in _events(session)}
     put(
         session,
         [obs("T_FLOW2", "01", "2025-08", 1), obs("T_FLOW2", "79", "2025-08", 2), obs("T_STOCK", "01", "2025-08", 3)],
     )
     put(session, [obs("T_FLOW2", "01", "2025-08", 1), obs("T_FLOW2", "79", "2025-08", 5)], recorded_by="second")
-    events = [e for e in _events(session) if e.seq > before.get(e.indicator_id, 0)]
+    events = [(e.payload, by) for e, by in _events(session) if e.payload["seq"] > before.get(e.payload["indicator"], 0)]
     # The unchanged value makes no event; the changed one is version 2.
-    assert [(e.value, e.version, e.recorded_by) for e in events] == [
+    assert [(e["value"], e["version"], by) for e, by in events] == [
         (1, 1, None), (2, 1, None), (3, 1, None), (5, 2, "second")
     ]  # fmt: skip
-    by_topic: dict[int, list[int]] = {}
-    for e in events:
-        by_topic.setdefault(e.indicator_id, []).append(e.seq)
+    by_topic: dict[str, list[int]] = {}
+    for e, _ in events:
+        by_topic.setdefault(e["indicator"], []).append(e["seq"])
     assert all(seqs == list(range(seqs[0], seqs[0] + len(seqs))) for seqs in by_topic.values())
     assert len(by_topic) == 2
 
@@ -49,8 +53,9 @@ def test_the_feed_pages_by_cursor_and_shows_only_what_the_caller_may_read(sessio
         session, [obs("T_FLOW2", "01", f"2025-{m:02d}", m) for m in range(1, 6)] + [obs("T_SECRET", "01", "2025-01", 9)]
     )
     first = client.get("/api/v1/changes", params={"cursor": cursor, "limit": 3}).json()
-    assert [(e["topic"], e["area"], e["period"], e["value"]) for e in first["items"]] == [
-        ("T_FLOW2", "01", "2025-01", 1), ("T_FLOW2", "01", "2025-02", 2), ("T_FLOW2", "01", "2025-03", 3)
+    assert [(e["type"], e["indicator"], e["area"], e["period"], e["value"]) for e in first["items"]] == [
+        ("observation.changed", "T_FLOW2", "01", "2025-01", 1), ("observation.changed", "T_FLOW2", "01", "2025-02", 2),
+        ("observation.changed", "T_FLOW2", "01", "2025-03", 3),
     ]  # fmt: skip
     rest = client.get("/api/v1/changes", params={"cursor": first["next_cursor"]}).json()
     # The confidential indicator's event is not for an anonymous caller.
@@ -81,12 +86,12 @@ def test_events_become_visible_in_id_order_even_when_writers_overlap(engine: Eng
             seen, _ = changes.read(
                 session=reader, after_id=last, limit=100, interest=changes.Interest(frozenset({"public"}))
             )
-        return [(e.indicator, e.value) for e in seen if e.period == "2099-01"]
+        return [(e.payload["indicator"], e.payload["value"]) for e in seen if e.payload.get("period") == "2099-01"]
 
     slow, quick = threading.Thread(target=slow_writer), threading.Thread(target=quick_writer)
     try:
         with Session(engine) as reader:
-            last = reader.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()).limit(1)) or 0
+            last = reader.scalar(select(DomainEvent.id).order_by(DomainEvent.id.desc()).limit(1)) or 0
         slow.start()
         assert slow_started.wait(10)
         quick.start()
@@ -103,7 +108,7 @@ def test_events_become_visible_in_id_order_even_when_writers_overlap(engine: Eng
         quick.join(10)
         with transaction(engine) as session:
             ids = select(Observation.id).where(Observation.period == "2099-01")
-            session.execute(delete(ChangeEvent).where(ChangeEvent.recorded_by == "feed-order-test"))
+            session.execute(delete(DomainEvent).where(DomainEvent.recorded_by == "feed-order-test"))
             session.execute(delete(ObservationRevision).where(ObservationRevision.observation_id.in_(ids)))
             session.execute(delete(AreaRollup).where(AreaRollup.period == "2099-01"))
             session.execute(delete(Observation).where(Observation.period == "2099-01"))

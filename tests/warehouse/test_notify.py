@@ -8,7 +8,8 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from govops.db.engine import transaction
-from govops.warehouse.models import AreaRollup, ChangeEvent, Observation, ObservationRevision
+from govops.events.models import DomainEvent
+from govops.warehouse.models import AreaRollup, Observation, ObservationRevision
 from govops.warehouse.notify import CommitListener
 from tests.warehouse.conftest import obs, put
 
@@ -40,7 +41,7 @@ def test_a_committed_write_wakes_the_listener_and_a_rolled_back_one_does_not(eng
         listener.release()
         with transaction(engine) as session:
             ids = select(Observation.id).where(Observation.period == PERIOD)
-            session.execute(delete(ChangeEvent).where(ChangeEvent.recorded_by == "notify-test"))
+            session.execute(delete(DomainEvent).where(DomainEvent.recorded_by == "notify-test"))
             session.execute(delete(ObservationRevision).where(ObservationRevision.observation_id.in_(ids)))
             session.execute(delete(AreaRollup).where(AreaRollup.period == PERIOD))
             session.execute(delete(Observation).where(Observation.period == PERIOD))

@@ -49,6 +49,7 @@ from govops.catalog.schemas import (
     UnitOut,
 )
 from govops.errors import GovopsError, NotFound, Problem, Rejected
+from govops.events.service import ReadRule, emit
 from govops.paging import Page, make_page
 from govops.text import fold
 
@@ -613,6 +614,7 @@ def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None =
         weight = existing[item.area_weight] if item.area_weight else None
         existing[item.code].area_weight_id = weight.id if weight else None
     session.flush()
+    _announce_indicators(session, plan, existing)
     session.expire_all()
     return ImportSummary(
         units=len(doc.units),
@@ -621,6 +623,38 @@ def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None =
         indicators=len(doc.indicators),
         changes=plan.counts(),
     )
+
+
+INDICATOR_TOPIC = "catalog"
+
+
+def _announce_indicators(session: Session, plan: CataloguePlan, indicators: dict[str, Indicator]) -> None:
+    """An `indicator.created` or `indicator.updated` event per indicator the import added or changed.
+
+    Each is read under the indicator's (new) classification and grants, like its observations.
+    """
+    added: set[str] = set()
+    changed: dict[str, set[str]] = {}
+    for change in plan.changes:
+        if change.kind == "indicator" and change.change == Change.added:
+            added.add(change.code)
+        elif change.kind == "indicator":
+            changed.setdefault(change.code, set()).update(change.fields)
+        elif change.kind == "dimension" and change.indicator is not None:
+            changed.setdefault(change.indicator, set()).add("dimensions")
+    for code in sorted(added | set(changed)):
+        ind = indicators[code]
+        payload: dict[str, Any] = {"indicator": code, "name_vi": ind.name_vi, "name_en": ind.name_en}
+        if code not in added:
+            payload["changed"] = sorted(changed[code])
+        emit(
+            session=session,
+            topic=INDICATOR_TOPIC,
+            type="indicator.created" if code in added else "indicator.updated",
+            subject=code,
+            payload=payload,
+            rule=ReadRule(classification=ind.classification, indicator=code),
+        )
 
 
 def _reference_problems(*, session: Session, doc: CatalogueDoc) -> list[Problem]:

@@ -149,14 +149,18 @@ def subscribe(
     group: Annotated[list[str] | None, typer.Option(help="only indicators of this group (repeatable)")] = None,
     indicator: Annotated[list[str] | None, typer.Option(help="only this indicator (repeatable)")] = None,
     area: Annotated[list[str] | None, typer.Option(help="only this area (repeatable)")] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(help="only this topic (observations, catalog) or event type (indicator.updated); repeatable"),
+    ] = None,
 ) -> None:
-    """Send a member's endpoint every change it may read from now on; prints the signing secret once."""
+    """Send a member's endpoint every event it may read from now on; prints the signing secret once."""
     from govops.exchange import service, webhooks
 
     with writing_session() as session:
         found = service.get_member(session=session, code=member)
         subscription = webhooks.subscribe(
-            session=session, member=found, url=url, groups=group, indicators=indicator, areas=area
+            session=session, member=found, url=url, groups=group, indicators=indicator, areas=area, topics=topic
         )
         record_cli(session=session, action="webhook.add", target=member, detail={"url": url, "id": subscription.id})
     out.print(f"webhook {subscription.id} of {member} -> {url}")

@@ -128,7 +128,11 @@ class WebhookDelivery(Base):
     """A batch of events for one subscription, sent in order, retried until delivered or dead."""
 
     __tablename__ = "exchange_webhook_delivery"
-    __table_args__ = (Index("ix_exchange_webhook_delivery_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_exchange_webhook_delivery_due", "status", "next_attempt_at"),
+        # A subscription's oldest pending delivery, found by one probe (see webhooks.claim).
+        Index("ix_exchange_webhook_delivery_head", "subscription_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("exchange_webhook.id"), index=True)

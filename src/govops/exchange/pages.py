@@ -176,6 +176,7 @@ async def subscribe(request: Request, session: WriteSessionDep, admin: Administr
         "groups": [str(g) for g in form.getlist("groups") if str(g)],
         "indicators": _codes(str(form.get("indicators", ""))),
         "areas": _codes(str(form.get("areas", ""))),
+        "topics": _codes(str(form.get("topics", ""))),
     }
     try:
         subscription = webhooks.subscribe(session=session, member=member, url=url, **filters)

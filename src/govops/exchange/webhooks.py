@@ -1,4 +1,7 @@
-"""Webhooks: change events pushed to members' endpoints, signed, in order, retried, never dropped silently.
+"""Webhooks: domain events pushed to members' endpoints, signed, in order, retried, never dropped silently.
+
+Every kind a member may read goes out the same way: observation changes, catalogue changes, and later
+tasks and alerts (see govops.events).
 
 Work happens in two steps, each a short transaction, so that any number of workers can share it:
 - fan out: for each subscription, the events after its cursor that it may and wants to read become
@@ -31,16 +34,15 @@ from urllib.parse import urlparse
 
 import httpx2 as httpx
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
+from govops.events import service as events
+from govops.events.service import Event, Interest
 from govops.exchange.models import Member, WebhookDelivery, WebhookSubscription
 from govops.exchange.service import readable_by
-from govops.warehouse import changes
-from govops.warehouse.changes import Event, Interest
-from govops.warehouse.models import ChangeEvent
 
 BATCH_EVENTS = 100
 # A lease outlives the longest a post may take, so a live worker never loses a delivery to another.
@@ -65,19 +67,27 @@ def subscribe(
     groups: list[str] | None = None,
     indicators: list[str] | None = None,
     areas: list[str] | None = None,
+    topics: list[str] | None = None,
 ) -> WebhookSubscription:
-    """A new subscription, starting with the next change; its secret is returned only on this object."""
+    """A new subscription, starting with the next event; its secret is returned only on this object.
+
+    It is sent every event its member may read, narrowed by `topics` (a topic such as `catalog` or a type
+    such as `indicator.updated`), `indicators` and `areas` (only events about them) and `groups` (what
+    it reads of the indicators); an empty list narrows nothing.
+    """
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise GovopsError(
             f"{url!r} is not an http(s) URL", code="invalid_webhook", hint="e.g. https://ioc.hcmc.gov.vn/govops"
         )
-    newest = session.scalar(select(func.max(ChangeEvent.id))) or 0
+    newest = events.newest_id(session=session)
     subscription = WebhookSubscription(
         member_id=member.id,
         url=url,
         secret=secrets.token_hex(32),
-        filters=json.dumps({"groups": groups or [], "indicators": indicators or [], "areas": areas or []}),
+        filters=json.dumps(
+            {"groups": groups or [], "indicators": indicators or [], "areas": areas or [], "topics": topics or []}
+        ),
         active=True,
         cursor_event_id=newest,
         created_at=utcnow(),
@@ -103,7 +113,8 @@ def list_subscriptions(*, session: Session, member: Member) -> list[WebhookSubsc
 
 
 def filters_of(subscription: WebhookSubscription) -> dict[str, list[str]]:
-    filters: dict[str, list[str]] = json.loads(subscription.filters)
+    filters: dict[str, list[str]] = {"groups": [], "indicators": [], "areas": [], "topics": []}
+    filters.update(json.loads(subscription.filters))  # subscriptions made before topics lack them
     return filters
 
 
@@ -136,6 +147,8 @@ def _interest(
         readable=frozenset(codes),
         indicators=frozenset(wanted["indicators"]),
         areas=frozenset(wanted["areas"]),
+        topics=frozenset(wanted["topics"]),
+        agency=subscription.member.agency.code,
     )
 
 
@@ -160,43 +173,26 @@ def fan_out(*, session: Session, now: datetime | None = None) -> int:
     for subscription in subscriptions:
         interest = _interest(session, subscription, rights)
         while True:
-            events, last_id = changes.read(
+            found, last_id = events.read(
                 session=session, after_id=subscription.cursor_event_id, limit=BATCH_EVENTS, interest=interest
             )
             if last_id == subscription.cursor_event_id:
                 break
             subscription.cursor_event_id = last_id
-            if events:
-                session.add(_delivery(subscription, events, now))
+            if found:
+                session.add(_delivery(subscription, found, now))
                 made += 1
     session.flush()
     return made
 
 
-def _delivery(subscription: WebhookSubscription, events: list[Event], now: datetime) -> WebhookDelivery:
-    payload = [
-        {
-            "id": e.id,
-            "topic": e.topic,
-            "seq": e.seq,
-            "indicator": e.indicator,
-            "area": e.area,
-            "period": e.period,
-            "dims": e.dims,
-            "value": e.value,
-            "status": e.status,
-            "version": e.version,
-            "recorded_at": e.recorded_at.isoformat().replace("+00:00", "Z"),
-            "submission": e.submission,
-        }
-        for e in events
-    ]
+def _delivery(subscription: WebhookSubscription, batch: list[Event], now: datetime) -> WebhookDelivery:
     return WebhookDelivery(
         subscription_id=subscription.id,
-        first_event_id=events[0].id,
-        last_event_id=events[-1].id,
-        event_count=len(events),
-        payload=json.dumps(payload, ensure_ascii=False),
+        first_event_id=batch[0].id,
+        last_event_id=batch[-1].id,
+        event_count=len(batch),
+        payload=json.dumps([e.as_json() for e in batch], ensure_ascii=False),
         status="pending",
         attempts=0,
         next_attempt_at=now,
@@ -220,7 +216,20 @@ def claim(
     """Lease due deliveries, at most one per subscription and always its oldest pending one."""
     now = now or utcnow()
     d, s = WebhookDelivery, WebhookSubscription
-    heads = select(func.min(d.id)).where(d.status == "pending").group_by(d.subscription_id)
+    # Each subscription's oldest pending delivery: one index probe per subscription, asked first and on its
+    # own, so that the locking query below looks up a few ids by key whatever the planner thinks of the
+    # tables' sizes (joined in one statement, it could walk every pending delivery on each claim).
+    older = aliased(WebhookDelivery)
+    head = (
+        select(older.id)
+        .where(older.subscription_id == s.id, older.status == "pending")
+        .order_by(older.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    heads = [i for i in session.scalars(select(head).select_from(s)) if i is not None]
+    if not heads:
+        return []
     due = session.execute(
         select(d.id, d.subscription_id, d.payload, s.url, s.secret)
         .join(s, s.id == d.subscription_id)
@@ -241,6 +250,7 @@ def claim(
             update(d)
             .where(d.id.in_([row.id for row in due]))
             .values(locked_by=worker, locked_until=now + lease, attempts=d.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
     session.flush()
     # The stored payload is already the JSON of the events: framed as text, not parsed and dumped again.
@@ -283,30 +293,53 @@ def settle(
     """Record attempts' outcomes; returns each delivery's status afterwards.
 
     A worker whose lease ran out before it got here no longer owns the delivery: another worker
-    has taken it up, and its outcome is the one that counts.
+    has taken it up, and its outcome is the one that counts. Deliveries that went through are
+    settled by one statement per answer code (nearly always one in all), failures one by one.
     """
+    if not outcomes:
+        return {}
     now = now or utcnow()
-    ids = [o.delivery_id for o in outcomes]
-    deliveries = {
-        d.id: d
-        for d in session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id).with_for_update()
-        )
-    }
+    d = WebhookDelivery
+    statuses: dict[int, str] = {}
+    by_code: dict[int, list[int]] = {}
     for outcome in outcomes:
-        delivery = deliveries[outcome.delivery_id]
-        if delivery.locked_by != worker:
-            continue
-        delivery.last_status, delivery.last_error = outcome.status, outcome.error
-        delivery.locked_by = delivery.locked_until = None
         if outcome.ok:
-            delivery.status, delivery.delivered_at = "delivered", now
-        elif delivery.attempts >= policy.attempts:
-            delivery.status = "dead"
-        else:
-            delivery.next_attempt_at = now + policy.wait(delivery.attempts)
+            by_code.setdefault(outcome.status or 200, []).append(outcome.delivery_id)
+    for code, ids in sorted(by_code.items()):
+        # The owner check sits in the statement: PostgreSQL re-checks it on a row another worker changed meanwhile.
+        settled = session.execute(
+            update(d)
+            .where(d.id.in_(sorted(ids)), d.locked_by == worker)
+            .values(status="delivered", delivered_at=now, last_status=code, last_error=None, locked_by=None,
+                    locked_until=None)
+            .returning(d.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()  # fmt: skip
+        statuses.update(dict.fromkeys(settled, "delivered"))
+    failed = sorted((o.delivery_id, o) for o in outcomes if not o.ok)
+    if failed:
+        rows = session.execute(
+            select(d.id, d.attempts).where(d.id.in_([i for i, _ in failed]), d.locked_by == worker).with_for_update()
+        ).all()
+        attempts = dict(rows)
+        for delivery_id, outcome in failed:
+            if delivery_id not in attempts:
+                continue
+            values: dict[str, Any] = {"last_status": outcome.status, "last_error": outcome.error}
+            if attempts[delivery_id] >= policy.attempts:
+                values["status"] = "dead"
+            else:
+                values["next_attempt_at"] = now + policy.wait(attempts[delivery_id])
+            session.execute(
+                update(d).where(d.id == delivery_id).values(locked_by=None, locked_until=None, **values),
+                execution_options={"synchronize_session": False},
+            )
+            statuses[delivery_id] = values.get("status", "pending")
+    others = [o.delivery_id for o in outcomes if o.delivery_id not in statuses]
+    if others:  # settled by the worker that took them over
+        statuses.update({i: status for i, status in session.execute(select(d.id, d.status).where(d.id.in_(others)))})
     session.flush()
-    return {i: deliveries[i].status for i in ids}
+    return statuses
 
 
 def dead_letters(*, session: Session, member: Member | None = None) -> list[WebhookDelivery]:

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 import httpx2 as httpx
@@ -21,15 +21,18 @@ import structlog
 from sqlalchemy import Engine
 
 from govops.db.engine import make_session_factory
+from govops.events import service as events
 from govops.exchange import webhooks
 from govops.jobs.registry import Job
 from govops.jobs.runner import JobRunner
 from govops.notify import email
 from govops.settings import Settings
-from govops.warehouse import changes
 from govops.warehouse.notify import CommitListener
 
 log = structlog.get_logger(__name__)
+
+# How long, after one answer, to wait for others to record them together (fewer, larger transactions).
+GATHER_SECONDS = 0.003
 
 
 class Worker:
@@ -40,7 +43,7 @@ class Worker:
         policy: webhooks.RetryPolicy | None = None,
         every: float = 0.5,
         timeout: float = 10.0,
-        batch: int = 8,
+        batch: int = 16,
         name: str | None = None,
     ) -> None:
         self.engine, self.every = engine, every
@@ -88,8 +91,10 @@ class Worker:
     def run_once(self) -> int:
         """Fan out new events, then attempt deliveries until none is due; returns how many were attempted.
 
-        A few subscriptions' next deliveries are leased at a time and posted side by side; other
-        workers lease the next ones.
+        Up to `batch` subscriptions' next deliveries are in flight at once, posted side by side. As soon
+        as any answer comes, one short transaction records it and leases as many due deliveries as there
+        are free places (often the next of the same subscription), so a slow receiver holds up only its
+        own subscription, never the others. Other workers lease the deliveries this one does not hold.
         """
         with self._reader() as session:
             if not webhooks.has_work(session=session):
@@ -98,19 +103,29 @@ class Worker:
             webhooks.fan_out(session=session)
             session.commit()
         attempted = 0
-        while not self._stop.is_set():
+        in_flight: dict[Future[webhooks.Outcome], int] = {}
+        answered: list[webhooks.Outcome] = []
+        while True:
+            room = 0 if self._stop.is_set() else self.batch - len(in_flight)
             with self._writer() as session:
-                leased = webhooks.claim(session=session, worker=self.name, lease=self.lease, limit=self.batch)
+                statuses = webhooks.settle(session=session, outcomes=answered, worker=self.name, policy=self.policy)
+                leased = webhooks.claim(session=session, worker=self.name, lease=self.lease, limit=room) if room else []
                 session.commit()
-            if not leased:
-                break
-            outcomes = list(self._senders.map(self._post, leased))
-            with self._writer() as session:
-                statuses = webhooks.settle(session=session, outcomes=outcomes, worker=self.name, policy=self.policy)
-                session.commit()
-            log.debug("webhook deliveries", statuses=statuses)
+            if statuses:
+                log.debug("webhook deliveries", statuses=statuses)
+            for lease in leased:
+                in_flight[self._senders.submit(self._post, lease)] = lease.delivery_id
             attempted += len(leased)
-        return attempted
+            if not in_flight:
+                return attempted
+            done, rest = wait(in_flight, return_when=FIRST_COMPLETED)
+            if rest and len(done) < len(in_flight) // 2:
+                # Answers come close together: a moment's wait records several in one transaction.
+                more, _ = wait(rest, timeout=GATHER_SECONDS)
+                done |= more
+            answered = [future.result() for future in done]
+            for future in done:
+                del in_flight[future]
 
     def _post(self, lease: webhooks.Lease) -> webhooks.Outcome:
         return webhooks.post(client=self._client, lease=lease)
@@ -120,8 +135,8 @@ class Worker:
         self._client.close()
 
     def run_forever(self) -> None:
-        changes.on_commit.append(self._wake.set)
-        listener = CommitListener.acquire(self.engine, changes.on_commit)
+        events.on_commit.append(self._wake.set)
+        listener = CommitListener.acquire(self.engine, events.on_commit)
         try:
             while not self._stop.is_set():
                 try:
@@ -136,7 +151,7 @@ class Worker:
         finally:
             if listener is not None:
                 listener.release()
-            changes.on_commit.remove(self._wake.set)
+            events.on_commit.remove(self._wake.set)
             self.close()
 
     def start(self) -> None:

@@ -16,6 +16,7 @@ from govops.audit.service import CONFIDENTIAL
 from govops.catalog.models import Indicator
 from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError
+from govops.events.service import topics_of
 from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from govops.warehouse import changes, service
 from govops.warehouse.filters import ObservationFilter
@@ -27,6 +28,7 @@ from govops.web.auditing import record_confidential_reads
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES
 
+TOPIC_HELP = "only these topics (observations, catalog) or types (indicator.updated); repeat or comma-separate"
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 router = APIRouter(prefix="/api/v1", tags=["warehouse"], responses=ERROR_RESPONSES)
@@ -123,17 +125,18 @@ def get_changes(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page; none: from the start")] = None,
     indicator: Annotated[list[str], Query(description="only these indicators; repeat for several")] = [],  # noqa: B006
     area: Annotated[list[str], Query(description="only these areas; repeat for several")] = [],  # noqa: B006
+    topic: Annotated[list[str], Query(description=TOPIC_HELP)] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> ChangesPage:
-    """Every change to the observations the caller may read, in the order they were made, from a cursor on."""
+    """Every event the caller may read (observation changes, catalogue changes...), in the order they happened."""
     events, last_id = changes.read(
         session=session,
         after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=limit,
-        interest=allowed.interest(indicators=indicator, areas=area),
+        interest=allowed.interest(indicators=indicator, areas=area, topics=topics_of(topic)),
     )
     return ChangesPage(
-        items=[ChangeOut.model_validate(e, from_attributes=True) for e in events], next_cursor=encode_cursor(last_id)
+        items=[ChangeOut.model_validate(e.as_json()) for e in events], next_cursor=encode_cursor(last_id)
     )
 
 
@@ -142,6 +145,7 @@ async def get_events(
     request: Request,
     indicator: Annotated[list[str], Query()] = [],  # noqa: B006
     area: Annotated[list[str], Query()] = [],  # noqa: B006
+    topic: Annotated[list[str], Query()] = [],  # noqa: B006
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Server-Sent Events of every change the caller may read (not in the OpenAPI description: it never ends).
@@ -163,7 +167,7 @@ async def get_events(
     allowed = await run_in_threadpool(reader_of, request)
     hub: ChangeHub = request.app.state.change_hub
     return StreamingResponse(
-        stream(hub, allowed.interest(indicators=indicator, areas=area), after_id),
+        stream(hub, allowed.interest(indicators=indicator, areas=area, topics=topics_of(topic)), after_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

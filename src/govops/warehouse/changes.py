@@ -1,49 +1,61 @@
-"""The change feed: every new or changed observation becomes an event, in the writer's own transaction.
+"""The change feed of observations: every new or changed observation becomes an `observation.changed` event.
 
-Pull (`GET /api/v1/changes`), the event stream and webhooks all read these events by id, so ids
-must become visible in order: a reader that has moved past id 100 must never later find a 99.
-On PostgreSQL ids are drawn before commit, so writers take one lock from drawing their event ids
-to their commit: whoever draws later commits later. (Waiting instead for the oldest running
-transaction would let any long transaction on the server, a backup or a big import, stall the feed.)
-SQLite writers hold the database's write lock for the whole transaction anyway.
+Observation changes are one kind of domain event (see govops.events): they are written to the same
+outbox, in the writer's own transaction, and read back by the change feed, the event stream and
+webhooks under the same rights as every other kind. An event is about one indicator, whose
+classification and grants decide who sees it; `seq` numbers each indicator's changes without gaps,
+in the order they were committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.dimensions import parse_dim_key
 from govops.catalog.models import Area, Indicator
-from govops.db.dialect import advisory_xact_lock
-from govops.warehouse import notify
+from govops.events.models import DomainEvent
+from govops.events.service import (
+    FEED_LOCK,
+    WROTE_EVENTS,
+    Event,
+    Interest,
+    begin_append,
+    on_commit,
+    read,
+    scan,
+)
 from govops.warehouse.bulk import allocate_ids, insert_rows
-from govops.warehouse.models import ChangeEvent, IndicatorState
+from govops.warehouse.models import IndicatorState
 from govops.warehouse.validation import ValidRow
 
-# Set on a session that wrote events, so that its commit can wake the readers in this process.
-WROTE_EVENTS = "govops.wrote_change_events"
-# Called (from the committing thread) after a commit that wrote events: the event stream, the webhook worker.
-on_commit: list[Callable[[], None]] = []
+__all__ = [
+    "FEED_LOCK",
+    "TOPIC",
+    "TYPE",
+    "WROTE_EVENTS",
+    "Event",
+    "Interest",
+    "Written",
+    "on_commit",
+    "read",
+    "record",
+    "scan",
+    "subject_of",
+]
 
-
-@event.listens_for(Session, "after_commit")
-def _wake_readers(session: Session) -> None:
-    if session.info.pop(WROTE_EVENTS, False):
-        for callback in list(on_commit):
-            callback()
-
-
-# pg_advisory_xact_lock key of the feed ("govfeed" in ASCII).
-FEED_LOCK = 0x676F7666656564
+TOPIC = "observations"
+TYPE = "observation.changed"
 _COLUMNS = (
-    "id", "indicator_id", "seq", "observation_id", "area_id", "period", "dim_key", "value", "status",
-    "version", "recorded_at", "recorded_by", "submission_id",
+    "id", "topic", "type", "subject", "payload", "recorded_at", "recorded_by", "cause",
+    "read_classification", "read_indicator", "read_agency",
 )  # fmt: skip
+_IN_CHUNK = 5000  # ids per IN list, well below SQLite's limit of bound values
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,11 @@ class Written:
     observation_id: int
     row: ValidRow
     version: int
+
+
+def subject_of(indicator: str, area: str, period: str, dim_key: str) -> str:
+    """`GDP/VN/2025-Q3`, and `/DIM=CODE;...` after it for a figure broken down by dimensions."""
+    return f"{indicator}/{area}/{period}/{dim_key}" if dim_key else f"{indicator}/{area}/{period}"
 
 
 def record(
@@ -64,9 +81,7 @@ def record(
     """Append one event per written observation; the caller already holds each indicator's state row lock."""
     if not written:
         return 0
-    conn = session.connection()
-    advisory_xact_lock(conn, FEED_LOCK)
-    notify.announce(conn)
+    begin_append(session)
     indicator_ids = sorted({w.row.indicator_id for w in written})
     last = dict(
         session.execute(
@@ -75,101 +90,36 @@ def record(
             )
         ).all()
     )
-    ids = allocate_ids(session, ChangeEvent.__table__, len(written))  # type: ignore[arg-type]
+    indicators = {
+        i: (code, classification)
+        for i, code, classification in session.execute(
+            select(Indicator.id, Indicator.code, Indicator.classification).where(Indicator.id.in_(indicator_ids))
+        )
+    }
+    area_ids = sorted({w.row.area_id for w in written})
+    areas: dict[int, str] = {}
+    for start in range(0, len(area_ids), _IN_CHUNK):
+        chunk = area_ids[start : start + _IN_CHUNK]
+        areas.update((i, c) for i, c in session.execute(select(Area.id, Area.code).where(Area.id.in_(chunk))))
+    ids = allocate_ids(session, DomainEvent.__table__, len(written))  # type: ignore[arg-type]
     rows = []
     for event_id, w in zip(ids, written, strict=True):
-        seq = last[w.row.indicator_id] = last[w.row.indicator_id] + 1
         r = w.row
+        seq = last[r.indicator_id] = last[r.indicator_id] + 1
+        code, classification = indicators[r.indicator_id]
+        area = areas[r.area_id]
+        payload = {
+            "indicator": code, "seq": seq, "area": area, "period": r.period, "dims": parse_dim_key(r.dim_key),
+            "value": r.value, "status": r.status, "version": w.version, "submission": submission_id,
+        }  # fmt: skip
+        subject = subject_of(code, area, r.period, r.dim_key)
         rows.append(
-            (event_id, r.indicator_id, seq, w.observation_id, r.area_id, r.period, r.dim_key, r.value, r.status,
-             w.version, now, recorded_by, submission_id)
+            (event_id, TOPIC, TYPE, subject, json.dumps(payload, ensure_ascii=False), now, recorded_by, submission_id,
+             classification, code, None)
         )  # fmt: skip
-    insert_rows(session, ChangeEvent.__table__, _COLUMNS, rows)  # type: ignore[arg-type]
-    session.info[WROTE_EVENTS] = True
+    insert_rows(session, DomainEvent.__table__, _COLUMNS, rows)  # type: ignore[arg-type]
     session.execute(
         update(IndicatorState),
         [{"indicator_id": i, "last_change_seq": seq} for i, seq in last.items()],
     )
     return len(rows)
-
-
-@dataclass(frozen=True)
-class Event:
-    id: int
-    topic: str
-    seq: int
-    indicator: str
-    classification: str
-    area: str
-    period: str
-    dims: dict[str, str]
-    value: float
-    status: str
-    version: int
-    recorded_at: datetime
-    submission: str | None
-
-
-@dataclass(frozen=True)
-class Interest:
-    """Which events a reader may and wants to see."""
-
-    classifications: frozenset[str]
-    readable: frozenset[str] | None = None  # None: any indicator of those classifications
-    indicators: frozenset[str] = frozenset()  # empty: all
-    areas: frozenset[str] = frozenset()  # empty: all
-
-    def wants(self, event: Event) -> bool:
-        return (
-            event.classification in self.classifications
-            and (self.readable is None or event.indicator in self.readable)
-            and (not self.indicators or event.indicator in self.indicators)
-            and (not self.areas or event.area in self.areas)
-        )
-
-
-def scan(*, session: Session, after_id: int, limit: int) -> list[Event]:
-    """The next `limit` events after `after_id`, whoever may read them."""
-    rows = session.execute(
-        select(ChangeEvent, Indicator.code, Indicator.classification, Area.code)
-        .join(Indicator, Indicator.id == ChangeEvent.indicator_id)
-        .join(Area, Area.id == ChangeEvent.area_id)
-        .where(ChangeEvent.id > after_id)
-        .order_by(ChangeEvent.id)
-        .limit(limit)
-    ).all()
-    return [
-        Event(
-            id=event.id,
-            topic=ind_code,
-            seq=event.seq,
-            indicator=ind_code,
-            classification=classification,
-            area=area_code,
-            period=event.period,
-            dims=parse_dim_key(event.dim_key),
-            value=event.value,
-            status=event.status,
-            version=event.version,
-            recorded_at=event.recorded_at,
-            submission=event.submission_id,
-        )
-        for event, ind_code, classification, area_code in rows
-    ]
-
-
-def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> tuple[list[Event], int]:
-    """Up to `limit` events after `after_id` that `interest` wants, and the id to continue after.
-
-    The returned id moves past events filtered out too, so a reader never scans them again.
-    """
-    scanned = scan(session=session, after_id=after_id, limit=limit * 4)
-    out: list[Event] = []
-    last_id = after_id
-    for item in scanned:
-        if len(out) == limit:
-            break
-        last_id = item.id
-        if interest.wants(item):
-            out.append(item)
-    return out, last_id

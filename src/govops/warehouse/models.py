@@ -77,7 +77,7 @@ class IndicatorState(Base):
 
     `rollup_signature`: the rule and area tree its roll-ups were computed under (another one makes them stale).
     `data_version`: bumped by each write, so pages reuse what they computed until the data changes.
-    `last_change_seq`: the sequence number of its latest change event (the indicator is the event topic).
+    `last_change_seq`: the `seq` of its latest `observation.changed` event (numbered per indicator).
     """
 
     __tablename__ = "indicator_state"
@@ -86,28 +86,3 @@ class IndicatorState(Base):
     rollup_signature: Mapped[str] = mapped_column(String(200))
     data_version: Mapped[int] = mapped_column(Integer)
     last_change_seq: Mapped[int] = mapped_column(BigInteger)
-
-
-class ChangeEvent(Base):
-    """One change of an observation: the outbox that pull, stream and webhook subscribers all read.
-
-    Written in the same transaction as the change, so an event exists exactly when its data does. The
-    indicator is the topic; `seq` numbers its events without gaps, in the order they were committed.
-    """
-
-    __tablename__ = "change_event"
-    __table_args__ = (UniqueConstraint("indicator_id", "seq"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
-    seq: Mapped[int] = mapped_column(BigInteger)
-    observation_id: Mapped[int] = mapped_column(ForeignKey("observation.id"), index=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
-    period: Mapped[str] = mapped_column(String(16))
-    dim_key: Mapped[str] = mapped_column(String(200))
-    value: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(Integer)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    recorded_by: Mapped[str | None] = mapped_column(String(120))
-    submission_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -16,19 +16,16 @@ from typing import ClassVar
 
 import psycopg
 import structlog
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from govops.db.dialect import is_postgres, notify
+from govops.db.dialect import is_postgres
+from govops.events.service import CHANNEL, announce
 
 log = structlog.get_logger(__name__)
 
-CHANNEL = "govops_changes"
+__all__ = ["CHANNEL", "CommitListener", "announce"]
+
 _RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
-
-
-def announce(conn: Connection) -> None:
-    """Queue a notification that PostgreSQL sends at commit; several in one transaction fold into one."""
-    notify(conn, CHANNEL)
 
 
 class CommitListener:

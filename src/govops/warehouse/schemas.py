@@ -124,17 +124,27 @@ class Series(BaseModel):
 
 
 class ChangeOut(BaseModel):
+    """One event of the feed: the envelope every kind has, then the fields of its kind.
+
+    An `observation.changed` event has the fields below; other kinds (e.g. `indicator.updated`, topic
+    `catalog`) carry their own beside the envelope.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
     id: int = Field(description="the event's place in the feed; pass it back as a cursor or Last-Event-ID")
-    topic: str = Field(description="the indicator code: events of one topic are numbered by seq without gaps")
-    seq: int
-    indicator: str
-    area: str
-    period: str
-    dims: dict[str, str]
-    value: float
-    status: str
-    version: int = Field(description="the observation's version after this change (1 when new)")
+    topic: str = Field(description="what part of the platform it comes from: observations, catalog...")
+    type: str = Field(description="what happened: observation.changed, indicator.created, indicator.updated...")
+    subject: str = Field(description="what it is about: GDP/VN/2025-Q3 for an observation, a code for an indicator")
     recorded_at: datetime
+    indicator: str | None = Field(default=None, description="the indicator it is about, if any")
+    seq: int | None = Field(default=None, description="an observation change's number among its indicator's, gapless")
+    area: str | None = None
+    period: str | None = None
+    dims: dict[str, str] | None = None
+    value: float | None = None
+    status: str | None = None
+    version: int | None = Field(default=None, description="the observation's version after this change (1 when new)")
     submission: str | None = Field(default=None, description="the submission that made the change, if any")
 
 

@@ -19,18 +19,16 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from dataclasses import asdict
-from typing import Any
 
 import structlog
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 from starlette.concurrency import run_in_threadpool
 
+from govops.events.service import newest_id
 from govops.warehouse import changes
 from govops.warehouse.changes import Event, Interest
-from govops.warehouse.models import ChangeEvent
 from govops.warehouse.notify import CommitListener
 
 log = structlog.get_logger(__name__)
@@ -112,7 +110,7 @@ class ChangeHub:
 
     def _newest_id(self) -> int:
         with Session(self.engine) as session:
-            return session.scalar(select(func.max(ChangeEvent.id))) or 0
+            return newest_id(session=session)
 
     def _scan(self, after_id: int) -> list[Event]:
         with Session(self.engine) as session:
@@ -174,10 +172,7 @@ changes.on_commit.append(_wake_hubs)
 
 
 def frame(item: Event) -> str:
-    data: dict[str, Any] = asdict(item)
-    data.pop("classification")
-    data["recorded_at"] = item.recorded_at.isoformat().replace("+00:00", "Z")
-    return f"id: {item.id}\nevent: change\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    return f"id: {item.id}\nevent: change\ndata: {json.dumps(item.as_json(), ensure_ascii=False)}\n\n"
 
 
 async def stream(hub: ChangeHub, interest: Interest, after_id: int | None) -> AsyncIterator[bytes]:

@@ -27,8 +27,8 @@ from govops.audit.service import Actor
 from govops.auth.service import WRITING_ROLES, readable_classifications
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
+from govops.events.service import Interest
 from govops.exchange import service as exchange
-from govops.warehouse.changes import Interest
 from govops.web.contacts import ContactStamps
 from govops.web.deps import SessionDep
 from govops.web.signin import SAFE_METHODS, SESSION_COOKIE, CurrentUser, current_user, verify_csrf
@@ -44,17 +44,25 @@ class Reader:
     # None: every indicator of those classifications; else only these codes (a member's granted groups).
     indicators: frozenset[str] | None = None
     member: str | None = None
+    # A member's agency; events about an agency's own business reach it, and signed-in staff (`staff`).
+    agency: str | None = None
+    staff: bool = False
 
     def may_read(self, code: str, classification: str) -> bool:
         return classification in self.classifications and (self.indicators is None or code in self.indicators)
 
-    def interest(self, *, indicators: Iterable[str] = (), areas: Iterable[str] = ()) -> Interest:
-        """The change events this reader may see, narrowed to some indicators and areas."""
+    def interest(
+        self, *, indicators: Iterable[str] = (), areas: Iterable[str] = (), topics: Iterable[str] = ()
+    ) -> Interest:
+        """The events this reader may see, narrowed to some indicators, areas and topics or types."""
         return Interest(
             classifications=frozenset(self.classifications),
             readable=self.indicators,
             indicators=frozenset(indicators),
             areas=frozenset(areas),
+            topics=frozenset(topics),
+            agency=self.agency,
+            any_agency=self.staff,
         )
 
 
@@ -76,9 +84,9 @@ def readable(request: Request, user: CurrentUser, session: SessionDep) -> Reader
             contact_stamps(request).member(member.id, key, now)
         clearance, codes = exchange.readable_by(session=session, member=member)
         request.state.audit_actor = Actor("member", member.code, member.agency.code)
-        return Reader(classifications=clearance, indicators=codes, member=member.code)
+        return Reader(classifications=clearance, indicators=codes, member=member.code, agency=member.agency.code)
     if user is not None:
-        return Reader(classifications=readable_classifications(user.role))
+        return Reader(classifications=readable_classifications(user.role), staff=True)
     return Reader(classifications=ANONYMOUS_CLASSIFICATIONS)
 
 

@@ -1,0 +1,242 @@
+"""Emitting domain events and reading them back, under the reader's rights.
+
+Every domain writes its events here, in its own transaction (`emit` flushes, never commits), so an
+event exists exactly when the change it reports does. Pull (`GET /api/v1/changes`), the event stream
+and webhooks read them by id, so ids must become visible in order: a reader that has moved past id 100
+must never later find a 99. On PostgreSQL ids are drawn before commit, so writers take one lock from
+drawing their event ids to their commit: whoever draws later commits later. (Waiting instead for the
+oldest running transaction would let any long transaction on the server, a backup or a big import,
+stall the feed.) SQLite writers hold the database's write lock for the whole transaction anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, event, func, or_, select
+from sqlalchemy.orm import Session
+
+from govops.db.base import utcnow
+from govops.db.dialect import advisory_xact_lock, notify
+from govops.errors import GovopsError
+from govops.events.models import DomainEvent
+
+# Set on a session that wrote events, so that its commit can wake the readers in this process.
+WROTE_EVENTS = "govops.wrote_change_events"
+# Called (from the committing thread) after a commit that wrote events: the event stream, the webhook worker.
+on_commit: list[Callable[[], None]] = []
+# The PostgreSQL channel a writer's commit notifies, so that readers in other processes wake too.
+CHANNEL = "govops_changes"
+# pg_advisory_xact_lock key of the feed ("govfeed" in ASCII).
+FEED_LOCK = 0x676F7666656564
+# The keys every event carries when sent; a payload may not use them.
+ENVELOPE = ("id", "topic", "type", "subject", "recorded_at")
+# How many ids one read looks through at most, so that a reader who may see few events still moves on quickly.
+SCAN_WINDOW = 50_000
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_readers(session: Session) -> None:
+    if session.info.pop(WROTE_EVENTS, False):
+        for callback in list(on_commit):
+            callback()
+
+
+def announce(conn: Connection) -> None:
+    """Queue a notification that PostgreSQL sends at commit; several in one transaction fold into one."""
+    notify(conn, CHANNEL)
+
+
+@dataclass(frozen=True)
+class ReadRule:
+    """Who may see an event: readers of `classification`, and of `indicator` and `agency` when given."""
+
+    classification: str
+    indicator: str | None = None
+    agency: str | None = None
+
+
+def begin_append(session: Session) -> None:
+    """Take the feed's turn before drawing event ids; the caller then inserts its events and commits."""
+    conn = session.connection()
+    advisory_xact_lock(conn, FEED_LOCK)
+    announce(conn)
+    session.info[WROTE_EVENTS] = True
+
+
+def check_payload(payload: Mapping[str, Any]) -> None:
+    clash = sorted(set(payload) & set(ENVELOPE))
+    if clash:
+        raise GovopsError(
+            f"an event's payload may not use the envelope's keys {clash}",
+            code="invalid_event",
+            hint=f"rename them; every event already carries {', '.join(ENVELOPE)}",
+        )
+
+
+def emit(
+    *,
+    session: Session,
+    topic: str,
+    type: str,
+    subject: str,
+    payload: Mapping[str, Any],
+    rule: ReadRule,
+    recorded_by: str | None = None,
+    cause: str | None = None,
+    now: datetime | None = None,
+) -> DomainEvent:
+    """Append one event in the caller's transaction (flushed, not committed)."""
+    if not topic or not type or not subject:
+        raise GovopsError("an event needs a topic, a type and a subject", code="invalid_event")
+    check_payload(payload)
+    begin_append(session)
+    row = DomainEvent(
+        topic=topic,
+        type=type,
+        subject=subject,
+        payload=json.dumps(payload, ensure_ascii=False),
+        recorded_at=now or utcnow(),
+        recorded_by=recorded_by,
+        cause=cause,
+        read_classification=rule.classification,
+        read_indicator=rule.indicator,
+        read_agency=rule.agency,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Event:
+    """A stored event as readers get it."""
+
+    id: int
+    topic: str
+    type: str
+    subject: str
+    recorded_at: datetime
+    payload: dict[str, Any]
+    rule: ReadRule
+
+    @classmethod
+    def of(cls, row: DomainEvent) -> Event:
+        return cls(
+            id=row.id,
+            topic=row.topic,
+            type=row.type,
+            subject=row.subject,
+            recorded_at=row.recorded_at,
+            payload=json.loads(row.payload),
+            rule=ReadRule(row.read_classification, row.read_indicator, row.read_agency),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """What subscribers are sent: the envelope, then the payload's own keys. The read rule stays here."""
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "type": self.type,
+            "subject": self.subject,
+            "recorded_at": self.recorded_at.isoformat().replace("+00:00", "Z"),
+            **self.payload,
+        }
+
+
+@dataclass(frozen=True)
+class Interest:
+    """Which events a reader may and wants to see.
+
+    `classifications`, `readable` (None: any indicator) and `agency` are the reader's rights; the rest narrow
+    what it wants: indicators, areas (an event about a place, e.g. an observation's area), and topics, where
+    an entry names a topic (`catalog`) or a type (`indicator.updated`). Empty narrows nothing.
+    """
+
+    classifications: frozenset[str]
+    readable: frozenset[str] | None = None
+    indicators: frozenset[str] = frozenset()
+    areas: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
+    # The reader's agency (a member's), or any agency (signed-in staff, who read by role).
+    agency: str | None = None
+    any_agency: bool = False
+
+    def wants(self, item: Event) -> bool:
+        rule = item.rule
+        return (
+            rule.classification in self.classifications
+            and (rule.indicator is None or self.readable is None or rule.indicator in self.readable)
+            and (rule.agency is None or self.any_agency or rule.agency == self.agency)
+            and (not self.topics or item.topic in self.topics or item.type in self.topics)
+            and (not self.indicators or rule.indicator in self.indicators)
+            and (not self.areas or item.payload.get("area") in self.areas)
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The same rules (but areas, which live in the payload) as SQL on the outbox."""
+        e = DomainEvent
+        where: list[ColumnElement[bool]] = [e.read_classification.in_(sorted(self.classifications))]
+        if self.readable is not None:
+            where.append(or_(e.read_indicator.is_(None), e.read_indicator.in_(sorted(self.readable))))
+        if not self.any_agency:
+            mine: list[ColumnElement[bool]] = [e.read_agency.is_(None)]
+            if self.agency is not None:
+                mine.append(e.read_agency == self.agency)
+            where.append(or_(*mine))
+        if self.topics:
+            where.append(or_(e.topic.in_(sorted(self.topics)), e.type.in_(sorted(self.topics))))
+        if self.indicators:
+            where.append(e.read_indicator.in_(sorted(self.indicators)))
+        return where
+
+
+def newest_id(*, session: Session) -> int:
+    return session.scalar(select(func.max(DomainEvent.id))) or 0
+
+
+def scan(*, session: Session, after_id: int, limit: int) -> list[Event]:
+    """The next `limit` events after `after_id`, whoever may read them."""
+    rows = session.scalars(
+        select(DomainEvent).where(DomainEvent.id > after_id).order_by(DomainEvent.id).limit(limit)
+    ).all()
+    return [Event.of(row) for row in rows]
+
+
+def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> tuple[list[Event], int]:
+    """Up to `limit` events after `after_id` that `interest` wants, and the id to continue after.
+
+    The rights and filters are applied in SQL over a bounded window of ids; the returned id moves past
+    events filtered out too, so a reader never scans them again. The newest id is read first: every
+    event up to it is already visible (see the module's note), so the window never skips one still
+    being committed.
+    """
+    upto = min(newest_id(session=session), after_id + SCAN_WINDOW)
+    if upto <= after_id:
+        return [], after_id
+    fetch = limit * 4 if interest.areas else limit
+    rows = session.scalars(
+        select(DomainEvent)
+        .where(DomainEvent.id > after_id, DomainEvent.id <= upto, *interest.conditions())
+        .order_by(DomainEvent.id)
+        .limit(fetch)
+    ).all()
+    out: list[Event] = []
+    last_id = after_id
+    for row in rows:
+        if len(out) == limit:
+            return out, last_id
+        item = Event.of(row)
+        last_id = item.id
+        if interest.wants(item):
+            out.append(item)
+    return out, (upto if len(rows) < fetch else last_id)
+
+
+def topics_of(values: Iterable[str]) -> frozenset[str]:
+    """Topic filters as given (repeated or comma-separated), blanks dropped."""
+    return frozenset(t.strip() for v in values for t in v.split(",") if t.strip())

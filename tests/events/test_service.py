@@ -1,0 +1,112 @@
+"""Domain events: written in the writer's transaction, read back in order under each reader's rights."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from govops.catalog.schemas import CatalogueDoc
+from govops.catalog.service import import_catalogue
+from govops.errors import GovopsError
+from govops.events.service import Interest, ReadRule, emit, newest_id, read
+from govops.paging import encode_cursor
+from tests.warehouse.conftest import TEST_CATALOGUE, obs, put
+
+PUBLIC_ONLY = Interest(classifications=frozenset({"public"}))
+EVERYTHING = Interest(classifications=frozenset({"public", "internal", "confidential"}), any_agency=True)
+
+
+def _renamed(doc: CatalogueDoc, *codes: str) -> CatalogueDoc:
+    """The same catalogue with new English names for some indicators."""
+    renamed = [
+        i.model_copy(update={"name_en": f"{i.name_en} (renamed)"}) if i.code in codes else i for i in doc.indicators
+    ]
+    return doc.model_copy(update={"indicators": renamed})
+
+
+def _emit(session: Session, subject: str, rule: ReadRule, topic: str = "tasks", kind: str = "task.overdue") -> int:
+    return emit(session=session, topic=topic, type=kind, subject=subject, payload={"n": subject}, rule=rule).id
+
+
+def test_each_reader_gets_only_what_its_rights_and_filters_let_through(session: Session) -> None:
+    start = newest_id(session=session)
+    public = _emit(session, "a", ReadRule("public"))
+    confidential = _emit(session, "b", ReadRule("confidential"))
+    granted = _emit(session, "c", ReadRule("internal", indicator="ENT_NEW"))
+    not_granted = _emit(session, "d", ReadRule("internal", indicator="TREASURY_CASH"))
+    mof_only = _emit(session, "e", ReadRule("public", agency="MOF"))
+    alert = _emit(session, "f", ReadRule("public"), topic="alerts", kind="alert.raised")
+
+    def ids(interest: Interest) -> list[int]:
+        found, _ = read(session=session, after_id=start, limit=100, interest=interest)
+        return [e.id for e in found]
+
+    assert ids(PUBLIC_ONLY) == [public, alert]
+    assert ids(EVERYTHING) == [public, confidential, granted, not_granted, mof_only, alert]
+    member = Interest(classifications=frozenset({"public", "internal"}), readable=frozenset({"ENT_NEW"}), agency="MOF")
+    assert ids(member) == [public, granted, mof_only, alert]
+    other_agency = Interest(classifications=frozenset({"public", "internal"}), readable=frozenset(), agency="MOH")
+    assert ids(other_agency) == [public, alert]
+    # A topic or a type narrows the kinds; an indicator filter keeps only events about that indicator.
+    assert ids(Interest(classifications=EVERYTHING.classifications, topics=frozenset({"alerts"}))) == [alert]
+    assert ids(Interest(classifications=EVERYTHING.classifications, topics=frozenset({"task.overdue"}))) == [
+        public, confidential, granted, not_granted
+    ]  # fmt: skip
+    assert ids(Interest(classifications=EVERYTHING.classifications, indicators=frozenset({"ENT_NEW"}))) == [granted]
+
+
+def test_the_cursor_moves_past_what_a_reader_may_not_see(session: Session) -> None:
+    start = newest_id(session=session)
+    hidden = [_emit(session, str(n), ReadRule("confidential")) for n in range(3)]
+    shown = _emit(session, "shown", ReadRule("public"))
+    first, upto = read(session=session, after_id=start, limit=1, interest=PUBLIC_ONLY)
+    assert [e.id for e in first] == [shown] and upto == shown
+    # Nothing more: the cursor stays where it is until something new comes.
+    again, same = read(session=session, after_id=upto, limit=1, interest=PUBLIC_ONLY)
+    assert (again, same) == ([], upto)
+    # A reader that sees nothing still moves past what it may not read, and never scans it again.
+    nothing, past = read(session=session, after_id=start, limit=10, interest=Interest(frozenset({"none"})))
+    assert nothing == [] and past == shown > hidden[-1]
+
+
+def test_a_payload_may_not_take_the_envelopes_keys(session: Session) -> None:
+    with pytest.raises(GovopsError, match="envelope"):
+        emit(session=session, topic="t", type="t.x", subject="s", payload={"id": 1}, rule=ReadRule("public"))
+    with pytest.raises(GovopsError, match="topic, a type and a subject"):
+        emit(session=session, topic="", type="t.x", subject="s", payload={}, rule=ReadRule("public"))
+
+
+def test_the_change_feed_pages_through_every_kind_in_order(session: Session, client: TestClient) -> None:
+    import_catalogue(session=session, doc=TEST_CATALOGUE)
+    start = encode_cursor(newest_id(session=session))
+    put(session, [obs("T_FLOW2", "01", "2025-01", 1)])
+    import_catalogue(session=session, doc=_renamed(TEST_CATALOGUE, "T_FLOW2", "T_SECRET"))
+    put(session, [obs("T_FLOW2", "01", "2025-02", 2), obs("T_SECRET", "01", "2025-02", 3)])
+    seen: list[dict[str, object]] = []
+    page_cursor = start
+    while True:
+        page = client.get("/api/v1/changes", params={"cursor": page_cursor, "limit": 1}).json()
+        if not page["items"]:
+            break
+        seen += page["items"]
+        page_cursor = page["next_cursor"]
+    # An anonymous reader: the public indicator's changes, its catalogue change between them, nothing confidential.
+    assert [(e["type"], e["subject"]) for e in seen] == [
+        ("observation.changed", "T_FLOW2/01/2025-01"),
+        ("indicator.updated", "T_FLOW2"),
+        ("observation.changed", "T_FLOW2/01/2025-02"),
+    ]
+    ids = [e["id"] for e in seen]
+    assert ids == sorted(ids)
+    updated = seen[1]
+    assert (updated["topic"], updated["indicator"], updated["changed"], updated["name_en"]) == (
+        "catalog", "T_FLOW2", ["name_en"], "Test indicator T_FLOW2 (renamed)"
+    )  # fmt: skip
+    assert "read_classification" not in updated and "classification" not in updated
+    only = client.get("/api/v1/changes", params={"cursor": start, "topic": "catalog"}).json()
+    assert [e["type"] for e in only["items"]] == ["indicator.updated"]
+    by_type = client.get(
+        "/api/v1/changes", params={"cursor": start, "topic": "observation.changed,indicator.created"}
+    ).json()
+    assert [e["subject"] for e in by_type["items"]] == ["T_FLOW2/01/2025-01", "T_FLOW2/01/2025-02"]
