@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
+import json
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -17,14 +18,27 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# Read in a fresh interpreter: Python 3.11's ast.parse keeps its recursion count per interpreter, not per thread,
+# and raises "AST constructor recursion depth mismatch" when another thread of the test process parses at once.
+_LIST_IMPORTS = """
+import ast, json, sys
+from pathlib import Path
+found = set()
+for path in Path(sys.argv[1]).rglob("*.py"):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+print(json.dumps(sorted(found)))
+"""
+
+
 def _imported_top_level_modules() -> set[str]:
-    found: set[str] = set()
-    for path in (ROOT / "src" / "govops").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
+    listed = subprocess.run(
+        [sys.executable, "-c", _LIST_IMPORTS, str(ROOT / "src" / "govops")], capture_output=True, text=True, check=True
+    )
+    found = set(json.loads(listed.stdout))
     return found - set(sys.stdlib_module_names) - {"govops"}
 
 

@@ -224,7 +224,12 @@ def _stored_state(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[A
     history = session.execute(
         select(*key, r.version, r.value).join(o, o.id == r.observation_id).order_by(*key, r.version)
     ).all()
-    payloads = [json.loads(p) for p in session.scalars(select(DomainEvent.payload).order_by(DomainEvent.id))]
+    payloads = [
+        json.loads(p)
+        for p in session.scalars(
+            select(DomainEvent.payload).where(DomainEvent.type == "observation.changed").order_by(DomainEvent.id)
+        )
+    ]
     events = sorted((p["indicator"], p["seq"], p["area"], p["period"], p["value"], p["version"]) for p in payloads)
     return [tuple(x) for x in current], [tuple(x) for x in history], events
 
