@@ -160,12 +160,15 @@ def announce(bind: Connection | Session, name: str) -> None:
 
 
 def count_announced(bind: Connection | Session, prefix: str) -> int:
-    """How many distinct live processes announced a name starting with `prefix` (at least 1: the caller)."""
+    """How many distinct live processes announced a name starting with `prefix` on this database (at least 1)."""
     conn = _connection(bind)
     if not is_postgres(conn):
         return 1
     found = conn.execute(
-        text("SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE starts_with(application_name, :p)"),
+        text(
+            "SELECT count(DISTINCT application_name) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND starts_with(application_name, :p)"
+        ),
         {"p": prefix},
     ).scalar_one()
     return max(1, int(found))
