@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from govops.catalog.service import load_reference
+from govops.db import dialect
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.events.models import DomainEvent
 from govops.exchange import service, webhooks
 from govops.exchange.models import WebhookDelivery, WebhookSubscription
+from govops.exchange.worker import PRESENCE
 from tests.warehouse.conftest import obs, put
 
 SUBSCRIPTIONS = 4
@@ -149,3 +152,47 @@ def test_two_worker_processes_deliver_every_event_once_and_in_order_despite_fail
     # Each subscription got every event exactly once, in the order written, whoever sent each batch.
     assert len(by_subscription) == SUBSCRIPTIONS
     assert all(ids == events for ids in by_subscription.values())
+
+
+def test_two_workers_each_lease_their_share_of_the_subscriptions(pg_store: Engine, receiver: FlakyReceiver) -> None:
+    """The first worker up no longer keeps every subscription: with two announced, each takes half."""
+    with transaction(pg_store) as session:
+        member = service.create_member(session=session, agency="MOF", system="registry", name="")
+        service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=False)
+        for _ in range(SUBSCRIPTIONS):
+            webhooks.subscribe(session=session, member=member, url=receiver.url)
+    with transaction(pg_store) as session:
+        put(session, [obs("ENT_NEW", "79", "2026-01", 1.0)])
+    with transaction(pg_store) as session:
+        assert webhooks.fan_out(session=session) == SUBSCRIPTIONS
+
+    # Each worker's connection stays open under its name for as long as the worker lives.
+    with pg_store.connect() as first, pg_store.connect() as second:
+        dialect.announce(first, PRESENCE + "first")
+        first.commit()
+        with Session(bind=first) as session:
+            assert dialect.count_announced(session, PRESENCE) == 1
+        dialect.announce(second, PRESENCE + "second")
+        second.commit()
+        taken: dict[str, list[int]] = {}
+        for name, conn in (("first", first), ("second", second)):
+            with Session(bind=conn) as session:
+                workers = dialect.count_announced(session, PRESENCE)
+                leases = webhooks.claim(
+                    session=session, worker=name, lease=timedelta(seconds=30), limit=16, workers=workers
+                )
+                session.commit()
+            taken[name] = [lease.delivery_id for lease in leases]
+    assert workers == 2
+    assert len(taken["first"]) == len(taken["second"]) == SUBSCRIPTIONS // 2
+    assert not set(taken["first"]) & set(taken["second"])
+    with Session(pg_store) as session:
+        held = session.execute(select(WebhookDelivery.locked_by, func.count()).group_by(WebhookDelivery.locked_by))
+        assert {name: count for name, count in held} == {"first": 2, "second": 2}
+    # Workers gone (their connections closed) no longer count: one starting now is alone.
+    pg_store.dispose()
+    with pg_store.connect() as alone:
+        dialect.announce(alone, PRESENCE + "third")
+        alone.commit()
+        with Session(bind=alone) as session:
+            assert dialect.count_announced(session, PRESENCE) == 1

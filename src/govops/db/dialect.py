@@ -146,3 +146,41 @@ def notify(bind: Connection | Session, channel: str, payload: str = "") -> None:
         _connection(bind).execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
         )
+
+
+def announce(bind: Connection | Session, name: str) -> None:
+    """Name this connection after its process (`name`), so that `count_announced` finds it while it lives.
+
+    PostgreSQL: the session's application_name, which the server drops with the connection (a killed
+    process stops counting at once). SQLite: nothing; it has one writer at a time and nobody to count.
+    """
+    conn = _connection(bind)
+    if is_postgres(conn):
+        conn.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name[:63]})
+
+
+def count_announced(bind: Connection | Session, prefix: str) -> int:
+    """How many distinct live processes announced a name starting with `prefix` on this database (at least 1)."""
+    conn = _connection(bind)
+    if not is_postgres(conn):
+        return 1
+    found = conn.execute(
+        text(
+            "SELECT count(DISTINCT application_name) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND starts_with(application_name, :p)"
+        ),
+        {"p": prefix},
+    ).scalar_one()
+    return max(1, int(found))
+
+
+def commit_without_waiting(bind: Connection | Session) -> None:
+    """Let this transaction's COMMIT return before its record reaches the disk.
+
+    Only for bookkeeping that is safe to lose in a crash of the database server itself (not of the
+    caller: what is committed stays committed for everyone else at once). PostgreSQL: SET LOCAL
+    synchronous_commit = off. SQLite: nothing.
+    """
+    conn = _connection(bind)
+    if is_postgres(conn):
+        conn.execute(text("SELECT set_config('synchronous_commit', 'off', true)"))

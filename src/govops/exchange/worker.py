@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-import httpx2 as httpx
 import structlog
 from sqlalchemy import Engine
 
+from govops.db import dialect
 from govops.db.engine import make_session_factory
 from govops.events import service as events
 from govops.exchange import webhooks
@@ -31,6 +31,10 @@ from govops.warehouse.notify import CommitListener
 
 log = structlog.get_logger(__name__)
 
+# Each worker names its database connections so, and counts the live names to know its share of the work.
+PRESENCE = "govops-webhook-worker "
+# How often a busy worker counts the others again (one join later does not wait for it to go idle).
+COUNT_EVERY = 1.0
 # How long, after one answer, to wait for others to record them together (fewer, larger transactions).
 GATHER_SECONDS = 0.003
 
@@ -53,7 +57,7 @@ class Worker:
         self._writer = make_session_factory(engine, writer=True)
         self._reader = make_session_factory(engine)
         self.batch = batch
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._poster = webhooks.Poster(timeout=timeout)
         self._senders = ThreadPoolExecutor(max_workers=batch, thread_name_prefix="govops-webhook-post")
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -100,16 +104,30 @@ class Worker:
             if not webhooks.has_work(session=session):
                 return 0  # no write lock taken while nobody subscribes (SQLite has only one)
         with self._writer() as session:
+            dialect.announce(session, PRESENCE + self.name)
+            workers = dialect.count_announced(session, PRESENCE)
             webhooks.fan_out(session=session)
             session.commit()
+        counted = time.monotonic()
         attempted = 0
         in_flight: dict[Future[webhooks.Outcome], int] = {}
         answered: list[webhooks.Outcome] = []
         while True:
             room = 0 if self._stop.is_set() else self.batch - len(in_flight)
             with self._writer() as session:
+                # Losing this transaction to a crash of the database server only means posting again what
+                # it recorded as answered (at least once), never losing a delivery: fan_out's commits wait.
+                dialect.commit_without_waiting(session)
                 statuses = webhooks.settle(session=session, outcomes=answered, worker=self.name, policy=self.policy)
-                leased = webhooks.claim(session=session, worker=self.name, lease=self.lease, limit=room) if room else []
+                if room and time.monotonic() - counted > COUNT_EVERY:
+                    dialect.announce(session, PRESENCE + self.name)
+                    workers, counted = dialect.count_announced(session, PRESENCE), time.monotonic()
+                leased = (
+                    webhooks.claim(session=session, worker=self.name, lease=self.lease, limit=room, workers=workers,
+                                   holding=len(in_flight))
+                    if room
+                    else []
+                )  # fmt: skip
                 session.commit()
             if statuses:
                 log.debug("webhook deliveries", statuses=statuses)
@@ -128,11 +146,11 @@ class Worker:
                 del in_flight[future]
 
     def _post(self, lease: webhooks.Lease) -> webhooks.Outcome:
-        return webhooks.post(client=self._client, lease=lease)
+        return self._poster.post(lease)
 
     def close(self) -> None:
         self._senders.shutdown(wait=True)
-        self._client.close()
+        self._poster.close()
 
     def run_forever(self) -> None:
         events.on_commit.append(self._wake.set)
