@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.catalog.dimensions import TOTAL, dim_key
-from govops.catalog.models import Agency, Area, CatalogueVersion, Codelist, Indicator, Unit
+from govops.catalog.models import Agency, Area, Codelist, Indicator, Unit
+from govops.catalog.version import catalogue_stamp
 from govops.errors import Problem
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.schemas import ObservationIn, Status
@@ -82,13 +83,13 @@ class CatalogIndex:
         # rows), and a batch that starts after such an import reads the catalogue (and its stamp) as the import
         # left it. (PostgreSQL; a SQLite writer already holds the store's write lock.)
         session.execute(select(Indicator.id).order_by(Indicator.id).with_for_update(key_share=True)).all()
-        stamp = _stamp(session)
+        stamp = catalogue_stamp(session)
         snapshot = _SNAPSHOTS.get(stamp) if stamp is not None else None
         if snapshot is None:
             snapshot = _Snapshot.read(session)
             # Kept only if no catalogue change was committed while it was read (PostgreSQL reads each statement
             # as of its own start): otherwise it may hold part of that change under the stamp before it.
-            if stamp is not None and _stamp(session) == stamp:
+            if stamp is not None and catalogue_stamp(session) == stamp:
                 while len(_SNAPSHOTS) >= _KEEP:
                     _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)), None)
                 _SNAPSHOTS[stamp] = snapshot
@@ -97,11 +98,6 @@ class CatalogIndex:
         self.agencies = snapshot.agencies
         self.indicators = snapshot.indicators
         self.areas = snapshot.areas
-
-
-def _stamp(session: Session) -> str | None:
-    """The catalogue's version as this transaction sees it; None if its row is missing (then nothing is kept)."""
-    return session.scalar(select(CatalogueVersion.stamp).where(CatalogueVersion.id == 1))
 
 
 @dataclass(frozen=True)
