@@ -19,6 +19,7 @@ from govops.catalog.models import Agency, Area, Codelist, Indicator, Unit
 from govops.catalog.version import catalogue_stamp
 from govops.errors import Problem
 from govops.periods import Freq, Period, PeriodError
+from govops.warehouse.areas import AreaTree
 from govops.warehouse.schemas import ObservationIn, Status
 
 # A row as read from a file or a request; a reader that already found it malformed passes a Problem.
@@ -83,21 +84,34 @@ class CatalogIndex:
         # rows), and a batch that starts after such an import reads the catalogue (and its stamp) as the import
         # left it. (PostgreSQL; a SQLite writer already holds the store's write lock.)
         session.execute(select(Indicator.id).order_by(Indicator.id).with_for_update(key_share=True)).all()
-        stamp = catalogue_stamp(session)
-        snapshot = _SNAPSHOTS.get(stamp) if stamp is not None else None
-        if snapshot is None:
-            snapshot = _Snapshot.read(session)
-            # Kept only if no catalogue change was committed while it was read (PostgreSQL reads each statement
-            # as of its own start): otherwise it may hold part of that change under the stamp before it.
-            if stamp is not None and catalogue_stamp(session) == stamp:
-                while len(_SNAPSHOTS) >= _KEEP:
-                    _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)), None)
-                _SNAPSHOTS[stamp] = snapshot
+        snapshot = _current(session)
         self.units = snapshot.units
         self.codes = snapshot.codes
         self.agencies = snapshot.agencies
         self.indicators = snapshot.indicators
         self.areas = snapshot.areas
+
+
+def load_catalogue(session: Session) -> None:
+    """Read the catalogue and the area tree into memory ahead of the first batch, as a server does when it starts,
+    so that the first submission does not wait for them. No lock: nothing is checked here; a batch takes its own."""
+    _current(session)
+    AreaTree.cached(session)
+
+
+def _current(session: Session) -> _Snapshot:
+    """The catalogue as this transaction sees it: the one in memory if its stamp is still the store's."""
+    stamp = catalogue_stamp(session)
+    snapshot = _SNAPSHOTS.get(stamp) if stamp is not None else None
+    if snapshot is None:
+        snapshot = _Snapshot.read(session)
+        # Kept only if no catalogue change was committed while it was read (PostgreSQL reads each statement
+        # as of its own start): otherwise it may hold part of that change under the stamp before it.
+        if stamp is not None and catalogue_stamp(session) == stamp:
+            while len(_SNAPSHOTS) >= _KEEP:
+                _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)), None)
+            _SNAPSHOTS[stamp] = snapshot
+    return snapshot
 
 
 @dataclass(frozen=True)
