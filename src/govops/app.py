@@ -11,6 +11,8 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from govops import __version__
 from govops.assembly import every_job, shared_jobs
@@ -35,6 +37,7 @@ from govops.warehouse.pages import router as warehouse_pages
 from govops.warehouse.pages import warm_up
 from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
+from govops.warehouse.validation import load_catalogue
 from govops.web.access import ReaderLookups, WriteGuard
 from govops.web.contacts import ContactStamps
 from govops.web.deps import make_web_session_factories
@@ -54,6 +57,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     app.state.change_hub = ChangeHub(app.state.engine)
     app.state.contact_stamps.start()
+    # The catalogue submissions are checked against, read now rather than during the first one.
+    await run_in_threadpool(_load_catalogue, app)
     worker = None
     if app.state.settings.worker:
         settings = app.state.settings
@@ -74,6 +79,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.stop()
         if warmer is not None:
             warmer.stop()
+
+
+def _load_catalogue(app: FastAPI) -> None:
+    try:
+        with app.state.session_factory() as session:
+            load_catalogue(session)
+    except SQLAlchemyError as exc:  # only time is lost: the first batch reads it
+        log.warning("catalogue not loaded at start", error=str(exc))
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:

@@ -177,3 +177,18 @@ class Indicator(Base):
     @property
     def dimension_codes(self) -> list[str]:
         return [d.codelist.code for d in self.dimensions]
+
+
+class CatalogueVersion(Base):
+    """One row whose stamp changes with every write to a catalogue table, in the writer's transaction.
+
+    Database triggers set it (migration 0014), so that no writer can forget to: the catalogue import, the
+    reference loader, a console form, plain SQL. The stamp is random rather than a counter so that a change
+    rolled back, or another database, never brings back a stamp that once named a different catalogue:
+    what a process remembers under a stamp (`warehouse.validation.CatalogIndex`) stays true for it.
+    """
+
+    __tablename__ = "catalogue_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))

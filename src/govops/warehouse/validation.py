@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.dimensions import TOTAL, dim_key
 from govops.catalog.models import Agency, Area, Codelist, Indicator, Unit
+from govops.catalog.version import catalogue_stamp
 from govops.errors import Problem
 from govops.periods import Freq, Period, PeriodError
+from govops.warehouse.areas import AreaTree
 from govops.warehouse.schemas import ObservationIn, Status
 
 # A row as read from a file or a request; a reader that already found it malformed passes a Problem.
@@ -61,18 +63,68 @@ class ValidRow:
 
 
 class CatalogIndex:
-    """The catalogue in memory, loaded once per batch so that checking a row costs no query."""
+    """The catalogue in memory, so that checking a row costs no query.
+
+    Built once per process and catalogue version, not once per batch: reading the whole catalogue and every
+    area took most of the time of accepting a one-row submission. Each batch still takes its locks and reads
+    the catalogue's stamp (`CatalogueVersion`, changed by every catalogue write in the writer's transaction),
+    and builds the index again when the stamp differs from the one it was built under: a change is seen by the
+    very next batch, in this process or any other. Shared between batches and threads: read it, never change it.
+    """
+
+    units: Mapping[str, tuple[str, float]]
+    codes: Mapping[str, frozenset[str]]
+    agencies: Mapping[str, int]
+    indicators: Mapping[str, IndicatorInfo]
+    areas: Mapping[str, AreaInfo]
 
     def __init__(self, session: Session) -> None:
         # Only writers build an index. Their key-share locks on the indicators, taken before the catalogue is read,
         # make a catalogue import that would remove a code wait until this batch is committed (and then count its
-        # rows), and a batch that starts after such an import reads the catalogue as the import left it.
-        # (PostgreSQL; a SQLite writer already holds the store's write lock.)
+        # rows), and a batch that starts after such an import reads the catalogue (and its stamp) as the import
+        # left it. (PostgreSQL; a SQLite writer already holds the store's write lock.)
         session.execute(select(Indicator.id).order_by(Indicator.id).with_for_update(key_share=True)).all()
-        self.units = {u.code: (u.quantity, u.factor) for u in session.scalars(select(Unit))}
-        self.codes = {cl.code: {c.code for c in cl.codes} for cl in session.scalars(select(Codelist))}
-        self.agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
-        self.indicators = {
+        snapshot = _current(session)
+        self.units = snapshot.units
+        self.codes = snapshot.codes
+        self.agencies = snapshot.agencies
+        self.indicators = snapshot.indicators
+        self.areas = snapshot.areas
+
+
+def load_catalogue(session: Session) -> None:
+    """Read the catalogue and the area tree into memory ahead of the first batch, as a server does when it starts,
+    so that the first submission does not wait for them. No lock: nothing is checked here; a batch takes its own."""
+    _current(session)
+    AreaTree.cached(session)
+
+
+def _current(session: Session) -> _Snapshot:
+    """The catalogue as this transaction sees it: the one in memory if its stamp is still the store's."""
+    stamp = catalogue_stamp(session)
+    snapshot = _SNAPSHOTS.get(stamp) if stamp is not None else None
+    if snapshot is None:
+        snapshot = _Snapshot.read(session)
+        # Kept only if no catalogue change was committed while it was read (PostgreSQL reads each statement
+        # as of its own start): otherwise it may hold part of that change under the stamp before it.
+        if stamp is not None and catalogue_stamp(session) == stamp:
+            while len(_SNAPSHOTS) >= _KEEP:
+                _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)), None)
+            _SNAPSHOTS[stamp] = snapshot
+    return snapshot
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    units: Mapping[str, tuple[str, float]]
+    codes: Mapping[str, frozenset[str]]
+    agencies: Mapping[str, int]
+    indicators: Mapping[str, IndicatorInfo]
+    areas: Mapping[str, AreaInfo]
+
+    @classmethod
+    def read(cls, session: Session) -> _Snapshot:
+        indicators = {
             i.code: IndicatorInfo(
                 id=i.id,
                 code=i.code,
@@ -85,22 +137,34 @@ class CatalogIndex:
             )
             for i in session.scalars(select(Indicator))
         }
-        # Plain rows, not ORM objects: this runs for every submitted batch, over 3,385 areas.
+        # Plain rows, not ORM objects: 3,385 areas and more.
         rows = session.execute(
             select(Area.id, Area.code, Area.name_vi, Area.valid_from, Area.valid_to, Area.successor_id)
         ).all()
         codes = {row.id: row.code for row in rows}
-        self.areas = {
-            row.code: AreaInfo(
-                id=row.id,
-                code=row.code,
-                name_vi=row.name_vi,
-                valid_from=row.valid_from,
-                valid_to=row.valid_to,
-                successor=codes.get(row.successor_id) if row.successor_id else None,
-            )
-            for row in rows
-        }
+        return cls(
+            units={u.code: (u.quantity, u.factor) for u in session.scalars(select(Unit))},
+            codes={cl.code: frozenset(c.code for c in cl.codes) for cl in session.scalars(select(Codelist))},
+            agencies={code: agency_id for code, agency_id in session.execute(select(Agency.code, Agency.id))},
+            indicators=indicators,
+            areas={
+                row.code: AreaInfo(
+                    id=row.id,
+                    code=row.code,
+                    name_vi=row.name_vi,
+                    valid_from=row.valid_from,
+                    valid_to=row.valid_to,
+                    successor=codes.get(row.successor_id) if row.successor_id else None,
+                )
+                for row in rows
+            },
+        )
+
+
+# Catalogues by stamp. A stamp is random, so one names a single catalogue whichever database it came from;
+# a few are kept for a process that serves several stores (the tests) or sees a change being rolled back.
+_SNAPSHOTS: dict[str, _Snapshot] = {}
+_KEEP = 4
 
 
 def check_rows(
@@ -347,7 +411,7 @@ def _check_one(
             if dim not in ind.dimensions:
                 allowed = ", ".join(ind.dimensions) or "none"
                 bad(f"dims.{dim}", f"{ind.code} has no dimension {dim}", f"its dimensions: {allowed}")
-            elif code != TOTAL and code not in index.codes.get(dim, set()):
+            elif code != TOTAL and code not in index.codes.get(dim, frozenset()):
                 bad(f"dims.{dim}", f"{code!r} is not a code of {dim}", f"see GET /api/v1/indicators/{ind.code}", code)
         key = dim_key(ind.dimensions, obs.dims)
     value = obs.value
