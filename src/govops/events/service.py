@@ -215,9 +215,13 @@ def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> 
     event up to it is already visible (see the module's note), so the window never skips one still
     being committed.
     """
-    upto = min(newest_id(session=session), after_id + SCAN_WINDOW)
-    if upto <= after_id:
+    newest = newest_id(session=session)
+    if newest <= after_id:
         return [], after_id
+    # The window starts at the first stored id: ids leave gaps (rolled-back writers drew them), and a window
+    # falling wholly in one would answer an empty page that a client takes for the end.
+    first = session.scalar(select(func.min(DomainEvent.id)).where(DomainEvent.id > after_id)) or newest
+    upto = min(newest, first - 1 + SCAN_WINDOW)
     fetch = limit * 4 if interest.areas else limit
     rows = session.scalars(
         select(DomainEvent)
