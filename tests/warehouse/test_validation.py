@@ -58,7 +58,7 @@ _row = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(raw=_row)
 def test_a_plain_row_is_read_as_the_model_reads_it(raw: dict[str, Any]) -> None:
     quick = already_clean(raw)
