@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -40,8 +42,7 @@ def test_each_reader_gets_only_what_its_rights_and_filters_let_through(session: 
     alert = _emit(session, "f", ReadRule("public"), topic="alerts", kind="alert.raised")
 
     def ids(interest: Interest) -> list[int]:
-        found, _ = read(session=session, after_id=start, limit=100, interest=interest)
-        return [e.id for e in found]
+        return [e.id for e in read(session=session, after_id=start, limit=100, interest=interest).items]
 
     assert ids(PUBLIC_ONLY) == [public, alert]
     assert ids(EVERYTHING) == [public, confidential, granted, not_granted, mof_only, alert]
@@ -61,13 +62,12 @@ def test_the_cursor_moves_past_what_a_reader_may_not_see(session: Session) -> No
     start = newest_id(session=session)
     hidden = [_emit(session, str(n), ReadRule("confidential")) for n in range(3)]
     shown = _emit(session, "shown", ReadRule("public"))
-    first, upto = read(session=session, after_id=start, limit=1, interest=PUBLIC_ONLY)
-    assert [e.id for e in first] == [shown] and upto == shown
+    first, upto, caught_up = read(session=session, after_id=start, limit=1, interest=PUBLIC_ONLY)
+    assert [e.id for e in first] == [shown] and upto == shown and caught_up
     # Nothing more: the cursor stays where it is until something new comes.
-    again, same = read(session=session, after_id=upto, limit=1, interest=PUBLIC_ONLY)
-    assert (again, same) == ([], upto)
+    assert read(session=session, after_id=upto, limit=1, interest=PUBLIC_ONLY) == ([], upto, True)
     # A reader that sees nothing still moves past what it may not read, and never scans it again.
-    nothing, past = read(session=session, after_id=start, limit=10, interest=Interest(frozenset({"none"})))
+    nothing, past, _ = read(session=session, after_id=start, limit=10, interest=Interest(frozenset({"none"})))
     assert nothing == [] and past == shown > hidden[-1]
 
 
@@ -88,10 +88,10 @@ def test_the_change_feed_pages_through_every_kind_in_order(session: Session, cli
     page_cursor = start
     while True:
         page = client.get("/api/v1/changes", params={"cursor": page_cursor, "limit": 1}).json()
-        if not page["items"]:
-            break
         seen += page["items"]
         page_cursor = page["next_cursor"]
+        if page["caught_up"]:
+            break
     # An anonymous reader: the public indicator's changes, its catalogue change between them, nothing confidential.
     assert [(e["type"], e["subject"]) for e in seen] == [
         ("observation.changed", "T_FLOW2/01/2025-01"),
@@ -115,11 +115,25 @@ def test_the_change_feed_pages_through_every_kind_in_order(session: Session, cli
 
 def test_a_gap_of_ids_wider_than_the_scan_window_does_not_answer_an_empty_page(session: Session) -> None:
     start = newest_id(session=session)
-    # Writers that rolled back drew ids the store never shows: the next event comes far after the last.
+    # Writers that rolled back drew ids the store never shows: the next event comes far after the last,
+    # even after a stored one just past the cursor.
     session.execute(text("DELETE FROM domain_event WHERE id > :start"), {"start": start})
+    near = _emit(session, "near", ReadRule("confidential"))
     far = _emit(session, "far", ReadRule("public"))
     session.execute(
         text("UPDATE domain_event SET id = :id WHERE id = :far"), {"id": start + SCAN_WINDOW * 3, "far": far}
     )
-    found, upto = read(session=session, after_id=start, limit=10, interest=PUBLIC_ONLY)
-    assert [e.id for e in found] == [start + SCAN_WINDOW * 3] and upto == start + SCAN_WINDOW * 3
+    page = read(session=session, after_id=start, limit=10, interest=PUBLIC_ONLY)
+    assert [e.id for e in page.items] == [start + SCAN_WINDOW * 3] and page.after_id == start + SCAN_WINDOW * 3
+    assert page.caught_up and start < near < start + SCAN_WINDOW
+
+
+def test_a_reader_that_sees_little_learns_it_has_not_caught_up(session: Session) -> None:
+    start = newest_id(session=session)
+    hidden = [_emit(session, str(n), ReadRule("confidential")) for n in range(5)]
+    shown = _emit(session, "shown", ReadRule("public"))
+    with patch("govops.events.service.SCAN_WINDOW", 3):
+        first = read(session=session, after_id=start, limit=10, interest=PUBLIC_ONLY)
+        assert first == ([], hidden[2], False)
+        second = read(session=session, after_id=first.after_id, limit=10, interest=PUBLIC_ONLY)
+    assert [e.id for e in second.items] == [shown] and second.after_id == shown and second.caught_up

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -94,6 +94,18 @@ def receiver() -> Iterator[FlakyReceiver]:
     made.close()
 
 
+def _deliveries(store: Engine) -> int:
+    with Session(store) as session:
+        return session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0
+
+
+def _wait_for(condition: Callable[[], bool], *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.1)
+
+
 def _pending(store: Engine) -> int:
     """Deliveries not yet delivered, counting as one the events no delivery holds yet (not fanned out)."""
     with Session(store) as session:
@@ -126,6 +138,9 @@ def test_two_worker_processes_deliver_every_event_once_and_in_order_despite_fail
             with transaction(pg_store) as session:
                 rows = [obs("ENT_NEW", "79", f"2026-{n % 12 + 1:02d}", n + 1), obs("ENT_NEW", "01", "2026-01", n)]
                 put(session, rows)
+            if n == 0:
+                # The workers are up once they fan the first write out: the rest then spread over deliveries.
+                _wait_for(lambda: _deliveries(pg_store) >= SUBSCRIPTIONS, seconds=60)
             time.sleep(0.1)
         deadline = time.monotonic() + 60
         while _pending(pg_store) and time.monotonic() < deadline:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, event, func, or_, select
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ CHANNEL = "govops_changes"
 FEED_LOCK = 0x676F7666656564
 # The keys every event carries when sent; a payload may not use them.
 ENVELOPE = ("id", "topic", "type", "subject", "recorded_at")
-# How many ids one read looks through at most, so that a reader who may see few events still moves on quickly.
+# How many stored events one read looks through at most, so that a reader who may see few still moves on quickly.
 SCAN_WINDOW = 50_000
 
 
@@ -207,21 +207,35 @@ def scan(*, session: Session, after_id: int, limit: int) -> list[Event]:
     return [Event.of(row) for row in rows]
 
 
-def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> tuple[list[Event], int]:
+class EventPage(NamedTuple):
+    """A page of events, the id to continue after, and whether it reached the newest event stored."""
+
+    items: list[Event]
+    after_id: int
+    caught_up: bool
+
+
+def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> EventPage:
     """Up to `limit` events after `after_id` that `interest` wants, and the id to continue after.
 
-    The rights and filters are applied in SQL over a bounded window of ids; the returned id moves past
-    events filtered out too, so a reader never scans them again. The newest id is read first: every
-    event up to it is already visible (see the module's note), so the window never skips one still
-    being committed.
+    The rights and filters are applied in SQL over a window of at most SCAN_WINDOW stored events; the
+    returned id moves past events filtered out too, so a reader never scans them again. The newest id is
+    read first: every event up to it is already visible (see the module's note), so the window never
+    skips one still being committed.
     """
     newest = newest_id(session=session)
     if newest <= after_id:
-        return [], after_id
-    # The window starts at the first stored id: ids leave gaps (rolled-back writers drew them), and a window
-    # falling wholly in one would answer an empty page that a client takes for the end.
-    first = session.scalar(select(func.min(DomainEvent.id)).where(DomainEvent.id > after_id)) or newest
-    upto = min(newest, first - 1 + SCAN_WINDOW)
+        return EventPage([], after_id, True)
+    # The window is counted in stored events, not in ids: ids leave gaps (rolled-back writers drew them), and
+    # a window of ids falling in one would answer an empty page though events follow it.
+    edge = session.scalar(
+        select(DomainEvent.id)
+        .where(DomainEvent.id > after_id, DomainEvent.id <= newest)
+        .order_by(DomainEvent.id)
+        .offset(SCAN_WINDOW - 1)
+        .limit(1)
+    )
+    upto = newest if edge is None else edge
     fetch = limit * 4 if interest.areas else limit
     rows = session.scalars(
         select(DomainEvent)
@@ -233,12 +247,14 @@ def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> 
     last_id = after_id
     for row in rows:
         if len(out) == limit:
-            return out, last_id
+            return EventPage(out, last_id, False)
         item = Event.of(row)
         last_id = item.id
         if interest.wants(item):
             out.append(item)
-    return out, (upto if len(rows) < fetch else last_id)
+    if len(rows) < fetch:
+        return EventPage(out, upto, upto == newest)
+    return EventPage(out, last_id, last_id == newest)
 
 
 def topics_of(values: Iterable[str]) -> frozenset[str]:

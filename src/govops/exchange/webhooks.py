@@ -174,14 +174,14 @@ def fan_out(*, session: Session, now: datetime | None = None) -> int:
     for subscription in subscriptions:
         interest = _interest(session, subscription, rights)
         while True:
-            found, last_id = events.read(
+            page = events.read(
                 session=session, after_id=subscription.cursor_event_id, limit=BATCH_EVENTS, interest=interest
             )
-            if last_id == subscription.cursor_event_id:
+            if page.after_id == subscription.cursor_event_id:
                 break
-            subscription.cursor_event_id = last_id
-            if found:
-                session.add(_delivery(subscription, found, now))
+            subscription.cursor_event_id = page.after_id
+            if page.items:
+                session.add(_delivery(subscription, page.items, now))
                 made += 1
     session.flush()
     return made

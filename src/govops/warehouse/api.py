@@ -129,14 +129,16 @@ def get_changes(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> ChangesPage:
     """Every event the caller may read (observation changes, catalogue changes...), in the order they happened."""
-    events, last_id = changes.read(
+    page = changes.read(
         session=session,
         after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=limit,
         interest=allowed.interest(indicators=indicator, areas=area, topics=topics_of(topic)),
     )
     return ChangesPage(
-        items=[ChangeOut.model_validate(e.as_json()) for e in events], next_cursor=encode_cursor(last_id)
+        items=[ChangeOut.model_validate(e.as_json()) for e in page.items],
+        next_cursor=encode_cursor(page.after_id),
+        caught_up=page.caught_up,
     )
 
 

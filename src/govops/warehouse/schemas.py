@@ -151,3 +151,6 @@ class ChangeOut(BaseModel):
 class ChangesPage(BaseModel):
     items: list[ChangeOut]
     next_cursor: str = Field(description="where to continue; the same cursor again while nothing new has come")
+    caught_up: bool = Field(
+        description="true: this page reached the newest change stored, poll again later; false: ask for the next page now"
+    )

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 from starlette.concurrency import run_in_threadpool
 
-from govops.events.service import newest_id
+from govops.events.service import EventPage, newest_id
 from govops.warehouse import changes
 from govops.warehouse.changes import Event, Interest
 from govops.warehouse.notify import CommitListener
@@ -103,7 +103,7 @@ class ChangeHub:
             if not group:
                 del self.groups[subscriber.interest]
 
-    def read_after(self, after_id: int, interest: Interest) -> tuple[list[Event], int]:
+    def read_after(self, after_id: int, interest: Interest) -> EventPage:
         """A page of stored events after `after_id` for one stream catching up (blocking: run it in a thread)."""
         with self._catch_up_turns, Session(self.engine) as session:
             return changes.read(session=session, after_id=after_id, limit=_BATCH, interest=interest)
@@ -184,12 +184,12 @@ async def stream(hub: ChangeHub, interest: Interest, after_id: int | None) -> As
         yield f"retry: 2000\n: connected; events after {sent}\n\n".encode()
         if after_id is not None:
             while True:
-                found, upto = await run_in_threadpool(hub.read_after, sent, interest)
-                for item in found:
+                page = await run_in_threadpool(hub.read_after, sent, interest)
+                for item in page.items:
                     yield frame(item).encode()
-                if upto == sent:
+                sent = page.after_id
+                if page.caught_up:
                     break
-                sent = upto
         while True:
             if subscriber.dropped and subscriber.queue.empty():
                 yield b": too far behind; reconnect with Last-Event-ID\n\n"
