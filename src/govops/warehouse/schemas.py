@@ -152,5 +152,5 @@ class ChangesPage(BaseModel):
     items: list[ChangeOut]
     next_cursor: str = Field(description="where to continue; the same cursor again while nothing new has come")
     caught_up: bool = Field(
-        description="true: this page reached the newest change stored, poll again later; false: ask for the next page now"
+        description="true: this page reached the newest change, poll again later; false: ask for the next page now"
     )
