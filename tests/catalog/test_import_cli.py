@@ -117,3 +117,31 @@ def test_an_import_that_only_adds_goes_through_and_its_plan_says_so(
     observations, codes = stored(govops.store)
     assert codes[0] == "01" and codes[-1] == "12" and len(observations) == 3
     assert "would change nothing" in govops("catalog", "import", "--plan", str(with_gold)).out
+
+
+def catalogue_events(store: Path) -> list[tuple[str, str, str]]:
+    """The stored catalogue events: type, subject and who made the change, oldest first."""
+    engine = create_engine(f"sqlite:///{store}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT type, subject, recorded_by FROM domain_event WHERE topic = 'catalog' ORDER BY id")
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_catalogue_events_say_who_made_the_change(
+    govops: Govops,  # noqa: F811
+    cpi_by_group: Path,
+    tmp_path: Path,
+) -> None:
+    loaded = catalogue_events(govops.store)
+    # `govops init` loaded the reference catalogue: the system created every indicator.
+    assert loaded and {(kind, by) for kind, _, by in loaded} == {("indicator.created", "system")}
+
+    def rename_cpi(doc: dict[str, Any]) -> None:
+        next(i for i in doc["indicators"] if i["code"] == "CPI")["name_en"] = "Consumer prices"
+
+    renamed = edit(cpi_by_group, tmp_path / "renamed.yaml", rename_cpi)
+    assert govops("catalog", "import", str(renamed)).code == 0
+    assert catalogue_events(govops.store)[len(loaded) :] == [("indicator.updated", "CPI", "cli:renamed.yaml")]

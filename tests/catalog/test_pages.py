@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User, UserSession
 from govops.auth.service import create_user, get_user
 from govops.catalog.service import get_indicator
+from govops.events.models import DomainEvent
 
 PASSWORD = "correct horse battery"
 
@@ -74,6 +75,13 @@ def test_administrator_edits_an_indicator_and_the_console_shows_it(
     )
     assert cpi.dimension_codes == ["COICOP_VN"]  # kept: the form does not touch dimensions
     assert "Chỉ số giá tiêu dùng (CPI)" in web.get("/explorer/CPI").text
+    # The catalogue event says which administrator made the change.
+    event = session.execute(
+        select(DomainEvent.type, DomainEvent.recorded_by)
+        .where(DomainEvent.subject == "CPI")
+        .order_by(DomainEvent.id.desc())
+    ).first()
+    assert event is not None and tuple(event) == ("indicator.updated", "user:t.administrator")
 
 
 def test_a_bad_indicator_form_is_shown_again_with_the_problems(sign_in: Callable[[str], TestClient]) -> None:

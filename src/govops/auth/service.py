@@ -263,6 +263,11 @@ def get_user(*, session: Session, username: str) -> User:
     return user
 
 
+def recorder_of(user: User) -> str:
+    """How a change a person made is signed where the store keeps who made it (events' `recorded_by`)."""
+    return f"user:{user.username}"
+
+
 def user_out(user: User) -> UserOut:
     return UserOut.model_validate(
         {

@@ -11,7 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User, UserSession
-from govops.auth.service import LANGUAGES, ROLES, create_user, get_user, list_users, set_password, update_user
+from govops.auth.service import (
+    LANGUAGES,
+    ROLES,
+    create_user,
+    get_user,
+    list_users,
+    recorder_of,
+    set_password,
+    update_user,
+)
 from govops.catalog.models import Agency, Codelist, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
 from govops.catalog.service import CatalogueRefused, PlannedChange, export_catalogue, get_indicator, import_catalogue
@@ -106,7 +115,7 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
     problems: list[Problem] = []
     try:
         doc = CatalogueDoc(indicators=[IndicatorDoc.model_validate(data)])
-        summary = import_catalogue(session=session, doc=doc, where="form")
+        summary = import_catalogue(session=session, doc=doc, recorded_by=recorder_of(admin), where="form")
         refresh_stale(session=session)
         record_request(
             session=session,
@@ -205,7 +214,10 @@ async def group_save(request: Request, session: WriteSessionDep, admin: Administ
     data = {k: str(form.get(k, "")).strip() for k in ("code", "kind", "name_vi", "name_en")}
     try:
         summary = import_catalogue(
-            session=session, doc=CatalogueDoc(groups=[GroupDoc.model_validate(data)]), where="form"
+            session=session,
+            doc=CatalogueDoc(groups=[GroupDoc.model_validate(data)]),
+            recorded_by=recorder_of(admin),
+            where="form",
         )
     except ValidationError as exc:  # nothing written stays: the unit of work rolls back
         raise GovopsError(

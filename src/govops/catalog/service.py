@@ -252,6 +252,8 @@ class PlannedChange:
 
 
 # What stored observations depend on: changing one of these under them changes what they mean.
+# Who made a catalogue change no person or command asked for (the reference catalogue `govops init` loads).
+SYSTEM_RECORDER = "system"
 GUARDED_UNIT_FIELDS = ("quantity", "factor")
 GUARDED_INDICATOR_FIELDS = ("periodicity", "unit", "formula")
 
@@ -575,8 +577,12 @@ def _described(before: dict[str, Any], doc: Any, fields: Iterable[str]) -> str:
     return "; ".join(f"{f}: {_text(before[f]) or '-'} → {_text(getattr(doc, f)) or '-'}" for f in fields)
 
 
-def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None = None) -> ImportSummary:
+def import_catalogue(
+    *, session: Session, doc: CatalogueDoc, recorded_by: str = SYSTEM_RECORDER, where: str | None = None
+) -> ImportSummary:
     """Create or update everything in `doc` by code; nothing outside it is touched (nor deleted).
+
+    `recorded_by` (the user or system making the change) goes on the catalogue events it emits.
 
     All references are checked first, against the document and the store together, and so is what
     stored observations use (codes, dimensions, units, periodicity, formula: see `plan_catalogue`);
@@ -614,7 +620,7 @@ def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None =
         weight = existing[item.area_weight] if item.area_weight else None
         existing[item.code].area_weight_id = weight.id if weight else None
     session.flush()
-    _announce_indicators(session, plan, existing)
+    _announce_indicators(session, plan, existing, recorded_by)
     session.expire_all()
     return ImportSummary(
         units=len(doc.units),
@@ -628,7 +634,9 @@ def import_catalogue(*, session: Session, doc: CatalogueDoc, where: str | None =
 INDICATOR_TOPIC = "catalog"
 
 
-def _announce_indicators(session: Session, plan: CataloguePlan, indicators: dict[str, Indicator]) -> None:
+def _announce_indicators(
+    session: Session, plan: CataloguePlan, indicators: dict[str, Indicator], recorded_by: str
+) -> None:
     """An `indicator.created` or `indicator.updated` event per indicator the import added or changed.
 
     Each is read under the indicator's (new) classification and grants, like its observations.
@@ -654,6 +662,7 @@ def _announce_indicators(session: Session, plan: CataloguePlan, indicators: dict
             subject=code,
             payload=payload,
             rule=ReadRule(classification=ind.classification, indicator=code),
+            recorded_by=recorded_by,
         )
 
 

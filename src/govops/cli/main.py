@@ -321,7 +321,7 @@ def catalog_import(
             out.print(f"{file}: the import can go ahead; nothing was written (--plan)")
             return
         with transaction(engine) as session:
-            summary = import_catalogue(session=session, doc=doc, where=str(file))
+            summary = import_catalogue(session=session, doc=doc, recorded_by=f"cli:{file.name}", where=str(file))
             # A changed aggregation rule makes that indicator's roll-ups stale.
             refresh_stale(session=session)
             record_cli(
