@@ -107,8 +107,8 @@ def test_stored_change_events_become_domain_events_with_their_ids(fresh_engine: 
         }  # fmt: skip
         assert (moved[0].recorded_by, moved[0].cause) == ("tester", "sub-1")
         # A cursor kept from before goes on where it was, under the same rights.
-        found, _ = read(session=session, after_id=5, limit=10, interest=Interest(frozenset({"public"})))
-        assert [e.id for e in found] == [12]
+        found = read(session=session, after_id=5, limit=10, interest=Interest(frozenset({"public"})))
+        assert [e.id for e in found.items] == [12]
         # New events follow the moved ones.
         new = emit(session=session, topic="t", type="t.x", subject="s", payload={}, rule=ReadRule("public"))
         assert new.id > 12

@@ -137,3 +137,43 @@ def test_a_reader_that_sees_little_learns_it_has_not_caught_up(session: Session)
         assert first == ([], hidden[2], False)
         second = read(session=session, after_id=first.after_id, limit=10, interest=PUBLIC_ONLY)
     assert [e.id for e in second.items] == [shown] and second.after_id == shown and second.caught_up
+
+
+OBSERVATION_FIELDS = {"indicator", "seq", "area", "period", "dims", "value", "status", "version", "submission"}
+ENVELOPE_FIELDS = {"id", "topic", "type", "subject", "recorded_at"}
+
+
+def test_each_kind_of_event_carries_its_own_fields_and_no_other(session: Session, client: TestClient) -> None:
+    import_catalogue(session=session, doc=TEST_CATALOGUE)
+    start = encode_cursor(newest_id(session=session))
+    put(session, [obs("T_FLOW2", "01", "2025-01", 1.5)])
+    import_catalogue(session=session, doc=_renamed(TEST_CATALOGUE, "T_FLOW2"))
+    emit(
+        session=session,
+        topic="tasks",
+        type="task.overdue",
+        subject="T-7",
+        payload={"task": "T-7", "due": "2025-09-30"},
+        rule=ReadRule("public"),
+    )
+    session.commit()
+    observation, updated, task = client.get("/api/v1/changes", params={"cursor": start}).json()["items"]
+    # Observation items are as clients have always read them: every field, even a null one.
+    assert set(observation) == ENVELOPE_FIELDS | OBSERVATION_FIELDS
+    assert (observation["value"], observation["dims"], observation["submission"]) == (1.5, {}, None)
+    # A catalogue change has its own fields, none of an observation's.
+    assert set(updated) == ENVELOPE_FIELDS | {"indicator", "name_vi", "name_en", "changed"}
+    assert updated["changed"] == ["name_en"]
+    # Any other kind brings its fields in `payload`.
+    assert set(task) == ENVELOPE_FIELDS | {"payload"}
+    assert (task["type"], task["payload"]) == ("task.overdue", {"task": "T-7", "due": "2025-09-30"})
+
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    item = schema["ChangesPage"]["properties"]["items"]["items"]
+    kinds = {ref["$ref"].rsplit("/", 1)[1] for ref in item["oneOf"]}
+    assert kinds == {"ObservationChange", "IndicatorCreated", "IndicatorUpdated", "DomainEventOut"}
+    assert schema["IndicatorUpdated"]["properties"]["type"]["const"] == "indicator.updated"
+    assert "value" not in schema["IndicatorUpdated"]["properties"]
+    assert schema["DomainEventOut"]["properties"]["type"]["not"] == {
+        "enum": ["indicator.created", "indicator.updated", "observation.changed"]
+    }

@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from govops.app import create_app
+from govops.events.service import ReadRule, emit
 from govops.paging import encode_cursor
 from govops.settings import Settings
 from govops.warehouse.accept import ingest
@@ -242,6 +243,15 @@ def bare_api(engine: Engine, connection: Connection, session: Session) -> Iterat
 def api(bare_api: Api, session: Session) -> Api:
     """The app over the reference data and the observations of _series_rows()."""
     ingest(session=session, rows=enumerate(_series_rows(), start=1), recorded_by="fuzz")
+    # An event of a kind without its own schema, so that the change feed's generic item is checked too.
+    emit(
+        session=session,
+        topic="tasks",
+        type="task.overdue",
+        subject="T-1",
+        payload={"task": "T-1", "due": "2025-09-30"},
+        rule=ReadRule("public"),
+    )
     session.commit()  # releases the session's savepoint into the test's transaction, which is rolled back after it
     return bare_api
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from govops.events.schemas import EventEnvelope
 from govops.periods import Freq
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]{1,32}$")]
@@ -166,3 +167,22 @@ class AgencyOut(BaseModel):
     name_en: str
     parent: str | None
     area: str | None
+
+
+class IndicatorCreated(EventEnvelope):
+    """An `indicator.created` event (topic `catalog`): an indicator was added to the catalogue."""
+
+    type: Literal["indicator.created"]
+    indicator: str = Field(description="the indicator's code")
+    name_vi: str
+    name_en: str
+
+
+class IndicatorUpdated(EventEnvelope):
+    """An `indicator.updated` event (topic `catalog`): an indicator's description changed."""
+
+    type: Literal["indicator.updated"]
+    indicator: str = Field(description="the indicator's code")
+    name_vi: str
+    name_en: str
+    changed: list[str] = Field(description="the fields that changed, e.g. name_en, unit, dimensions")

@@ -24,6 +24,7 @@ from govops.db.base import utcnow
 from govops.db.dialect import advisory_xact_lock, notify
 from govops.errors import GovopsError
 from govops.events.models import DomainEvent
+from govops.events.schemas import FLAT_KINDS
 
 # Set on a session that wrote events, so that its commit can wake the readers in this process.
 WROTE_EVENTS = "govops.wrote_change_events"
@@ -137,15 +138,18 @@ class Event:
         )
 
     def as_json(self) -> dict[str, Any]:
-        """What subscribers are sent: the envelope, then the payload's own keys. The read rule stays here."""
-        return {
+        """What readers are sent: the envelope, then the payload (its keys beside the envelope's for the
+        FLAT_KINDS, as one `payload` object for every other kind). The read rule stays here."""
+        envelope = {
             "id": self.id,
             "topic": self.topic,
             "type": self.type,
             "subject": self.subject,
             "recorded_at": self.recorded_at.isoformat().replace("+00:00", "Z"),
-            **self.payload,
         }
+        if self.type in FLAT_KINDS:
+            return envelope | self.payload
+        return envelope | {"payload": self.payload}
 
 
 @dataclass(frozen=True)

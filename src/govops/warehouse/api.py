@@ -20,7 +20,7 @@ from govops.events.service import topics_of
 from govops.paging import DEFAULT_LIMIT, MAX_BIG_ID, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from govops.warehouse import changes, service
 from govops.warehouse.filters import ObservationFilter
-from govops.warehouse.schemas import ChangeOut, ChangesPage, ObservationOut, Series
+from govops.warehouse.schemas import ChangesPage, ObservationOut, Series
 from govops.warehouse.series import SeriesQuery, build_series
 from govops.warehouse.stream import ChangeHub, stream
 from govops.web.access import Readable, reader_of, require_readable
@@ -135,10 +135,12 @@ def get_changes(
         limit=limit,
         interest=allowed.interest(indicators=indicator, areas=area, topics=topics_of(topic)),
     )
-    return ChangesPage(
-        items=[ChangeOut.model_validate(e.as_json()) for e in page.items],
-        next_cursor=encode_cursor(page.after_id),
-        caught_up=page.caught_up,
+    return ChangesPage.model_validate(
+        {
+            "items": [e.as_json() for e in page.items],
+            "next_cursor": encode_cursor(page.after_id),
+            "caught_up": page.caught_up,
+        }
     )
 
 

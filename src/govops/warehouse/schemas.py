@@ -6,9 +6,12 @@ import math
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from govops.catalog.schemas import IndicatorCreated, IndicatorUpdated
+from govops.events.schemas import FLAT_KINDS, DomainEventOut, EventEnvelope
 
 
 class Status(StrEnum):
@@ -123,33 +126,38 @@ class Series(BaseModel):
     points: list[SeriesPoint]
 
 
-class ChangeOut(BaseModel):
-    """One event of the feed: the envelope every kind has, then the fields of its kind.
+class ObservationChange(EventEnvelope):
+    """An `observation.changed` event (topic `observations`): an observation was stored or its value revised."""
 
-    An `observation.changed` event has the fields below; other kinds (e.g. `indicator.updated`, topic
-    `catalog`) carry their own beside the envelope.
-    """
+    type: Literal["observation.changed"]
+    indicator: str = Field(description="the indicator it is about")
+    seq: int = Field(description="an observation change's number among its indicator's, gapless")
+    area: str
+    period: str
+    dims: dict[str, str]
+    value: float | None
+    status: str
+    version: int = Field(description="the observation's version after this change (1 when new)")
+    submission: str | None = Field(description="the submission that made the change, if any")
 
-    model_config = ConfigDict(extra="allow")
 
-    id: int = Field(description="the event's place in the feed; pass it back as a cursor or Last-Event-ID")
-    topic: str = Field(description="what part of the platform it comes from: observations, catalog...")
-    type: str = Field(description="what happened: observation.changed, indicator.created, indicator.updated...")
-    subject: str = Field(description="what it is about: GDP/VN/2025-Q3 for an observation, a code for an indicator")
-    recorded_at: datetime
-    indicator: str | None = Field(default=None, description="the indicator it is about, if any")
-    seq: int | None = Field(default=None, description="an observation change's number among its indicator's, gapless")
-    area: str | None = None
-    period: str | None = None
-    dims: dict[str, str] | None = None
-    value: float | None = None
-    status: str | None = None
-    version: int | None = Field(default=None, description="the observation's version after this change (1 when new)")
-    submission: str | None = Field(default=None, description="the submission that made the change, if any")
+def _kind_of(item: Any) -> str:
+    kind = item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
+    return kind if kind in FLAT_KINDS else "other"
+
+
+ChangeItem = Annotated[
+    Annotated[ObservationChange, Tag("observation.changed")]
+    | Annotated[IndicatorCreated, Tag("indicator.created")]
+    | Annotated[IndicatorUpdated, Tag("indicator.updated")]
+    | Annotated[DomainEventOut, Tag("other")],
+    Discriminator(_kind_of),
+]
+"""One event of the feed, by its `type`: an observation change, a catalogue change, or any other kind."""
 
 
 class ChangesPage(BaseModel):
-    items: list[ChangeOut]
+    items: list[ChangeItem]
     next_cursor: str = Field(description="where to continue; the same cursor again while nothing new has come")
     caught_up: bool = Field(
         description="true: this page reached the newest change, poll again later; false: ask for the next page now"
