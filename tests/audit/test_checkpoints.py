@@ -19,7 +19,7 @@ from govops.audit import checkpoints, service
 from govops.audit import jobs as audit_jobs
 from govops.audit.checkpoints import ACTION, Checkpoint, record_checkpoint, verify_trail
 from govops.audit.models import AuditEntry
-from govops.exchange.worker import Worker
+from govops.exchange.worker import Periodic, Worker
 from govops.jobs.schedule import Every
 from govops.settings import Settings
 
@@ -233,7 +233,7 @@ def test_the_worker_runs_its_periodic_jobs_when_due_and_survives_a_failing_one(e
     assert audit_jobs.jobs(settings.model_copy(update={"audit_checkpoint_minutes": 0})) == []
     with_jobs = Worker.configured(engine, settings, jobs=[checkpoint])
     with_jobs.close()
-    assert [seconds for seconds, _ in with_jobs.periodic] == [settings.jobs_poll_seconds]
+    assert [job.seconds for job in with_jobs.periodic] == [settings.jobs_poll_seconds]
     never = Worker.configured(engine, settings)
     assert never.periodic == []
     runs: list[str] = []
@@ -242,10 +242,12 @@ def test_the_worker_runs_its_periodic_jobs_when_due_and_survives_a_failing_one(e
         runs.append("failing")
         raise OSError("disk full")
 
-    never.periodic = [(3600, lambda: runs.append("hourly")), (0, failing)]
+    never.periodic = [Periodic(3600, lambda: runs.append("hourly"), "hourly"), Periodic(0, failing, "failing")]
     try:
         never.run_periodic()
+        never.join_periodic()
         never.run_periodic()
+        never.join_periodic()
     finally:
         never.close()
     assert runs == ["hourly", "failing", "failing"]

@@ -267,6 +267,7 @@ def test_the_worker_sends_them_when_smtp_is_configured(
     worker = Worker.configured(engine, settings_for(engine, started.port, tmp_path))
     try:
         worker.run_periodic()
+        worker.join_periodic()
     finally:
         worker.close()
     ((_, mail),) = started.inbox.received

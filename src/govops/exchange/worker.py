@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
@@ -37,6 +38,42 @@ PRESENCE = "govops-webhook-worker "
 COUNT_EVERY = 1.0
 # How long, after one answer, to wait for others to record them together (fewer, larger transactions).
 GATHER_SECONDS = 0.003
+# How long closing waits for a periodic run still going.
+CLOSE_WAIT = 5.0
+
+
+@dataclass
+class Periodic:
+    """Work the worker runs every `seconds` beside the deliveries (scheduled jobs, notification e-mail).
+
+    Each run has a thread of its own, so that a slow one (an SMTP server that stalls, a long job) holds up
+    neither the deliveries nor the other periodic work; a run still going when the next falls due is not
+    started twice, the next turn starts it once it has ended.
+    """
+
+    seconds: float
+    run: Callable[[], object]
+    name: str
+    due: float | None = None
+    thread: threading.Thread | None = None
+
+    def busy(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self, now: float) -> None:
+        self.due = now + self.seconds
+        self.thread = threading.Thread(target=self._run, name=f"govops-{self.name}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.run()
+        except Exception:
+            log.exception("periodic worker job failed", job=self.name)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout)
 
 
 class Worker:
@@ -62,9 +99,8 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        # Periodic work beside the deliveries, run between steps: (seconds apart, what to run).
-        self.periodic: list[tuple[float, Callable[[], object]]] = []
-        self._periodic_due: dict[int, float] = {}
+        # Periodic work beside the deliveries, started between steps.
+        self.periodic: list[Periodic] = []
 
     @classmethod
     def configured(cls, engine: Engine, settings: Settings, *, every: float = 0.5, jobs: Iterable[Job] = ()) -> Worker:
@@ -73,24 +109,29 @@ class Worker:
         worker = cls(engine, policy=policy, every=every, timeout=settings.webhook_timeout)
         runner = JobRunner(engine, settings, jobs, worker=worker.name)
         if len(runner.registry):
-            worker.periodic.append((settings.jobs_poll_seconds, runner.run_due))
+            worker.periodic.append(Periodic(settings.jobs_poll_seconds, runner.run_due, "jobs"))
         if settings.smtp_host:
             # Notification e-mails are an outbox drained like the webhooks' (SKIP LOCKED claims), not a scheduled
             # job: a run every few seconds would only fill the record of job runs.
-            worker.periodic.append((email.EVERY_SECONDS, lambda: email.send_pending(engine, settings)))
+            worker.periodic.append(
+                Periodic(email.EVERY_SECONDS, lambda: email.send_pending(engine, settings), "notification-email")
+            )
         return worker
 
     def run_periodic(self) -> None:
-        """Run each periodic job that is due (the first time at once); a failing one is logged, not fatal."""
+        """Start each periodic job that is due (the first time at once) and not still running from its last turn.
+
+        It runs in a thread of its own and returns at once; a failing one is logged, not fatal.
+        """
         now = time.monotonic()
-        for index, (seconds, job) in enumerate(self.periodic):
-            if now < self._periodic_due.get(index, now):
-                continue
-            self._periodic_due[index] = now + seconds
-            try:
-                job()
-            except Exception:
-                log.exception("periodic worker job failed")
+        for job in self.periodic:
+            if (job.due is None or now >= job.due) and not job.busy():
+                job.start(now)
+
+    def join_periodic(self, timeout: float | None = None) -> None:
+        """Wait for the periodic jobs running now to end (up to `timeout` seconds each)."""
+        for job in self.periodic:
+            job.join(timeout)
 
     def run_once(self) -> int:
         """Fan out new events, then attempt deliveries until none is due; returns how many were attempted.
@@ -151,6 +192,9 @@ class Worker:
     def close(self) -> None:
         self._senders.shutdown(wait=True)
         self._poster.close()
+        # A periodic run still going (an SMTP server that hangs) does not hold the shutdown for long: what it
+        # claimed is leased, and taken up again once the lease runs out.
+        self.join_periodic(timeout=CLOSE_WAIT)
 
     def run_forever(self) -> None:
         events.on_commit.append(self._wake.set)
