@@ -44,9 +44,12 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def text_of(mail: EmailMessage) -> str:
-    """The plain-text body as written (SMTP carries lines ending in CRLF)."""
-    content = mail.get_content()
+def text_of(mail: EmailMessage, subtype: str = "plain") -> str:
+    """The plain-text (or HTML) part as written (SMTP carries lines ending in CRLF)."""
+    part = mail.get_body(preferencelist=(subtype,))
+    assert isinstance(part, EmailMessage) and part.get_content_type() == f"text/{subtype}"
+    assert part.get_content_charset() == "utf-8"
+    content = part.get_content()
     assert isinstance(content, str)
     return content.replace("\r\n", "\n")
 
@@ -151,12 +154,20 @@ def test_a_vietnamese_speaker_receives_it_in_vietnamese(
     assert mail["From"] == "Cổng dữ liệu govops <no-reply@govops.test>"
     assert mail["Subject"] == "Đến hạn báo cáo: BC-01"
     assert mail["Content-Language"] == "vi" and mail["Auto-Submitted"] == "auto-generated"
-    assert mail.get_content_type() == "text/plain" and mail.get_content_charset() == "utf-8"
+    # Plain text and the same as HTML, for mail readers that show either.
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
     body = text_of(mail)
     assert body.startswith("Kính gửi Nguyễn Thị Lan,\n\n")
     assert "Báo cáo BC-01 của Sở Tài chính kỳ 2026-02 đến hạn nộp ngày 2026-03-10." in body
     assert "Mở trên bảng điều hành: https://govops.test/submit" in body
     assert "Report due" not in body
+    html = text_of(mail, "html")
+    assert '<html lang="vi">' in html and "<title>Đến hạn báo cáo: BC-01</title>" in html
+    assert "<p>Kính gửi Nguyễn Thị Lan,</p>" in html
+    assert "<p>Báo cáo BC-01 của Sở Tài chính kỳ 2026-02 đến hạn nộp ngày 2026-03-10.</p>" in html
+    assert '<p>Mở trên bảng điều hành: <a href="https://govops.test/submit">https://govops.test/submit</a></p>' in html
+    assert "Report due" not in html
     stored = row(engine, sent_id)
     assert stored.email_state == "sent" and stored.email_sent_at is not None and stored.email_attempts == 1
     # Sent once: a second run finds nothing to send, and the notification is still unread in the inbox.
@@ -174,7 +185,24 @@ def test_an_english_speaker_receives_it_in_english_and_no_address_means_no_email
     ((to, mail),) = started.inbox.received
     assert to == ["tom@vpcp.gov.vn"] and mail["Subject"] == "Report due: BC-01"
     assert text_of(mail).startswith("Dear Nguyễn Thị Tom,\n\nThe report BC-01 of Sở Tài chính")
+    html = text_of(mail, "html")
+    assert '<html lang="en">' in html and "<p>Dear Nguyễn Thị Tom,</p>" in html
+    assert "<p>The report BC-01 of Sở Tài chính" in html and "Kính gửi" not in html
     assert row(engine, unmailed).email_state is None
+
+
+def test_what_people_typed_is_shown_as_text_in_the_html_part(
+    engine: Engine, started: SmtpServer, people: Callable[..., User], tmp_path: Path
+) -> None:
+    lan = people("lan")
+    notify(engine, lan, kind="alert_raised", alert='Lũ <b>quét</b> & "sạt lở"', area="<script>x()</script>")
+    assert email.send_pending(engine, settings_for(engine, started.port, tmp_path)).sent == 1
+    ((_, mail),) = started.inbox.received
+    assert 'Lũ <b>quét</b> & "sạt lở"' in text_of(mail)
+    html = text_of(mail, "html")
+    assert "Lũ &lt;b&gt;quét&lt;/b&gt; &amp; &quot;sạt lở&quot;" in html
+    assert "&lt;script&gt;x()&lt;/script&gt;" in html
+    assert "<b>" not in html and "<script>" not in html
 
 
 def test_a_closed_smtp_port_records_the_error_and_the_email_goes_out_later(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from html import escape
 
 import structlog
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
@@ -127,17 +128,25 @@ def _claim(session: Session, *, settings: Settings, now: datetime, limit: int, r
 
 
 def message(notification: Notification, user: User, settings: Settings, *, now: datetime) -> EmailMessage:
-    """The e-mail of one notification, in the user's language: plain text, UTF-8."""
+    """The e-mail of one notification, in the user's language: plain text and the same as simple HTML, UTF-8."""
     gettext = translations(user.language).gettext
     text = render(notification, user.language)
-    lines = [gettext("Dear %(name)s,") % {"name": user.full_name}, "", text.body, ""]
+    greeting = gettext("Dear %(name)s,") % {"name": user.full_name}
+    signature = gettext("govops sent this message; every notification is also in your console inbox.")
+    lines = [greeting, "", text.body, ""]
+    html = [f"<p>{escape(greeting)}</p>", f"<p>{_html_lines(text.body)}</p>"]
     if notification.link and settings.public_url:
-        lines += [
-            gettext("Open it in the console: %(url)s") % {"url": settings.public_url.rstrip("/") + notification.link}
-        ]
+        url = settings.public_url.rstrip("/") + notification.link
+        opener = gettext("Open it in the console: %(url)s")
+        lines.append(opener % {"url": url})
+        anchor = f'<a href="{escape(url)}">{escape(url)}</a>'
+        html.append(f"<p>{escape(opener) % {'url': anchor}}</p>")
     elif notification.link:
-        lines += [gettext("In the console: %(path)s") % {"path": notification.link}]
-    lines += ["", "-- ", gettext("govops sent this message; every notification is also in your console inbox.")]
+        where = gettext("In the console: %(path)s") % {"path": notification.link}
+        lines.append(where)
+        html.append(f"<p>{escape(where)}</p>")
+    lines += ["", "-- ", signature]
+    html.append(f'<p style="color:#555;font-size:small">{escape(signature)}</p>')
     mail = EmailMessage()
     mail["Subject"] = text.subject
     mail["From"] = settings.smtp_from
@@ -148,8 +157,23 @@ def message(notification: Notification, user: User, settings: Settings, *, now: 
     # Auto-replies (out of office) are not sent back to a mailbox nobody reads.
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content("\n".join(lines) + "\n", charset="utf-8")
-    mail["Content-Language"] = user.language  # after set_content, which replaces every Content-* header
+    mail.add_alternative(_html_page(text.subject, html, user.language), subtype="html", charset="utf-8")
+    mail["Content-Language"] = user.language  # after the content, which replaces every Content-* header
     return mail
+
+
+def _html_lines(text: str) -> str:
+    return "<br>".join(escape(line) for line in text.splitlines())
+
+
+def _html_page(title: str, paragraphs: Sequence[str], language: str) -> str:
+    """A plain page every mail reader shows alike: no images, no styles but inline ones."""
+    body = "\n".join(paragraphs)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{escape(language)}">\n<head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head>\n"
+        f'<body style="font-family:Arial,sans-serif;line-height:1.5">\n{body}\n</body>\n</html>\n'
+    )
 
 
 def smtp_port(settings: Settings) -> int:
