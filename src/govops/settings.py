@@ -7,12 +7,18 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from govops.errors import GovopsError
+
+ENV_PREFIX = "GOVOPS_"
+DATABASES = ("sqlite", "postgresql")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     database_url: str = Field(
         default="sqlite:///./var/govops.db",
@@ -96,6 +102,18 @@ class Settings(BaseSettings):
     page_cache_minutes: float = Field(
         default=10.0, gt=0, description="Minutes between refreshes of the overview's and province pages' charts."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_govops_uses(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme.split("+", 1)[0] not in DATABASES:
+            said = f"the scheme {scheme!r}" if scheme else "no scheme"
+            raise ValueError(
+                f"it has {said}, not a database govops can use; write sqlite:///path/to/file.db "
+                "(embedded) or postgresql+psycopg://user@host/db"
+            )
+        return value
 
     @field_validator("jobs_time_zone")
     @classmethod
@@ -209,6 +227,46 @@ class Settings(BaseSettings):
         return None
 
 
+class BadSettings(GovopsError):
+    """Settings that cannot be used; `lines` says, one line per variable, what is wrong and how to fix it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines), code="bad_settings")
+        self.lines = lines
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise BadSettings([explain(error) for error in exc.errors()]) from None
+
+
+# Fields whose value is never repeated back (it may hold a password).
+_SECRET = ("database_url", "smtp_password", "audit_checkpoint_url")
+
+
+def explain(error: ErrorDetails) -> str:
+    """One line on one bad setting: the variable, what is wrong with its value, and how to fix it."""
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a rule over several settings: its message names them
+        return message
+    name = str(error["loc"][0])
+    variable = ENV_PREFIX + name.upper()
+    shown = variable if name in _SECRET else f"{variable}={error['input']!r}"
+    ctx = error.get("ctx", {})
+    kinds = {
+        "int_parsing": ("is not a whole number", "a whole number"),
+        "float_parsing": ("is not a number", "a number"),
+        "bool_parsing": ("is not true or false", "true or false"),
+        "literal_error": (f"is not {ctx.get('expected')}", str(ctx.get("expected"))),
+        "greater_than": (f"must be more than {ctx.get('gt')}", f"a number above {ctx.get('gt')}"),
+        "greater_than_equal": (f"must be at least {ctx.get('ge')}", f"a number from {ctx.get('ge')} up"),
+        "less_than": (f"must be less than {ctx.get('lt')}", f"a number below {ctx.get('lt')}"),
+        "less_than_equal": (f"must be at most {ctx.get('le')}", f"a number up to {ctx.get('le')}"),
+    }
+    if error["type"] in kinds:
+        wrong, wanted = kinds[error["type"]]
+        return f"{shown} {wrong}: set it to {wanted}, or unset it to use the default"
+    return f"{shown} is not valid: {message}"

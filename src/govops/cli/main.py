@@ -21,7 +21,7 @@ from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
-from govops.settings import Settings, get_settings
+from govops.settings import BadSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from govops.catalog.service import CataloguePlan
@@ -57,7 +57,13 @@ def _init(engine: Engine) -> dict[str, int]:
 
 @app.callback()
 def _setup() -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except BadSettings as exc:
+        # One line per bad variable, whatever the terminal's width, and no traceback: nothing ran.
+        for line in exc.lines:
+            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     configure_logging(level=settings.log_level, fmt=settings.log_format)
 
 

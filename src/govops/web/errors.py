@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from fastapi import FastAPI, Request
@@ -18,6 +19,9 @@ from govops.errors import GovopsError, Problem
 from govops.warehouse.formats import unreadable_json
 
 log = structlog.get_logger(__name__)
+
+# The code of a form refused for its security token: its page says how to go on (reload the form).
+CSRF_FAILED = "csrf_failed"
 
 
 class ProblemOut(BaseModel):
@@ -113,7 +117,18 @@ def wants_html(request: Request) -> bool:
 def _page(request: Request, exc: GovopsError) -> Response:
     from govops.web.templating import render
 
-    return render(request, "error.html", {"error": exc}, status_code=exc.status)
+    context: dict[str, Any] = {"error": exc}
+    if exc.code == CSRF_FAILED:
+        context["form_page"] = _page_sent_from(request)
+    return render(request, "error.html", context, status_code=exc.status)
+
+
+def _page_sent_from(request: Request) -> str:
+    """The page of this site the form was sent from (to reload it), or the overview when it cannot be told."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/") or referer.path.startswith("//"):
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -29,6 +29,7 @@ from govops.errors import GovopsError
 from govops.settings import get_settings
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep
+from govops.web.errors import CSRF_FAILED
 from govops.web.security import client_ip
 
 SESSION_COOKIE = "govops_session"
@@ -166,7 +167,7 @@ def check_csrf(request: Request, form_value: str | None) -> None:
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise GovopsError(
             "the form's security token is missing or out of date",
-            code="csrf_failed",
+            code=CSRF_FAILED,
             hint="reload the page and send the form again (cookies must be enabled)",
             status=403,
         )
