@@ -289,6 +289,7 @@ def main() -> None:
             )
             clients = Clients(targets, args.subscribers, args.clients, args.runs * args.submissions)
             sent_at: dict[tuple[str, float], float] = {}
+            answered: dict[str, list[float]] = {BASE: [], OURS: []}
             runs: list[tuple[list[float], float]] = []
             first_value = 1000 + (int(time.time()) % 100_000) * 1000
             with httpx.Client(timeout=60) as poster:
@@ -313,6 +314,7 @@ def main() -> None:
                                 body = json.dumps(_event_payload(value, run * args.submissions + n + 1)).encode()
                             sent_at[(name, value)] = time.time()
                             response = poster.post(url, content=body, headers=headers)
+                            answered[name].append((time.time() - sent_at[(name, value)]) * 1000)
                             assert response.status_code == 201, response.text
                             clients.wait_read(name, value)
                             time.sleep(args.gap)
@@ -345,6 +347,9 @@ def main() -> None:
             f"p99 {ratios[-1][1]:.2f}x; fan-out p99 {ratios[-1][2]:.2f}x",
             flush=True,
         )
+    for name in (BASE, OURS):
+        p50, p95, p99, _ = percentiles(answered[name])
+        print(f"{name} POST answered in p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms (all runs)")
     for n, what in enumerate(("sent -> read p50", "sent -> read p99", "fan-out p99")):
         found = [r[n] for r in ratios]
         print(f"{database} {what} ratio per run: {', '.join(f'{r:.2f}x' for r in found)} (worst {max(found):.2f}x)")
