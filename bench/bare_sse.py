@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bare_sse.py PORT
 
-POST /publish puts its body into every connected subscriber's queue, stamped with the moment it was
-accepted (`recorded_at`, as govops stamps a change); GET /events streams them.
+POST /publish takes a JSON object (the payload of the event govops would send), adds an id and the
+moment it was accepted (`recorded_at`) as govops does, and puts the encoded event into every connected
+subscriber's queue; GET /events streams them. No checks, no store, no rights.
 """
 
 from __future__ import annotations
@@ -20,26 +21,28 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-subscribers: set[asyncio.Queue[str]] = set()
+subscribers: set[asyncio.Queue[bytes]] = set()
 counter = 0
 
 
 async def publish(request: Request) -> Response:
     global counter
     counter += 1
-    data = json.dumps({"recorded_at": datetime.now(UTC).isoformat(), "body": (await request.body()).decode()})
+    recorded_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    data = json.dumps({"id": counter, "recorded_at": recorded_at, **json.loads(await request.body())})
+    event = f"id: {counter}\nevent: change\ndata: {data}\n\n".encode()
     for queue in list(subscribers):
-        queue.put_nowait(f"id: {counter}\nevent: change\ndata: {data}\n\n")
+        queue.put_nowait(event)
     return Response(status_code=201)
 
 
 async def events(request: Request) -> StreamingResponse:
-    queue: asyncio.Queue[str] = asyncio.Queue()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
     subscribers.add(queue)
 
-    async def body() -> AsyncIterator[str]:
+    async def body() -> AsyncIterator[bytes]:
         try:
-            yield ": connected\n\n"
+            yield b": connected\n\n"
             while True:
                 yield await queue.get()
         finally:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from govops.catalog.models import Agency
+from govops.catalog.models import Agency, Indicator, IndicatorGroup, indicator_group_member
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
 from govops.errors import GovopsError
@@ -193,3 +193,45 @@ def test_a_grant_for_other_agencies_is_part_of_writing(session: Session) -> None
     with pytest.raises(GovopsError) as refused:
         service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=False, for_others=True)
     assert refused.value.code == "invalid_grant"
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_grant_revoked_or_given_counts_from_the_very_next_submission(
+    session: Session, client: TestClient, route: str
+) -> None:
+    key = _key(session, "PC-79", "ioc", "ENTERPRISES")
+    member = service.get_member(session=session, code="PC-79/ioc")
+    assert _send(client, route, key, _row("ENT_NEW", "79", 1)).status_code == 201
+    service.revoke(session=session, member=member, group="ENTERPRISES")
+    session.commit()
+    before = _stored(session)
+    refused = _send(client, route, key, _row("ENT_NEW", "79", 2))
+    assert refused.status_code == 422, refused.text
+    assert [p["message"] for p in refused.json()["error"]["problems"]] == ["PC-79/ioc may not submit ENT_NEW"]
+    assert _stored(session) == before
+    service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=False)
+    session.commit()
+    assert _send(client, route, key, _row("ENT_NEW", "79", 3)).status_code == 422
+    service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=True)
+    session.commit()
+    assert _send(client, route, key, _row("ENT_NEW", "79", 4)).status_code == 201
+
+
+def test_an_indicator_taken_out_of_a_granted_group_counts_from_the_very_next_submission(
+    session: Session, client: TestClient
+) -> None:
+    key = _key(session, "PC-79", "ioc", "ENTERPRISES")
+    assert _send(client, ROUTES[0], key, _row("ENT_NEW", "79", 1)).status_code == 201
+    group_id = session.scalar(select(IndicatorGroup.id).where(IndicatorGroup.code == "ENTERPRISES"))
+    indicator_id = session.scalar(select(Indicator.id).where(Indicator.code == "ENT_NEW"))
+    member_of_group = (indicator_group_member.c.group_id == group_id) & (
+        indicator_group_member.c.indicator_id == indicator_id
+    )
+    session.execute(delete(indicator_group_member).where(member_of_group))
+    session.commit()
+    refused = _send(client, ROUTES[0], key, _row("ENT_NEW", "79", 2))
+    assert refused.status_code == 422, refused.text
+    assert [p["message"] for p in refused.json()["error"]["problems"]] == ["PC-79/ioc may not submit ENT_NEW"]
+    session.execute(insert(indicator_group_member).values(group_id=group_id, indicator_id=indicator_id))
+    session.commit()
+    assert _send(client, ROUTES[0], key, _row("ENT_NEW", "79", 3)).status_code == 201

@@ -23,7 +23,7 @@ from govops.exchange import service, submissions
 from govops.exchange.models import Member, Submission
 from govops.exchange.service import console_member
 from govops.warehouse.schemas import ObservationBatch
-from govops.web.access import presented_key
+from govops.web.access import authenticated_member_id, presented_key
 from govops.web.deps import WriteSessionDep
 from govops.web.errors import ERROR_RESPONSES, ErrorBody, ProblemOut, error_body
 from govops.web.security import client_ip
@@ -77,6 +77,9 @@ def calling_member(request: Request, session: WriteSessionDep) -> Member:
     presented = presented_key(request)
     if not presented:
         raise service.Unauthorized("an API key is required", hint="send `Authorization: Bearer gvk_...`")
+    member_id = authenticated_member_id(request, presented)
+    if member_id is not None:
+        return service.authenticated_member(session=session, member_id=member_id, presented=presented)
     return service.authenticate(session=session, presented=presented)
 
 

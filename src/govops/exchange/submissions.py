@@ -12,7 +12,8 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from govops import signing
 from govops.audit.service import record
 from govops.catalog.models import Agency, Indicator, indicator_group_member
+from govops.catalog.version import kept_by_stamp
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound, Problem
 from govops.exchange.models import Grant, Member, Submission
@@ -233,6 +235,33 @@ def _parse(
     return list(rows), [], readers.places(rows)
 
 
+@dataclass(frozen=True)
+class _RightsCatalogue:
+    """What write rights are judged against besides a member's grants, kept per catalogue stamp."""
+
+    groups: Mapping[int, frozenset[int]]  # indicator ids by group id
+    agencies: Mapping[int, str]  # agency codes by id
+    indicators: Mapping[int, tuple[str, int]]  # (code, owner agency id) by indicator id
+
+    @classmethod
+    def read(cls, session: Session) -> _RightsCatalogue:
+        groups: dict[int, set[int]] = defaultdict(set)
+        for indicator_id, group_id in session.execute(
+            select(indicator_group_member.c.indicator_id, indicator_group_member.c.group_id)
+        ):
+            groups[group_id].add(indicator_id)
+        return cls(
+            groups={group_id: frozenset(ids) for group_id, ids in groups.items()},
+            agencies={agency_id: code for agency_id, code in session.execute(select(Agency.id, Agency.code))},
+            indicators={
+                ind_id: (code, owner_id)
+                for ind_id, code, owner_id in session.execute(select(Indicator.id, Indicator.code, Indicator.owner_id))
+            },
+        )
+
+
+_RIGHTS_CATALOGUES: dict[str, _RightsCatalogue] = {}
+
 GOVERNMENT_OFFICE = "government_office"  # the agency kind whose members may name any agency as a row's source
 
 
@@ -247,23 +276,20 @@ class WriteRights:
 
     def __init__(self, session: Session, member: Member) -> None:
         self.member = member
+        # The grants are read for every batch (a grant revoked is refused from the very next one); what they
+        # are judged against (groups' indicators, owners, agencies) is kept until the catalogue changes.
         grants = dict(
             session.execute(
                 select(Grant.group_id, Grant.for_others).where(Grant.member_id == member.id, Grant.can_write.is_(True))
             ).all()
         )
-        membership = session.execute(
-            select(indicator_group_member.c.indicator_id, indicator_group_member.c.group_id).where(
-                indicator_group_member.c.group_id.in_(grants)
-            )
-        ).all()
-        self.writable = {indicator_id for indicator_id, _ in membership}
-        self.for_others = {indicator_id for indicator_id, group_id in membership if grants[group_id]}
-        self.agencies: dict[int, str] = dict(session.execute(select(Agency.id, Agency.code)).all())
-        self.indicators: dict[int, tuple[str, int]] = {
-            ind_id: (code, owner_id)
-            for ind_id, code, owner_id in session.execute(select(Indicator.id, Indicator.code, Indicator.owner_id))
+        catalogue = kept_by_stamp(session, _RIGHTS_CATALOGUES, _RightsCatalogue.read)
+        self.writable = {i for group_id in grants for i in catalogue.groups.get(group_id, ())}
+        self.for_others = {
+            i for group_id, others in grants.items() if others for i in catalogue.groups.get(group_id, ())
         }
+        self.agencies = catalogue.agencies
+        self.indicators = catalogue.indicators
         agency = member.agency
         self.tree = AreaTree.cached(session)
         self.own_areas = self.tree.subtree(agency.area_id) if agency.area_id is not None else None

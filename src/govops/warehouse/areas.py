@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Area
-from govops.catalog.version import catalogue_stamp
+from govops.catalog.version import kept_by_stamp
 
 
 @dataclass(frozen=True)
@@ -62,17 +62,13 @@ class AreaTree:
     @classmethod
     def cached(cls, session: Session) -> AreaTree:
         """The tree, read again only when the catalogue changes (areas change only on a reference reload)."""
-        stamp = catalogue_stamp(session)
-        tree = _TREES.get(stamp) if stamp is not None else None
-        if tree is None:
-            count, last_id = session.execute(select(func.count(), func.max(Area.id)).select_from(Area)).one()
-            tree = cls.load(session)
-            tree.version = f"{count}:{last_id}"
-            # Kept only if no catalogue change was committed while it was read (see warehouse.validation).
-            if stamp is not None and catalogue_stamp(session) == stamp:
-                while len(_TREES) >= _KEEP:
-                    _TREES.pop(next(iter(_TREES)), None)
-                _TREES[stamp] = tree
+        return kept_by_stamp(session, _TREES, cls._read)
+
+    @classmethod
+    def _read(cls, session: Session) -> AreaTree:
+        count, last_id = session.execute(select(func.count(), func.max(Area.id)).select_from(Area)).one()
+        tree = cls.load(session)
+        tree.version = f"{count}:{last_id}"
         return tree
 
     def subtree(self, area_id: int) -> set[int]:
@@ -89,4 +85,3 @@ class AreaTree:
 
 # Trees by catalogue stamp (random, so one names a single area table whichever store it came from).
 _TREES: dict[str, AreaTree] = {}
-_KEEP = 4

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.dimensions import TOTAL, dim_key
 from govops.catalog.models import Agency, Area, Codelist, Indicator, Unit
-from govops.catalog.version import catalogue_stamp
+from govops.catalog.version import kept_by_stamp
 from govops.errors import Problem
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.areas import AreaTree
@@ -101,17 +101,7 @@ def load_catalogue(session: Session) -> None:
 
 def _current(session: Session) -> _Snapshot:
     """The catalogue as this transaction sees it: the one in memory if its stamp is still the store's."""
-    stamp = catalogue_stamp(session)
-    snapshot = _SNAPSHOTS.get(stamp) if stamp is not None else None
-    if snapshot is None:
-        snapshot = _Snapshot.read(session)
-        # Kept only if no catalogue change was committed while it was read (PostgreSQL reads each statement
-        # as of its own start): otherwise it may hold part of that change under the stamp before it.
-        if stamp is not None and catalogue_stamp(session) == stamp:
-            while len(_SNAPSHOTS) >= _KEEP:
-                _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)), None)
-            _SNAPSHOTS[stamp] = snapshot
-    return snapshot
+    return kept_by_stamp(session, _SNAPSHOTS, _Snapshot.read)
 
 
 @dataclass(frozen=True)
@@ -164,7 +154,6 @@ class _Snapshot:
 # Catalogues by stamp. A stamp is random, so one names a single catalogue whichever database it came from;
 # a few are kept for a process that serves several stores (the tests) or sees a change being rolled back.
 _SNAPSHOTS: dict[str, _Snapshot] = {}
-_KEEP = 4
 
 
 def check_rows(

@@ -74,6 +74,12 @@ def presented_key(request: Request) -> str:
     return request.headers.get("x-api-key", "").strip()
 
 
+def authenticated_member_id(request: Request, presented: str) -> int | None:
+    """The member id of `presented` if this request's write guard has authenticated that key already."""
+    found: tuple[str, int] | None = getattr(request.state, "authenticated_key", None)
+    return found[1] if found is not None and found[0] == presented else None
+
+
 def readable(request: Request, user: CurrentUser, session: SessionDep) -> Reader:
     key = presented_key(request)
     if key:
@@ -215,7 +221,9 @@ async def require_credentials_to_write(request: Request, session: SessionDep) ->
     key = presented_key(request)
     if key and not personal:
         # A key is sent by a program, never added by a browser on its own: no CSRF token needed.
-        await run_in_threadpool(lambda: exchange.authenticate(session=session, presented=key, stamp=False))
+        member = await run_in_threadpool(lambda: exchange.authenticate(session=session, presented=key, stamp=False))
+        # The route that needs the member takes it from here instead of looking the key up again.
+        request.state.authenticated_key = (key, member.id)
         return
     user = await run_in_threadpool(current_user, request, session)  # the route's own user, cached on the request
     if user is None:
