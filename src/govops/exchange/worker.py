@@ -98,7 +98,7 @@ class Worker:
                 log.exception("periodic worker job failed")
 
     def run_once(self) -> int:
-        """Fan out new events, then attempt deliveries until none is due; returns how many were attempted.
+        """Fan out new events, then attempt deliveries until none is due; returns how many were posted.
 
         Up to `batch` subscriptions are in flight at once, side by side, each with a run of up to `run` of
         its next deliveries posted in order, one after another (a failure stops the run: the rest wait
@@ -142,7 +142,6 @@ class Worker:
                 runs.setdefault(lease.subscription_id, []).append(lease)
             for subscription_id, run in runs.items():
                 in_flight[self._senders.submit(self._poster.post_run, run)] = subscription_id
-            attempted += len(leased)
             if not in_flight:
                 return attempted
             done, rest = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -151,6 +150,7 @@ class Worker:
                 more, _ = wait(rest, timeout=GATHER_SECONDS)
                 done |= more
             answered = [outcome for future in done for outcome in future.result()]
+            attempted += sum(outcome.posted for outcome in answered)
             for future in done:
                 del in_flight[future]
 
