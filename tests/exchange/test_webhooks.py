@@ -25,7 +25,7 @@ from govops.catalog.service import export_catalogue, import_catalogue, load_refe
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.exchange import service, webhooks
-from govops.exchange.models import WebhookDelivery
+from govops.exchange.models import Member, WebhookDelivery
 from govops.exchange.worker import Worker
 from tests.warehouse.conftest import obs, put
 
@@ -38,7 +38,9 @@ class Receiver:
 
     plan: list[int] = field(default_factory=list)
     delay: float = 0.0
+    delays: dict[str, float] = field(default_factory=dict)  # by path, instead of `delay`
     got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # of the requests in `got`
     url: str = ""
 
     def bodies(self) -> list[dict[str, Any]]:
@@ -52,8 +54,9 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            time.sleep(state.delay)
+            time.sleep(state.delays.get(self.path, state.delay))
             state.got.append((dict(self.headers), body))
+            state.paths.append(self.path)
             self.send_response(state.plan.pop(0) if state.plan else 200)
             self.end_headers()
 
@@ -102,12 +105,15 @@ def store(template: Path, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _subscribe(store: Engine, receiver: Receiver, clearance: str = "internal", **filters: list[str]) -> str:
+def _subscribe(
+    store: Engine, receiver: Receiver, clearance: str = "internal", path: str = "/hook", **filters: list[str]
+) -> str:
     with transaction(store) as session:
         member = service.create_member(session=session, agency="MOF", system="registry", name="", clearance=clearance)
         service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=False)
         service.grant(session=session, member=member, group="PUBLIC_FINANCE", read=True, write=False)
-        return webhooks.subscribe(session=session, member=member, url=receiver.url, **filters).secret
+        url = receiver.url.replace("/hook", path)
+        return webhooks.subscribe(session=session, member=member, url=url, **filters).secret
 
 
 def _write(store: Engine, *rows: tuple[str, str, str, float]) -> None:
@@ -191,6 +197,52 @@ def test_failures_are_retried_and_later_batches_wait_their_turn(
     # The same first delivery three times (two failures, then 200), and only then the second.
     assert [b["delivery"] for b in receiver.bodies()] == [1, 1, 1, 2]
     assert _deliveries(store) == [("delivered", 3), ("delivered", 1)]
+
+
+def _write_deliveries(store: Engine, count: int) -> None:
+    """`count` deliveries for each subscription: each write fanned out on its own."""
+    for month in range(1, count + 1):
+        _write(store, ("ENT_NEW", "79", f"2026-{month:02d}", month))
+        with transaction(store) as session:
+            webhooks.fan_out(session=session)
+
+
+def test_a_failure_inside_a_run_stops_it_and_the_rest_wait_their_turn(
+    store: Engine, receiver: Receiver, workers: list[Worker]
+) -> None:
+    _subscribe(store, receiver)
+    _write_deliveries(store, 4)
+    receiver.plan = [200, 500]
+    # One lease takes the subscription's four deliveries; the second fails, so the third and fourth are not sent
+    # behind its back: the next lease starts again from the second.
+    assert _worker(workers, store).run_once() == 5
+    assert [b["delivery"] for b in receiver.bodies()] == [1, 2, 2, 3, 4]
+    # The deliveries left unsent count no attempt.
+    assert _deliveries(store) == [("delivered", 1), ("delivered", 2), ("delivered", 1), ("delivered", 1)]
+
+
+def test_a_slow_receiver_holds_up_only_its_own_subscription(
+    store: Engine, receiver: Receiver, workers: list[Worker]
+) -> None:
+    _subscribe(store, receiver, path="/slow")
+    with transaction(store) as session:
+        member = session.scalars(select(Member)).one()
+        webhooks.subscribe(session=session, member=member, url=receiver.url.replace("/hook", "/fast"))
+    _write_deliveries(store, 3)
+    receiver.delays = {"/slow": 1.0}
+    worker = _worker(workers, store, run=2)
+    thread = threading.Thread(target=worker.run_once)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while receiver.paths.count("/fast") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # Every delivery of the fast subscription is in while the slow one has not yet answered its first.
+    assert (receiver.paths.count("/fast"), receiver.paths.count("/slow")) == (3, 0)
+    thread.join(20)
+    by_path: dict[str, list[int]] = {}
+    for path, body in zip(receiver.paths, receiver.bodies(), strict=True):
+        by_path.setdefault(path, []).append(body["delivery"])
+    assert by_path == {"/fast": [2, 4, 6], "/slow": [1, 3, 5]}
 
 
 def test_a_delivery_that_keeps_failing_goes_dead_and_is_replayed(

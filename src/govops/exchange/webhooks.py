@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from govops.catalog.models import Indicator, IndicatorGroup, indicator_group_member
@@ -206,6 +206,7 @@ class Lease:
     """A leased delivery with all its post needs, so that posting takes no database connection."""
 
     delivery_id: int
+    subscription_id: int
     url: str
     secret: str
     body: bytes
@@ -220,66 +221,101 @@ def claim(
     limit: int = 10,
     workers: int = 1,
     holding: int = 0,
+    run: int = 1,
 ) -> list[Lease]:
-    """Lease due deliveries, at most one per subscription and always its oldest pending one.
+    """Lease due deliveries of at most `limit` subscriptions: each one's oldest pending delivery and up to
+    `run` - 1 of the next, to be posted one after another in order; leases come in id order.
 
-    With `workers` sharing the work, one that already holds `holding` leases takes no more than its share
-    of the subscriptions that have work: else the first worker up keeps every subscription to itself
-    (it leases a subscription's next delivery in the transaction that records the last one's answer),
+    With `workers` sharing the work, one that already holds `holding` subscriptions takes no more than its
+    share of the subscriptions that have work: else the first worker up keeps every subscription to itself
+    (it leases a subscription's next deliveries in the transaction that records the last ones' answers),
     and the others wait beside it. What it leaves is taken by the others at their next look.
+
+    Only a subscription's oldest pending delivery is ever looked at by a claim, so a lease on it holds the
+    whole run: no other worker takes the deliveries behind it while it is leased. `lease` is what one post
+    may take; a run of several is leased `run` times as long.
     """
     now = now or utcnow()
     d, s = WebhookDelivery, WebhookSubscription
-    # Each subscription's oldest pending delivery: one index probe per subscription, asked first and on its
-    # own, so that the locking query below looks up a few ids by key whatever the planner thinks of the
-    # tables' sizes (joined in one statement, it could walk every pending delivery on each claim).
+    # Each subscription's oldest pending delivery (and its `run`-th): index probes per subscription, asked first
+    # and on their own, so that the locking query below looks up a few ids by key whatever the planner thinks
+    # of the tables' sizes (joined in one statement, it could walk every pending delivery on each claim).
     older = aliased(WebhookDelivery)
-    head = (
-        select(older.id)
-        .where(older.subscription_id == s.id, older.status == "pending")
-        .order_by(older.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    heads = [i for i in session.scalars(select(head).select_from(s)) if i is not None]
+
+    def nth(offset: int) -> Any:
+        return (
+            select(older.id)
+            .where(older.subscription_id == s.id, older.status == "pending")
+            .order_by(older.id)
+            .offset(offset)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    probes = session.execute(select(nth(0), nth(min(1, run - 1)), nth(run - 1)).select_from(s)).all()
+    # Each head with the last delivery of its run (None: all pending ones behind it); a lone one has itself.
+    heads = {head: head if second in (None, head) else last for head, second, last in probes if head is not None}
     limit = min(limit, -(-len(heads) // max(workers, 1)) - holding)
     if not heads or limit <= 0:
         return []
+    lone = [head for head, last in heads.items() if last == head] or [0]
     # Locked, leased and read back in one statement: the rows another worker holds are skipped.
     c = aliased(WebhookDelivery)
-    returned = session.execute(
-        update(d)
-        .where(
-            d.id.in_(
-                select(c.id)
-                .where(
-                    c.id.in_(heads),
-                    # Checked on the row itself too: PostgreSQL re-checks these conditions on a row that another
-                    # worker changed while this statement ran, but not the subquery, which saw the row pending.
-                    c.status == "pending",
-                    c.next_attempt_at <= now,
-                    (c.locked_until.is_(None)) | (c.locked_until < now),
+    returning = (
+        d.id,
+        d.subscription_id,
+        d.payload,
+        select(s.url).where(s.id == d.subscription_id).scalar_subquery(),
+        select(s.secret).where(s.id == d.subscription_id).scalar_subquery(),
+    )
+    leased = list(
+        session.execute(
+            update(d)
+            .where(
+                d.id.in_(
+                    select(c.id)
+                    .where(
+                        c.id.in_(heads),
+                        # Checked on the row itself too: PostgreSQL re-checks these conditions on a row that another
+                        # worker changed while this statement ran, but not the subquery, which saw the row pending.
+                        c.status == "pending",
+                        c.next_attempt_at <= now,
+                        (c.locked_until.is_(None)) | (c.locked_until < now),
+                    )
+                    .order_by(c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
                 )
-                .order_by(c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
             )
-        )
-        .values(locked_by=worker, locked_until=now + lease, attempts=d.attempts + 1)
-        .returning(
-            d.id,
-            d.subscription_id,
-            d.payload,
-            select(s.url).where(s.id == d.subscription_id).scalar_subquery(),
-            select(s.secret).where(s.id == d.subscription_id).scalar_subquery(),
-        )
-        .execution_options(synchronize_session=False)
-    ).all()
-    due = sorted(returned, key=lambda row: int(row[0]))
+            .values(
+                locked_by=worker,
+                # A lone delivery's lease is one post's; a run's lasts as long as posting all of it may take.
+                locked_until=case((d.id.in_(lone), now + lease), else_=now + lease * run),
+                attempts=d.attempts + 1,
+            )
+            .returning(*returning)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    runs = [
+        (d.subscription_id == subscription_id) & (d.id > head) & ((d.id <= heads[head]) if heads[head] else true())
+        for head, subscription_id, *_ in leased
+        if run > 1 and heads[head] != head
+    ]
+    if runs:
+        # The deliveries behind each leased head, up to the run's last: held by the head's lease already.
+        leased += session.execute(
+            update(d)
+            .where(d.status == "pending", or_(*runs))
+            .values(locked_by=worker, locked_until=now + lease * run, attempts=d.attempts + 1)
+            .returning(*returning)
+            .execution_options(synchronize_session=False)
+        ).all()
+    due = sorted(leased, key=lambda row: int(row[0]))
     # The stored payload is already the JSON of the events: framed as text, not parsed and dumped again.
     return [
-        Lease(delivery_id, url, secret, f'{{"delivery":{delivery_id},"subscription":{subscription_id},'
-              f'"events":{payload}}}'.encode())
+        Lease(delivery_id, subscription_id, url, secret,
+              f'{{"delivery":{delivery_id},"subscription":{subscription_id},"events":{payload}}}'.encode())
         for delivery_id, subscription_id, payload, url, secret in due
     ]  # fmt: skip
 
@@ -289,6 +325,8 @@ class Outcome:
     delivery_id: int
     status: int | None
     error: str | None
+    # False for a delivery of a run left unposted because one before it failed: its lease is given back.
+    posted: bool = True
 
     @property
     def ok(self) -> bool:
@@ -358,6 +396,19 @@ class Poster:
             return Outcome(lease.delivery_id, response.status, None if ok else text[:500].decode(errors="replace"))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def post_run(self, leases: Sequence[Lease]) -> list[Outcome]:
+        """Post one subscription's leased deliveries in order, stopping at the first that fails.
+
+        The ones after a failure are not sent (they would overtake it): their outcomes say so.
+        """
+        outcomes: list[Outcome] = []
+        for lease in leases:
+            if outcomes and not outcomes[-1].ok:
+                outcomes.append(Outcome(lease.delivery_id, None, None, posted=False))
+            else:
+                outcomes.append(self.post(lease))
+        return outcomes
+
     def close(self) -> None:
         with self._lock:
             for connection in self._all:
@@ -394,7 +445,18 @@ def settle(
             .execution_options(synchronize_session=False)
         ).scalars()  # fmt: skip
         statuses.update(dict.fromkeys(settled, "delivered"))
-    failed = sorted((o.delivery_id, o) for o in outcomes if not o.ok)
+    unposted = sorted(o.delivery_id for o in outcomes if not o.posted)
+    if unposted:
+        # Left unsent behind a failure: leased again later, the attempt counted at the lease taken back.
+        released = session.execute(
+            update(d)
+            .where(d.id.in_(unposted), d.locked_by == worker)
+            .values(locked_by=None, locked_until=None, attempts=d.attempts - 1)
+            .returning(d.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+        statuses.update(dict.fromkeys(released, "pending"))
+    failed = sorted((o.delivery_id, o) for o in outcomes if o.posted and not o.ok)
     if failed:
         rows = session.execute(
             select(d.id, d.attempts).where(d.id.in_([i for i, _ in failed]), d.locked_by == worker).with_for_update()
