@@ -38,8 +38,8 @@ from govops.warehouse.pages import warm_up
 from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
 from govops.warehouse.validation import load_catalogue
-from govops.web.api_docs import router as api_docs_page
 from govops.web.access import ReaderLookups, WriteGuard
+from govops.web.api_docs import router as api_docs_page
 from govops.web.contacts import ContactStamps
 from govops.web.deps import make_web_session_factories
 from govops.web.errors import ERROR_RESPONSES, install_error_handlers
