@@ -140,6 +140,7 @@ async def _upload(request: Request, session: Session, user: User, form: FormData
     context = {
         **_context(session, user),
         "receipt": receipt,
+        "received_at": found.received_at,
         "problems": problems,
         "warnings": warnings,
         "replayed": replayed,
