@@ -348,7 +348,7 @@ BAD_FILES: list[tuple[str, Any, int, str, str]] = [
     ("bao-cao.pdf", b"%PDF-1.4 a report\n", 415, "unsupported_media_type", "bao-cao.pdf không phải loại tệp"),
     ("empty.xlsx", b"", 422, "not_xlsx", "Tệp không có nội dung"),
     ("empty.csv", b"", 422, "empty_file", "Tệp không có nội dung"),
-    ("so-lieu.xlsx", _text_in_a_value_cell, 422, "value.not_a_number", "chứa chữ 'chưa có', không phải là số"),
+    ("so-lieu.xlsx", _text_in_a_value_cell, 422, "value.not_a_number", "chứa chữ &#39;chưa có&#39;, không phải là số"),
     ("doi-ten.xlsx", _renamed_sheet, 422, "template.sheet_missing", "Thiếu trang tính ENT_NEW"),
     ("dia-ban.csv", b"indicator,area,period,value\nENT_NEW,99999,2026-09,1\n", 422, "area.unknown",
      "Không có địa bàn mã &#39;99999&#39;"),

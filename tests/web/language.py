@@ -6,9 +6,10 @@ import re
 from html.parser import HTMLParser
 
 # Words no Vietnamese sentence uses, but nearly every English one does.
+# ("to", "an", "no" are Vietnamese words too: big, safe, full.)
 _ENGLISH_WORDS = frozenset(
-    {"the", "is", "are", "was", "not", "of", "and", "to", "this", "that", "with", "for", "be", "cannot"}
-    | {"has", "have", "its", "or", "an", "no", "only", "must"}
+    {"the", "is", "are", "was", "not", "of", "and", "this", "that", "with", "for", "cannot", "has", "have"}
+    | {"its", "or", "only", "must", "should", "which", "there", "here"}
 )
 
 
@@ -40,7 +41,7 @@ def english_sentences(html: str) -> list[str]:
     parser.feed(html)
     found = []
     for part in parser.parts:
-        words = re.findall(r"[A-Za-z]+", part.lower())
+        words = re.findall(r"[^\W\d_]+", part.lower())
         if sum(word in _ENGLISH_WORDS for word in words) >= 2:
             found.append(part)
     return found

@@ -363,7 +363,9 @@ _VALIDATION: dict[str, tuple[str, str, str | None]] = {
     "string_unicode": (
         "not_text",
         lazy_gettext("the text holds a character that is not one"),
-        lazy_gettext("save the file as UTF-8 text and send it again"),
+        lazy_gettext(
+            "the text holds a lone surrogate (such as \\ud800), which is no character: send proper UTF-8 text"
+        ),
     ),
     "string_type": (
         "not_text",
@@ -436,7 +438,7 @@ def _check_one(
         bad(
             "indicator.derived",
             "indicator",
-            lazy_gettext("%(indicator)s is computed by a formula and cannot be written"),
+            lazy_gettext("%(indicator)s is derived by a formula and cannot be written"),
             lazy_gettext("send the indicators its formula is made of"),
             indicator=ind.code,
         )
@@ -475,7 +477,7 @@ def _check_one(
                 bad(
                     "area.ceased",
                     "area",
-                    lazy_gettext("%(area)s %(name)s ceased on %(until)s"),
+                    lazy_gettext("%(area)s %(name)s ceased on %(until)s (merged)"),
                     lazy_gettext("report %(period)s under the unit that took it over"),
                     area=area.code,
                     name=area.name_vi,
@@ -503,10 +505,10 @@ def _check_one(
                 bad(
                     "dims.unknown",
                     f"dims.{dim}",
-                    lazy_gettext("%(indicator)s has no breakdown %(dim)s"),
-                    lazy_gettext("its breakdowns: %(allowed)s")
+                    lazy_gettext("%(indicator)s has no dimension %(dim)s"),
+                    lazy_gettext("its dimensions: %(allowed)s")
                     if ind.dimensions
-                    else lazy_gettext("it has no breakdown"),
+                    else lazy_gettext("it has no dimension"),
                     indicator=ind.code,
                     dim=dim,
                     allowed=", ".join(ind.dimensions),

@@ -179,7 +179,7 @@ def read_workbook(
     book = _calamine(lambda: CalamineWorkbook.from_object(io.BytesIO(body)), where=where)
     names = _calamine(lambda: [m.name for m in book.sheets_metadata], where=where)
     if LAYOUT_SHEET not in names:
-        raise GovopsError.of(
+        error = GovopsError.of(
             "not_a_template",
             lazy_gettext("this workbook was not made from a govops template (it has no %(sheet)s sheet)"),
             lazy_gettext(
@@ -188,6 +188,8 @@ def read_workbook(
             where=where,
             sheet=LAYOUT_SHEET,
         )
+        error.hint = f"{GET_TEMPLATE}, copy the figures into it and send that file"  # read by the CLI and the API too
+        raise error
     layout_grid, _merged = _grid(book, LAYOUT_SHEET, where=where)
     layouts = _read_layout(layout_grid, where=f"{where}, sheet {LAYOUT_SHEET}")
 
@@ -622,7 +624,7 @@ def _as_int(cell: Cell) -> int | None:
 def _missing_sheet(layout: _SheetLayout, strangers: list[str]) -> Problem:
     message = (
         lazy_gettext(
-            "sheet %(sheet)s of the template is missing: it was deleted or renamed; the workbook has sheets the "
+            "sheet %(sheet)s of the template is missing: it was deleted or renamed; the workbook has sheet(s) the "
             "template did not make: %(strangers)s"
         )
         if strangers
