@@ -50,7 +50,7 @@ def test_every_message_of_the_console_has_a_vietnamese_translation(tmp_path: Pat
 
 
 def test_the_catalogue_places_tone_marks_one_way() -> None:
-    """"hóa", not "hoá": the mark on the main vowel of an open oa/oe/uy syllable, as the Government writes it."""
+    """Write "hóa", not "hoá": the mark on the main vowel of an open oa/oe/uy syllable, as the Government does."""
     with (ROOT / "src/govops/web/locale/vi/LC_MESSAGES/messages.po").open("rb") as fh:
         strings = [m.string for m in read_po(fh) if m.string]
     texts = [t for s in strings for t in ([s] if isinstance(s, str) else s)]
