@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -184,3 +185,15 @@ def field_label(field: str | None, locale: str) -> str | None:
         return field
     label = translations(locale).gettext(_FIELDS[head]) if locale != "en" else _FIELDS[head]
     return f"{label} {rest}" if rest else label
+
+
+def worded(problem: Problem, locale: str) -> Problem:
+    """The problem with its message and hint in `locale` (for an API reader who asked for it)."""
+    if locale == "en":
+        return problem
+    return replace(problem, message=problem_message(problem, locale), hint=problem_hint(problem, locale))
+
+
+def api_locale(accept_language: str | None) -> str:
+    """The API's language: English unless the caller's Accept-Language prefers Vietnamese."""
+    return negotiate(accept_language, default="en")

@@ -382,3 +382,20 @@ def test_each_bad_file_is_refused_in_vietnamese_with_its_place_and_nothing_is_st
         assert "trang tính ENT_NEW, ô" in upload.text  # the place, in the reader's words
     if code == "unsupported_media_type":
         assert ".xlsx" in upload.text and "application/vnd" not in upload.text
+
+
+def test_an_api_reader_who_asks_for_vietnamese_gets_the_same_codes_in_vietnamese(
+    client: TestClient, session: Session
+) -> None:
+    auth = {"Authorization": f"Bearer {_member_key(session)}", "Content-Type": "text/csv"}
+    english = client.post("/api/v1/observations", content=BAD_CSV.encode(), headers=auth).json()["error"]
+    vietnamese = client.post(
+        "/api/v1/observations", content=BAD_CSV.encode(), headers={**auth, "Accept-Language": "vi"}
+    ).json()["error"]
+    assert [(p["row"], p["field"], p["code"]) for p in vietnamese["problems"]] == [
+        (p["row"], p["field"], p["code"]) for p in english["problems"]
+    ]
+    by_code = {p["code"]: p for p in vietnamese["problems"]}
+    assert by_code["area.unknown"]["message"] == "Không có địa bàn mã '99999'"
+    assert by_code["indicator.unknown"]["hint"].startswith("Dùng mã chỉ tiêu")
+    assert english["problems"][0]["message"] == "unknown area '99999'"

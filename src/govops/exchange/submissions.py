@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govops import signing
+from govops import i18n, signing
 from govops.audit.service import record
 from govops.catalog.models import Agency, Indicator, indicator_group_member
 from govops.db.base import utcnow
@@ -363,7 +363,8 @@ def stored_entries(submission: Submission) -> tuple[list[Problem], list[Problem]
     return problems, warnings
 
 
-def receipt(submission: Submission) -> dict[str, Any]:
+def receipt(submission: Submission, *, locale: str = "en") -> dict[str, Any]:
+    """The receipt, its problems worded in `locale` (field names and codes stay as they are)."""
     # Through Problem again, so that receipts stored before problems were made JSON-safe (a NaN value,
     # a lone surrogate) are still shown rather than failing the response.
     problems, warnings = stored_entries(submission)
@@ -372,6 +373,6 @@ def receipt(submission: Submission) -> dict[str, Any]:
         "client_signature": submission.client_signature,
         "server_signature": submission.server_signature,
         "server_key_id": submission.server_key_id,
-        "problems": [p.as_dict() for p in problems],
-        "warnings": [w.as_dict() for w in warnings],
+        "problems": [i18n.worded(p, locale).as_dict() for p in problems],
+        "warnings": [i18n.worded(w, locale).as_dict() for w in warnings],
     }

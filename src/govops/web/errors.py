@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from govops import i18n
 from govops.errors import GovopsError, Problem, lazy_gettext
 from govops.warehouse.formats import unreadable_json
 from govops.warehouse.validation import validation_problem
@@ -115,6 +116,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def govops_error(request: Request, exc: GovopsError) -> Response:
         if wants_html(request):
             return _page(request, exc)
+        locale = i18n.api_locale(request.headers.get("accept-language"))
+        if locale != "en":
+            # A new plain error: the subclasses (NotFound, Rejected...) build their own wording.
+            exc = GovopsError(
+                i18n.problem_message(exc, locale),
+                code=exc.code,
+                hint=i18n.problem_hint(exc, locale),
+                where=exc.where,
+                status=exc.status,
+                problems=[i18n.worded(p, locale) for p in exc.problems],
+            )
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
