@@ -10,6 +10,7 @@ set -euo pipefail
 
 ECHARTS_VERSION="6.1.0"
 HTMX_VERSION="2.0.11"
+SWAGGER_UI_VERSION="5.35.0"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="$repo_root/src/govops/web/static/vendor"
@@ -37,5 +38,11 @@ htmx="$(fetch htmx.org "$HTMX_VERSION")"
 install -m 0644 "$htmx/dist/htmx.min.js" "$dest/htmx.min.js"
 install -m 0644 "$htmx/LICENSE" "$dest/htmx.LICENSE"
 
-echo "vendored echarts $ECHARTS_VERSION and htmx.org $HTMX_VERSION into $dest"
-(cd "$dest" && sha256sum echarts.min.js htmx.min.js)
+swagger="$(fetch swagger-ui-dist "$SWAGGER_UI_VERSION")"
+mkdir -p "$dest/swagger-ui"
+for file in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt; do
+    install -m 0644 "$swagger/$file" "$dest/swagger-ui/$file"
+done
+
+echo "vendored echarts $ECHARTS_VERSION, htmx.org $HTMX_VERSION and swagger-ui-dist $SWAGGER_UI_VERSION into $dest"
+(cd "$dest" && sha256sum echarts.min.js htmx.min.js swagger-ui/swagger-ui-bundle.js swagger-ui/swagger-ui.css)

@@ -52,7 +52,7 @@ def test_a_problem_and_an_error_are_strict_json_whatever_they_carry(
 
 def test_a_lone_surrogate_is_shown_as_its_escape() -> None:
     shown = Problem("unknown area \ud800", value="A\udfff").as_dict()
-    assert shown == {"message": "unknown area \\ud800", "value": "A\\udfff"}
+    assert shown == {"code": "invalid", "message": "unknown area \\ud800", "value": "A\\udfff"}
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])

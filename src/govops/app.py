@@ -39,6 +39,7 @@ from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
 from govops.warehouse.validation import load_catalogue
 from govops.web.access import ReaderLookups, WriteGuard
+from govops.web.api_docs import router as api_docs_page
 from govops.web.contacts import ContactStamps
 from govops.web.deps import make_web_session_factories
 from govops.web.errors import ERROR_RESPONSES, install_error_handlers
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description="Indicator warehouse of the Government: catalogue, areas, observations and series.",
         openapi_url="/openapi.json",
+        # Served by govops.web.api_docs from vendored files: FastAPI's own pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
         # No write without credentials: every route, present and future, unless marked @public_write.
         dependencies=[WriteGuard],
@@ -126,6 +130,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(exchange_router)
     app.include_router(sdmx_router)
     app.include_router(dhis2_router)
+    app.include_router(api_docs_page)
     app.include_router(signin_pages)
     app.include_router(warehouse_pages)
     app.include_router(admin_pages)

@@ -41,10 +41,10 @@ def friendly_errors() -> Iterator[None]:
 
 
 def print_problems(exc: GovopsError, shown: int = 50) -> None:
-    table = Table("row", "field", "problem", "how to fix", show_lines=False, header_style="bold")
+    table = Table("row", "field", "code", "problem", "how to fix", show_lines=False, header_style="bold")
     for p in exc.problems[:shown]:
         safe = p.as_dict()
-        table.add_row(str(p.row or ""), safe.get("field", ""), safe["message"], safe.get("hint", ""))
+        table.add_row(str(p.row or ""), safe.get("field", ""), p.code, safe["message"], safe.get("hint", ""))
     err.print(table)
     if len(exc.problems) > shown:
         err.print(f"... and {len(exc.problems) - shown} more problem(s)")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 from typing import Any
 
 # Lone UTF-16 surrogates (from a JSON "\ud800") cannot be written as UTF-8: not to the store, a response or a terminal.
@@ -46,9 +48,23 @@ def _spelled(value: Any) -> str:
         return f"a {type(value).__name__} too large to show"
 
 
+def lazy_gettext(message: str) -> str:
+    """Marks an English message for the catalogue (scripts/update_translations.py); it is translated where shown."""
+    return message
+
+
+def _filled(template: str, params: Mapping[str, Any]) -> str:
+    return template % {key: shown_value(value) for key, value in params.items()}
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one place of the input."""
+    """One thing wrong with one place of the input.
+
+    `message` and `hint` are English (the API's words). A problem made with `Problem.of` also keeps its
+    stable `code`, the catalogue's wording (`template`, `hint_template`: msgids with `%(name)s`) and the
+    values put into it (`params`), so that the console and the CLI show it in the reader's language.
+    """
 
     message: str
     field: str | None = None
@@ -57,10 +73,41 @@ class Problem:
     value: Any = None
     # A place that a row number cannot name: "sheet CPI, cell D7", "series M.USD.EUR.SP00.A".
     where: str | None = None
+    code: str = "invalid"
+    template: str | None = None
+    hint_template: str | None = None
+    params: Mapping[str, Any] = _field(default_factory=dict, hash=False, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        *,
+        row: int | None = None,
+        field: str | None = None,
+        value: Any = None,
+        where: str | None = None,
+        **params: Any,
+    ) -> Problem:
+        """A problem worded by the catalogue: `message` and `hint` are msgids (marked with `lazy_gettext`)."""
+        return cls(
+            message=_filled(message, params),
+            hint=None if hint is None else _filled(hint, params),
+            row=row,
+            field=field,
+            value=value,
+            where=where,
+            code=code,
+            template=message,
+            hint_template=hint,
+            params=params,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe: no NaN or infinity, no lone surrogate, whatever the input held."""
-        out: dict[str, Any] = {"message": safe_text(self.message)}
+        out: dict[str, Any] = {"code": self.code, "message": safe_text(self.message)}
         for key in ("row", "where", "field", "value", "hint"):
             val = getattr(self, key)
             if key == "value":
@@ -69,6 +116,16 @@ class Problem:
                 val = safe_text(val)
             if val is not None:
                 out[key] = val
+        return out
+
+    def stored(self) -> dict[str, Any]:
+        """`as_dict` and what it takes to word it again in another language (a receipt shown later)."""
+        out = self.as_dict()
+        if self.template is not None:
+            out["template"] = self.template
+            if self.hint_template is not None:
+                out["hint_template"] = self.hint_template
+            out["params"] = {key: shown_value(value) for key, value in self.params.items()}
         return out
 
 
@@ -82,9 +139,36 @@ class GovopsError(Exception):
     where: str | None = None
     status: int = 400
     problems: list[Problem] = field(default_factory=list)
+    # As on Problem: the catalogue's wording and its values, for readers of another language.
+    template: str | None = None
+    hint_template: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
+
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        *,
+        status: int = 400,
+        where: str | None = None,
+        **params: Any,
+    ) -> GovopsError:
+        """An error worded by the catalogue: `message` and `hint` are msgids (marked with `lazy_gettext`)."""
+        return cls(
+            message=_filled(message, params),
+            code=code,
+            hint=None if hint is None else _filled(hint, params),
+            where=where,
+            status=status,
+            template=message,
+            hint_template=hint,
+            params=params,
+        )
 
     def __str__(self) -> str:
         text = self.message if self.where is None else f"{self.where}: {self.message}"

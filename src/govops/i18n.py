@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from babel import Locale
 from babel.messages.mofile import write_mo
@@ -19,6 +22,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from govops.errors import GovopsError, Problem, lazy_gettext, shown_value
 from govops.periods import Freq, Period, PeriodError
 
 LOCALES = ("vi", "en")
@@ -103,3 +107,93 @@ def period_label(text: str, locale: str) -> str:
 
 def language_name(locale: str) -> str:
     return Locale.parse(locale).get_display_name(locale) or locale
+
+
+def _worded(template: str | None, params: Mapping[str, Any], english: str | None, locale: str) -> str | None:
+    if locale == "en" or english is None:
+        return english
+    if template is None:  # a fixed English sentence may still be a message of the catalogue
+        return translations(locale).gettext(english)
+    values = {key: shown_value(value) for key, value in params.items()}
+    try:
+        return translations(locale).gettext(template) % values
+    except (KeyError, TypeError, ValueError):  # a translation that names a value the problem lacks
+        return english
+
+
+def problem_message(item: Problem | GovopsError, locale: str) -> str:
+    """What is wrong, in the reader's language (English for wording the catalogue does not hold)."""
+    return _worded(item.template, item.params, item.message, locale) or item.message
+
+
+def problem_hint(item: Problem | GovopsError, locale: str) -> str | None:
+    """How to fix it, in the reader's language."""
+    return _worded(item.hint_template, item.params, item.hint, locale)
+
+
+# The words readers build places with ("report.xlsx, sheet CPI, cell D7"), each at the start of a part.
+_PLACE_WORDS = {
+    "sheet": lazy_gettext("sheet"),
+    "cell": lazy_gettext("cell"),
+    "line": lazy_gettext("line"),
+    "column": lazy_gettext("column"),
+    "row": lazy_gettext("row"),
+    "series": lazy_gettext("series"),
+    "period": lazy_gettext("period"),
+}
+_PLACE_NAMES = {
+    "body": lazy_gettext("the file"),
+    "submission": lazy_gettext("the file"),
+}
+
+
+def place_label(where: str | None, locale: str) -> str | None:
+    """A problem's place in the reader's language: `sheet CPI, cell D7` -> `trang tính CPI, ô D7`."""
+    if where is None or locale == "en":
+        return where
+    gettext = translations(locale).gettext
+    parts = []
+    for part in where.split(", "):
+        word, _, rest = part.partition(" ")
+        if word in _PLACE_WORDS and rest:
+            part = f"{gettext(_PLACE_WORDS[word])} {rest}"
+        elif part in _PLACE_NAMES:
+            part = gettext(_PLACE_NAMES[part])
+        parts.append(part)
+    return ", ".join(parts)
+
+
+# The columns of an observation, as a template and the console name them.
+_FIELDS = {
+    "indicator": lazy_gettext("indicator"),
+    "area": lazy_gettext("area"),
+    "period": lazy_gettext("period"),
+    "value": lazy_gettext("value"),
+    "status": lazy_gettext("status"),
+    "unit": lazy_gettext("unit"),
+    "source": lazy_gettext("source"),
+    "dims": lazy_gettext("breakdown"),
+}
+
+
+def field_label(field: str | None, locale: str) -> str | None:
+    """A problem's field as the reader calls it: `value` -> `giá trị`, `dims.SEX` -> `phân tổ SEX`."""
+    if field is None:
+        return None
+    head, _, rest = field.partition(".")
+    if head not in _FIELDS:
+        return field
+    label = translations(locale).gettext(_FIELDS[head]) if locale != "en" else _FIELDS[head]
+    return f"{label} {rest}" if rest else label
+
+
+def worded(problem: Problem, locale: str) -> Problem:
+    """The problem with its message and hint in `locale` (for an API reader who asked for it)."""
+    if locale == "en":
+        return problem
+    return replace(problem, message=problem_message(problem, locale), hint=problem_hint(problem, locale))
+
+
+def api_locale(accept_language: str | None) -> str:
+    """The API's language: English unless the caller's Accept-Language prefers Vietnamese."""
+    return negotiate(accept_language, default="en")

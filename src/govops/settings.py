@@ -6,6 +6,7 @@ from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -127,6 +128,10 @@ class Settings(BaseSettings):
         return value
 
     # --- e-mail of notifications (govops.notify.email) ---
+    timezone: str = Field(
+        default="Asia/Ho_Chi_Minh",
+        description="IANA time zone the console shows times in (audit, jobs, submissions), e.g. Asia/Ho_Chi_Minh.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Address of the console as people reach it (e.g. https://govops.example.gov.vn), for the links "
@@ -160,6 +165,15 @@ class Settings(BaseSettings):
         if self.smtp_ssl and self.smtp_starttls:
             raise ValueError("set GOVOPS_SMTP_SSL (TLS from the start, port 465) or GOVOPS_SMTP_STARTTLS, not both")
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Asia/Ho_Chi_Minh") from None
+        return value
 
     @field_validator("audit_checkpoint_url", mode="before")
     @classmethod

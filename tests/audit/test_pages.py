@@ -81,9 +81,10 @@ def test_the_trail_newest_first_filtered_and_paged(sign_in: Callable[[str], Test
 
     by_target = web.get("/admin/audit", params={"target": "CPI", "action": "observations"})
     assert len(rows(by_target.text)) == 30
-    # From and to are UTC days, both included: 2 July 00:00 to 23:00 is i = 16 ... 39.
+    # From and to are days of the reader's clock (Asia/Ho_Chi_Minh, UTC+7), both included:
+    # 2 July 00:00 to 23:00 there is 1 July 17:00 to 2 July 16:00 UTC, i = 9 ... 32.
     window = web.get("/admin/audit", params={"from": "2025-07-02", "to": "2025-07-02"})
-    assert rows(window.text) == ids[39:15:-1]
+    assert rows(window.text) == ids[32:8:-1]
     assert 'value="2025-07-02"' in window.text
     none = web.get("/admin/audit", params={"actor": "nobody"})
     assert rows(none.text) == [] and "Không có mục nào khớp với bộ lọc." in none.text
@@ -113,3 +114,23 @@ def test_bad_filters_are_explained(sign_in: Callable[[str], TestClient]) -> None
 def test_the_page_is_in_english_too(sign_in: Callable[[str], TestClient]) -> None:
     page = sign_in("administrator").get("/admin/audit", params={"lang": "en"})
     assert "Audit trail" in page.text and "auth.sign_in" in page.text
+
+
+def test_entries_read_as_labels_in_local_time_with_the_person_and_the_system(
+    sign_in: Callable[[str], TestClient], session: Session
+) -> None:
+    session.execute(delete(AuditEntry))
+    record(session=session, action="auth.sign_in", actor_kind="user", actor="nguyen.van.a", agency="PC-79",
+           target="", detail={}, ip="10.1.2.3", at=T0)  # fmt: skip
+    record(session=session, action="submission.accepted", actor_kind="user", actor="hcm.officer", agency="PC-79",
+           target="sub-1", detail={"member": "PC-79/console"}, ip="10.1.2.3", at=T0)  # fmt: skip
+    record(session=session, action="submission.rejected", actor_kind="member", actor="PC-79/ioc", agency="PC-79",
+           target="sub-2", detail={}, ip="10.1.2.3", at=T0)  # fmt: skip
+    web = sign_in("administrator")
+    table = web.get("/admin/audit").text
+    assert "Đăng nhập <small><code>auth.sign_in</code></small>" in table
+    assert "Tiếp nhận số liệu gửi" in table and "Từ chối số liệu gửi" in table
+    # 08:00 UTC is 15:00 in Hồ Chí Minh City, and the page says which clock it reads.
+    assert table.count("2025-07-01 15:00:00 GMT+7") == 3 and "08:00:00" not in table
+    assert "<td>hcm.officer <small>(qua PC-79/console)</small></td>" in table
+    assert "<td>hệ thống PC-79/ioc</td>" in table

@@ -107,6 +107,7 @@ def test_removing_a_code_that_observations_use_is_refused_and_nothing_changes(se
     error = refused(session, doc)
     assert [p.as_dict() for p in error.problems] == [
         {
+            "code": "invalid",
             "message": "code 01 of COICOP_VN is used by 2 observations of CPI",
             "field": "codelists[COICOP_VN].codes",
             "value": "01",

@@ -194,7 +194,7 @@ def test_administrator_changes_a_users_role_and_agency(sign_in: Callable[[str], 
     form = web.get("/admin/users/le.thi.b")
     assert form.status_code == 200
     assert 'value="le.thi.b" readonly' in form.text and 'value="Lê Thị B"' in form.text
-    assert "Lần đăng nhập gần nhất" in form.text and "chưa bao giờ" in form.text
+    assert "Lần đăng nhập gần nhất" in form.text and "chưa đăng nhập lần nào" in form.text
     fields = user_fields(
         token_of(form.text), full_name="Lê Thị Bình", agency="MOF", role="analyst", language="en", active="true"
     )

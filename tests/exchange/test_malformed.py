@@ -182,8 +182,8 @@ def test_a_receipt_stored_with_a_non_finite_value_by_an_earlier_version_is_still
     again = client.get(f"/api/v1/submissions/{stored.id}", headers={"Authorization": f"Bearer {key}"})
     assert again.status_code == 200, again.text
     assert again.json()["problems"] == [
-        {"message": "value must be a finite number", "row": 1, "where": None, "field": "value", "value": "NaN",
-         "hint": None}
+        {"code": "invalid", "message": "value must be a finite number", "row": 1, "where": None, "field": "value",
+         "value": "NaN", "hint": None}
     ]  # fmt: skip
     replay = _post(client, key, "application/json", NON_FINITE["NaN"][0], "old-receipt")
     assert replay.status_code == 422 and replay.json()["submission"] == again.json()

@@ -73,7 +73,7 @@ def test_the_jobs_with_their_last_runs_in_both_languages(
     checkpoint = page.text.split('data-job="audit.checkpoint"')[1].split("</tr>")[0]
     assert "thất bại; sẽ thử lại lúc 08:02:00" in checkpoint and "OSError: disk full" in checkpoint
     prune = page.text.split('data-job="jobs.prune-runs"')[1].split("</tr>")[0]
-    assert "hằng ngày lúc 03:00 (Asia/Ho_Chi_Minh)" in prune and "<td>chưa bao giờ</td>" in prune
+    assert "hằng ngày lúc 03:00 (Asia/Ho_Chi_Minh)" in prune and "<td>chưa chạy lần nào</td>" in prune
     runs = page.text.split('data-testid="job-runs"')[1]
     assert "3 sessions, 1 sign-in failures deleted" in runs and "host:2" in runs
     english = web.get("/admin/jobs?lang=en")

@@ -3,16 +3,18 @@ and nothing written unless the whole batch passes."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +32,7 @@ from govops.warehouse import accept
 from govops.warehouse.models import Observation, ObservationRevision
 from tests.audit.conftest import PASSWORD, token_of
 from tests.cli.conftest import Govops, initialised_store
+from tests.web.language import english_sentences
 
 __all__ = ["initialised_store"]
 
@@ -47,7 +50,7 @@ GOOD_CSV = "indicator,area,period,value\nENT_NEW,79,2026-09,4100\nENT_NEW,79,202
 
 
 def _shape(problems: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    return [(p.get("row"), p.get("field"), p["message"], p.get("hint")) for p in problems]
+    return [(p.get("row"), p.get("field"), p["code"], p["message"], p.get("hint")) for p in problems]
 
 
 def _counts(session: Session) -> tuple[int, int, int]:
@@ -107,10 +110,14 @@ def test_the_same_bad_rows_give_the_same_problems_by_every_entry_point(
     by_api = client.post("/api/v1/observations", content=BAD_CSV.encode(), headers=auth)
     assert by_api.status_code == 422
     expected = _shape(by_api.json()["error"]["problems"])
-    # Every bad row is named, by row and field, and the good first row is not.
-    assert [(row, field) for row, field, _, _ in expected] == [
-        (3, "area"), (4, "period"), (5, "indicator"), (6, "value"), (7, "period")
-    ]  # fmt: skip
+    # Every bad row is named, by row, field and a code a program can act on, and the good first row is not.
+    assert [(row, field, code) for row, field, code, _, _ in expected] == [
+        (3, "area", "area.unknown"),
+        (4, "period", "period.invalid"),
+        (5, "indicator", "indicator.unknown"),
+        (6, "value", "value.not_a_number"),
+        (7, "period", "row.repeated"),
+    ]
 
     by_submission = client.post(
         "/api/v1/submissions", content=BAD_CSV.encode(), headers={**auth, "Idempotency-Key": "same-bad-rows"}
@@ -128,7 +135,7 @@ def test_the_same_bad_rows_give_the_same_problems_by_every_entry_point(
     assert upload.status_code == 422
     stored = session.scalars(select(Submission).where(Submission.file_name == "september.csv")).one()
     assert _shape(submissions.receipt(stored)["problems"]) == expected
-    for _, _, message, _ in expected:
+    for _, _, _, message, _ in expected:
         assert message.replace("'", "&#39;") in upload.text
 
     # govops ingest, as an operator runs it on a store of its own.
@@ -139,9 +146,9 @@ def test_the_same_bad_rows_give_the_same_problems_by_every_entry_point(
     (folder / "september.csv").write_text(BAD_CSV)
     run = Govops(store, folder)("ingest", "september.csv")
     assert run.code == 1
-    # The problem table the operator reads: row, field, problem, how to fix.
+    # The problem table the operator reads: row, field, code, problem, how to fix.
     cells = [[cell.strip() for cell in line.split("│")[1:-1]] for line in run.err.splitlines() if "│" in line]
-    assert [(int(row), field, message, hint) for row, field, message, hint in cells] == expected, run.err
+    assert [(int(row), field, code, message, hint) for row, field, code, message, hint in cells] == expected, run.err
 
     assert _counts(session) == before  # nothing written by any of them
 
@@ -155,7 +162,7 @@ def test_a_blocking_rule_rejects_the_batch_and_nothing_is_written(
     answer = client.post("/api/v1/observations", content=GOOD_CSV.encode(), headers=auth)
     assert answer.status_code == 422, answer.text
     assert _shape(answer.json()["error"]["problems"]) == [
-        (3, "value", "4200 is above 4,150", "check the figure with its source")
+        (3, "value", "rule.test.large_values", "4200 is above 4,150", "check the figure with its source")
     ]
     assert answer.json()["submission"]["status"] == "rejected"
     assert _counts(session) == before
@@ -172,7 +179,9 @@ def test_a_warning_rule_lets_the_batch_through_with_its_warnings_on_the_receipt(
     assert answer.status_code == 201, answer.text
     receipt = answer.json()
     assert (receipt["created"], receipt["problems"]) == (2, [])
-    assert _shape(receipt["warnings"]) == [(3, "value", "4200 is above 4,150", "check the figure with its source")]
+    assert _shape(receipt["warnings"]) == [
+        (3, "value", "rule.test.large_values", "4200 is above 4,150", "check the figure with its source")
+    ]
     assert _counts(session) == (before[0] + 2, before[1] + 2, before[2] + 2)
     # The receipt fetched again says the same.
     again = client.get(f"/api/v1/submissions/{receipt['id']}", headers={"Authorization": f"Bearer {key}"})
@@ -289,11 +298,14 @@ def test_govops_ingest_prints_warnings_and_stops_at_a_blocking_rule(
         [sys.executable, "-c", _INGEST_WITH_A_RULE, "blocking" if blocking else "warning", "ingest", "september.csv"],
         cwd=tmp_path, env=govops.env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    said = "row 3: value: 4200 is above 4,150 (how to fix: check the figure with its source)"
+    said = "row 3: value: 4200 is above 4,150 [rule.test.large_values] (how to fix: check the figure with its source)"
     if blocking:
         assert run.returncode == 1, run.stderr
         assert "1 problem(s) in 2 row(s); nothing was written" in run.stderr
-        assert re.search(r"│ 3\s+│ value\s+│ 4200 is above 4,150\s+│ check the figure with its source", run.stderr)
+        assert re.search(
+            r"│ 3\s+│ value\s+│ rule.test.large_values\s+│ 4200 is above 4,150\s+│ check the figure with its source",
+            run.stderr,
+        )
         assert _stored_rows(store) == 0
     else:
         assert run.returncode == 0, run.stderr
@@ -305,3 +317,85 @@ def test_govops_ingest_prints_warnings_and_stops_at_a_blocking_rule(
 def _stored_rows(store: Path) -> int:
     with closing(sqlite3.connect(store)) as db:
         return int(db.execute("SELECT count(*) FROM observation").fetchone()[0])
+
+
+def _filled_template(officer: TestClient, edit: Callable[[openpyxl.Workbook], None]) -> bytes:
+    """The province's template of the group, downloaded from the console and edited as a person would."""
+    got = officer.get("/submit/template", params={"group": "ENTERPRISES", "year": 2026})
+    assert got.status_code == 200, got.text
+    book = openpyxl.load_workbook(io.BytesIO(got.content))
+    edit(book)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _text_in_a_value_cell(book: openpyxl.Workbook) -> None:
+    sheet = book["ENT_NEW"]
+    header = next(r for r in sheet.iter_rows() if any(c.value == "2026-01" for c in r))
+    column = next(c.column for c in header if c.value == "2026-01")
+    row = next(r[0].row for r in sheet.iter_rows(min_row=header[0].row + 1) if r[0].value == "79")
+    sheet.cell(row=row, column=column, value="chưa có")
+
+
+def _renamed_sheet(book: openpyxl.Workbook) -> None:
+    book["ENT_NEW"].title = "Doanh nghiệp"
+
+
+# Each bad file an officer can upload: its name, its bytes (or how to make it from the template), the answer,
+# the problem's code, and words the Vietnamese page must say.
+BAD_FILES: list[tuple[str, Any, int, str, str]] = [
+    ("bao-cao.pdf", b"%PDF-1.4 a report\n", 415, "unsupported_media_type", "bao-cao.pdf không phải loại tệp"),
+    ("empty.xlsx", b"", 422, "not_xlsx", "Tệp không có nội dung"),
+    ("empty.csv", b"", 422, "empty_file", "Tệp không có nội dung"),
+    ("so-lieu.xlsx", _text_in_a_value_cell, 422, "value.not_a_number", "chứa chữ &#39;chưa có&#39;, không phải là số"),
+    ("doi-ten.xlsx", _renamed_sheet, 422, "template.sheet_missing", "Thiếu trang tính ENT_NEW"),
+    ("dia-ban.csv", b"indicator,area,period,value\nENT_NEW,99999,2026-09,1\n", 422, "area.unknown",
+     "Không có địa bàn mã &#39;99999&#39;"),
+    ("chi-tieu.csv", b"indicator,area,period,value\nNO_SUCH,79,2026-09,1\n", 422, "indicator.unknown",
+     "Không có chỉ tiêu mã &#39;NO_SUCH&#39;"),
+    ("tinh-khac.csv", b"indicator,area,period,value\nENT_NEW,01,2026-09,1\n", 422, "area.not_writable",
+     "chỉ gửi số liệu của tỉnh 79"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "content", "status", "code", "said"), BAD_FILES, ids=[f[0] for f in BAD_FILES])
+def test_each_bad_file_is_refused_in_vietnamese_with_its_place_and_nothing_is_stored(
+    client: TestClient, session: Session, name: str, content: Any, status: int, code: str, said: str
+) -> None:
+    officer = _officer(client, session)
+    body = content if isinstance(content, bytes) else _filled_template(officer, content)
+    before = _counts(session)
+    page = officer.get("/submit", params={"lang": "vi"})
+    upload = officer.post(
+        "/submit", data={"csrf_token": token_of(page.text)}, files={"file": (name, body, "application/octet-stream")}
+    )
+    assert upload.status_code == status, upload.text
+    assert said in upload.text
+    assert english_sentences(upload.text) == []
+    assert _counts(session) == before
+    stored = session.scalars(select(Submission).where(Submission.file_name == name)).all()
+    if status == 422:  # the file was received and refused: its receipt carries the code
+        codes = {p.code for p in submissions.stored_entries(stored[0])[0]}
+        assert codes == {code}, codes
+    if code == "value.not_a_number":
+        assert "trang tính ENT_NEW, ô" in upload.text  # the place, in the reader's words
+    if code == "unsupported_media_type":
+        assert ".xlsx" in upload.text and "application/vnd" not in upload.text
+
+
+def test_an_api_reader_who_asks_for_vietnamese_gets_the_same_codes_in_vietnamese(
+    client: TestClient, session: Session
+) -> None:
+    auth = {"Authorization": f"Bearer {_member_key(session)}", "Content-Type": "text/csv"}
+    english = client.post("/api/v1/observations", content=BAD_CSV.encode(), headers=auth).json()["error"]
+    vietnamese = client.post(
+        "/api/v1/observations", content=BAD_CSV.encode(), headers={**auth, "Accept-Language": "vi"}
+    ).json()["error"]
+    assert [(p["row"], p["field"], p["code"]) for p in vietnamese["problems"]] == [
+        (p["row"], p["field"], p["code"]) for p in english["problems"]
+    ]
+    by_code = {p["code"]: p for p in vietnamese["problems"]}
+    assert by_code["area.unknown"]["message"] == "Không có địa bàn mã '99999'"
+    assert by_code["indicator.unknown"]["hint"].startswith("Dùng mã chỉ tiêu")
+    assert english["problems"][0]["message"] == "unknown area '99999'"

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2 as httpx
 import openpyxl
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -248,4 +248,27 @@ def test_a_password_reset_reaches_the_persons_inbox_on_a_phone(browser: Browser,
     page.click("text=Đánh dấu đã đọc")
     page.wait_for_selector("[data-testid=inbox] li.read")
     assert page.locator("[data-testid=unread-count]").count() == 0
+    page.context.close()
+
+
+def test_the_api_documentation_renders_its_operations_without_internet(
+    browser: Browser, console: str, tmp_path: Path
+) -> None:
+    page = browser.new_context().new_page()
+    refused: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(f"{console}/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(f"{console}/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/v1/observations" in paths and "/api/v1/indicators" in paths
+    page.screenshot(path=str(tmp_path / "api-docs.png"))
+    assert refused == []
     page.context.close()

@@ -22,6 +22,7 @@ from govops.settings import Settings
 from govops.warehouse import series_cache
 from tests.conftest import use_session
 from tests.warehouse.conftest import obs, put
+from tests.web.language import english_sentences
 
 PASSWORD = "correct horse battery"
 PROVINCES = [a for a in read_areas() if a.level == "province" and a.valid_to is None]
@@ -93,6 +94,8 @@ def test_every_province_page_opens(web: TestClient, area: AreaRecord, lang: str)
     if code in FORMER_NAMES:
         expected = "đến 30/6/2025 là mã của" if lang == "vi" else "until 2025-06-30 the code of"
         assert f"{expected} {area.former_name_vi}" in page.text
+    if lang == "vi":
+        assert english_sentences(page.text) == []
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -101,6 +104,25 @@ def test_every_indicator_page_opens(web: TestClient, code: str, lang: str) -> No
     page = web.get(f"/explorer/{code}", params={"lang": lang})
     assert page.status_code == 200, page.text
     assert 'data-testid="chart"' in page.text and f"/explorer/{code}/download.csv" in page.text
+    if lang == "vi":
+        assert english_sentences(page.text) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "said"),
+    [
+        ("/provinces/99", 404, "Không có tỉnh, thành phố mã &#39;99&#39;"),
+        ("/explorer/NO_SUCH", 404, "Không có chỉ tiêu mã &#39;NO_SUCH&#39;"),
+        ("/no/such/page", 404, "Không có trang nào ở địa chỉ này"),
+        ("/admin/audit", 403, "Vai trò của bạn không được phép làm việc này"),
+    ],
+)
+def test_error_pages_speak_the_readers_language(web: TestClient, path: str, status: int, said: str) -> None:
+    page = web.get(path, params={"lang": "vi"})
+    assert page.status_code == status
+    assert said in page.text and english_sentences(page.text) == []
+    english = web.get(path, params={"lang": "en"})
+    assert english.status_code == status and "Không có" not in english.text
 
 
 def test_the_province_list_and_the_overview_open(web: TestClient) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+import json
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from govops.audit.checkpoints import existing_public_key, latest
+from govops.audit.models import AuditEntry
 from govops.audit.service import canonical_json, list_entries
 from govops.errors import GovopsError
 from govops.i18n import translations
@@ -39,8 +42,21 @@ def _day(request: Request, text: str, field: str) -> date | None:
         ) from None
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    """The start of `day` as the reader's clock counts it (GOVOPS_TIMEZONE)."""
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
+def system_of(entry: AuditEntry) -> str | None:
+    """The member system a person acted through (a console upload is submitted through the agency's)."""
+    detail: object = entry.detail
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail or "{}")
+        except ValueError:
+            return None
+    member = detail.get("member") if isinstance(detail, dict) else None
+    return str(member) if member else None
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -55,16 +71,17 @@ def audit_page(
     end: Annotated[str, Query(alias="to", max_length=40)] = "",
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
-    """Entries newest first, filtered by actor, action (or family: `auth`), target and UTC days (both
+    """Entries newest first, filtered by actor, action (or family: `auth`), target and days (both
     inclusive); the "next" link carries the cursor. HTMX asks for the table only."""
     since, until = _day(request, start, "from"), _day(request, end, "to")
+    zone = ZoneInfo(request.app.state.settings.timezone)
     page = list_entries(
         session=session,
         actor=actor.strip() or None,
         action=action.strip() or None,
         target=target.strip() or None,
-        since=_start_of(since) if since else None,
-        until=_start_of(until + timedelta(days=1)) if until else None,
+        since=_start_of(since, zone) if since else None,
+        until=_start_of(until + timedelta(days=1), zone) if until else None,
         after_id=decode_cursor(cursor, max_id=MAX_BIG_ID),
         limit=PAGE_SIZE,
     )
@@ -80,6 +97,7 @@ def audit_page(
             "page": page,
             "filters": filters,
             "detail_text": canonical_json,
+            "system_of": system_of,
             "first_page": not cursor,
             "last_checkpoint": last_checkpoint,
         },

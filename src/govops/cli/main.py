@@ -258,7 +258,7 @@ def warning_line(problem: Problem) -> str:
     place = f"row {problem.row}" if problem.row is not None else safe.get("where")
     said = f"{place}: " if place else ""
     said += f"{safe['field']}: " if "field" in safe else ""
-    said += str(safe["message"])
+    said += f"{safe['message']} [{problem.code}]"
     return said + (f" (how to fix: {safe['hint']})" if "hint" in safe else "")
 
 

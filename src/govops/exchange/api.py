@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from govops import signing
+from govops import i18n, signing
 from govops.auth.service import OFFICER_ROLES
 from govops.errors import GovopsError
 from govops.exchange import service, submissions
@@ -254,7 +254,8 @@ def _submit(request: Request, session: Session, member: Member, incoming: submis
         found, replayed = submissions.submit(
             session=session, member=member, incoming=incoming, server_key=signing_key, max_rows=settings.max_batch_rows
         )
-    content = Receipt.model_validate(submissions.receipt(found)).model_dump(mode="json")
+    locale = i18n.api_locale(request.headers.get("accept-language"))
+    content = Receipt.model_validate(submissions.receipt(found, locale=locale)).model_dump(mode="json")
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if found.status == "rejected":
         rejected = error_body("rejected", rejection_message(found), problems=content["problems"])
@@ -277,11 +278,12 @@ def rejection_message(submission: Submission) -> str:
     response_model=Receipt,
     responses={401: {"model": ErrorBody, "description": "missing, wrong, revoked or expired key"}},
 )
-def get_submission(session: WriteSessionDep, member: CallingMember, submission_id: str) -> Any:
-    """A receipt again, with every rejected row; only for the member that sent it."""
+def get_submission(request: Request, session: WriteSessionDep, member: CallingMember, submission_id: str) -> Any:
+    """A receipt again, with every rejected row; only for the member that sent it. Problems are worded in
+    English, or in Vietnamese for `Accept-Language: vi`."""
     # A writing session: the key's use is stamped, and committed with the answer.
     found = submissions.get_submission(session=session, member=member, submission_id=submission_id)
-    return submissions.receipt(found)
+    return submissions.receipt(found, locale=i18n.api_locale(request.headers.get("accept-language")))
 
 
 @router.get("/exchange/server-key", response_model=ServerKey)

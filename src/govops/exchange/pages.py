@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency, IndicatorGroup
 from govops.db.base import utcnow
-from govops.errors import GovopsError, NotFound
+from govops.errors import GovopsError, lazy_gettext
 from govops.exchange import service, webhooks
 from govops.exchange.models import Grant, Member, Submission, WebhookSubscription
 from govops.web.auditing import record_request
@@ -206,7 +206,13 @@ def _codes(text: str) -> list[str]:
 def _member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound(f"no member system {member_id}", hint="pick one from the list on /admin/exchange")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no member system %(member)s"),
+            lazy_gettext("pick one from the list of member systems"),
+            status=404,
+            member=member_id,
+        )
     return member
 
 

@@ -21,12 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govops import signing
+from govops import i18n, signing
 from govops.audit.service import record
 from govops.catalog.models import Agency, Indicator, indicator_group_member
 from govops.catalog.version import kept_by_stamp
 from govops.db.base import utcnow
-from govops.errors import GovopsError, NotFound, Problem
+from govops.errors import GovopsError, NotFound, Problem, lazy_gettext
 from govops.exchange.models import Grant, Member, Submission
 from govops.exchange.service import Unauthorized
 from govops.interop import readers
@@ -98,11 +98,13 @@ def submit(
     tally = Tally()
     rows, problems, places = _parse(incoming.body, fmt, mapping, incoming.file_name or "submission", tally)
     if len(rows) > max_rows:
-        raise GovopsError(
-            f"{len(rows)} observations in one submission; the limit is {max_rows}",
-            code="too_large",
+        raise GovopsError.of(
+            "too_large",
+            lazy_gettext("%(count)s values in one file; the limit is %(limit)s"),
+            lazy_gettext("split the figures over several files"),
             status=413,
-            hint="split the data into several submissions",
+            count=len(rows),
+            limit=max_rows,
         )
     outcome = accept(
         session=session,
@@ -308,30 +310,41 @@ class WriteRights:
         code, owner_id = self.indicators[row.indicator_id]
         member, agency = self.member.code, self.member.agency.code
         if row.indicator_id not in self.writable:
-            return Problem(
-                f"{member} may not submit {code}",
+            return Problem.of(
+                "indicator.not_writable",
+                lazy_gettext("%(member)s may not submit %(indicator)s"),
+                lazy_gettext("ask the Government Office for write access to a group that holds it"),
                 row=row.row,
                 field="indicator",
                 value=code,
-                hint="ask the Government Office for write access to a group that holds it",
+                member=member,
+                indicator=code,
             )
         if self.own_areas is None and owner_id != self.member.agency_id:
             owner = self.agencies.get(owner_id, "?")
-            return Problem(
-                f"{code} belongs to {owner}; {agency} submits only the indicators it owns",
+            return Problem.of(
+                "indicator.not_owned",
+                lazy_gettext("%(indicator)s belongs to %(owner)s; %(agency)s submits only the indicators it owns"),
+                lazy_gettext("%(owner)s submits %(indicator)s"),
                 row=row.row,
                 field="indicator",
                 value=code,
-                hint=f"{owner} submits {code}",
+                indicator=code,
+                owner=owner,
+                agency=agency,
             )
         if self.own_areas is not None and row.area_id not in self.own_areas:
             area = self.tree.nodes[row.area_id].code
-            return Problem(
-                f"{member} submits data of province {self.province} and its wards only, not of {area}",
+            return Problem.of(
+                "area.not_writable",
+                lazy_gettext("%(member)s submits data of province %(province)s and its wards only, not of %(area)s"),
+                lazy_gettext("use area %(province)s or one of its wards"),
                 row=row.row,
                 field="area",
                 value=area,
-                hint=f"use area {self.province} or one of its wards",
+                member=member,
+                province=self.province,
+                area=area,
             )
         if (
             row.source_agency_id != self.member.agency_id
@@ -339,13 +352,19 @@ class WriteRights:
             and row.indicator_id not in self.for_others
         ):
             source = self.agencies.get(row.source_agency_id or 0, "?")
-            return Problem(
-                f"{member} submits as {agency}, not as {source}",
+            return Problem.of(
+                "source.not_writable",
+                lazy_gettext("%(member)s submits as %(agency)s, not as %(source)s"),
+                lazy_gettext(
+                    "leave the source empty (it is %(agency)s), let %(source)s submit its own figures, or ask the "
+                    "Government Office for a grant for other agencies"
+                ),
                 row=row.row,
                 field="source",
                 value=source,
-                hint=f"leave source out (it is {agency}), let {source} submit its own figures, or ask the Government "
-                "Office for a grant for other agencies",
+                member=member,
+                agency=agency,
+                source=source,
             )
         return None
 
@@ -356,23 +375,30 @@ _WARNING = "warning"
 
 def stored_problems(problems: Sequence[Problem], warnings: Sequence[Problem]) -> str:
     """The submission's `problems` column: the problems, then the warnings (marked)."""
-    entries = [p.as_dict() for p in problems] + [{**w.as_dict(), _WARNING: True} for w in warnings]
+    entries = [p.stored() for p in problems] + [{**w.stored(), _WARNING: True} for w in warnings]
     return json.dumps(entries, ensure_ascii=False, default=str)
 
 
-def receipt(submission: Submission) -> dict[str, Any]:
+def stored_entries(submission: Submission) -> tuple[list[Problem], list[Problem]]:
+    """The submission's problems and warnings as they were found (with their wording, for any language)."""
     entries = json.loads(submission.problems)
+    problems = [Problem(**entry) for entry in entries if not entry.get(_WARNING)]
+    warnings = [
+        Problem(**{k: v for k, v in entry.items() if k != _WARNING}) for entry in entries if entry.get(_WARNING)
+    ]
+    return problems, warnings
+
+
+def receipt(submission: Submission, *, locale: str = "en") -> dict[str, Any]:
+    """The receipt, its problems worded in `locale` (field names and codes stay as they are)."""
+    # Through Problem again, so that receipts stored before problems were made JSON-safe (a NaN value,
+    # a lone surrogate) are still shown rather than failing the response.
+    problems, warnings = stored_entries(submission)
     return {
         **_signed_fields(submission, submission.member.code),
         "client_signature": submission.client_signature,
         "server_signature": submission.server_signature,
         "server_key_id": submission.server_key_id,
-        # Through Problem again, so that receipts stored before problems were made JSON-safe (a NaN value,
-        # a lone surrogate) are still shown rather than failing the response.
-        "problems": [Problem(**entry).as_dict() for entry in entries if not entry.get(_WARNING)],
-        "warnings": [
-            Problem(**{k: v for k, v in entry.items() if k != _WARNING}).as_dict()
-            for entry in entries
-            if entry.get(_WARNING)
-        ],
+        "problems": [i18n.worded(p, locale).as_dict() for p in problems],
+        "warnings": [i18n.worded(w, locale).as_dict() for w in warnings],
     }

@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 from typing import Literal
 
-from govops.errors import GovopsError, Problem
+from govops.errors import GovopsError, Problem, lazy_gettext
 from govops.interop.dhis2.mapping import load_mapping as load_dhis2_mapping
 from govops.interop.dhis2.mapping import to_dhis2_period
 from govops.interop.dhis2.read import read_data_value_set
@@ -47,12 +47,19 @@ def format_of(content_type: str | None) -> str:
     media = (content_type or "").split(";")[0].strip().lower()
     fmt = MEDIA_TYPES.get(media)
     if fmt is None:
-        raise GovopsError(
-            f"cannot read a body of type {media or 'unknown'!r}",
-            code="unsupported_media_type",
+        error = GovopsError.of(
+            "unsupported_media_type",
+            lazy_gettext("govops cannot read a file of type '%(media)s'"),
+            lazy_gettext(
+                "upload a filled-in Excel template (.xlsx), or a CSV, JSON, SDMX or DHIS2 file (SDMX and DHIS2 "
+                "with a mapping)"
+            ),
             status=415,
-            hint="send " + _ACCEPTED,
+            media=media or "unknown",
         )
+        # The API names the media types it takes; the console's words name the file types.
+        error.hint = "send " + _ACCEPTED
+        raise error
     return fmt
 
 
@@ -145,7 +152,15 @@ def places(rows: list[Row]) -> Places:
 
 def problem_of(exc: GovopsError) -> Problem:
     """A whole-body failure as the one problem of a rejected submission."""
-    return Problem(exc.message, where=exc.where, hint=exc.hint)
+    return Problem(
+        exc.message,
+        where=exc.where,
+        hint=exc.hint,
+        code=exc.code,
+        template=exc.template,
+        hint_template=exc.hint_template,
+        params=exc.params,
+    )
 
 
 def placed(problem: Problem, where: dict[int, str]) -> Problem:

@@ -16,7 +16,7 @@ whichever entry point it came.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -131,7 +131,8 @@ def accept(
     blocking: list[Problem] = []
     warnings: list[Problem] = []
     for rule in registered_rules():
-        found = list(rule.check(batch))
+        # Each problem names its rule, so that a client can tell one check's findings from another's.
+        found = [p if p.code.startswith("rule.") else replace(p, code=f"rule.{rule.name}") for p in rule.check(batch)]
         (blocking if rule.blocking else warnings).extend(found)
     outcome.warnings = _order(warnings)
     if blocking:

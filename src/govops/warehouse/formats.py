@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from govops.errors import GovopsError, Problem
+from govops.errors import GovopsError, Problem, lazy_gettext
 
 REQUIRED = ("indicator", "area", "period", "value")
 OPTIONAL = ("status", "unit", "source")
@@ -92,28 +92,32 @@ def _csv_records(reader: Any, where: str) -> Iterator[Row]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise GovopsError(
-            "the file is empty",
-            code="empty_file",
+        raise GovopsError.of(
+            "empty_file",
+            lazy_gettext("the file is empty"),
+            lazy_gettext("the first line must be the header indicator,area,period,value"),
             where=where,
-            hint="the first line must be the header indicator,area,period,value",
         ) from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise GovopsError(
-            f"the header lacks {', '.join(missing)}",
-            code="bad_header",
+        raise GovopsError.of(
+            "bad_header",
+            lazy_gettext("the header lacks %(missing)s"),
+            lazy_gettext("the first line must start with %(required)s; found %(found)s"),
             where=f"{where}, line 1",
-            hint=f"the first line must start with {','.join(REQUIRED)}; found {','.join(header)}",
+            missing=", ".join(missing),
+            required=",".join(REQUIRED),
+            found=",".join(header),
         )
     seen: set[str] = set()
     for name in header:
         if not name or name in seen:
-            raise GovopsError(
-                f"header column {name!r} is empty or repeated",
-                code="bad_header",
+            raise GovopsError.of(
+                "bad_header",
+                lazy_gettext("header column '%(name)s' is empty or repeated"),
+                lazy_gettext("give every column one distinct name"),
                 where=f"{where}, line 1",
-                hint="give every column one distinct name",
+                name=name,
             )
         seen.add(name)
     for cells in reader:
@@ -124,10 +128,13 @@ def _csv_records(reader: Any, where: str) -> Iterator[Row]:
             # Let validation report it with the row number rather than failing the whole file.
             yield (
                 line,
-                Problem(
-                    f"{len(cells)} cells where the header has {len(header)}",
+                Problem.of(
+                    "row.cell_count",
+                    lazy_gettext("%(cells)s cells where the header has %(columns)s"),
+                    lazy_gettext("check for a stray comma or a missing cell; quote text that contains commas"),
                     row=line,
-                    hint="check for a stray comma or a missing cell; quote text that contains commas",
+                    cells=len(cells),
+                    columns=len(header),
                 ),
             )
             continue
@@ -216,4 +223,9 @@ def unreadable_json(exc: RecursionError | ValueError) -> UnreadableJson:
 
 
 def _not_an_object(row: int) -> Problem:
-    return Problem("not an object", row=row, hint='write each observation as {"indicator": ..., "area": ...}')
+    return Problem.of(
+        "row.not_an_object",
+        lazy_gettext("not an object"),
+        lazy_gettext('write each observation as {"indicator": ..., "area": ...}'),
+        row=row,
+    )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govops.audit.service import CONFIDENTIAL
 from govops.catalog.models import Area, Indicator, IndicatorGroup
-from govops.errors import GovopsError, NotFound
+from govops.errors import GovopsError, lazy_gettext
 from govops.i18n import number
 from govops.periods import Freq, Period, PeriodError
 from govops.text import fold
@@ -136,7 +136,13 @@ def _readable(session: SessionDep, viewer: ViewerDep) -> dict[str, Indicator]:
 def _get_indicator(indicators: dict[str, Indicator], code: str) -> Indicator:
     ind = indicators.get(code)
     if ind is None:
-        raise NotFound(f"no indicator with code {code!r}", hint="search the catalogue in the explorer")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no indicator with code '%(indicator)s'"),
+            lazy_gettext("search the catalogue in the explorer"),
+            status=404,
+            indicator=code,
+        )
     return ind
 
 
@@ -393,7 +399,13 @@ def download(
 ) -> Response:
     ind = _get_indicator(_readable(session, viewer), code)
     if fmt not in ("csv", "xlsx"):
-        raise NotFound(f"no download as {fmt!r}", hint="use .csv or .xlsx")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no download as '%(format)s'"),
+            lazy_gettext("use .csv or .xlsx"),
+            status=404,
+            format=fmt,
+        )
     data = explorer_view(session, ind, freq=freq, view=view, areas=area, period=None)
     rows = _download_rows(ind, data, locale_of(request))
     if ind.classification == CONFIDENTIAL:
@@ -441,7 +453,13 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
     provinces = {a.code: a for a in _provinces(session)}
     area = provinces.get(code)
     if area is None:
-        raise NotFound(f"no province with code {code!r}", hint="choose one of the 34 provinces from the list")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no province with code '%(area)s'"),
+            lazy_gettext("choose one of the 34 provinces from the list"),
+            status=404,
+            area=code,
+        )
     locale = locale_of(request)
     indicators = _readable(session, viewer)
     versions = data_versions(session)

@@ -11,13 +11,14 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.catalog.dimensions import TOTAL, dim_key
 from govops.catalog.models import Agency, Area, Codelist, Indicator, Unit
 from govops.catalog.version import kept_by_stamp
-from govops.errors import Problem
+from govops.errors import Problem, lazy_gettext
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.schemas import ObservationIn, Status
@@ -197,11 +198,15 @@ def check_rows(
         key = (row.indicator_id, row.area_id, row.period, row.dim_key)
         if key in seen:
             problems.append(
-                Problem(
-                    f"repeats the data point of row {seen[key]}",
+                Problem.of(
+                    "row.repeated",
+                    lazy_gettext("repeats the figure of row %(first)s (same indicator, area, period and breakdown)"),
+                    lazy_gettext(
+                        "give each indicator, area, period and breakdown one figure only; delete one of the two"
+                    ),
                     row=number,
                     field="period",
-                    hint="send each indicator, area, period and dimension combination once per batch",
+                    first=seen[key],
                 )
             )
             continue
@@ -284,29 +289,90 @@ def already_clean(raw: Mapping[str, Any]) -> PlainRow | None:
 
 
 def problems_from_validation(exc: ValidationError, *, row: int | None) -> list[Problem]:
-    out = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or None
-        value = err.get("input")
-        out.append(
-            Problem(
-                message=_plain(err["msg"], field),
-                row=row,
-                field=field,
-                value=value if isinstance(value, str | int | float) else None,
-                hint=_hints.get(err["type"]),
-            )
-        )
-    return out
+    """pydantic's findings as problems worded by the catalogue; the API keeps pydantic's own English message."""
+    return [
+        validation_problem(err, row=row, field=".".join(str(p) for p in err["loc"]) or None) for err in exc.errors()
+    ]
 
 
-_hints = {
-    "missing": "every row needs indicator, area, period and value",
-    "float_parsing": "write numbers with a dot as the decimal separator and no thousands separator, e.g. 1234.5",
-    "extra_forbidden": "allowed fields: indicator, area, period, value, status, dims, unit, source",
-    "enum": "status is one of provisional, final, estimated, forecast",
-    "string_unicode": "the text holds a lone surrogate (such as \\ud800), which is no character: send proper UTF-8",
+def validation_problem(err: ErrorDetails, *, row: int | None, field: str | None) -> Problem:
+    """One of pydantic's findings, on `field` of `row`."""
+    value = err.get("input")
+    suffix, template, hint = _VALIDATION.get(err["type"], _OTHER)
+    params = {"field": field or ""}
+    return Problem(
+        message=_plain(err["msg"], field),
+        row=row,
+        field=field,
+        value=value if isinstance(value, str | int | float) and not isinstance(value, bool) else None,
+        hint=None if hint is None else hint % params,
+        code=f"{(field or 'row').split('.')[0]}.{suffix}",
+        template=template,
+        hint_template=hint,
+        params=params,
+    )
+
+
+# pydantic's error types -> (code suffix, message, hint); the code is "<field>.<suffix>", e.g. value.not_a_number.
+_VALIDATION: dict[str, tuple[str, str, str | None]] = {
+    "missing": (
+        "missing",
+        lazy_gettext("%(field)s is missing"),
+        lazy_gettext("every row needs indicator, area, period and value"),
+    ),
+    "float_parsing": (
+        "not_a_number",
+        lazy_gettext("not a number"),
+        lazy_gettext(
+            "write the figure as a number with a dot as the decimal separator and no thousands separator, e.g. 1234.5"
+        ),
+    ),
+    "float_type": (
+        "not_a_number",
+        lazy_gettext("not a number"),
+        lazy_gettext(
+            "write the figure as a number with a dot as the decimal separator and no thousands separator, e.g. 1234.5"
+        ),
+    ),
+    "finite_number": (
+        "not_finite",
+        lazy_gettext("not a finite number"),
+        lazy_gettext("write the figure as a number; leave the cell empty when there is no figure"),
+    ),
+    "extra_forbidden": (
+        "not_allowed",
+        lazy_gettext("%(field)s is not a column of an observation"),
+        lazy_gettext("allowed columns: indicator, area, period, value, status, dims, unit, source"),
+    ),
+    "enum": (
+        "not_allowed",
+        lazy_gettext("not a status govops knows"),
+        lazy_gettext("status is one of provisional, final, estimated, forecast"),
+    ),
+    "string_unicode": (
+        "not_text",
+        lazy_gettext("the text holds a character that is not one"),
+        lazy_gettext(
+            "the text holds a lone surrogate (such as \\ud800), which is no character: send proper UTF-8 text"
+        ),
+    ),
+    "string_type": (
+        "not_text",
+        lazy_gettext("%(field)s must be text"),
+        lazy_gettext("write the code as text, as the template gives it"),
+    ),
+    "string_too_short": (
+        "empty",
+        lazy_gettext("%(field)s is empty"),
+        lazy_gettext("every row needs indicator, area, period and value"),
+    ),
+    "string_too_long": (
+        "too_long",
+        lazy_gettext("%(field)s is too long to be a code"),
+        lazy_gettext("use the code as the template gives it"),
+    ),
 }
+_OTHER = ("invalid", lazy_gettext("%(field)s holds a value that is not allowed"), None)
 
 
 def _plain(message: str, field: str | None) -> str:
@@ -344,30 +410,36 @@ def _check_one(
 ) -> tuple[ValidRow | None, list[Problem]]:
     problems: list[Problem] = []
 
-    def bad(field: str, message: str, hint: str | None = None, value: Any = None) -> None:
-        problems.append(Problem(message, row=number, field=field, hint=hint, value=value))
+    def bad(code: str, field: str, message: str, hint: str | None = None, value: Any = None, **params: Any) -> None:
+        problems.append(Problem.of(code, message, hint, row=number, field=field, value=value, **params))
 
     ind = index.indicators.get(obs.indicator)
     if ind is None:
         bad(
+            "indicator.unknown",
             "indicator",
-            f"unknown indicator {obs.indicator!r}",
-            "see GET /api/v1/indicators for the codes",
+            lazy_gettext("unknown indicator '%(indicator)s'"),
+            lazy_gettext("use an indicator code as the template or the indicator catalogue gives it"),
             obs.indicator,
+            indicator=obs.indicator,
         )
     elif ind.derived:
         bad(
+            "indicator.derived",
             "indicator",
-            f"{ind.code} is derived by a formula and cannot be written",
-            "send the indicators its formula is made of",
+            lazy_gettext("%(indicator)s is derived by a formula and cannot be written"),
+            lazy_gettext("send the indicators its formula is made of"),
+            indicator=ind.code,
         )
     area = index.areas.get(obs.area)
     if area is None:
         bad(
+            "area.unknown",
             "area",
-            f"unknown area {obs.area!r}",
-            "use the official code: VN, a 2-digit province (01 = Ha Noi) or a 5-digit ward",
+            lazy_gettext("unknown area '%(area)s'"),
+            lazy_gettext("use the official code: VN, a 2-digit province (01 = Ha Noi) or a 5-digit ward"),
             obs.area,
+            area=obs.area,
         )
     period: Period | None = None
     try:
@@ -375,20 +447,41 @@ def _check_one(
         # such; series show it instead of adding up the shorter periods (warehouse.series).
         period = periods.parse(obs.period, ind.periodicity if ind else None, ind is not None and ind.adds_up_over_time)
     except PeriodError as exc:
-        bad("period", exc.message, exc.hint, obs.period)
+        problems.append(_period_problem(exc, obs.period, ind, number))
     if area is not None and period is not None:
         if area.valid_to is not None and period.start > area.valid_to:
-            successor = f" into {area.successor}" if area.successor else ""
-            bad(
-                "area",
-                f"{area.code} {area.name_vi} ceased on {area.valid_to} (merged{successor})",
-                f"report {period} under {area.successor or 'its successor'}",
-            )
+            if area.successor:
+                bad(
+                    "area.ceased",
+                    "area",
+                    lazy_gettext("%(area)s %(name)s ceased on %(until)s (merged into %(successor)s)"),
+                    lazy_gettext("report %(period)s under %(successor)s"),
+                    area=area.code,
+                    name=area.name_vi,
+                    until=str(area.valid_to),
+                    successor=area.successor,
+                    period=str(period),
+                )
+            else:
+                bad(
+                    "area.ceased",
+                    "area",
+                    lazy_gettext("%(area)s %(name)s ceased on %(until)s (merged)"),
+                    lazy_gettext("report %(period)s under the unit that took it over"),
+                    area=area.code,
+                    name=area.name_vi,
+                    until=str(area.valid_to),
+                    period=str(period),
+                )
         elif area.valid_from is not None and period.end < area.valid_from:
             bad(
+                "area.not_yet",
                 "area",
-                f"{area.code} {area.name_vi} exists only from {area.valid_from}",
-                "report earlier periods under the units that existed then",
+                lazy_gettext("%(area)s %(name)s exists only from %(since)s"),
+                lazy_gettext("report earlier periods under the units that existed then"),
+                area=area.code,
+                name=area.name_vi,
+                since=str(area.valid_from),
             )
     key = ""
     if ind is not None:
@@ -398,31 +491,74 @@ def _check_one(
                 # dataflow (SDMX) writes _T for it, so that export reads back in.
                 continue
             if dim not in ind.dimensions:
-                allowed = ", ".join(ind.dimensions) or "none"
-                bad(f"dims.{dim}", f"{ind.code} has no dimension {dim}", f"its dimensions: {allowed}")
+                bad(
+                    "dims.unknown",
+                    f"dims.{dim}",
+                    lazy_gettext("%(indicator)s has no dimension %(dim)s"),
+                    lazy_gettext("its dimensions: %(allowed)s")
+                    if ind.dimensions
+                    else lazy_gettext("it has no dimension"),
+                    indicator=ind.code,
+                    dim=dim,
+                    allowed=", ".join(ind.dimensions),
+                )
             elif code != TOTAL and code not in index.codes.get(dim, frozenset()):
-                bad(f"dims.{dim}", f"{code!r} is not a code of {dim}", f"see GET /api/v1/indicators/{ind.code}", code)
+                bad(
+                    "dims.unknown_code",
+                    f"dims.{dim}",
+                    lazy_gettext("'%(given)s' is not a code of %(dim)s"),
+                    lazy_gettext("use the codes of %(dim)s as the template gives them"),
+                    code,
+                    given=code,
+                    dim=dim,
+                )
         key = dim_key(ind.dimensions, obs.dims)
     value = obs.value
     if ind is not None and obs.unit is not None and obs.unit != ind.unit:
         given, wanted = index.units.get(obs.unit), index.units[ind.unit]
         if given is None:
-            bad("unit", f"unknown unit {obs.unit!r}", f"{ind.code} is measured in {ind.unit}")
+            bad(
+                "unit.unknown",
+                "unit",
+                lazy_gettext("unknown unit '%(unit)s'"),
+                lazy_gettext("%(indicator)s is measured in %(wanted)s"),
+                unit=obs.unit,
+                indicator=ind.code,
+                wanted=ind.unit,
+            )
         elif given[0] != wanted[0]:
             bad(
+                "unit.incompatible",
                 "unit",
-                f"{obs.unit} ({given[0]}) cannot be converted to {ind.unit} ({wanted[0]})",
-                f"send {ind.code} in {ind.unit}",
+                lazy_gettext("%(unit)s cannot be converted to %(wanted)s"),
+                lazy_gettext("send %(indicator)s in %(wanted)s"),
+                unit=obs.unit,
+                indicator=ind.code,
+                wanted=ind.unit,
             )
         else:
             value = value * given[1] / wanted[1]
             if not math.isfinite(value):
-                bad("value", f"{obs.value} {obs.unit} is out of range in {ind.unit}", "check the value and its unit")
+                bad(
+                    "value.out_of_range",
+                    "value",
+                    lazy_gettext("%(value)s %(unit)s is out of range in %(wanted)s"),
+                    lazy_gettext("check the value and its unit"),
+                    value=obs.value,
+                    unit=obs.unit,
+                    wanted=ind.unit,
+                )
     source_id: int | None = default_source if default_source is not None else ind.owner_id if ind is not None else None
     if obs.source is not None:
         source_id = index.agencies.get(obs.source)
         if source_id is None:
-            bad("source", f"unknown agency {obs.source!r}", "see GET /api/v1/agencies for the codes")
+            bad(
+                "source.unknown",
+                "source",
+                lazy_gettext("unknown agency '%(agency)s'"),
+                lazy_gettext("leave the source empty (it is your agency), or use an agency code of the catalogue"),
+                agency=obs.source,
+            )
     if problems or ind is None or area is None or period is None:
         return None, problems
     return ValidRow(
@@ -436,3 +572,29 @@ def _check_one(
         source_agency_id=source_id,
         row=number,
     ), []
+
+
+def _period_problem(exc: PeriodError, text: str, ind: IndicatorInfo | None, row: int) -> Problem:
+    """A period that cannot be read, or not in the indicator's frequency; the API keeps the period's own words."""
+    try:
+        Period.parse(text)
+    except PeriodError:
+        code = "period.invalid"
+        template = lazy_gettext("'%(period)s' is not a period")
+        hint: str = lazy_gettext("write periods as 2025-07 (a month), 2025-Q3 (a quarter) or 2025 (a year)")
+    else:
+        code = "period.wrong_frequency"
+        template = lazy_gettext("'%(period)s' is not a period of this indicator")
+        hint = lazy_gettext("this indicator is reported by periods such as %(example)s")
+    example = ind.periodicity.example if ind is not None else ""
+    return Problem(
+        message=exc.message,
+        row=row,
+        field="period",
+        hint=exc.hint,
+        value=text,
+        code=code,
+        template=template,
+        hint_template=hint,
+        params={"period": text, "example": example},
+    )

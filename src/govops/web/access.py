@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from govops.audit.service import Actor
 from govops.auth.service import WRITING_ROLES, readable_classifications
 from govops.db.base import utcnow
-from govops.errors import GovopsError, NotFound
+from govops.errors import GovopsError, lazy_gettext
 from govops.events.service import Interest
 from govops.exchange import service as exchange
 from govops.web.contacts import ContactStamps
@@ -172,7 +172,15 @@ def reader_of(request: Request) -> Reader:
 def require_readable(code: str, classification: str, reader: Reader) -> None:
     if not reader.may_read(code, classification):
         # 404, not 403: the existence of a confidential indicator is itself not for everyone.
-        raise NotFound(f"no indicator with code {code!r}", hint="list the codes with GET /api/v1/indicators")
+        error = GovopsError.of(
+            "not_found",
+            lazy_gettext("no indicator with code '%(indicator)s'"),
+            lazy_gettext("search the catalogue in the explorer"),
+            status=404,
+            indicator=code,
+        )
+        error.hint = "list the codes with GET /api/v1/indicators"  # the API's reader is a program
+        raise error
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -227,19 +235,23 @@ async def require_credentials_to_write(request: Request, session: SessionDep) ->
         return
     user = await run_in_threadpool(current_user, request, session)  # the route's own user, cached on the request
     if user is None:
-        raise GovopsError(
-            "changing data needs credentials",
+        error = GovopsError.of(
             # The code each side already answers with: a key for the API, a sign-in for the console.
-            code="unauthorized" if request.url.path.startswith("/api/") else "sign_in_required",
+            "unauthorized" if request.url.path.startswith("/api/") else "sign_in_required",
+            lazy_gettext("changing data needs credentials"),
+            lazy_gettext("sign in to the console"),
             status=401,
-            hint="send `Authorization: Bearer gvk_...` with your system's API key, or sign in to the console",
         )
+        error.hint = "send `Authorization: Bearer gvk_...` with your system's API key, or sign in to the console"
+        raise error
     if user.role not in WRITING_ROLES and not personal:
-        raise GovopsError(
-            f"your role ({user.role}) may not change data",
-            code="forbidden",
+        raise GovopsError.of(
+            "forbidden",
+            lazy_gettext("your role (%(role)s) may not change data"),
+            lazy_gettext("this needs the role %(roles)s; ask an administrator"),
             status=403,
-            hint=f"this needs the role {' or '.join(WRITING_ROLES)}; ask an administrator",
+            role=user.role,
+            roles=" or ".join(WRITING_ROLES),
         )
     await verify_csrf(request, user)
 

@@ -15,8 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from govops.errors import GovopsError, Problem
+from govops import i18n
+from govops.errors import GovopsError, Problem, lazy_gettext
 from govops.warehouse.formats import unreadable_json
+from govops.warehouse.validation import validation_problem
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +27,7 @@ CSRF_FAILED = "csrf_failed"
 
 
 class ProblemOut(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. value.not_a_number, area.unknown, rule.<name>")
     message: str
     row: int | None = None
     where: str | None = None
@@ -75,15 +78,7 @@ def _request_problems(exc: RequestValidationError) -> list[Problem]:
             row, loc = loc[2] + 1, loc[3:]
         elif loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:] if loc[0] == "body" else loc
-        value = err.get("input")
-        problems.append(
-            Problem(
-                message=err.get("msg", "invalid"),
-                row=row,
-                field=".".join(str(x) for x in loc) or None,
-                value=value if isinstance(value, str | int | float) and not isinstance(value, bool) else None,
-            )
-        )
+        problems.append(validation_problem(err, row=row, field=".".join(str(x) for x in loc) or None))
     return problems
 
 
@@ -136,6 +131,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def govops_error(request: Request, exc: GovopsError) -> Response:
         if wants_html(request):
             return _page(request, exc)
+        locale = i18n.api_locale(request.headers.get("accept-language"))
+        if locale != "en":
+            # A new plain error: the subclasses (NotFound, Rejected...) build their own wording.
+            exc = GovopsError(
+                i18n.problem_message(exc, locale),
+                code=exc.code,
+                hint=i18n.problem_hint(exc, locale),
+                where=exc.where,
+                status=exc.status,
+                problems=[i18n.worded(p, locale) for p in exc.problems],
+            )
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -145,11 +151,12 @@ def install_error_handlers(app: FastAPI) -> None:
             where = ", ".join(p.field or "" for p in problems)
             return _page(
                 request,
-                GovopsError(
-                    f"invalid value in {where}",
-                    code="invalid_request",
+                GovopsError.of(
+                    "invalid_request",
+                    lazy_gettext("invalid value in %(fields)s"),
+                    lazy_gettext("check the address of the page"),
                     status=400,
-                    hint="check the address of the page",
+                    fields=where,
                 ),
             )
         return JSONResponse(
@@ -175,11 +182,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and wants_html(request):
             return _page(
                 request,
-                GovopsError(
-                    "there is no page at this address",
-                    code="not_found",
+                GovopsError.of(
+                    "not_found",
+                    lazy_gettext("there is no page at this address"),
+                    lazy_gettext("use the menu to find the page"),
                     status=404,
-                    hint="use the menu to find the page",
                 ),
             )
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers or None)

@@ -25,7 +25,7 @@ from govops.audit.service import Actor
 from govops.auth import service
 from govops.auth.models import User, UserSession
 from govops.db.base import utcnow
-from govops.errors import GovopsError
+from govops.errors import GovopsError, lazy_gettext
 from govops.settings import get_settings
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep
@@ -94,10 +94,10 @@ CurrentUser = Annotated[User | None, Depends(current_user)]
 
 def require_user(user: CurrentUser) -> User:
     if user is None:
-        raise GovopsError(
-            "sign in to see this page",
-            code="sign_in_required",
-            hint="sign in with your user name and password; sessions end after 2 hours without activity",
+        raise GovopsError.of(
+            "sign_in_required",
+            lazy_gettext("sign in to see this page"),
+            lazy_gettext("sign in with your user name and password; sessions end after 2 hours without activity"),
             status=401,
         )
     return user
@@ -114,11 +114,13 @@ def require_role(*roles: str) -> Callable[[User], User]:
 
     def dependency(user: SignedInUser) -> User:
         if user.role not in roles:
-            raise GovopsError(
-                f"your role ({user.role}) may not do this",
-                code="forbidden",
-                hint=f"this needs the role {' or '.join(roles)}; ask an administrator",
+            raise GovopsError.of(
+                "forbidden",
+                lazy_gettext("your role (%(role)s) may not do this"),
+                lazy_gettext("this needs the role %(roles)s; ask an administrator"),
                 status=403,
+                role=user.role,
+                roles=" or ".join(roles),
             )
         return user
 
@@ -165,10 +167,10 @@ def check_csrf(request: Request, form_value: str | None) -> None:
     sent = form_value or request.headers.get(CSRF_HEADER)
     expected = user_session.csrf_token if user_session is not None else request.cookies.get(CSRF_COOKIE)
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise GovopsError(
-            "the form's security token is missing or out of date",
-            code=CSRF_FAILED,
-            hint="reload the page and send the form again (cookies must be enabled)",
+        raise GovopsError.of(
+            CSRF_FAILED,
+            lazy_gettext("the form's security token is missing or out of date"),
+            lazy_gettext("reload the page and send the form again (cookies must be enabled)"),
             status=403,
         )
 

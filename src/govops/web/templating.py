@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -16,6 +17,7 @@ from starlette.datastructures import QueryParams
 from govops import __version__, i18n
 from govops.notify.service import unread_count
 from govops.periods import Freq
+from govops.web import labels
 from govops.web.signin import csrf_token
 
 LANG_COOKIE = "govops_lang"
@@ -45,6 +47,10 @@ def replace_param(params: QueryParams, key: str, value: str) -> str:
     """The query string with `key` set to `value` (for links such as the language switch)."""
     items = [(k, v) for k, v in params.multi_items() if k != key]
     return urlencode([*items, (key, value)])
+
+
+def _zone(request: Request) -> ZoneInfo:
+    return ZoneInfo(request.app.state.settings.timezone)
 
 
 def locale_of(request: Request) -> str:
@@ -110,6 +116,12 @@ def render(
         "period_label": lambda text: i18n.period_label(text, locale),
         "freq_label": lambda code: Freq(code).label("vi" if locale == "vi" else "en"),
         "name": lambda item: getattr(item, f"name_{locale}", None) or getattr(item, "name_vi", ""),
+        "label": lambda table, code: translations.gettext(labels.english_label(table, code)) if code else "",
+        "local_time": lambda moment, seconds=False: labels.local_time(moment, _zone(request), seconds=seconds),
+        "problem_message": lambda item: i18n.problem_message(item, locale),
+        "problem_hint": lambda item: i18n.problem_hint(item, locale),
+        "place_label": lambda where: i18n.place_label(where, locale),
+        "field_label": lambda field: i18n.field_label(field, locale),
         "_": translations.gettext,
         "gettext": translations.gettext,
         "ngettext": translations.ngettext,

@@ -515,7 +515,7 @@ def test_too_big_is_refused_before_opening(template: bytes) -> None:
         (b"<html><table><tr><td>1</td></tr></table></html>", "this is a web page (HTML)"),
         (b"%PDF-1.7\n", "this is a PDF document"),
         (b"", "the file is empty"),
-        (bytes(range(256)) * 4, "this file is neither a zip-based .xlsx"),
+        (bytes(range(256)) * 4, "this file is not an Excel workbook (.xlsx) nor any spreadsheet"),
     ],
 )
 def test_not_an_xlsx_says_what_it_is(body: bytes, what: str) -> None:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from govops import signing
 from govops.auth.models import User
 from govops.auth.service import OFFICER_ROLES
 from govops.catalog.models import IndicatorGroup
-from govops.errors import GovopsError
+from govops.errors import GovopsError, lazy_gettext
 from govops.exchange import service, submissions
 from govops.exchange.models import Member, Submission
 from govops.interop.excel.template import Lang
@@ -67,22 +67,48 @@ def template(
 
 @router.post("/submit", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])
 async def upload(request: Request, session: WriteSessionDep, user: Officer) -> Response:
-    async with request.form(max_part_size=request.app.state.settings.max_submission_bytes) as form:
-        return await _upload(request, session, user, form)
+    limit = request.app.state.settings.max_submission_bytes
+    try:
+        async with request.form(max_part_size=limit) as form:
+            return await _upload(request, session, user, form)
+    except HTTPException as exc:  # Starlette's refusal of a part over the limit, in its own English words
+        if exc.status_code != 400:
+            raise
+        problem = GovopsError.of(
+            "too_large",
+            lazy_gettext("the file is larger than the %(limit)s MB an upload may be"),
+            lazy_gettext("split the figures over several templates (fewer indicators or periods each)"),
+            status=413,
+            limit=f"{limit / 1024 / 1024:.0f}",
+        )
+        return render(request, "submit.html", {**_context(session, user), "problem": problem}, status_code=413)
 
 
 async def _upload(request: Request, session: Session, user: User, form: FormData) -> Response:
     file, mapping = form.get("file"), str(form.get("mapping", "")).strip() or None
     if not isinstance(file, UploadFile) or not file.filename:
-        problem = GovopsError("choose a file to upload", code="missing_file", hint="a filled-in template (.xlsx)")
+        problem = GovopsError.of(
+            "missing_file",
+            lazy_gettext("choose a file to upload"),
+            lazy_gettext("a filled-in template (.xlsx), or a CSV, JSON, SDMX or DHIS2 file"),
+        )
         return render(request, "submit.html", {**_context(session, user), "problem": problem}, status_code=400)
-    body = await file.read()
     suffix = file.filename.rsplit(".", 1)[-1].lower() if "." in file.filename else ""
+    if suffix not in _BY_SUFFIX:
+        problem = GovopsError.of(
+            "unsupported_media_type",
+            lazy_gettext("%(file)s is not a file type this form takes"),
+            lazy_gettext("upload a filled-in Excel template (.xlsx), or a .csv, .json, .jsonl or .xml file"),
+            status=415,
+            file=file.filename,
+        )
+        return render(request, "submit.html", {**_context(session, user), "problem": problem}, status_code=415)
+    body = await file.read()
     settings = request.app.state.settings
     digest = hashlib.sha256(body).hexdigest()
     incoming = submissions.Incoming(
         body=body,
-        content_type=_BY_SUFFIX.get(suffix, file.content_type),
+        content_type=_BY_SUFFIX[suffix],
         idempotency_key=f"console:{user.username}:{digest}:{uuid.uuid4().hex}",
         signature=None,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
@@ -110,7 +136,16 @@ async def _upload(request: Request, session: Session, user: User, form: FormData
         context = {**_context(session, user), "problem": exc}
         return render(request, "submit.html", context, status_code=exc.status)
     receipt = submissions.receipt(found)
-    context = {**_context(session, user), "receipt": receipt, "replayed": replayed, "file_name": file.filename}
+    problems, warnings = submissions.stored_entries(found)
+    context = {
+        **_context(session, user),
+        "receipt": receipt,
+        "received_at": found.received_at,
+        "problems": problems,
+        "warnings": warnings,
+        "replayed": replayed,
+        "file_name": file.filename,
+    }
     status = 422 if found.status == "rejected" else 200 if replayed else 201
     return render(request, "submit.html", context, status_code=status)
 

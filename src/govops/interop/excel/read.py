@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 from python_calamine import CalamineWorkbook
 
-from govops.errors import GovopsError, Problem
+from govops.errors import GovopsError, Problem, lazy_gettext
 from govops.interop.excel.template import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -161,12 +161,14 @@ def read_workbook(
     never more than ``max_unpacked_bytes``; a larger one is refused before anything is inflated.
     """
     if len(body) > max_bytes:
-        raise GovopsError(
-            f"the workbook is {_mb(len(body))}; the limit is {_mb(max_bytes)}",
-            code="too_large",
+        raise GovopsError.of(
+            "too_large",
+            lazy_gettext("the workbook is %(size)s; the limit is %(limit)s"),
+            lazy_gettext("split the figures over several templates (fewer indicators or periods each)"),
             status=413,
             where=where,
-            hint="split the figures over several templates (fewer indicators or periods each)",
+            size=_mb(len(body)),
+            limit=_mb(max_bytes),
         )
     _refuse_other_formats(body, where=where)
     max_unpacked = min(max(len(body) * unpacked_ratio, MIN_UNPACKED_BYTES), max_unpacked_bytes)
@@ -177,12 +179,17 @@ def read_workbook(
     book = _calamine(lambda: CalamineWorkbook.from_object(io.BytesIO(body)), where=where)
     names = _calamine(lambda: [m.name for m in book.sheets_metadata], where=where)
     if LAYOUT_SHEET not in names:
-        raise GovopsError(
-            f"this workbook was not made from a govops template (it has no {LAYOUT_SHEET} sheet)",
-            code="not_a_template",
+        error = GovopsError.of(
+            "not_a_template",
+            lazy_gettext("this workbook was not made from a govops template (it has no %(sheet)s sheet)"),
+            lazy_gettext(
+                "download the template of the group on this page, copy the figures into it and upload that file"
+            ),
             where=where,
-            hint=f"{GET_TEMPLATE}, copy the figures into it and send that file",
+            sheet=LAYOUT_SHEET,
         )
+        error.hint = f"{GET_TEMPLATE}, copy the figures into it and send that file"  # read by the CLI and the API too
+        raise error
     layout_grid, _merged = _grid(book, LAYOUT_SHEET, where=where)
     layouts = _read_layout(layout_grid, where=f"{where}, sheet {LAYOUT_SHEET}")
 
@@ -207,12 +214,13 @@ def _mb(size: int) -> str:
 
 
 def _not_xlsx(what: str, *, where: str, hint: str | None = None) -> GovopsError:
-    return GovopsError(
-        f"{what}, not an Excel workbook (.xlsx) made from a govops template",
-        code="not_xlsx",
+    """`what` the file is (a catalogue message), and how to make it a template."""
+    return GovopsError.of(
+        "not_xlsx",
+        what,
+        hint or lazy_gettext("download the template on this page, fill it in and save it as Excel Workbook (.xlsx)"),
         where=where,
         status=415,
-        hint=hint or f"{GET_TEMPLATE}, fill it in and save it as an Excel Workbook (.xlsx)",
     )
 
 
@@ -220,29 +228,40 @@ def _refuse_other_formats(body: bytes, *, where: str) -> None:
     if body.startswith(_OLE_MAGIC):
         if _ENCRYPTED_MARK in body:
             raise _not_xlsx(
-                "this is a password-protected (encrypted) workbook",
+                lazy_gettext("this is a password-protected (encrypted) workbook, not one govops can read"),
                 where=where,
-                hint="remove the password (File > Info > Protect Workbook > Encrypt with Password) and send it again",
+                hint=lazy_gettext(
+                    "remove the password (File > Info > Protect Workbook > Encrypt with Password) and upload it again"
+                ),
             )
         raise _not_xlsx(
-            "this is an old Excel 97-2003 workbook (.xls)",
+            lazy_gettext("this is an old Excel 97-2003 workbook (.xls), not an Excel Workbook (.xlsx)"),
             where=where,
-            hint="open it in Excel and save it as Excel Workbook (.xlsx), or fill in a new govops template",
+            hint=lazy_gettext("open it in Excel and save it as Excel Workbook (.xlsx), or fill in a new template"),
         )
     if body.startswith(b"PK\x03\x04") or body.startswith(b"PK\x05\x06"):
         return
     head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if not body.strip():
-        raise _not_xlsx("the file is empty", where=where)
+        raise _not_xlsx(lazy_gettext("the file is empty"), where=where)
     if head.startswith(b"%pdf"):
-        raise _not_xlsx("this is a PDF document", where=where)
+        raise _not_xlsx(lazy_gettext("this is a PDF document, not an Excel workbook (.xlsx)"), where=where)
     if head.startswith(b"<!doctype html") or b"<html" in head or b"<table" in head:
-        raise _not_xlsx("this is a web page (HTML) saved with a spreadsheet name", where=where)
+        raise _not_xlsx(
+            lazy_gettext("this is a web page (HTML) saved with a spreadsheet name, not an Excel workbook (.xlsx)"),
+            where=where,
+        )
     if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
-        raise _not_xlsx("this is an Excel 2003 XML spreadsheet", where=where)
+        raise _not_xlsx(
+            lazy_gettext("this is an Excel 2003 XML spreadsheet, not an Excel workbook (.xlsx)"), where=where
+        )
     if b"\x00" not in head and _is_text(head):
-        raise _not_xlsx("this is a text file (CSV or similar)", where=where)
-    raise _not_xlsx("this file is neither a zip-based .xlsx nor any spreadsheet format govops knows", where=where)
+        raise _not_xlsx(
+            lazy_gettext("this is a text file (CSV or similar) named as an Excel workbook (.xlsx)"), where=where
+        )
+    raise _not_xlsx(
+        lazy_gettext("this file is not an Excel workbook (.xlsx) nor any spreadsheet govops knows"), where=where
+    )
 
 
 def _is_text(head: bytes) -> bool:
@@ -273,27 +292,27 @@ def _open_zip(body: bytes, *, where: str, max_unpacked: int) -> zipfile.ZipFile:
         raise _corrupt(f"not a readable zip archive: {exc}", where=where) from None
     if b"opendocument.spreadsheet" in mimetype:
         raise _not_xlsx(
-            "this is an OpenDocument spreadsheet (.ods)",
+            lazy_gettext("this is an OpenDocument spreadsheet (.ods), not an Excel workbook (.xlsx)"),
             where=where,
-            hint="in LibreOffice use File > Save As > Excel 2007-365 (.xlsx), or fill in a new govops template",
+            hint=lazy_gettext("in LibreOffice use File > Save As > Excel 2007-365 (.xlsx), or fill in a new template"),
         )
     if mimetype.startswith(b"application/vnd.oasis.opendocument"):
-        raise _not_xlsx("this is an OpenDocument file, not a spreadsheet", where=where)
+        raise _not_xlsx(lazy_gettext("this is an OpenDocument file, not an Excel workbook (.xlsx)"), where=where)
     if "xl/workbook.bin" in names:
         raise _not_xlsx(
-            "this is an Excel binary workbook (.xlsb)",
+            lazy_gettext("this is an Excel binary workbook (.xlsb), not an Excel workbook (.xlsx)"),
             where=where,
-            hint="open it in Excel and save it as Excel Workbook (.xlsx)",
+            hint=lazy_gettext("open it in Excel and save it as Excel Workbook (.xlsx)"),
         )
     if "xl/workbook.xml" not in names:
-        kind = (
-            "a Word document (.docx)"
+        what = (
+            lazy_gettext("this is a Word document (.docx), not an Excel workbook (.xlsx)")
             if "word/document.xml" in names
-            else "a PowerPoint presentation (.pptx)"
+            else lazy_gettext("this is a PowerPoint presentation (.pptx), not an Excel workbook (.xlsx)")
             if "ppt/presentation.xml" in names
-            else "a zip archive"
+            else lazy_gettext("this is a zip archive, not an Excel workbook (.xlsx)")
         )
-        raise _not_xlsx(f"this is {kind}", where=where)
+        raise _not_xlsx(what, where=where)
     unpacked = sum(info.file_size for info in infos)
     if unpacked > max_unpacked:
         raise _unpacks_too_large(f"unpacks to {_mb(unpacked)}", body=body, max_unpacked=max_unpacked, where=where)
@@ -603,13 +622,23 @@ def _as_int(cell: Cell) -> int | None:
 
 
 def _missing_sheet(layout: _SheetLayout, strangers: list[str]) -> Problem:
-    found = f"; the workbook has sheet(s) the template did not make: {', '.join(strangers)}" if strangers else ""
-    return Problem(
-        f"sheet {layout.sheet} of the template is missing: it was deleted or renamed{found}",
+    message = (
+        lazy_gettext(
+            "sheet %(sheet)s of the template is missing: it was deleted or renamed; the workbook has sheet(s) the "
+            "template did not make: %(strangers)s"
+        )
+        if strangers
+        else lazy_gettext("sheet %(sheet)s of the template is missing: it was deleted or renamed")
+    )
+    return Problem.of(
+        "template.sheet_missing",
+        message,
+        lazy_gettext("rename the sheet back to %(sheet)s, or download a new template and copy the figures into it"),
         where=f"sheet {layout.sheet}",
         field="sheet",
         value=layout.sheet,
-        hint=f"rename the sheet back to {layout.sheet}, or {NEW_TEMPLATE}",
+        sheet=layout.sheet,
+        strangers=", ".join(strangers),
     )
 
 
@@ -784,73 +813,116 @@ def _value(found: Cell, *, special: tuple[str, str] | None, sheet: str, row: int
             field="value",
             value=error,
             hint="correct the formula or type the figure; leave the cell empty when there is no figure",
+            code="value.excel_error",
+            template=lazy_gettext("cell %(cell)s shows the Excel error %(error)s, not a number"),
+            hint_template=lazy_gettext(
+                "correct the formula or type the figure; leave the cell empty when there is no figure"
+            ),
+            params={"cell": ref, "error": error},
         )
     if special is not None and found == "":
-        return Problem(
-            f"cell {ref} holds the formula ={special[1]} but no computed value: the file was saved by a program "
-            "that does not calculate formulas",
+        return Problem.of(
+            "value.formula_not_computed",
+            lazy_gettext(
+                "cell %(cell)s holds the formula %(formula)s but no computed value: the file was saved by a program "
+                "that does not calculate formulas"
+            ),
+            lazy_gettext(
+                "open the file in Excel or LibreOffice and save it again, or paste the values instead of formulas"
+            ),
             where=where,
             field="value",
             value=f"={special[1]}",
-            hint="open the file in Excel or LibreOffice and save it again, or paste the values instead of formulas",
+            cell=ref,
+            formula=f"={special[1]}",
         )
     if isinstance(found, bool):
-        return Problem(
-            f"cell {ref} holds {str(found).upper()}, not a number",
+        return Problem.of(
+            "value.not_a_number",
+            lazy_gettext("cell %(cell)s holds %(text)s, not a number"),
+            lazy_gettext("type the figure; leave the cell empty when there is no figure"),
             where=where,
             field="value",
             value=found,
-            hint="type the figure; leave the cell empty when there is no figure",
+            cell=ref,
+            text=str(found).upper(),
         )
     if isinstance(found, int | float):
         if not math.isfinite(found):
-            return Problem(f"cell {ref} holds {found}, not a finite number", where=where, field="value", value=found)
+            return Problem.of(
+                "value.not_finite",
+                lazy_gettext("cell %(cell)s holds %(text)s, not a finite number"),
+                lazy_gettext("type the figure; leave the cell empty when there is no figure"),
+                where=where,
+                field="value",
+                value=found,
+                cell=ref,
+                text=str(found),
+            )
         return float(found)
     if isinstance(found, str):
         return None if not found.strip() else _text_problem(found, ref=ref, where=where)
     if isinstance(found, date | time | timedelta):
-        return Problem(
-            f"cell {ref} holds a date or time ({_display(found)}), not a number",
+        return Problem.of(
+            "value.not_a_number",
+            lazy_gettext("cell %(cell)s holds a date or time (%(text)s), not a number"),
+            lazy_gettext("format the cell as Number (Home > Number Format) and type the figure"),
             where=where,
             field="value",
             value=_display(found),
-            hint="format the cell as Number (Home > Number Format) and type the figure",
+            cell=ref,
+            text=_display(found),
         )
-    return Problem(f"cell {ref} holds {found!r}, not a number", where=where, field="value", value=repr(found))
+    return Problem.of(
+        "value.not_a_number",
+        lazy_gettext("cell %(cell)s holds %(text)s, not a number"),
+        lazy_gettext("type the figure; leave the cell empty when there is no figure"),
+        where=where,
+        field="value",
+        value=repr(found),
+        cell=ref,
+        text=repr(found),
+    )
 
 
 def _text_problem(text: str, *, ref: str, where: str) -> Problem:
     stripped = text.strip().replace("\u00a0", "").replace(" ", "")
-    hint = "type the figure as a number; leave the cell empty when there is no figure"
+    params: dict[str, Any] = {"cell": ref, "text": text, "number": stripped}
+    hint = lazy_gettext("type the figure as a number; leave the cell empty when there is no figure")
     if _PLAIN_NUMBER.fullmatch(stripped):
-        message = f"cell {ref} holds the number {stripped} stored as text"
-        hint = "convert it to a number (the warning triangle > Convert to Number) or type it again"
+        message = lazy_gettext("cell %(cell)s holds the number %(number)s stored as text")
+        hint = lazy_gettext("convert it to a number (the warning triangle > Convert to Number) or type it again")
     elif _ENGLISH_GROUPED.fullmatch(stripped):
-        plain = stripped.replace(",", "")
-        message = f"cell {ref} holds the text {text!r} with thousands separators, meant as {plain}"
-        hint = f"type {plain} as a number; Excel shows the separators itself"
+        params["plain"] = stripped.replace(",", "")
+        message = lazy_gettext("cell %(cell)s holds the text '%(text)s' with thousands separators, meant as %(plain)s")
+        hint = lazy_gettext("type %(plain)s as a number; Excel shows the separators itself")
     elif _COMMA_THOUSANDS.fullmatch(stripped):
-        message = (
-            f"cell {ref} holds the text {text!r}: a comma can mean thousands ({stripped.replace(',', '')}) "
-            f"or decimals ({stripped.replace(',', '.')})"
+        params["thousands"], params["decimals"] = stripped.replace(",", ""), stripped.replace(",", ".")
+        message = lazy_gettext(
+            "cell %(cell)s holds the text '%(text)s': a comma can mean thousands (%(thousands)s) "
+            "or decimals (%(decimals)s)"
         )
-        hint = "type the figure as a number, with the decimal mark Excel's settings use"
+        hint = lazy_gettext("type the figure as a number, with the decimal mark Excel's settings use")
     elif _COMMA_DECIMAL.fullmatch(stripped):
-        plain = stripped.replace(",", ".")
-        message = f"cell {ref} holds the text {text!r} with a comma as the decimal mark, meant as {plain}"
-        hint = f"type {plain} as a number (or set Excel's decimal separator to the comma and type it again)"
-    elif _VIETNAMESE.fullmatch(stripped):
-        plain = stripped.replace(".", "").replace(",", ".")
-        message = (
-            f"cell {ref} holds the text {text!r} written the Vietnamese way "
-            f"(dot for thousands, comma for decimals), meant as {plain}"
+        params["plain"] = stripped.replace(",", ".")
+        message = lazy_gettext(
+            "cell %(cell)s holds the text '%(text)s' with a comma as the decimal mark, meant as %(plain)s"
         )
-        hint = f"type {plain} as a number; Excel shows separators by its own settings"
+        hint = lazy_gettext(
+            "type %(plain)s as a number (or set Excel's decimal separator to the comma and type it again)"
+        )
+    elif _VIETNAMESE.fullmatch(stripped):
+        params["plain"] = stripped.replace(".", "").replace(",", ".")
+        message = lazy_gettext(
+            "cell %(cell)s holds the text '%(text)s' written the Vietnamese way "
+            "(dot for thousands, comma for decimals), meant as %(plain)s"
+        )
+        hint = lazy_gettext("type %(plain)s as a number; Excel shows separators by its own settings")
     elif stripped.upper() in _ERROR_MEANING:
-        message = f"cell {ref} holds the text {text!r}, an Excel error typed in, not a number"
+        message = lazy_gettext("cell %(cell)s holds the text '%(text)s', an Excel error typed in, not a number")
     else:
-        message = f"cell {ref} holds the text {text!r}, not a number"
-    return Problem(message, where=where, field="value", value=text, hint=hint)
+        message = lazy_gettext("cell %(cell)s holds the text '%(text)s', not a number")
+    return Problem.of("value.not_a_number", message, hint, where=where, field="value", value=text, **params)
 
 
 def _outside_problems(layout: _SheetLayout, grid: list[list[Cell]]) -> list[Problem]:

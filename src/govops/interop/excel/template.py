@@ -81,7 +81,7 @@ _LABELS: dict[Lang, dict[str, str]] = {
         "agency": "Đơn vị báo cáo",
         "decimals": "số chữ số thập phân",
         "fill_in": "Nhập số liệu vào các ô màu trắng; để trống ô không có số liệu. "
-        "Không chèn, xoá, di chuyển hay gộp hàng, cột.",
+        "Không chèn, xóa, di chuyển hay gộp hàng, cột.",
         "error_title": "Số liệu không hợp lệ",
         "error": "Ô này chỉ nhận một con số (ví dụ 101,25 hoặc 101.25 theo cài đặt của Excel). "
         "Để trống nếu không có số liệu.",
@@ -126,9 +126,9 @@ _HOW_TO: dict[Lang, tuple[str, ...]] = {
         "Mỗi chỉ tiêu có một trang tính riêng, tên trang là mã chỉ tiêu.",
         "Chỉ nhập số vào các ô màu trắng, mỗi hàng là một địa bàn (và một phân tổ nếu có), mỗi cột là một kỳ.",
         "Để trống ô không có số liệu; không ghi chữ, ký hiệu (như -, x, ...) hay công thức báo lỗi (#DIV/0!, #N/A).",
-        "Không chèn, xoá, di chuyển, gộp hàng hoặc cột; không đổi tên hay xoá trang tính. "
+        "Không chèn, xóa, di chuyển, gộp hàng hoặc cột; không đổi tên hay xóa trang tính. "
         "Cần địa bàn hoặc kỳ khác thì tải mẫu biểu mới.",
-        "Các trang được khoá không đặt mật khẩu (Xem lại > Bỏ bảo vệ trang tính) "
+        "Các trang được khóa không đặt mật khẩu (Xem lại > Bỏ bảo vệ trang tính) "
         "chỉ để tránh sửa nhầm mã, tên và tiêu đề.",
         "Lưu tệp ở định dạng Excel Workbook (.xlsx), không lưu thành .xls, .ods hay .csv, rồi nộp qua govops.",
     ),
