@@ -170,7 +170,7 @@ def test_a_confirmation_after_the_store_moved_shows_the_new_plan_instead_of_writ
     status, again = _press(officer, text, "confirm")
     assert status == 409 and "Số liệu đang lưu đã thay đổi kể từ lúc xem trước" in again
     assert "3.111" in _section(again, "preview-changed") and _stored(session)["2025-05"] == 3111.0
-    status, receipt = _press(officer, again, "confirm")
+    status, _receipt = _press(officer, again, "confirm")
     assert status == 201 and _stored(session)["2025-05"] == 3300.0
 
 
