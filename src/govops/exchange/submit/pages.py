@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException
 
 from govops import signing
 from govops.auth.models import User
@@ -73,23 +72,23 @@ def template(
 
 @router.post("/submit", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)])
 async def upload(request: Request, session: WriteSessionDep, user: Officer) -> Response:
-    limit = request.app.state.settings.max_submission_bytes
-    try:
-        async with request.form(max_part_size=limit) as form:
-            return await _upload(request, session, user, form)
-    except MultiPartException:
-        # Only the size of one part can make a well-formed form unreadable here: the file is over the limit.
-        gettext = translations(locale_of(request)).gettext
-        problem = GovopsError(
-            gettext("The file is larger than %(limit)s MB, the most one upload may carry.") % {"limit": limit >> 20},
-            code="too_large",
-            status=413,
-            hint=gettext(
-                "Split the figures over several files (fewer indicators or fewer months in each) "
-                "and upload them one after the other."
-            ),
-        )
-        return _refused(request, session, user, problem)
+    # The CSRF check has read the form already (a file spools to disk); leaving this block closes it.
+    async with request.form(max_part_size=request.app.state.settings.max_submission_bytes) as form:
+        return await _upload(request, session, user, form)
+
+
+def _too_large(request: Request, session: Session, user: User, limit: int) -> Response:
+    gettext = translations(locale_of(request)).gettext
+    problem = GovopsError(
+        gettext("The file is larger than %(limit)s MB, the most one upload may carry.") % {"limit": limit >> 20},
+        code="too_large",
+        status=413,
+        hint=gettext(
+            "Split the figures over several files (fewer indicators or fewer months in each) "
+            "and upload them one after the other."
+        ),
+    )
+    return _refused(request, session, user, problem)
 
 
 async def _upload(request: Request, session: Session, user: User, form: FormData) -> Response:
@@ -117,6 +116,9 @@ async def _upload(request: Request, session: Session, user: User, form: FormData
             else gettext("Download the template above, copy the figures into it, save it as .xlsx and upload that."),
         )
         return _refused(request, session, user, problem)
+    limit = request.app.state.settings.max_submission_bytes
+    if file.size is not None and file.size > limit:
+        return _too_large(request, session, user, limit)  # refused before the file is read into memory
     body = await file.read()
     if not body:
         problem = GovopsError(
