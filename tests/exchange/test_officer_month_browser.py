@@ -36,7 +36,7 @@ def test_the_officers_month_from_due_list_to_stored_values(
     due = page.locator("[data-testid=due]")
     assert "Số liệu" in due.inner_text() and due.locator("[data-testid=due-ENT_NEW]").count() == 1
     _fits(page, width, "submit page")
-    page.screenshot(path=str(tmp_path / f"{screen}-1-due.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / f"{screen}-1-due.png"), full_page=False)
 
     last_month = Period.from_date(date.today(), Freq.M).previous()
     page.select_option("select[name=group]", "ENTERPRISES")
@@ -69,6 +69,7 @@ def test_the_officers_month_from_due_list_to_stored_values(
     assert any(f"Tháng {last_month.start.month}/{last_month.year}" in table for table in shown)
     _fits(page, width, "preview")
     page.screenshot(path=str(tmp_path / f"{screen}-2-preview.png"), full_page=True)
+    page.locator("[data-testid=preview]").screenshot(path=str(tmp_path / f"{screen}-2-preview-panel.png"))
     stored = page.request.get(
         f"{console}/api/v1/observations?indicator=ENT_NEW&area=79&start={last_month - 1}&end={last_month}"
     )
@@ -81,6 +82,7 @@ def test_the_officers_month_from_due_list_to_stored_values(
     assert "Người gửi" in receipt and "(officer)" in receipt
     _fits(page, width, "receipt")
     page.screenshot(path=str(tmp_path / f"{screen}-3-receipt.png"), full_page=True)
+    page.locator("[data-testid=receipt]").screenshot(path=str(tmp_path / f"{screen}-3-receipt-panel.png"))
     stored = page.request.get(
         f"{console}/api/v1/observations?indicator=ENT_NEW&area=79&start={last_month - 1}&end={last_month}"
     )
