@@ -11,8 +11,9 @@ language; what varies (the value, the cell) travels in the problem's other field
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -73,13 +74,12 @@ def far_from_history(batch: Batch) -> list[Problem]:
     found: list[Problem] = []
     for indicator_id, rows in by_indicator.items():
         history = _history(batch, indicator_id, rows)
+        if not history:
+            continue
         for row in rows:
-            earlier = [
-                value
-                for period, value in history.get((row.area_id, row.dim_key), ())
-                if period < row.period and _shape(period) == _shape(row.period)
-            ][-HISTORY:]
-            if _is_outlier(row.value, earlier):
+            periods, values = history.get((row.area_id, row.dim_key, _shape(row.period)), ((), ()))
+            end = bisect_left(periods, row.period)
+            if _is_outlier(row.value, values[max(0, end - HISTORY) : end]):
                 found.append(Problem(FAR, field="value", row=row.row, value=row.value, hint=FAR_HINT))
     return found
 
@@ -107,11 +107,12 @@ def _shape(period: str) -> tuple[int, str]:
     return len(period), "d" if mark.isdigit() else mark
 
 
-def _history(
-    batch: Batch, indicator_id: int, rows: Iterable[ValidRow]
-) -> dict[tuple[int, str], list[tuple[str, float]]]:
-    """The stored values of the rows' series before the latest of their periods, oldest first."""
-    rows = list(rows)
+# A series' stored periods and values of one shape, in period order: (area, dimension key, shape) -> both lists.
+_Series = dict[tuple[int, str, tuple[int, str]], tuple[list[str], list[float]]]
+
+
+def _history(batch: Batch, indicator_id: int, rows: Sequence[ValidRow]) -> _Series:
+    """The stored values of the rows' series, from HISTORY periods before the earliest row to the latest row."""
     o = Observation
     session = batch.session
     if session.scalar(select(o.id).where(o.indicator_id == indicator_id).limit(1)) is None:
@@ -119,7 +120,7 @@ def _history(
     latest = max(row.period for row in rows)
     # Periods of one shape sort as text; the window starts HISTORY periods before the earliest row.
     earliest = min(str(Period.parse(row.period) - HISTORY) for row in rows)
-    out: dict[tuple[int, str], list[tuple[str, float]]] = defaultdict(list)
+    out: _Series = {}
     for areas in batched(sorted({row.area_id for row in rows}), _CHUNK):
         stmt = (
             select(o.area_id, o.dim_key, o.period, o.value)
@@ -127,5 +128,7 @@ def _history(
             .order_by(o.area_id, o.dim_key, o.period)
         )
         for area_id, key, period, value in session.execute(stmt):
-            out[(area_id, key)].append((period, value))
+            periods, values = out.setdefault((area_id, key, _shape(period)), ([], []))
+            periods.append(period)
+            values.append(value)
     return out
