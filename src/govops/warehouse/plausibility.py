@@ -10,7 +10,6 @@ language; what varies (the value, the cell) travels in the problem's other field
 
 from __future__ import annotations
 
-import statistics
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
@@ -88,11 +87,16 @@ def robust_z(value: float, history: Sequence[float]) -> float | None:
     """0.6745 (value - median) / MAD, or None when the history is too short or does not vary."""
     if len(history) < MIN_HISTORY:
         return None
-    median = statistics.median(history)
-    mad = statistics.median(abs(x - median) for x in history)
+    median = _median(sorted(history))
+    mad = _median(sorted(abs(x - median) for x in history))
     if mad == 0:
         return None
     return 0.6745 * (value - median) / mad
+
+
+def _median(ordered: Sequence[float]) -> float:
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _is_outlier(value: float, history: Sequence[float]) -> bool:
@@ -119,7 +123,7 @@ def _history(batch: Batch, indicator_id: int, rows: Sequence[ValidRow]) -> _Seri
         return {}  # a first load: nothing to compare with, and no query per area
     latest = max(row.period for row in rows)
     # Periods of one shape sort as text; the window starts HISTORY periods before the earliest row.
-    earliest = min(str(Period.parse(row.period) - HISTORY) for row in rows)
+    earliest = min(str(Period.parse(period) - HISTORY) for period in {row.period for row in rows})
     out: _Series = {}
     for areas in batched(sorted({row.area_id for row in rows}), _CHUNK):
         stmt = (
