@@ -61,6 +61,13 @@ def _upload(client: TestClient, body: bytes, name: str = "ho-chi-minh.xlsx") -> 
     return response.status_code, response.text
 
 
+def _confirm(client: TestClient, preview: str) -> tuple[int, str]:
+    """The officer's click on "Confirm and store" under a preview."""
+    token = preview.split('name="token" value="')[1].split('"')[0]
+    response = client.post("/submit/confirm", data={"csrf_token": token_of(preview), "token": token})
+    return response.status_code, response.text
+
+
 def _stored(session: Session) -> dict[str, float]:
     rows = session.execute(
         select(Observation.period, Observation.value)
@@ -91,6 +98,8 @@ def test_a_province_officer_downloads_fills_in_and_uploads_a_template(officer: T
     member = service.get_member(session=session, code="PC-79/console")
     service.grant(session=session, member=member, group="ENTERPRISES", read=True, write=True)
     status, text = _upload(officer, filled)
+    assert status == 200 and 'data-testid="preview"' in text and _stored(session) == {}
+    status, text = _confirm(officer, text)
     assert status == 201 and 'data-testid="receipt"' in text and "Accepted" in text
     assert _stored(session) == {"2026-01": 3120.0, "2026-02": 2875.0, "2026-03": 3410.0}
 
@@ -160,9 +169,11 @@ def test_an_upload_through_a_mapping_says_what_it_left_out_and_an_unreadable_fil
         data={"csrf_token": token_of(page.text), "mapping": "moh-dhis2"},
         files={"file": ("dataValues_bulk.json", payload, "application/json")},
     )
-    receipt = response.text.split('data-testid="receipt"')[1]
+    assert response.status_code == 200 and 'data-testid="preview"' in response.text
+    status, text = _confirm(officer, response.text)
+    receipt = text.split('data-testid="receipt"')[1]
     # 231 values: 222 numbers stored, the 9 of BOOLEAN data elements left out by the mapping.
-    assert response.status_code == 201 and "222 giá trị đã nhận" in receipt and "9 bị ánh xạ bỏ qua" in receipt
+    assert status == 201 and "222 giá trị đã nhận" in receipt and "9 bị ánh xạ bỏ qua" in receipt
 
     broken = officer.post(
         "/submit",

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
-import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
@@ -163,43 +162,6 @@ def test_phone_viewport_has_no_sideways_scrolling(browser: Browser, console: str
         page.wait_for_load_state("networkidle")
         assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 390, path
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=False)
-    page.context.close()
-
-
-def test_a_province_officer_downloads_fills_in_and_uploads_a_template(
-    browser: Browser, console: str, tmp_path: Path
-) -> None:
-    page = signed_in(browser, console, "officer")
-    page.click("text=Gửi số liệu")
-    page.wait_for_url(f"{console}/submit")
-    page.select_option("select[name=group]", "ENTERPRISES")
-    page.fill("input[name=year]", "2026")
-    with page.expect_download() as download:
-        page.click("[data-testid=download-template]")
-    template = tmp_path / download.value.suggested_filename
-    download.value.save_as(template)
-    assert template.name == "govops-ENTERPRISES-PC-79-2026.xlsx"
-    # Filled in as in Excel: January and February for Hồ Chí Minh City.
-    book = openpyxl.load_workbook(template)
-    sheet = book["ENT_NEW"]
-    header = next(r for r in sheet.iter_rows() if any(c.value == "2026-01" for c in r))
-    columns = {c.value: c.column for c in header}
-    row = next(r[0].row for r in sheet.iter_rows(min_row=header[0].row + 1) if r[0].value == "79")
-    sheet.cell(row=row, column=columns["2026-01"], value=4321)
-    sheet.cell(row=row, column=columns["2026-02"], value=3999)
-    filled = tmp_path / "tp-hcm-2026.xlsx"
-    book.save(filled)
-
-    page.set_input_files("[data-testid=upload-file]", str(filled))
-    page.click("[data-testid=upload]")
-    page.wait_for_selector("[data-testid=receipt]")
-    receipt = page.locator("[data-testid=receipt]").inner_text()
-    assert "Đã tiếp nhận" in receipt and "tp-hcm-2026.xlsx: 2 giá trị đã nhận" in receipt
-    stored = page.request.get(f"{console}/api/v1/observations?indicator=ENT_NEW&area=79&start=2026-01&end=2026-02")
-    assert [(o["period"], o["value"]) for o in stored.json()["items"] if not o["dims"]] == [
-        ("2026-01", 4321.0), ("2026-02", 3999.0)
-    ]  # fmt: skip
-    page.screenshot(path=str(tmp_path / "submit.png"), full_page=True)
     page.context.close()
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govops.catalog.models import Agency, IndicatorGroup
@@ -100,8 +111,32 @@ class Submission(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     mapping: Mapped[str | None] = mapped_column(String(80))  # the stored mapping an SDMX or DHIS2 body was read with
     file_name: Mapped[str | None] = mapped_column(String(200))  # a console upload's file
+    # The person who sent a console upload (user name): the member is the agency's console, the person answers.
+    submitted_by: Mapped[str | None] = mapped_column(String(80))
 
     member: Mapped[Member] = relationship()
+
+
+class UploadPreview(Base):
+    """A console upload parsed and shown, not yet stored: kept until its person confirms, cancels or it expires.
+
+    The body is kept whole so that the confirmed write reads exactly the previewed file; `plan_sha256` is the
+    digest of what the preview said it would do, checked again on confirming (stored values may have changed).
+    """
+
+    __tablename__ = "exchange_upload_preview"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("exchange_member.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(120))
+    mapping: Mapped[str | None] = mapped_column(String(80))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    plan_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class WebhookSubscription(Base):

@@ -249,6 +249,20 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def writable_groups(*, session: Session, member: Member | None) -> list[IndicatorGroup]:
+    """The groups `member` may write, by code (none for no member yet)."""
+    if member is None:
+        return []
+    return list(
+        session.scalars(
+            select(IndicatorGroup)
+            .join(Grant, Grant.group_id == IndicatorGroup.id)
+            .where(Grant.member_id == member.id, Grant.can_write.is_(True))
+            .order_by(IndicatorGroup.code)
+        )
+    )
+
+
 def grant(
     *,
     session: Session,

@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,8 +34,9 @@ from govops.interop import readers
 from govops.interop.mapping.service import get_mapping
 from govops.interop.models import InteropMapping
 from govops.interop.tally import Tally
-from govops.warehouse.accept import accept
+from govops.warehouse.accept import Outcome, accept
 from govops.warehouse.areas import AreaTree
+from govops.warehouse.service import stored_values
 from govops.warehouse.validation import RawRow, ValidRow
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -73,8 +75,7 @@ def submit(
             )
         return earlier, True
     _check_signature(member, incoming)
-    mapping = get_mapping(session=session, name=incoming.mapping) if incoming.mapping else None
-    readers.check(fmt=fmt, mapping=mapping)
+    mapping = _mapping(session, incoming, fmt)
     now = utcnow()
     submission = Submission(
         id=uuid.uuid4().hex,
@@ -92,31 +93,14 @@ def submit(
         request_id=incoming.request_id,
         mapping=incoming.mapping,
         file_name=incoming.file_name,
+        submitted_by=incoming.user,
     )  # fmt: skip
     session.add(submission)
     session.flush()
-    tally = Tally()
-    rows, problems, places = _parse(incoming.body, fmt, mapping, incoming.file_name or "submission", tally)
-    if len(rows) > max_rows:
-        raise GovopsError.of(
-            "too_large",
-            lazy_gettext("%(count)s values in one file; the limit is %(limit)s"),
-            lazy_gettext("split the figures over several files"),
-            status=413,
-            count=len(rows),
-            limit=max_rows,
-        )
-    outcome = accept(
-        session=session,
-        rows=rows,
-        rights=WriteRights(session, member),
-        recorded_by=member.code,
-        now=now,
-        submission_id=submission.id,
-        dry_run=bool(problems),  # the body itself could not be read: nothing to write
+    checked = _checked(
+        session, member, incoming, fmt, mapping, max_rows=max_rows, now=now, submission_id=submission.id, write=True
     )
-    problems += [readers.placed(p, places) for p in outcome.problems]
-    warnings = [readers.placed(p, places) for p in outcome.warnings]
+    tally, outcome, problems, warnings = checked.tally, checked.outcome, checked.problems, checked.warnings
     submission.received, submission.skipped = tally.received, tally.skipped
     if problems:
         problems.sort(key=lambda p: (p.row or 0, p.field or ""))
@@ -161,6 +145,165 @@ def submit(
     )
     session.flush()
     return submission, False
+
+
+@dataclass(frozen=True)
+class _Checked:
+    tally: Tally
+    outcome: Outcome
+    problems: list[Problem]  # placed: each names its sheet and cell, series or data element
+    warnings: list[Problem]
+    places: dict[int, str]  # where each row was read from, when its number alone does not say
+
+
+def _mapping(session: Session, incoming: Incoming, fmt: str) -> InteropMapping | None:
+    mapping = get_mapping(session=session, name=incoming.mapping) if incoming.mapping else None
+    readers.check(fmt=fmt, mapping=mapping)
+    return mapping
+
+
+def _checked(
+    session: Session,
+    member: Member,
+    incoming: Incoming,
+    fmt: str,
+    mapping: InteropMapping | None,
+    *,
+    max_rows: int,
+    now: datetime,
+    submission_id: str | None,
+    write: bool,
+) -> _Checked:
+    """The body read, checked, authorised and ruled on; written too when `write` and nothing is wrong."""
+    tally = Tally()
+    rows, problems, places = _parse(incoming.body, fmt, mapping, incoming.file_name or "submission", tally)
+    if len(rows) > max_rows:
+        raise GovopsError.of(
+            "too_large",
+            lazy_gettext("%(count)s values in one file; the limit is %(limit)s"),
+            lazy_gettext("split the figures over several files"),
+            status=413,
+            count=len(rows),
+            limit=max_rows,
+        )
+    outcome = accept(
+        session=session,
+        rows=rows,
+        rights=WriteRights(session, member),
+        recorded_by=member.code,
+        now=now,
+        submission_id=submission_id,
+        dry_run=bool(problems) or not write,  # the body itself could not be read: nothing to write
+    )
+    problems += [readers.placed(p, places) for p in outcome.problems]
+    warnings = [readers.placed(p, places) for p in outcome.warnings]
+    return _Checked(tally=tally, outcome=outcome, problems=problems, warnings=warnings, places=places)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value of a previewed upload: where it goes, what is stored there now (None: nothing) and what comes."""
+
+    indicator: str
+    area: str
+    period: str
+    dims: str
+    old: float | None
+    new: float
+    decimals: int
+    where: str | None  # the sheet and cell (or row) it was read from
+
+    @property
+    def percent(self) -> float | None:
+        """The change in percent of the old value; None without an old value, or when it is zero."""
+        if self.old is None or self.old == 0:
+            return None
+        return (self.new - self.old) / abs(self.old) * 100
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a submission would do, before anything is stored: its problems, or its new, changed and unchanged values
+    with the warnings of the quality rules. `digest` names the plan: the same body on the same stored values gives
+    the same digest, so a confirmation can tell that the store moved since the preview."""
+
+    received: int
+    skipped: int
+    problems: list[Problem]
+    warnings: list[Problem]
+    new: list[Change]
+    changed: list[Change]  # a new value, or the same value with another status or source
+    unchanged: int
+    body_sha256: str
+    digest: str
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+
+def plan(*, session: Session, member: Member, incoming: Incoming, max_rows: int) -> Plan:
+    """What `submit` would do with `incoming`, without storing anything (raises GovopsError as `submit` does for a
+    body that cannot be taken at all: its type, its mapping, its size)."""
+    fmt = readers.format_of(incoming.content_type)
+    _check_signature(member, incoming)
+    mapping = _mapping(session, incoming, fmt)
+    checked = _checked(
+        session, member, incoming, fmt, mapping, max_rows=max_rows, now=utcnow(), submission_id=None, write=False
+    )
+    body_sha256 = hashlib.sha256(incoming.body).hexdigest()
+    digest = hashlib.sha256(body_sha256.encode())
+    if checked.problems:
+        checked.problems.sort(key=lambda p: (p.row or 0, p.field or ""))
+        return Plan(checked.tally.received, checked.tally.skipped, checked.problems, checked.warnings, [], [], 0,
+                    body_sha256, digest.hexdigest())  # fmt: skip
+    rows = checked.outcome.valid
+    stored = stored_values(session=session, rows=rows)
+    names = _names(session, rows)
+    new: list[Change] = []
+    changed: list[Change] = []
+    unchanged = 0
+    for row in rows:
+        key = (row.indicator_id, row.area_id, row.period, row.dim_key)
+        found = stored.get(key)
+        before = None if found is None else (found[1], found[2], found[3])
+        after = (row.value, row.status, row.source_agency_id)
+        digest.update(json.dumps([key, before, after]).encode())
+        if before == after:
+            unchanged += 1
+            continue
+        code, decimals = names.indicators[row.indicator_id]
+        change = Change(
+            indicator=code,
+            area=names.areas[row.area_id],
+            period=row.period,
+            dims=row.dim_key,
+            old=None if found is None else found[1],
+            new=row.value,
+            decimals=decimals,
+            where=checked.places.get(row.row),
+        )
+        (new if found is None else changed).append(change)
+    return Plan(checked.tally.received, checked.tally.skipped, [], checked.warnings, new, changed, unchanged,
+                body_sha256, digest.hexdigest())  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Names:
+    indicators: dict[int, tuple[str, int]]  # id -> code, decimals
+    areas: dict[int, str]  # id -> code
+
+
+def _names(session: Session, rows: Sequence[ValidRow]) -> _Names:
+    ids = {row.indicator_id for row in rows}
+    indicators = {
+        ind_id: (code, decimals)
+        for ind_id, code, decimals in session.execute(
+            select(Indicator.id, Indicator.code, Indicator.decimals).where(Indicator.id.in_(ids))
+        )
+    }
+    tree = AreaTree.cached(session)
+    return _Names(indicators, {row.area_id: tree.nodes[row.area_id].code for row in rows})
 
 
 def _signed_fields(submission: Submission, member_code: str) -> dict[str, Any]:
@@ -396,6 +539,8 @@ def receipt(submission: Submission, *, locale: str = "en") -> dict[str, Any]:
     problems, warnings = stored_entries(submission)
     return {
         **_signed_fields(submission, submission.member.code),
+        # Outside the signed fields: receipts signed before it was kept still verify.
+        "submitted_by": submission.submitted_by,
         "client_signature": submission.client_signature,
         "server_signature": submission.server_signature,
         "server_key_id": submission.server_key_id,

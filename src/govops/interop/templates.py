@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.catalog.dimensions import TOTAL
@@ -12,6 +14,7 @@ from govops.catalog.models import Agency, Area, Indicator, IndicatorGroup
 from govops.errors import GovopsError, NotFound
 from govops.interop.excel.template import Lang, TemplateArea, TemplateIndicator, build_template
 from govops.periods import Freq, Period
+from govops.warehouse.models import Observation
 
 
 def template_workbook(
@@ -27,13 +30,7 @@ def template_workbook(
         raise NotFound(f"no agency {agency!r}", hint="use an agency code, e.g. PC-79 or MOF")
     if not 2000 <= year <= 2100:
         raise GovopsError(f"year {year} is out of range", code="invalid_template", hint="e.g. 2026")
-    indicators = [
-        i
-        for i in session.scalars(select(Indicator).order_by(Indicator.code))
-        if i.formula is None
-        and any(g.id == found_group.id for g in i.groups)
-        and (found_agency.area_id is not None or i.owner_id == found_agency.id)
-    ]
+    indicators = submitted_indicators(session=session, group=found_group, agency=found_agency)
     if not indicators:
         raise GovopsError(
             f"{agency} submits no indicator of group {group}",
@@ -53,6 +50,70 @@ def template_workbook(
     )
 
 
+def submitted_indicators(*, session: Session, group: IndicatorGroup, agency: Agency) -> list[Indicator]:
+    """The indicators of `group` that `agency` submits: a province all the stored ones, a ministry those it owns."""
+    return [
+        i
+        for i in session.scalars(select(Indicator).order_by(Indicator.code))
+        if i.formula is None
+        and any(g.id == group.id for g in i.groups)
+        and (agency.area_id is not None or i.owner_id == agency.id)
+    ]
+
+
+def expected_areas(*, session: Session, agency: Agency) -> list[Area]:
+    """The areas an agency reports on: a province its own, a ministry the nation and the provinces."""
+    current = Area.valid_to.is_(None)
+    if agency.area_id is not None:
+        own = session.get(Area, agency.area_id)
+        return [own] if own is not None else []
+    return list(
+        session.scalars(
+            select(Area).where(current, Area.level.in_(("nation", "province"))).order_by(Area.level, Area.code)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Due:
+    """One indicator an agency owes for a period: how many of its areas are expected and how many are in."""
+
+    group: IndicatorGroup
+    indicator: Indicator
+    period: str
+    expected: int
+    received: int
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.received
+
+
+def due_now(*, session: Session, agency: Agency, groups: Sequence[IndicatorGroup], today: date) -> list[Due]:
+    """What `agency` owes for the latest finished period of each indicator of `groups`, with what is already stored.
+
+    Until reporting regimes say otherwise, an agency owes each indicator it submits for each of its areas (the
+    total, without breakdowns) for the last period that has ended.
+    """
+    areas = [a.id for a in expected_areas(session=session, agency=agency)]
+    out: list[Due] = []
+    for group in groups:
+        for ind in submitted_indicators(session=session, group=group, agency=agency):
+            period = str(Period.from_date(today, Freq(ind.periodicity)).previous())
+            received = session.scalar(
+                select(func.count())
+                .select_from(Observation)
+                .where(
+                    Observation.indicator_id == ind.id,
+                    Observation.area_id.in_(areas),
+                    Observation.period == period,
+                    Observation.dim_key == "",
+                )
+            )
+            out.append(Due(group=group, indicator=ind, period=period, expected=len(areas), received=received or 0))
+    return out
+
+
 def template_indicator(ind: Indicator) -> TemplateIndicator:
     """What a template sheet shows of a catalogue indicator; its breakdowns start with the total."""
     return TemplateIndicator(
@@ -70,19 +131,11 @@ def template_indicator(ind: Indicator) -> TemplateIndicator:
 
 
 def _areas(session: Session, agency: Agency, *, wards: bool) -> list[TemplateArea]:
-    current = Area.valid_to.is_(None)
-    if agency.area_id is None:
-        rows = session.scalars(
-            select(Area).where(current, Area.level.in_(("nation", "province"))).order_by(Area.level, Area.code)
-        )
-        return [TemplateArea(a.code, a.name_vi) for a in rows]
-    own = session.get(Area, agency.area_id)
-    assert own is not None
-    out = [TemplateArea(own.code, own.name_vi)]
-    if wards:
-        below = session.scalars(select(Area).where(current, Area.parent_id == own.id).order_by(Area.code))
-        out += [TemplateArea(a.code, a.name_vi) for a in below]
-    return out
+    areas = expected_areas(session=session, agency=agency)
+    if wards and agency.area_id is not None:
+        current = Area.valid_to.is_(None)
+        areas += session.scalars(select(Area).where(current, Area.parent_id == agency.area_id).order_by(Area.code))
+    return [TemplateArea(a.code, a.name_vi) for a in areas]
 
 
 def _periods(freq: Freq, year: int) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from govops.errors import Problem, Rejected
+from govops.warehouse import plausibility
 from govops.warehouse.schemas import WriteSummary
 from govops.warehouse.service import write_observations
 from govops.warehouse.validation import CatalogIndex, RawRow, ValidRow, check_rows
@@ -163,3 +164,8 @@ def ingest(
         raise Rejected(outcome.problems, where=where, total=len(materialised))
     assert outcome.summary is not None
     return outcome.summary
+
+
+# The warehouse's own warnings, given alike by every entry point (see `govops.warehouse.plausibility`).
+register_rule("warehouse.negative_value", plausibility.negative_values)
+register_rule("warehouse.far_from_history", plausibility.far_from_history)

@@ -46,7 +46,7 @@ def write_observations(
     """Upsert checked rows; each new or changed value also becomes a revision and a change event stamped `now`."""
     now = now or utcnow()
     summary = WriteSummary(received=len(rows), recorded_at=now)
-    existing = _existing(session, rows)
+    existing = stored_values(session=session, rows=rows)
     new_rows: list[ValidRow] = []
     updates: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
@@ -144,15 +144,18 @@ def write_observations(
     return summary
 
 
-def _existing(
-    session: Session, rows: Sequence[ValidRow]
-) -> dict[tuple[int, int, str, str], tuple[int, float, str, int | None, int]]:
+StoredValue = tuple[int, float, str, int | None, int]  # id, value, status, source agency, version
+
+
+def stored_values(*, session: Session, rows: Sequence[ValidRow]) -> dict[tuple[int, int, str, str], StoredValue]:
+    """What the store holds now under each row's key (indicator, area, period, dimension key), for the rows that
+    have a value stored: what `write_observations` compares them with."""
     by_indicator: dict[int, tuple[set[int], set[str]]] = defaultdict(lambda: (set(), set()))
     for row in rows:
         areas, periods = by_indicator[row.indicator_id]
         areas.add(row.area_id)
         periods.add(row.period)
-    found: dict[tuple[int, int, str, str], tuple[int, float, str, int | None, int]] = {}
+    found: dict[tuple[int, int, str, str], StoredValue] = {}
     o = Observation
     for indicator_id, (areas, periods) in by_indicator.items():
         if session.scalar(select(o.id).where(o.indicator_id == indicator_id).limit(1)) is None:
