@@ -47,11 +47,12 @@ def data_versions(session: Session) -> DataVersions:
         AreaTree.cached(session).version,
         *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
     )
-    versions = session.execute(
-        select(Indicator.code, IndicatorState.data_version).join(
-            IndicatorState, IndicatorState.indicator_id == Indicator.id
-        )
+    # The states themselves, not only their versions: kept in the session, they answer the roll-up readers'
+    # look-ups of their signatures without another round trip each.
+    states = session.execute(
+        select(Indicator.code, IndicatorState).join(IndicatorState, IndicatorState.indicator_id == Indicator.id)
     ).all()
+    versions = [(code, state.data_version) for code, state in states]
     key = (str(session.get_bind().engine.url), catalogue)
     inputs = _INPUTS.get(key)
     if inputs is None:
