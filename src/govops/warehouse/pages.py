@@ -6,7 +6,6 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +20,7 @@ from govops.errors import GovopsError, NotFound
 from govops.i18n import number, period_label, translations
 from govops.periods import Freq, Period, PeriodError
 from govops.text import fold
+from govops.warehouse.overview import OVERVIEW, current_provinces, overview_queries, province_queries, shows_ytd
 from govops.warehouse.series import (
     PointView,
     SeriesQuery,
@@ -38,20 +38,6 @@ from govops.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
-# The tiles of the national overview, in the order of the Government's monthly socio-economic report.
-OVERVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("MACRO", ("GDP_GROWTH", "GRDP_PER_CAPITA")),
-    ("PRICES", ("CPI_YOY", "CPI_MOM", "CORE_INFLATION", "GOLD_PRICE_INDEX", "USD_PRICE_INDEX")),
-    ("INDUSTRY", ("IIP_YOY", "ELEC_PRODUCTION")),
-    ("TRADE", ("RETAIL_SALES", "EXPORTS", "IMPORTS", "TRADE_BALANCE")),
-    ("INVESTMENT", ("FDI_REGISTERED", "FDI_DISBURSED", "PI_DISBURSEMENT_RATE")),
-    ("PUBLIC_FINANCE", ("BUDGET_REVENUE", "BUDGET_EXPENDITURE", "BUDGET_BALANCE")),
-    ("ENTERPRISES", ("ENT_NEW", "ENT_DISSOLVED")),
-    ("MONEY_BANKING", ("CREDIT_GROWTH_YOY", "LENDING_RATE")),
-    ("TOURISM", ("INTL_ARRIVALS",)),
-    ("LABOUR", ("UNEMPLOYMENT_RATE",)),
-    ("SOCIAL", ("TRAFFIC_DEATHS", "DENGUE_CASES")),
-)
 # How many areas a chart compares at most: the nation and a region's provinces, still readable as lines.
 MAX_COMPARED = 12
 
@@ -127,12 +113,6 @@ def _spark(points: Sequence[PointView]) -> str:
     span = (high - low) or 1.0
     step = 100 / (len(values) - 1)
     return " ".join(f"{i * step:.1f},{28 - (v - low) / span * 26:.1f}" for i, v in enumerate(values))
-
-
-def shows_ytd(rule: str | None) -> bool:
-    """Whether a year-to-date figure tells more than the level: not for stocks (`last`), nor for a formula that
-    already cumulates (`level`)."""
-    return rule in ("sum", "mean", "formula")
 
 
 def ytd_label(rule: str, period: str, locale: str) -> str:
@@ -211,13 +191,6 @@ def _is_demo(session: SessionDep) -> bool:
     return demo_loaded(session=session)
 
 
-def _overview_queries(code: str, rule: str | None) -> tuple[SeriesQuery, SeriesQuery | None]:
-    start = _overview_start()
-    level = SeriesQuery.of(code, ["VN"], start=start)
-    # The year to date from the start of last year on: this year's and, for a formula's yoy, last year's.
-    return level, (SeriesQuery.of(code, ["VN"], start=start, view="ytd") if shows_ytd(rule) else None)
-
-
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLResponse:
     locale = locale_of(request)
@@ -233,7 +206,7 @@ def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLRe
             if code in indicators:
                 ind = indicators[code]
                 rule = ytd_rule(catalogue, ind)
-                level, ytd = _overview_queries(code, rule)
+                level, ytd = overview_queries(code, rule)
                 series = cached_series(session=session, query=level, versions=versions)
                 so_far = cached_series(session=session, query=ytd, versions=versions)[0] if ytd else None
                 section.tiles.append(tile_for(ind, series[0], locale, so_far, rule))
@@ -266,41 +239,6 @@ def _freqs(ind: Indicator) -> list[str]:
     if ind.time_aggregation == "none" and not ind.formula:
         return [base.value]
     return [f.value for f in (Freq.M, Freq.Q, Freq.A) if f.rank >= base.rank]
-
-
-def _overview_start() -> str:
-    return str(date.today().year - 2)
-
-
-def _province_start() -> str:
-    return str(date.today().year - 1)
-
-
-def _province_queries(code: str, provinces: Sequence[str], rule: str | None) -> tuple[SeriesQuery, SeriesQuery | None]:
-    areas = [*provinces, "VN"]
-    level = SeriesQuery.of(code, areas, start=_province_start())
-    return level, (SeriesQuery.of(code, areas, start=_province_start(), view="ytd") if shows_ytd(rule) else None)
-
-
-def warm_up(session: Session) -> None:
-    """Compute what the overview and every province page show, as they will ask for it."""
-    versions = data_versions(session)
-    catalogue = catalogue_snapshot(session)
-    provinces = [a.code for a in _provinces(session)]
-    for _group, codes in OVERVIEW:
-        for code in codes:
-            if code not in catalogue.indicators:
-                continue
-            rule = ytd_rule(catalogue, catalogue.indicators[code])
-            for query in (*_overview_queries(code, rule), *_province_queries(code, provinces, rule)):
-                if query is not None:
-                    cached_series(session=session, query=query, versions=versions)
-
-
-def _provinces(session: Session) -> list[Area]:
-    return list(
-        session.scalars(select(Area).where(Area.level == "province", Area.valid_to.is_(None)).order_by(Area.code))
-    )
 
 
 @dataclass
@@ -363,7 +301,7 @@ def explorer_view(
         return cached_series(session=session, query=query, versions=versions)
 
     series = read(wanted)
-    areas_now = _provinces(session)
+    areas_now = current_provinces(session)
     provinces = [a.code for a in areas_now]
     nation = read(["VN"])[0]
     by_province = read(provinces)
@@ -617,13 +555,13 @@ def province_geometry(request: Request) -> Response:
 
 @router.get("/provinces", response_class=HTMLResponse)
 def province_list(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLResponse:
-    return render(request, "province_list.html", {"provinces": _provinces(session), "demo": _is_demo(session)})
+    return render(request, "province_list.html", {"provinces": current_provinces(session), "demo": _is_demo(session)})
 
 
 @router.get("/provinces/{code}", response_class=HTMLResponse)
 def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str) -> HTMLResponse:
     locale = locale_of(request)
-    provinces = {a.code: a for a in _provinces(session)}
+    provinces = {a.code: a for a in current_provinces(session)}
     area = provinces.get(code)
     if area is None:
         gettext = translations(locale).gettext
@@ -641,7 +579,7 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
             if ind is None:
                 continue
             rule = ytd_rule(catalogue, ind)
-            level, ytd = _province_queries(ind_code, list(provinces), rule)
+            level, ytd = province_queries(ind_code, list(provinces), rule)
             every = cached_series(session=session, query=level, versions=versions)
             mine = next(s for s in every if s.area == code)
             latest = next((p for p in reversed(mine.points) if p.value is not None), None)
