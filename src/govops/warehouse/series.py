@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -191,16 +191,33 @@ def ytd_rule(catalogue: CatalogueSnapshot, ind: Indicator) -> str | None:
     if calls & {"pop", "lag"}:
         return None  # a change on the previous period has no year to date
     inputs = [catalogue.indicators.get(code) for code in formula.references]
-    if all(i is not None and ytd_rule(catalogue, i) not in (None, "level") for i in inputs):
-        return "formula"
-    return None
+    rules = {ytd_rule(catalogue, i) if i is not None else None for i in inputs}
+    if rules & {None, "level"}:
+        return None
+    # Over stocks only (credit growth from the stock of credit) the year to date is the level itself.
+    return "last" if rules == {"last"} else "formula"
 
 
-def compute_series(*, session: Session, query: SeriesQuery, as_of: datetime | None = None) -> list[SeriesView]:
+@dataclass
+class Shared:
+    """What several series computed for one page share: the catalogue and area tree read for it, and the stored
+    points read so far (current values only), by indicator, dimension key, areas and first day."""
+
+    catalogue: CatalogueSnapshot
+    tree: AreaTree
+    stored: dict[tuple[int, str, tuple[int, ...], date | None], dict[int, dict[Period, Point]] | None] = field(
+        default_factory=dict
+    )
+
+
+def compute_series(
+    *, session: Session, query: SeriesQuery, as_of: datetime | None = None, shared: Shared | None = None
+) -> list[SeriesView]:
     indicator, areas, freq, start, end = query.indicator, query.areas, query.freq, query.start, query.end
-    catalogue = catalogue_snapshot(session)
+    if shared is None:
+        shared = Shared(catalogue_snapshot(session), AreaTree.cached(session))
+    catalogue, tree = shared.catalogue, shared.tree
     ind = catalogue.indicator(indicator)
-    tree = AreaTree.cached(session)
     nodes = []
     for code in areas:
         node = tree.by_code.get(code)
@@ -218,7 +235,7 @@ def compute_series(*, session: Session, query: SeriesQuery, as_of: datetime | No
         raise GovopsError(f"unknown view {query.view!r}", code="invalid_view", hint="use one of " + ", ".join(VIEWS))
     first, last = _bounds(start, end)
     dims = dict(query.dims)
-    reader = _Reader(session, catalogue, tree, target, as_of)
+    reader = _Reader(session, shared, target, as_of)
     # Old data is skipped, but a formula gets the years before `start` that its yoy, pop and lag reach into,
     # and a change on a year earlier the year before.
     back = _years_back(catalogue, ind) + (1 if query.view == "yoy" else 0)
@@ -301,10 +318,9 @@ def _point_out(period: Period, point: Point | None) -> PointView:
 class _Reader:
     """Reads the points of indicators at some areas, at one frequency, for one request."""
 
-    def __init__(
-        self, session: Session, catalogue: CatalogueSnapshot, tree: AreaTree, target: Freq, as_of: datetime | None
-    ) -> None:
-        self.session, self.catalogue, self.tree, self.target, self.as_of = session, catalogue, tree, target, as_of
+    def __init__(self, session: Session, shared: Shared, target: Freq, as_of: datetime | None) -> None:
+        self.session, self.shared, self.target, self.as_of = session, shared, target, as_of
+        self.catalogue, self.tree = shared.catalogue, shared.tree
 
     def year_to_date(
         self, ind: Indicator, area_ids: list[int], dims: dict[str, str], since: date | None
@@ -347,7 +363,12 @@ class _Reader:
             )
         key = dim_key(tuple(ind.dimension_codes), dims)
         if as_of is None:
-            stored = rollup.read(session, ind=ind, tree=tree, key=key, area_ids=area_ids, since=since)
+            memo = (ind.id, key, tuple(area_ids), since)
+            if memo in self.shared.stored:
+                stored = self.shared.stored[memo]
+            else:
+                stored = rollup.read(session, ind=ind, tree=tree, key=key, area_ids=area_ids, since=since)
+                self.shared.stored[memo] = stored
             if stored is not None:
                 return {area_id: _to_freq(ind, base, target, points) for area_id, points in stored.items()}
         wanted: set[int] | None = set()

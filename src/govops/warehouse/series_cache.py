@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import Engine, func, select
@@ -20,21 +20,28 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Indicator
+from govops.catalog.snapshot import catalogue_snapshot
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.models import IndicatorState
-from govops.warehouse.series import SeriesQuery, SeriesView, compute_series
+from govops.warehouse.series import SeriesQuery, SeriesView, Shared, compute_series
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
 class DataVersions:
-    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data."""
+    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data.
+
+    Asked once per page (or warm-up pass), it also carries what that page's computations share: the catalogue and
+    the area tree as read for it, and the stored points already read (a tile's level and year to date, a balance
+    and its exports and imports, read once rather than once per series).
+    """
 
     catalogue: tuple[object, ...]
     by_indicator: Mapping[str, int]
     # Code -> the codes whose data its series is computed from (itself, its formula's, its weights').
     inputs: Mapping[str, frozenset[str]]
+    shared: Shared | None = field(default=None, compare=False)
 
     def of(self, code: str) -> tuple[object, ...]:
         used = sorted(self.inputs.get(code, frozenset({code})))
@@ -43,8 +50,9 @@ class DataVersions:
 
 def data_versions(session: Session) -> DataVersions:
     """Cheap enough to ask on every page: a write to one indicator leaves every other's answers reusable."""
+    tree = AreaTree.cached(session)
     catalogue = (
-        AreaTree.cached(session).version,
+        tree.version,
         *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
     )
     # The states themselves, not only their versions: kept in the session, they answer the roll-up readers'
@@ -58,7 +66,12 @@ def data_versions(session: Session) -> DataVersions:
     if inputs is None:
         _INPUTS.clear()
         inputs = _INPUTS[key] = _inputs(session)
-    return DataVersions(catalogue=catalogue, by_indicator={code: version for code, version in versions}, inputs=inputs)
+    return DataVersions(
+        catalogue=catalogue,
+        by_indicator={code: version for code, version in versions},
+        inputs=inputs,
+        shared=Shared(catalogue_snapshot(session), tree),
+    )
 
 
 def _inputs(session: Session) -> dict[str, frozenset[str]]:
@@ -111,7 +124,7 @@ def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> lis
         if found is not None:
             _CACHE.move_to_end(key)
             return found
-    found = compute_series(session=session, query=query)
+    found = compute_series(session=session, query=query, shared=versions.shared)
     with _LOCK:
         _CACHE[key] = found
         if len(_CACHE) > _CACHE_LIMIT:
