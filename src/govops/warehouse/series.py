@@ -205,6 +205,8 @@ class Shared:
 
     catalogue: CatalogueSnapshot
     tree: AreaTree
+    # Indicator id -> the signature of its stored roll-ups, when read with the data versions (else read per use).
+    signatures: Mapping[int, str] | None = None
     stored: dict[tuple[int, str, tuple[int, ...], date | None], dict[int, dict[Period, Point]] | None] = field(
         default_factory=dict
     )
@@ -287,13 +289,20 @@ def _on_a_year_earlier(ind: Indicator, points: Mapping[Period, Point]) -> dict[P
 def _cumulated(rule: str, points: Mapping[Period, Point]) -> dict[Period, Point]:
     """Each period's year to date by `rule`, where every period of its year up to it is known."""
     out = {}
-    for period, point in points.items():
+    first_of_year: dict[tuple[Freq, int], int] = {}  # the ordinal of a year's first period, per frequency
+    so_far: dict[tuple[Freq, int], list[Point]] = {}
+    for period in sorted(points, key=lambda p: p.start):
+        point = points[period]
         if period.freq.years:
             out[period] = point  # a year is its own year to date
             continue
-        parts = [points.get(p) for p in period.year_to_date()]
-        known = [p for p in parts if p is not None]
-        if len(known) < len(parts):
+        year = (period.freq, period.year)
+        if year not in first_of_year:
+            first_of_year[year] = period.year_to_date()[0].ordinal
+        known = so_far.setdefault(year, [])
+        known.append(point)
+        # Sorted and one point a period: as many known as periods since the year began means none is missing.
+        if len(known) < period.ordinal - first_of_year[year] + 1:
             continue
         value = combine(rule, [p.value for p in known])
         if value is not None:
@@ -367,7 +376,17 @@ class _Reader:
             if memo in self.shared.stored:
                 stored = self.shared.stored[memo]
             else:
-                stored = rollup.read(session, ind=ind, tree=tree, key=key, area_ids=area_ids, since=since)
+                signatures = self.shared.signatures
+                stored = rollup.read(
+                    session,
+                    ind=ind,
+                    tree=tree,
+                    key=key,
+                    area_ids=area_ids,
+                    since=since,
+                    signature_now=signatures.get(ind.id) if signatures is not None else None,
+                    knows_signature=signatures is not None,
+                )
                 self.shared.stored[memo] = stored
             if stored is not None:
                 return {area_id: _to_freq(ind, base, target, points) for area_id, points in stored.items()}

@@ -55,12 +55,14 @@ def data_versions(session: Session) -> DataVersions:
         tree.version,
         *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
     )
-    # The states themselves, not only their versions: kept in the session, they answer the roll-up readers'
-    # look-ups of their signatures without another round trip each.
+    # The roll-ups' signatures with the versions: the roll-up readers need not look each one up.
     states = session.execute(
-        select(Indicator.code, IndicatorState).join(IndicatorState, IndicatorState.indicator_id == Indicator.id)
+        select(Indicator.id, Indicator.code, IndicatorState.data_version, IndicatorState.rollup_signature).join(
+            IndicatorState, IndicatorState.indicator_id == Indicator.id
+        )
     ).all()
-    versions = [(code, state.data_version) for code, state in states]
+    versions = [(code, version) for _, code, version, _ in states]
+    signatures = {indicator_id: signature for indicator_id, _, _, signature in states}
     key = (str(session.get_bind().engine.url), catalogue)
     inputs = _INPUTS.get(key)
     if inputs is None:
@@ -70,7 +72,7 @@ def data_versions(session: Session) -> DataVersions:
         catalogue=catalogue,
         by_indicator={code: version for code, version in versions},
         inputs=inputs,
-        shared=Shared(catalogue_snapshot(session), tree),
+        shared=Shared(catalogue_snapshot(session), tree, signatures),
     )
 
 
