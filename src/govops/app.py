@@ -33,8 +33,8 @@ from govops.notify.api import router as notify_router
 from govops.notify.pages import router as notify_pages
 from govops.settings import Settings, get_settings
 from govops.warehouse.api import router as warehouse_router
+from govops.warehouse.overview import warm_up
 from govops.warehouse.pages import router as warehouse_pages
-from govops.warehouse.pages import warm_up
 from govops.warehouse.series_cache import Warmer
 from govops.warehouse.stream import ChangeHub
 from govops.warehouse.validation import load_catalogue

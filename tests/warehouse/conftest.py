@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from govops.auth.service import create_user
 from govops.catalog.schemas import CatalogueDoc
 from govops.catalog.service import import_catalogue
 from govops.warehouse.accept import ingest
@@ -122,3 +125,27 @@ def obs(indicator: str, area: str, period: str, value: float, **extra: Any) -> d
 
 def put(session: Session, rows: Iterable[dict[str, Any]], **kwargs: Any) -> WriteSummary:
     return ingest(session=session, rows=enumerate(rows, start=1), **kwargs)
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def sign_in(client: TestClient, session: Session) -> Callable[[str], TestClient]:
+    def as_role(role: str) -> TestClient:
+        username = f"t.{role}"
+        create_user(
+            session=session, username=username, password=PASSWORD, full_name=f"Test {role}", agency="GO", role=role
+        )
+        page = client.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        response = client.post(
+            "/signin",
+            data={"username": username, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        return client
+
+    return as_role

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -161,6 +162,9 @@ class Indicator(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     classification: Mapped[str] = mapped_column(String(16))
     higher_is_better: Mapped[bool | None] = mapped_column(Boolean)
+    # A balance that can be negative one period and positive the next (trade balance, budget surplus/deficit):
+    # its changes are differences in its unit, since a percentage change of it means nothing.
+    crosses_zero: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     decimals: Mapped[int] = mapped_column(Integer, default=1)
     formula: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -114,6 +114,10 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
     else:  # a form without the field keeps an existing indicator's dimensions (and the indicator must exist)
         data["dimensions"] = [] if code == "new" else get_indicator(session=session, code=code).dimension_codes
     data["higher_is_better"] = {"true": True, "false": False}.get(data["higher_is_better"])
+    if "crosses_zero" in form:  # a hidden "false" before the checkbox: the field is there whenever the form is
+        data["crosses_zero"] = "true" in form.getlist("crosses_zero")
+    elif code != "new":
+        data["crosses_zero"] = get_indicator(session=session, code=code).crosses_zero
     for optional in ("area_weight", "formula"):
         data[optional] = data[optional] or None
     if code != "new":

@@ -90,6 +90,7 @@ class IndicatorDoc(_Strict):
     groups: list[Code] = []
     classification: Classification = Classification.public
     higher_is_better: bool | None = None
+    crosses_zero: bool = False
     decimals: int = Field(default=1, ge=0, le=6)
     formula: str | None = None
 
@@ -133,6 +134,7 @@ class IndicatorOut(BaseModel):
     groups: list[str]
     classification: str
     higher_is_better: bool | None
+    crosses_zero: bool
     decimals: int
     formula: str | None
     derived: bool

@@ -610,6 +610,7 @@ def import_catalogue(
         ind.owner_id = agencies[item.owner]
         ind.classification = item.classification.value
         ind.higher_is_better, ind.decimals = item.higher_is_better, item.decimals
+        ind.crosses_zero = item.crosses_zero
         ind.formula = parse_formula(item.formula).text if item.formula else None
         wanted = [codelists[c] for c in item.dimensions]
         if [d.codelist_id for d in ind.dimensions] != wanted:
@@ -839,6 +840,7 @@ def indicator_doc(ind: Indicator, weight_codes: dict[int, str]) -> IndicatorDoc:
             "groups": [g.code for g in ind.groups],
             "classification": ind.classification,
             "higher_is_better": ind.higher_is_better,
+            "crosses_zero": ind.crosses_zero,
             "decimals": ind.decimals,
             "formula": ind.formula,
         }
@@ -889,6 +891,7 @@ def indicator_out(ind: Indicator, weight_code: str | None) -> IndicatorOut:
         groups=[g.code for g in ind.groups],
         classification=ind.classification,
         higher_is_better=ind.higher_is_better,
+        crosses_zero=ind.crosses_zero,
         decimals=ind.decimals,
         formula=ind.formula,
         derived=ind.formula is not None,

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import BindParameter, Executable, Integer, bindparam, cast, delete, null, select, union_all, update
 from sqlalchemy.orm import Session, lazyload
 
 from govops.catalog.models import Indicator
@@ -207,16 +207,20 @@ def read(
     key: str,
     area_ids: list[int],
     since: date | None,
+    signature_now: str | None = None,
+    knows_signature: bool = False,
 ) -> dict[int, dict[Period, Point]] | None:
     """The points of `area_ids`, or None while its roll-ups are stale.
 
     Points are at the indicator's own periodicity, plus the figures reported for longer periods (source reported),
-    which the same indexed read of the areas' own observations brings along.
+    which the same indexed read of the areas' own observations brings along. A caller that read the indicator's
+    stored signature already (`knows_signature`; None if it has no state) saves the look-up.
     """
-    state = session.get(IndicatorState, ind.id)
-    if state is None or state.rollup_signature != signature(ind, tree):
+    if not knows_signature:
+        state = session.get(IndicatorState, ind.id)
+        signature_now = state.rollup_signature if state is not None else None
+    if signature_now is None or signature_now != signature(ind, tree):
         return None
-    o, r = Observation, AreaRollup
     out: dict[int, dict[Period, Point]] = {a: {} for a in area_ids}
     labels: dict[str, Period] = {}
 
@@ -226,25 +230,44 @@ def read(
             found = labels[label] = Period.parse(label)
         return found
 
-    own = select(o.area_id, o.period, o.value, o.status).where(
-        o.indicator_id == ind.id, o.dim_key == key, o.area_id.in_(area_ids)
-    )
-    if since is not None:
-        own = own.where(o.period_start >= since)
-    for area_id, label, value, status in session.execute(own):
-        out[area_id][period(label)] = Point(value=value, status=status, source="reported")
-    if _rolls_up(ind):
-        rolled = select(r.area_id, r.period, r.value, r.status, r.have, r.expected).where(
-            r.indicator_id == ind.id, r.dim_key == key, r.area_id.in_(area_ids)
-        )
-        if since is not None:
-            rolled = rolled.where(r.period_start >= since)
-        # Where a roll-up exists it is what the aggregation rules chose over the area's own figure.
-        for area_id, label, value, least_final, have, expected in session.execute(rolled):
-            out[area_id][period(label)] = Point(
-                value=value, status=least_final, source="aggregated", areas=Share(have, expected)
-            )
+    statement = _READS[(_rolls_up(ind), since is not None)]
+    params = {"indicator_id": ind.id, "key": key, "area_ids": area_ids, "since": since or date.min}
+    for area_id, label, value, status, have, expected in session.execute(statement, params):
+        at = period(label)
+        if have is None:
+            # Where a roll-up exists it is what the aggregation rules chose over the area's own figure.
+            out[area_id].setdefault(at, Point(value=value, status=status, source="reported"))
+        else:
+            out[area_id][at] = Point(value=value, status=status, source="aggregated", areas=Share(have, expected))
     return out
+
+
+def _read_statement(rolls_up: bool, has_since: bool) -> Executable:
+    """One statement for the areas' own figures and their roll-ups (a round trip, not the rows, is the cost
+    here), built once with bound parameters rather than for each read."""
+    o, r = Observation, AreaRollup
+    no_count = cast(null(), Integer)
+    areas: BindParameter[list[int]] = bindparam("area_ids", expanding=True)
+    own = select(o.area_id, o.period, o.value, o.status, no_count.label("have"), no_count.label("expected")).where(
+        o.indicator_id == bindparam("indicator_id"), o.dim_key == bindparam("key"), o.area_id.in_(areas)
+    )
+    if has_since:
+        own = own.where(o.period_start >= bindparam("since"))
+    if not rolls_up:
+        return own
+    rolled = select(r.area_id, r.period, r.value, r.status, r.have, r.expected).where(
+        r.indicator_id == bindparam("indicator_id"), r.dim_key == bindparam("key"), r.area_id.in_(areas)
+    )
+    if has_since:
+        rolled = rolled.where(r.period_start >= bindparam("since"))
+    return union_all(own, rolled)
+
+
+_READS = {
+    (rolls_up, has_since): _read_statement(rolls_up, has_since)
+    for rolls_up in (True, False)
+    for has_since in (True, False)
+}
 
 
 def touched_by(rows: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str], set[str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from govops.catalog.dimensions import dim_key
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Indicator
-from govops.catalog.service import get_indicator
+from govops.catalog.snapshot import CatalogueSnapshot, catalogue_snapshot
 from govops.errors import GovopsError, NotFound
 from govops.periods import Freq, Period, PeriodError
 from govops.warehouse import rollup
@@ -95,7 +95,9 @@ class SeriesView(NamedTuple):
 class SeriesQuery:
     """Which series: an indicator at some areas, at a frequency, between two periods, for one breakdown.
 
-    Hashable, so that it is also the key of computed answers (series_cache).
+    Hashable, so that it is also the key of computed answers (series_cache). `view` is what each point says:
+    the level, the change on a year earlier (`yoy`, see `change_kind`) or the year to date (`ytd`, see
+    `ytd_rule`); kept with the answers, so that a page never recomputes a view per request.
     """
 
     indicator: str
@@ -104,6 +106,7 @@ class SeriesQuery:
     start: str | None = None
     end: str | None = None
     dims: tuple[tuple[str, str], ...] = ()
+    view: str = "level"
 
     @classmethod
     def of(
@@ -115,8 +118,9 @@ class SeriesQuery:
         start: str | None = None,
         end: str | None = None,
         dims: Mapping[str, str] | None = None,
+        view: str = "level",
     ) -> SeriesQuery:
-        return cls(indicator, tuple(areas), freq, start, end, tuple(sorted((dims or {}).items())))
+        return cls(indicator, tuple(areas), freq, start, end, tuple(sorted((dims or {}).items())), view)
 
 
 def build_series(*, session: Session, query: SeriesQuery, as_of: datetime | None = None) -> list[Series]:
@@ -147,10 +151,75 @@ def build_series(*, session: Session, query: SeriesQuery, as_of: datetime | None
     ]
 
 
-def compute_series(*, session: Session, query: SeriesQuery, as_of: datetime | None = None) -> list[SeriesView]:
+VIEWS = ("level", "yoy", "ytd")
+PERCENT_UNITS = frozenset({"PCT", "PCT_PA"})
+
+
+def change_kind(ind: Indicator) -> str:
+    """How a change of the indicator is told: `ratio` (% change), `points` (difference of two percentages, in
+    percentage points) or `difference` (in its own unit, for a balance that can cross zero)."""
+    if ind.crosses_zero:
+        return "difference"
+    return "points" if ind.unit.code in PERCENT_UNITS else "ratio"
+
+
+def change(ind: Indicator, now: float, before: float | None) -> float | None:
+    """The change from `before` to `now`, told as `change_kind` says; None where it means nothing."""
+    if before is None:
+        return None
+    kind = change_kind(ind)
+    if kind == "ratio":
+        # A ratio against zero or a negative base is no growth rate anyone could read.
+        return (now / before - 1.0) * 100.0 if before > 0 else None
+    return now - before
+
+
+def ytd_rule(catalogue: CatalogueSnapshot, ind: Indicator) -> str | None:
+    """How the year to date of the indicator is made, or None if it has none.
+
+    `sum` (flows: exports, revenue), `mean` (indices: CPI, and rates), `last` (stocks: the latest value is the
+    year to date), `level` (a formula that already cumulates with ytd()), `formula` (the formula applied to its
+    inputs' years to date: the trade balance of the exports and imports so far, the CPI's year-on-year change
+    of its average so far, as a monthly report states them).
+    """
+    if ind.formula is None:
+        return ind.time_aggregation if ind.time_aggregation in ("sum", "mean", "last") else None
+    formula = parse_formula(ind.formula)
+    calls = {n.func.id for n in ast.walk(formula.tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    if "ytd" in calls:
+        return "level"
+    if calls & {"pop", "lag"}:
+        return None  # a change on the previous period has no year to date
+    inputs = [catalogue.indicators.get(code) for code in formula.references]
+    rules = {ytd_rule(catalogue, i) if i is not None else None for i in inputs}
+    if rules & {None, "level"}:
+        return None
+    # Over stocks only (credit growth from the stock of credit) the year to date is the level itself.
+    return "last" if rules == {"last"} else "formula"
+
+
+@dataclass
+class Shared:
+    """What several series computed for one page share: the catalogue and area tree read for it, and the stored
+    points read so far (current values only), by indicator, dimension key, areas and first day."""
+
+    catalogue: CatalogueSnapshot
+    tree: AreaTree
+    # Indicator id -> the signature of its stored roll-ups, when read with the data versions (else read per use).
+    signatures: Mapping[int, str] | None = None
+    stored: dict[tuple[int, str, tuple[int, ...], date | None], dict[int, dict[Period, Point]] | None] = field(
+        default_factory=dict
+    )
+
+
+def compute_series(
+    *, session: Session, query: SeriesQuery, as_of: datetime | None = None, shared: Shared | None = None
+) -> list[SeriesView]:
     indicator, areas, freq, start, end = query.indicator, query.areas, query.freq, query.start, query.end
-    ind = get_indicator(session=session, code=indicator)
-    tree = AreaTree.cached(session)
+    if shared is None:
+        shared = Shared(catalogue_snapshot(session), AreaTree.cached(session))
+    catalogue, tree = shared.catalogue, shared.tree
+    ind = catalogue.indicator(indicator)
     nodes = []
     for code in areas:
         node = tree.by_code.get(code)
@@ -164,15 +233,22 @@ def compute_series(*, session: Session, query: SeriesQuery, as_of: datetime | No
         raise GovopsError(
             f"unknown frequency {freq!r}", code="invalid_freq", hint="use one of " + ", ".join(f.value for f in Freq)
         ) from None
+    if query.view not in VIEWS:
+        raise GovopsError(f"unknown view {query.view!r}", code="invalid_view", hint="use one of " + ", ".join(VIEWS))
     first, last = _bounds(start, end)
     dims = dict(query.dims)
-    # Old data is skipped, but a formula gets the years before `start` that its yoy, pop and lag reach into.
-    since = (
-        date(first.start.year - _years_back(session, ind), 1, 1)
-        if first is not None and not (target.years or 0) > 1
-        else None
-    )
-    per_area = _series_points(session, ind, tree, [n.id for n in nodes], target, dims, as_of, since)
+    reader = _Reader(session, shared, target, as_of)
+    # Old data is skipped, but a formula gets the years before `start` that its yoy, pop and lag reach into,
+    # and a change on a year earlier the year before.
+    back = _years_back(catalogue, ind) + (1 if query.view == "yoy" else 0)
+    since = date(first.start.year - back, 1, 1) if first is not None and not (target.years or 0) > 1 else None
+    ids = [n.id for n in nodes]
+    if query.view == "ytd":
+        per_area = reader.year_to_date(ind, ids, dims, since)
+    else:
+        per_area = reader.points(ind, ids, dims, since)
+    if query.view == "yoy":
+        per_area = {area_id: _on_a_year_earlier(ind, points) for area_id, points in per_area.items()}
     out = []
     for node in nodes:
         points = per_area[node.id]
@@ -197,12 +273,49 @@ def compute_series(*, session: Session, query: SeriesQuery, as_of: datetime | No
     return out
 
 
-def _years_back(session: Session, ind: Indicator) -> int:
+def _on_a_year_earlier(ind: Indicator, points: Mapping[Period, Point]) -> dict[Period, Point]:
+    out = {}
+    for period, point in points.items():
+        try:
+            before = points.get(period.same_period_last_year())
+        except PeriodError:
+            continue
+        value = change(ind, point.value, before.value if before is not None else None)
+        if value is not None:
+            out[period] = Point(value, point.status, point.source, point.areas, point.periods)
+    return out
+
+
+def _cumulated(rule: str, points: Mapping[Period, Point]) -> dict[Period, Point]:
+    """Each period's year to date by `rule`, where every period of its year up to it is known."""
+    out = {}
+    first_of_year: dict[tuple[Freq, int], int] = {}  # the ordinal of a year's first period, per frequency
+    so_far: dict[tuple[Freq, int], list[Point]] = {}
+    for period in sorted(points, key=lambda p: p.start):
+        point = points[period]
+        if period.freq.years:
+            out[period] = point  # a year is its own year to date
+            continue
+        year = (period.freq, period.year)
+        if year not in first_of_year:
+            first_of_year[year] = period.year_to_date()[0].ordinal
+        known = so_far.setdefault(year, [])
+        known.append(point)
+        # Sorted and one point a period: as many known as periods since the year began means none is missing.
+        if len(known) < period.ordinal - first_of_year[year] + 1:
+            continue
+        value = combine(rule, [p.value for p in known])
+        if value is not None:
+            out[period] = Point(
+                value, worst([p.status for p in known]), "aggregated", point.areas, point.periods or Share(1, 1)
+            )
+    return out
+
+
+def _years_back(catalogue: CatalogueSnapshot, ind: Indicator) -> int:
     if not ind.formula:
         return 0
-    return parse_formula(ind.formula).years_back(
-        lambda code: _years_back(session, get_indicator(session=session, code=code))
-    )
+    return parse_formula(ind.formula).years_back(lambda code: _years_back(catalogue, catalogue.indicator(code)))
 
 
 def _point_out(period: Period, point: Point | None) -> PointView:
@@ -211,109 +324,136 @@ def _point_out(period: Period, point: Point | None) -> PointView:
     return PointView(str(period), round(point.value, 6), point.status, point.source, point.areas, point.periods)
 
 
-def _series_points(
-    session: Session,
-    ind: Indicator,
-    tree: AreaTree,
-    area_ids: list[int],
-    target: Freq,
-    dims: dict[str, str],
-    as_of: datetime | None,
-    since: date | None,
-) -> dict[int, dict[Period, Point]]:
-    base = Freq(ind.periodicity)
-    if ind.formula:
-        return _derived(session, ind, tree, area_ids, target, dims, as_of, since)
-    if target.rank < base.rank:
-        raise GovopsError(
-            f"{ind.code} is {base.label('en').lower()}; it cannot be split into {target.value}",
-            code="invalid_freq",
-            hint=f"ask for freq={base.value} or coarser",
+class _Reader:
+    """Reads the points of indicators at some areas, at one frequency, for one request."""
+
+    def __init__(self, session: Session, shared: Shared, target: Freq, as_of: datetime | None) -> None:
+        self.session, self.shared, self.target, self.as_of = session, shared, target, as_of
+        self.catalogue, self.tree = shared.catalogue, shared.tree
+
+    def year_to_date(
+        self, ind: Indicator, area_ids: list[int], dims: dict[str, str], since: date | None
+    ) -> dict[int, dict[Period, Point]]:
+        rule = ytd_rule(self.catalogue, ind)
+        if rule is None:
+            raise GovopsError(
+                f"{ind.code} has no year-to-date figure", code="invalid_view", hint="ask for view=level or view=yoy"
+            )
+        if rule == "formula":
+            return self.derived(ind, area_ids, dims, since, cumulated=True)
+        points = self.points(ind, area_ids, dims, since)
+        if rule == "level":
+            return points
+        return {area_id: _cumulated(rule, by_period) for area_id, by_period in points.items()}
+
+    def points(
+        self, ind: Indicator, area_ids: list[int], dims: dict[str, str], since: date | None
+    ) -> dict[int, dict[Period, Point]]:
+        session, tree, target, as_of = self.session, self.tree, self.target, self.as_of
+        base = Freq(ind.periodicity)
+        if ind.formula:
+            return self.derived(ind, area_ids, dims, since, cumulated=False)
+        if target.rank < base.rank:
+            raise GovopsError(
+                f"{ind.code} is {base.label('en').lower()}; it cannot be split into {target.value}",
+                code="invalid_freq",
+                hint=f"ask for freq={base.value} or coarser",
+            )
+        if target != base and ind.time_aggregation == "none":
+            raise GovopsError(
+                f"{ind.code} has no rule to add up over time", code="invalid_freq", hint=f"ask for freq={base.value}"
+            )
+        unknown = set(dims) - set(ind.dimension_codes)
+        if unknown:
+            raise GovopsError(
+                f"{ind.code} has no dimension {', '.join(sorted(unknown))}",
+                code="invalid_filter",
+                hint=f"its dimensions: {', '.join(ind.dimension_codes) or 'none'}",
+            )
+        key = dim_key(tuple(ind.dimension_codes), dims)
+        if as_of is None:
+            memo = (ind.id, key, tuple(area_ids), since)
+            if memo in self.shared.stored:
+                stored = self.shared.stored[memo]
+            else:
+                signatures = self.shared.signatures
+                stored = rollup.read(
+                    session,
+                    ind=ind,
+                    tree=tree,
+                    key=key,
+                    area_ids=area_ids,
+                    since=since,
+                    signature_now=signatures.get(ind.id) if signatures is not None else None,
+                    knows_signature=signatures is not None,
+                )
+                self.shared.stored[memo] = stored
+            if stored is not None:
+                return {area_id: _to_freq(ind, base, target, points) for area_id, points in stored.items()}
+        wanted: set[int] | None = set()
+        for area_id in area_ids:
+            if tree.nodes[area_id].parent_id is None:
+                wanted = None
+                break
+            assert wanted is not None
+            wanted |= tree.subtree(area_id)
+        data = load_values(
+            session,
+            indicator_id=ind.id,
+            key=key,
+            as_of=as_of,
+            area_ids=wanted,
+            first=since,
         )
-    if target != base and ind.time_aggregation == "none":
-        raise GovopsError(
-            f"{ind.code} has no rule to add up over time", code="invalid_freq", hint=f"ask for freq={base.value}"
-        )
-    unknown = set(dims) - set(ind.dimension_codes)
-    if unknown:
-        raise GovopsError(
-            f"{ind.code} has no dimension {', '.join(sorted(unknown))}",
-            code="invalid_filter",
-            hint=f"its dimensions: {', '.join(ind.dimension_codes) or 'none'}",
-        )
-    key = dim_key(tuple(ind.dimension_codes), dims)
-    if as_of is None:
-        stored = rollup.read(session, ind=ind, tree=tree, key=key, area_ids=area_ids, since=since)
-        if stored is not None:
-            return {area_id: _to_freq(ind, base, target, points) for area_id, points in stored.items()}
-    wanted: set[int] | None = set()
-    for area_id in area_ids:
-        if tree.nodes[area_id].parent_id is None:
-            wanted = None
-            break
-        assert wanted is not None
-        wanted |= tree.subtree(area_id)
-    data = load_values(
-        session,
-        indicator_id=ind.id,
-        key=key,
-        as_of=as_of,
-        area_ids=wanted,
-        first=since,
-    )
-    weights = None
-    if ind.area_aggregation == "weighted" and ind.area_weight_id is not None:
-        weights = Weights(load_values(session, indicator_id=ind.area_weight_id, key="", as_of=as_of, area_ids=wanted))
-    aggregator = AreaAggregator(ind, tree, data, weights)
-    every = {Period.parse(p) for _, p in data}
-    periods = sorted((p for p in every if p.freq is base), key=lambda p: p.start)
-    # Figures reported for longer periods are not added up over areas; each area shows its own (as rollup.read).
-    longer = [p for p in every if p.freq is not base]
-    out: dict[int, dict[Period, Point]] = {}
-    for area_id in area_ids:
-        points = {p: pt for p in periods if (pt := aggregator.value(area_id, p)) is not None}
-        for p in longer:
-            if (own := data.get((area_id, str(p)))) is not None:
-                points[p] = Point(value=own[0], status=own[1], source="reported")
-        out[area_id] = _to_freq(ind, base, target, points)
-    return out
+        weights = None
+        if ind.area_aggregation == "weighted" and ind.area_weight_id is not None:
+            weights = Weights(
+                load_values(session, indicator_id=ind.area_weight_id, key="", as_of=as_of, area_ids=wanted)
+            )
+        aggregator = AreaAggregator(ind, tree, data, weights)
+        every = {Period.parse(p) for _, p in data}
+        periods = sorted((p for p in every if p.freq is base), key=lambda p: p.start)
+        # Figures reported for longer periods are not added up over areas; each area shows its own (as rollup.read).
+        longer = [p for p in every if p.freq is not base]
+        out: dict[int, dict[Period, Point]] = {}
+        for area_id in area_ids:
+            points = {p: pt for p in periods if (pt := aggregator.value(area_id, p)) is not None}
+            for p in longer:
+                if (own := data.get((area_id, str(p)))) is not None:
+                    points[p] = Point(value=own[0], status=own[1], source="reported")
+            out[area_id] = _to_freq(ind, base, target, points)
+        return out
 
+    def derived(
+        self, ind: Indicator, area_ids: list[int], dims: dict[str, str], since: date | None, *, cumulated: bool
+    ) -> dict[int, dict[Period, Point]]:
+        """The formula's value at each period; over its inputs' years to date if `cumulated`."""
+        formula = parse_formula(ind.formula or "")
+        parts: dict[str, dict[int, dict[Period, Point]]] = {}
+        rules: dict[str, str] = {}
+        for code in sorted(formula.references):
+            comp = self.catalogue.indicator(code)
+            comp_dims = {k: v for k, v in dims.items() if k in comp.dimension_codes}
+            read = self.year_to_date if cumulated else self.points
+            parts[code] = read(comp, area_ids, comp_dims, since)
+            rules[code] = comp.time_aggregation
+        out: dict[int, dict[Period, Point]] = {}
+        for area_id in area_ids:
+            series = {code: parts[code][area_id] for code in parts}
+            periods = sorted({p for s in series.values() for p in s}, key=lambda p: p.start)
+            points: dict[Period, Point] = {}
 
-def _derived(
-    session: Session,
-    ind: Indicator,
-    tree: AreaTree,
-    area_ids: list[int],
-    target: Freq,
-    dims: dict[str, str],
-    as_of: datetime | None,
-    since: date | None,
-) -> dict[int, dict[Period, Point]]:
-    formula = parse_formula(ind.formula or "")
-    parts: dict[str, dict[int, dict[Period, Point]]] = {}
-    rules: dict[str, str] = {}
-    for code in sorted(formula.references):
-        comp = get_indicator(session=session, code=code)
-        comp_dims = {k: v for k, v in dims.items() if k in comp.dimension_codes}
-        parts[code] = _series_points(session, comp, tree, area_ids, target, comp_dims, as_of, since)
-        rules[code] = comp.time_aggregation
-    out: dict[int, dict[Period, Point]] = {}
-    for area_id in area_ids:
-        series = {code: parts[code][area_id] for code in parts}
-        periods = sorted({p for s in series.values() for p in s}, key=lambda p: p.start)
-        points: dict[Period, Point] = {}
+            def get(code: str, period: Period, series: dict[str, dict[Period, Point]] = series) -> float | None:
+                point = series[code].get(period)
+                return None if point is None else point.value
 
-        def get(code: str, period: Period, series: dict[str, dict[Period, Point]] = series) -> float | None:
-            point = series[code].get(period)
-            return None if point is None else point.value
-
-        for period in periods:
-            value = _evaluate(formula.tree, period, get, rules)
-            if value is not None:
-                statuses = [s[period].status for s in series.values() if period in s]
-                points[period] = Point(value=value, status=worst(statuses), source="derived")
-        out[area_id] = points
-    return out
+            for period in periods:
+                value = _evaluate(formula.tree, period, get, rules)
+                if value is not None:
+                    statuses = [s[period].status for s in series.values() if period in s]
+                    points[period] = Point(value=value, status=worst(statuses), source="derived")
+            out[area_id] = points
+        return out
 
 
 def _evaluate(

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy import Engine, func, select
@@ -20,21 +20,28 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Indicator
+from govops.catalog.snapshot import catalogue_snapshot
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.models import IndicatorState
-from govops.warehouse.series import SeriesQuery, SeriesView, compute_series
+from govops.warehouse.series import SeriesQuery, SeriesView, Shared, compute_series
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
 class DataVersions:
-    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data."""
+    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data.
+
+    Asked once per page (or warm-up pass), it also carries what that page's computations share: the catalogue and
+    the area tree as read for it, and the stored points already read (a tile's level and year to date, a balance
+    and its exports and imports, read once rather than once per series).
+    """
 
     catalogue: tuple[object, ...]
     by_indicator: Mapping[str, int]
     # Code -> the codes whose data its series is computed from (itself, its formula's, its weights').
     inputs: Mapping[str, frozenset[str]]
+    shared: Shared | None = field(default=None, compare=False)
 
     def of(self, code: str) -> tuple[object, ...]:
         used = sorted(self.inputs.get(code, frozenset({code})))
@@ -43,21 +50,30 @@ class DataVersions:
 
 def data_versions(session: Session) -> DataVersions:
     """Cheap enough to ask on every page: a write to one indicator leaves every other's answers reusable."""
+    tree = AreaTree.cached(session)
     catalogue = (
-        AreaTree.cached(session).version,
+        tree.version,
         *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
     )
-    versions = session.execute(
-        select(Indicator.code, IndicatorState.data_version).join(
+    # The roll-ups' signatures with the versions: the roll-up readers need not look each one up.
+    states = session.execute(
+        select(Indicator.id, Indicator.code, IndicatorState.data_version, IndicatorState.rollup_signature).join(
             IndicatorState, IndicatorState.indicator_id == Indicator.id
         )
     ).all()
+    versions = [(code, version) for _, code, version, _ in states]
+    signatures = {indicator_id: signature for indicator_id, _, _, signature in states}
     key = (str(session.get_bind().engine.url), catalogue)
     inputs = _INPUTS.get(key)
     if inputs is None:
         _INPUTS.clear()
         inputs = _INPUTS[key] = _inputs(session)
-    return DataVersions(catalogue=catalogue, by_indicator={code: version for code, version in versions}, inputs=inputs)
+    return DataVersions(
+        catalogue=catalogue,
+        by_indicator={code: version for code, version in versions},
+        inputs=inputs,
+        shared=Shared(catalogue_snapshot(session), tree, signatures),
+    )
 
 
 def _inputs(session: Session) -> dict[str, frozenset[str]]:
@@ -110,7 +126,7 @@ def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> lis
         if found is not None:
             _CACHE.move_to_end(key)
             return found
-    found = compute_series(session=session, query=query)
+    found = compute_series(session=session, query=query, shared=versions.shared)
     with _LOCK:
         _CACHE[key] = found
         if len(_CACHE) > _CACHE_LIMIT:
