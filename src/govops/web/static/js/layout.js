@@ -90,7 +90,6 @@
       var list = document.createElement("ul");
       var label = select.closest("label");
       var rows = [];
-      if (label) label.classList.add("chooser-label");
 
       Array.prototype.forEach.call(select.options, function (option) {
         var item = document.createElement("li");
@@ -148,13 +147,19 @@
       chooser.appendChild(filter);
       chooser.appendChild(list);
       select.hidden = true;
-      // After the select's label, not inside it: a label holding the chooser's own labels would take their clicks.
-      var anchor = label || select;
-      anchor.parentNode.insertBefore(chooser, anchor.nextSibling);
       chooser.setAttribute("role", "group");
       if (label) {
+        // A label may not hold the chooser's own labels (it would take their clicks): it becomes a plain group
+        // with the same words, and the chooser goes in it.
         var name = Array.prototype.filter.call(label.childNodes, function (n) { return n.nodeType === 3; });
         chooser.setAttribute("aria-label", name.map(function (n) { return n.textContent; }).join(" ").trim());
+        var field = document.createElement("div");
+        field.className = "chooser-field";
+        while (label.firstChild) field.appendChild(label.firstChild);
+        label.parentNode.replaceChild(field, label);
+        field.appendChild(chooser);
+      } else {
+        select.parentNode.insertBefore(chooser, select.nextSibling);
       }
       drawChosen();
     });
