@@ -13,8 +13,9 @@ found anywhere. "ph" and "f" are one sound and one letter here, so "lam fat" fin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,12 +53,13 @@ class Entry:
     synonyms: tuple[str, ...]
     words: frozenset[str]
     everything: str
+    order: tuple[tuple[int, ...], tuple[int, ...], str]  # the Vietnamese name's place in a sorted list
 
     @classmethod
     def of(cls, ind: Indicator) -> Entry:
         names = tuple(dict.fromkeys(search_key(n) for n in (ind.name_vi, ind.name_en) if n))
         synonyms = tuple(dict.fromkeys(search_key(s) for s in [*ind.keywords_vi, *ind.keywords_en] if s.strip()))
-        code_key = search_key(ind.code.replace("_", " "))
+        code_key = search_key(ind.code)
         words = frozenset(w for text in (code_key, *names, *synonyms) for w in text.split())
         return cls(
             id=ind.id,
@@ -68,11 +70,13 @@ class Entry:
             names=names,
             synonyms=synonyms,
             words=words,
-            everything=" | ".join((search_key(ind.code), *names, *synonyms)),
+            everything=" | ".join((code_key, *names, *synonyms)),
+            order=collation_key(ind.name_vi),
         )
 
-    def score(self, query: str) -> int:
-        """How well this indicator answers `query` (a `search_key`); 0: not at all."""
+    def score(self, query: str, close: Mapping[str, frozenset[str]]) -> int:
+        """How well this indicator answers `query` (a `search_key`); 0: not at all. `close` gives, for each word
+        typed, the words of the catalogue it may be a slip for."""
         if query == self.code_key or query.replace(" ", "") == self.code_key.replace(" ", ""):
             return CODE_EXACT
         if self.code_key.startswith(query):
@@ -88,7 +92,7 @@ class Entry:
         typed = query.split()
         if all(any(w.startswith(t) for w in self.words) for t in typed):
             return ALL_WORDS
-        if all(any(_close(t, w) for w in self.words) for t in typed):
+        if all(close[t] & self.words for t in typed):
             return ALL_WORDS_WITH_SLIPS
         if query in self.everything:
             return ANYWHERE
@@ -98,6 +102,13 @@ class Entry:
 def _phrase_in(query: str, text: str) -> bool:
     """The words of `query` appear together in `text`, from the start of a word (the last may be cut short)."""
     return f" {text}".find(f" {query}") >= 0
+
+
+@lru_cache(maxsize=512)
+def _close_words(vocabulary: frozenset[str], typed: str) -> frozenset[str]:
+    """The words of `vocabulary` that `typed` may be a slip for (kept: a person types the same word again and
+    again as the list narrows)."""
+    return frozenset(w for w in vocabulary if _close(typed, w))
 
 
 def _close(typed: str, word: str) -> bool:
@@ -130,11 +141,15 @@ def _distance(a: str, b: str, limit: int) -> int:
 def rank(entries: Iterable[Entry], q: str) -> list[Entry]:
     """The entries that answer `q`, best first; equally good ones in Vietnamese order of their names."""
     query = search_key(q)
+    entries = list(entries)
     if not query:
-        return sorted(entries, key=lambda e: collation_key(e.name_vi))
-    scored = [(entry.score(query), entry) for entry in entries]
+        return sorted(entries, key=lambda e: e.order)
+    # Each word typed is compared with each word of the catalogue once, not once per indicator.
+    vocabulary = frozenset(w for e in entries for w in e.words)
+    close = {t: _close_words(vocabulary, t) for t in set(query.split())}
+    scored = [(entry.score(query, close), entry) for entry in entries]
     found = [(score, entry) for score, entry in scored if score]
-    found.sort(key=lambda pair: (-pair[0], collation_key(pair[1].name_vi)))
+    found.sort(key=lambda pair: (-pair[0], pair[1].order))
     return [entry for _score, entry in found]
 
 
