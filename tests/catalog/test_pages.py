@@ -74,6 +74,7 @@ def test_administrator_edits_an_indicator_and_the_console_shows_it(
         ["PRICES"],
     )
     assert cpi.dimension_codes == ["COICOP_VN"]  # kept: the form does not touch dimensions
+    assert "lạm phát" in cpi.keywords_vi and "inflation" in cpi.keywords_en  # kept too: not in this form
     assert "Chỉ số giá tiêu dùng (CPI)" in web.get("/explorer/CPI").text
     # The catalogue event says which administrator made the change.
     event = session.execute(
@@ -82,6 +83,16 @@ def test_administrator_edits_an_indicator_and_the_console_shows_it(
         .order_by(DomainEvent.id.desc())
     ).first()
     assert event is not None and tuple(event) == ("indicator.updated", "user:t.administrator")
+    # The search words are edited as a list separated by commas, and the search finds the indicator by them.
+    form = web.get("/admin/indicators/CPI")
+    assert 'name="keywords_vi" value="CPI, lạm phát, giá cả, giá tiêu dùng"' in form.text
+    fields |= {"csrf_token": token_of(form.text), "keywords_vi": " giá cả ,, rổ hàng hóa ", "keywords_en": ""}
+    assert web.post("/admin/indicators/CPI", data=fields, follow_redirects=False).status_code == 303
+    session.expire_all()
+    cpi = get_indicator(session=session, code="CPI")
+    assert (cpi.keywords_vi, cpi.keywords_en) == (["giá cả", "rổ hàng hóa"], [])
+    found = web.get("/api/v1/indicators", params={"q": "ro hang hoa"}).json()["items"]
+    assert [i["code"] for i in found] == ["CPI"]
 
 
 def test_a_bad_indicator_form_is_shown_again_with_the_problems(sign_in: Callable[[str], TestClient]) -> None:

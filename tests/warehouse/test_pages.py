@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from govops.auth.service import create_user
+from govops.text import collation_key
 from tests.warehouse.conftest import PASSWORD, obs, put
 
 
@@ -94,6 +95,40 @@ def test_search_finds_indicators_with_or_without_tone_marks(sign_in: Callable[[s
     web = sign_in("viewer")
     for q in ("giá tiêu dùng", "gia tieu dung", "consumer price"):
         assert "/explorer/CPI" in web.get("/explorer", params={"q": q}, headers={"HX-Request": "true"}).text
+
+
+def test_the_explorer_ranks_what_is_typed_best_first(sign_in: Callable[[str], TestClient]) -> None:
+    web = sign_in("viewer")
+    for q in ("lạm phát", "lam fat", "inflation"):
+        page = web.get("/explorer", params={"q": q}, headers={"HX-Request": "true"}).text
+        shown = re.findall(r'href="/explorer/([A-Z0-9_]+)"', page)
+        assert set(shown[:4]) == {"CPI", "CPI_MOM", "CPI_YOY", "CPI_AVG_YOY"} and shown[4] == "CORE_INFLATION", q
+    nothing = web.get("/explorer", params={"q": "qwxz"}).text
+    assert "Không có chỉ tiêu nào khớp" in nothing
+
+
+def test_the_explorer_lists_indicators_under_report_groups_by_vietnamese_name(
+    sign_in: Callable[[str], TestClient],
+) -> None:
+    page = sign_in("viewer").get("/explorer").text
+    sections = re.findall(r'data-testid="group-([A-Z_]+)">\s*<h2>([^<]+)</h2>(.*?)</section>', page, re.S)
+    assert [code for code, _name, _body in sections][:3] == ["MACRO", "AGRICULTURE", "INDUSTRY"]
+    names = {
+        code: (name, re.findall(r'href="/explorer/[A-Z0-9_]+">([^<]+)<small>', body)) for code, name, body in sections
+    }
+    assert names["PRICES"][0] == "Giá cả và lạm phát"
+    prices = names["PRICES"][1]
+    # "Chỉ số giá đô la Mỹ" before "Chỉ số giá tiêu dùng" (d before t) and "Giá bán lẻ xăng" after every "Chỉ số";
+    # "Lạm phát cơ bản" after "Giá" (g before l), whatever the codes.
+    assert prices.index("Chỉ số giá đô la Mỹ") < prices.index("Chỉ số giá tiêu dùng") < prices.index("Chỉ số giá vàng")
+    assert (
+        prices.index("Chỉ số giá vàng")
+        < prices.index("Giá bán lẻ xăng RON 95-III bình quân")
+        < prices.index("Lạm phát cơ bản")
+    )
+    enterprises = names["ENTERPRISES"][1]
+    assert enterprises == sorted(enterprises, key=collation_key)
+    assert "GDP_FLASH" not in page  # a viewer's list holds no confidential indicator
 
 
 @pytest.mark.usefixtures("data")

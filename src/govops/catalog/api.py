@@ -70,7 +70,13 @@ def list_indicators(
     session: SessionDep,
     allowed: Readable,
     group: Annotated[str | None, Query(description="group code, e.g. PRICES")] = None,
-    q: Annotated[str | None, Query(description="code or name in Vietnamese or English, tone marks optional")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            description="code, name or synonym in Vietnamese or English, tone marks optional, typing slips forgiven; "
+            "the results come best match first"
+        ),
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[IndicatorOut]:

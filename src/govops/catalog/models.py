@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -167,6 +168,9 @@ class Indicator(Base):
     crosses_zero: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     decimals: Mapped[int] = mapped_column(Integer, default=1)
     formula: Mapped[str | None] = mapped_column(Text)
+    # Other words people use for it ("lạm phát", "CPI"), so that a search finds it by them too.
+    keywords_vi: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    keywords_en: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -113,6 +113,11 @@ async def indicator_save(request: Request, session: WriteSessionDep, admin: Admi
         data["dimensions"] = [d for d in str(form["dimensions"]).replace(",", " ").split() if d]
     else:  # a form without the field keeps an existing indicator's dimensions (and the indicator must exist)
         data["dimensions"] = [] if code == "new" else get_indicator(session=session, code=code).dimension_codes
+    for words in ("keywords_vi", "keywords_en"):
+        if words in form:
+            data[words] = [w.strip() for w in str(form[words]).split(",") if w.strip()]
+        else:  # as with dimensions: a form without the field keeps what the indicator has
+            data[words] = [] if code == "new" else getattr(get_indicator(session=session, code=code), words)
     data["higher_is_better"] = {"true": True, "false": False}.get(data["higher_is_better"])
     if "crosses_zero" in form:  # a hidden "false" before the checkbox: the field is there whenever the form is
         data["crosses_zero"] = "true" in form.getlist("crosses_zero")

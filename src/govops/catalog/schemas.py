@@ -93,6 +93,8 @@ class IndicatorDoc(_Strict):
     crosses_zero: bool = False
     decimals: int = Field(default=1, ge=0, le=6)
     formula: str | None = None
+    keywords_vi: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = []
+    keywords_en: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = []
 
 
 class CatalogueDoc(_Strict):
@@ -138,6 +140,8 @@ class IndicatorOut(BaseModel):
     decimals: int
     formula: str | None
     derived: bool
+    keywords_vi: list[str]
+    keywords_en: list[str]
 
 
 class IndicatorDetail(IndicatorOut):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import column, func, or_, select, table
 from sqlalchemy.orm import Session, selectinload
 
-from govops.catalog import reference
+from govops.catalog import reference, search
 from govops.catalog.dimensions import parse_dim_key
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import (
@@ -612,6 +612,7 @@ def import_catalogue(
         ind.higher_is_better, ind.decimals = item.higher_is_better, item.decimals
         ind.crosses_zero = item.crosses_zero
         ind.formula = parse_formula(item.formula).text if item.formula else None
+        ind.keywords_vi, ind.keywords_en = list(item.keywords_vi), list(item.keywords_en)
         wanted = [codelists[c] for c in item.dimensions]
         if [d.codelist_id for d in ind.dimensions] != wanted:
             ind.dimensions = [IndicatorDimension(codelist_id=cid, position=pos) for pos, cid in enumerate(wanted)]
@@ -843,6 +844,8 @@ def indicator_doc(ind: Indicator, weight_codes: dict[int, str]) -> IndicatorDoc:
             "crosses_zero": ind.crosses_zero,
             "decimals": ind.decimals,
             "formula": ind.formula,
+            "keywords_vi": list(ind.keywords_vi or []),
+            "keywords_en": list(ind.keywords_en or []),
         }
     )
 
@@ -895,6 +898,8 @@ def indicator_out(ind: Indicator, weight_code: str | None) -> IndicatorOut:
         decimals=ind.decimals,
         formula=ind.formula,
         derived=ind.formula is not None,
+        keywords_vi=list(ind.keywords_vi or []),
+        keywords_en=list(ind.keywords_en or []),
     )
 
 
@@ -922,25 +927,34 @@ def list_indicators(
     after_id: int = 0,
     limit: int = 100,
 ) -> Page[IndicatorOut]:
-    stmt = select(Indicator).where(Indicator.id > after_id).order_by(Indicator.id)
+    """Indicators by id; with `q`, those that answer it, best first (see `govops.catalog.search`), and then
+    `after_id` counts the results already given rather than naming an id."""
+    stmt = select(Indicator).order_by(Indicator.id)
     if codes is not None:
         stmt = stmt.where(Indicator.code.in_(sorted(codes)))
     if group:
         stmt = stmt.where(Indicator.groups.any(IndicatorGroup.code == group))
     if classifications is not None:
         stmt = stmt.where(Indicator.classification.in_(list(classifications)))
-    rows = list(session.scalars(stmt))
-    if q:
-        needle = fold(q)
-        rows = [i for i in rows if needle in fold(f"{i.code} {i.name_vi} {i.name_en}")]
-    rows = rows[: limit + 1]
     weights = dict(session.execute(select(Indicator.id, Indicator.code)).all())
-    return make_page(
-        rows,
-        limit=limit,
-        key=lambda i: i.id,
-        out=lambda i: indicator_out(i, weights.get(i.area_weight_id) if i.area_weight_id else None),
-    )
+
+    def out(ind: Indicator) -> IndicatorOut:
+        return indicator_out(ind, weights.get(ind.area_weight_id) if ind.area_weight_id else None)
+
+    if not q or not q.strip():
+        rows = list(session.scalars(stmt.where(Indicator.id > after_id).limit(limit + 1)))
+        return make_page(rows, limit=limit, key=lambda i: i.id, out=out)
+    by_code = {i.code: i for i in session.scalars(stmt)}
+    ranked = [by_code[code] for code in search_indicators(session=session, q=q, codes=by_code)]
+    shown = list(enumerate(ranked, 1))[after_id : after_id + limit + 1]
+    return make_page(shown, limit=limit, key=lambda pair: pair[0], out=lambda pair: out(pair[1]))
+
+
+def search_indicators(
+    *, session: Session, q: str, classifications: Iterable[str] | None = None, codes: Iterable[str] | None = None
+) -> list[str]:
+    """Codes of the indicators that answer `q` in Vietnamese or English, best first (see `govops.catalog.search`)."""
+    return search.search(session=session, q=q, classifications=classifications, codes=codes)
 
 
 def area_out(area: Area, codes: dict[int, str], on: date | None = None) -> AreaOut:

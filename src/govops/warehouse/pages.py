@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from govops.audit.service import CONFIDENTIAL
 from govops.catalog.models import Area, Indicator, IndicatorGroup
+from govops.catalog.service import search_indicators
 from govops.catalog.snapshot import catalogue_snapshot
 from govops.errors import GovopsError, lazy_gettext
 from govops.i18n import number, period_label, translations
 from govops.periods import Freq, Period, PeriodError
-from govops.text import fold
+from govops.text import collation_key
 from govops.warehouse.overview import OVERVIEW, current_provinces, overview_queries, province_queries, shows_ytd
 from govops.warehouse.series import (
     PointView,
@@ -217,21 +218,47 @@ def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLRe
     return render(request, "overview.html", {"sections": sections, "demo": _is_demo(session)})
 
 
+@dataclass
+class IndicatorSection:
+    """A report group's indicators on the explorer's index (`group` None: filed under no report group)."""
+
+    group: IndicatorGroup | None
+    indicators: list[Indicator]
+
+
 @router.get("/explorer", response_class=HTMLResponse)
 def explorer_index(
     request: Request, session: SessionDep, viewer: ViewerDep, q: Annotated[str, Query(max_length=100)] = ""
 ) -> HTMLResponse:
-    indicators = sorted(_readable(session, viewer).values(), key=lambda i: i.code)
+    """With a search, the indicators that answer it, best first; without one, every readable indicator under
+    its report groups (in the report's order), by name in the reader's language."""
+    readable = _readable(session, viewer)
+    found: list[Indicator] = []
+    sections: list[IndicatorSection] = []
     if q.strip():
-        needle = fold(q.strip())
-        indicators = [i for i in indicators if needle in fold(f"{i.code} {i.name_vi} {i.name_en}")]
-    groups = sorted(
-        session.scalars(select(IndicatorGroup).where(IndicatorGroup.kind == "report")), key=lambda g: g.code
-    )
+        found = [readable[code] for code in search_indicators(session=session, q=q, codes=readable)]
+    else:
+        locale = locale_of(request)
+
+        def by_name(ind: Indicator) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+            return collation_key(ind.name_en if locale == "en" else ind.name_vi)
+
+        groups = session.scalars(
+            select(IndicatorGroup).where(IndicatorGroup.kind == "report").order_by(IndicatorGroup.id)
+        )
+        filed: set[str] = set()
+        for group in groups:
+            members = sorted((i for i in readable.values() if group in i.groups), key=by_name)
+            filed.update(i.code for i in members)
+            if members:
+                sections.append(IndicatorSection(group, members))
+        others = sorted((i for code, i in readable.items() if code not in filed), key=by_name)
+        if others:
+            sections.append(IndicatorSection(None, others))
     return render(
         request,
         "explorer_index.html",
-        {"indicators": indicators, "q": q, "groups": groups},
+        {"found": found, "sections": sections, "q": q, "total": len(readable)},
         fragment="_indicator_results.html",
     )
 
