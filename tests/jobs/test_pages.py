@@ -68,16 +68,18 @@ def test_the_jobs_with_their_last_runs_in_both_languages(
     assert page.status_code == 200 and "<h1>Tác vụ định kỳ</h1>" in page.text
     purge = page.text.split('data-job="auth.purge-sessions"')[1].split("</tr>")[0]
     assert "mỗi 1 giờ" in purge
-    assert "2025-07-01 08:00:00" in purge and "thành công" in purge and "1,50 s" in purge
+    assert "2025-07-01 15:00:00 GMT+7" in purge and "thành công" in purge and "1,50 s" in purge
     assert "Xóa các phiên đăng nhập đã hết hạn" in purge
     checkpoint = page.text.split('data-job="audit.checkpoint"')[1].split("</tr>")[0]
-    assert "thất bại; sẽ thử lại lúc 08:02:00" in checkpoint and "OSError: disk full" in checkpoint
+    assert "thất bại; sẽ thử lại lúc 2025-07-01 15:02:00 GMT+7" in checkpoint and "OSError: disk full" in checkpoint
     prune = page.text.split('data-job="jobs.prune-runs"')[1].split("</tr>")[0]
     assert "hằng ngày lúc 03:00 (Asia/Ho_Chi_Minh)" in prune and "<td>chưa chạy lần nào</td>" in prune
     runs = page.text.split('data-testid="job-runs"')[1]
     assert "3 sessions, 1 sign-in failures deleted" in runs and "host:2" in runs
     english = web.get("/admin/jobs?lang=en")
-    assert "<h1>Scheduled jobs</h1>" in english.text and "failed; tried again at 08:02:00" in english.text
+    assert (
+        "<h1>Scheduled jobs</h1>" in english.text and "failed; tried again at 2025-07-01 15:02:00 GMT+7" in english.text
+    )
     assert "daily at 03:00 (Asia/Ho_Chi_Minh)" in english.text and "Tác vụ" not in english.text
 
 
