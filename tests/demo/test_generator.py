@@ -127,7 +127,11 @@ INDICATOR_KEYS = {
     "higher_is_better",
     "decimals",
     "formula",
+    "keywords_vi",
+    "keywords_en",
 }
+# Set only where it holds (a balance that can fall below zero).
+OPTIONAL_INDICATOR_KEYS = {"crosses_zero"}
 FUNCTIONS = {"yoy", "pop", "lag", "ytd"}
 
 Key = tuple[str, str, str, tuple[tuple[str, str], ...]]
@@ -208,7 +212,7 @@ def test_enough_indicators_of_every_kind(indicators: dict[str, dict[str, Any]]) 
 
 def test_indicator_entries_are_complete(indicators: dict[str, dict[str, Any]]) -> None:
     for code, ind in indicators.items():
-        assert set(ind) == INDICATOR_KEYS, code
+        assert INDICATOR_KEYS <= set(ind) <= INDICATOR_KEYS | OPTIONAL_INDICATOR_KEYS, code
         assert ind["periodicity"] in {"D", "W", "M", "Q", "S", "A", "2A", "5A", "10A"}, code
         assert ind["area_aggregation"] in {"sum", "mean", "weighted", "none"}, code
         assert ind["time_aggregation"] in {"sum", "mean", "last", "none"}, code
