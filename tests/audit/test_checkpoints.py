@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,6 +23,7 @@ from govops.audit.models import AuditEntry
 from govops.exchange.worker import Periodic, Worker
 from govops.jobs.schedule import Every
 from govops.settings import Settings
+from govops.web.labels import local_time
 
 T0 = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
 
@@ -212,7 +214,8 @@ def test_the_audit_page_shows_the_last_checkpoint_and_whether_its_signature_veri
         assert "Chưa có điểm kiểm tra nào của nhật ký" in web.get("/admin/audit").text
         made = checkpoint(session, key, file)
         page = web.get("/admin/audit").text
-        shown = f"Điểm kiểm tra gần nhất: {made.at:%Y-%m-%d %H:%M:%S} UTC, tại mục {made.last_id} ({made.entries} mục)."
+        at = local_time(made.at, ZoneInfo("Asia/Ho_Chi_Minh"), seconds=True)  # the console's default time zone
+        shown = f"Điểm kiểm tra gần nhất: {at}, tại bản ghi {made.last_id} ({made.entries} bản ghi)."
         assert shown in page and "Chữ ký của điểm kiểm tra khớp với khóa của máy chủ." in page
         assert "Last checkpoint:" in web.get("/admin/audit?lang=en").text
         web.cookies.delete("govops_lang")

@@ -138,7 +138,7 @@ def test_explorer_draws_the_chart_and_the_map_and_downloads_csv(browser: Browser
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     text = saved.read_text(encoding="utf-8-sig")
-    assert text.startswith("chi_tieu,ma_dia_ban") and "EXPORTS,VN," in text and "-Q" in text
+    assert text.startswith("Mã chỉ tiêu,Chỉ tiêu,Mã địa bàn") and "EXPORTS," in text and "Quý" in text
     page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
     page.context.close()
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from govops.auth.service import create_user
 from govops.db.base import Base
 from govops.exchange import service
+from govops.i18n import translations
 from govops.notify.service import notify
 from govops.web.access import public_write
 
@@ -124,11 +125,12 @@ def send(client: TestClient, method: str, path: str, values: dict[str, str], csr
     return client.request(method, url, data=form, follow_redirects=False)
 
 
-def says(response: Any, message: str) -> bool:
-    """Whether the error is `message`: in the JSON envelope (API) or on the error page (console)."""
+def says(response: Any, message: str, **params: str) -> bool:
+    """Whether the error is `message` (a catalogue message, filled with `params`): in the JSON envelope (API,
+    English) or on the error page (console, Vietnamese)."""
     if response.headers["content-type"].startswith("application/json"):
-        return bool(response.json()["error"]["message"] == message)
-    return message in response.text
+        return bool(response.json()["error"]["message"] == message % params)
+    return (translations("vi").gettext(message) % params).lower() in response.text.lower()
 
 
 def test_the_walk_covers_every_write_of_the_api_and_the_console(client: TestClient) -> None:
@@ -165,7 +167,7 @@ def test_a_viewers_writes_are_refused_and_change_nothing(
             continue
         response = send(client, method, path, targets, csrf=csrf)
         assert response.status_code == 403, f"{method} {path}: {response.status_code} {response.text[:300]}"
-        assert says(response, "your role (viewer) may not change data"), f"{method} {path}"
+        assert says(response, "your role (%(role)s) may not change data", role="viewer"), f"{method} {path}"
         assert fingerprint(session) == before, f"{method} {path} changed the store"
 
 

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.audit.service import CONFIDENTIAL
@@ -243,12 +242,13 @@ def explorer_index(
         def by_name(ind: Indicator) -> tuple[tuple[int, ...], tuple[int, ...], str]:
             return collation_key(ind.name_en if locale == "en" else ind.name_vi)
 
-        groups = session.scalars(
-            select(IndicatorGroup).where(IndicatorGroup.kind == "report").order_by(IndicatorGroup.id)
+        # The snapshot's groups: its indicators hold those very objects, detached from this session.
+        groups = sorted(
+            (g for g in catalogue_snapshot(session).groups.values() if g.kind == "report"), key=lambda g: g.id
         )
         filed: set[str] = set()
         for group in groups:
-            members = sorted((i for i in readable.values() if group in i.groups), key=by_name)
+            members = sorted((i for i in readable.values() if any(g.code == group.code for g in i.groups)), key=by_name)
             filed.update(i.code for i in members)
             if members:
                 sections.append(IndicatorSection(group, members))
