@@ -28,11 +28,13 @@ def test_ingest_warns_of_a_negative_count_and_a_value_far_from_its_history_and_s
     assert result.code == 0, result.err
     said = " ".join(result.out.split())  # the terminal wraps long lines
     assert (
-        "warning: row 3: value: The value is far from this series' last values. (how to fix: Check the figure and "
+        "warning: row 3: value: The value is far from this series' last values. [rule.warehouse.far_from_history] "
+        "(how to fix: Check the figure and "
         "its unit (thousands, millions) against the source document; keep it if it is right.)"
     ) in said
     assert (
-        "warning: row 4: value: A negative value, for an indicator that cannot be below zero. (how to fix: Check "
+        "warning: row 4: value: A negative value, for an indicator that cannot be below zero. "
+        "[rule.warehouse.negative_value] (how to fix: Check "
         "the sign of the figure: a count or a flow is zero or more.)"
     ) in said
     assert said.count("warning:") == 2 and "3 rows: 3 new" in said

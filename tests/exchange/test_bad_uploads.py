@@ -91,7 +91,7 @@ def _refusal(text: str) -> str:
 def _text_in_number_cells(session: Session) -> tuple[str, bytes, list[str]]:
     book = _template(session)
     cells = _fill(book, "ENT_NEW", {"2026-01": "ba nghìn", "2026-02": "#DIV/0!", "2026-03": "12,5 DN"})
-    return "so-lieu.xlsx", _saved(book), [f"sheet ENT_NEW, cell {cell}" for cell in cells]
+    return "so-lieu.xlsx", _saved(book), [f"trang tính ENT_NEW, ô {cell}" for cell in cells]
 
 
 def _renamed_sheet(session: Session) -> tuple[str, bytes, list[str]]:
@@ -104,7 +104,7 @@ def _renamed_sheet(session: Session) -> tuple[str, bytes, list[str]]:
 def _another_provinces_codes(session: Session) -> tuple[str, bytes, list[str]]:
     book = _template(session, agency="PC-01")  # Hà Nội's template, filled in by Hồ Chí Minh City's officer
     cells = _fill(book, "ENT_NEW", {"2026-01": 3000}, area="01")
-    return "ha-noi.xlsx", _saved(book), [f"sheet ENT_NEW, cell {cells[0]}", "01"]
+    return "ha-noi.xlsx", _saved(book), [f"trang tính ENT_NEW, ô {cells[0]}", "01"]
 
 
 def _not_a_template(session: Session) -> tuple[str, bytes, list[str]]:

@@ -182,4 +182,4 @@ def test_an_upload_through_a_mapping_says_what_it_left_out_and_an_unreadable_fil
     )
     receipt = broken.text.split('data-testid="receipt"')[1]
     assert broken.status_code == 422 and "không đọc được tệp" in receipt
-    assert "cut-short.json, line" in receipt  # the problem: not valid JSON, where it stops
+    assert "cut-short.json, dòng" in receipt  # the problem: not valid JSON, where it stops

@@ -205,9 +205,15 @@ def test_warnings_are_shown_on_the_console_receipt(client: TestClient, session: 
         data={"csrf_token": token_of(page.text)},
         files={"file": ("september.csv", GOOD_CSV.encode(), "text/csv")},
     )
-    assert upload.status_code == 201, upload.text
-    assert 'data-testid="receipt-warnings"' in upload.text and "4200 is above 4,150" in upload.text
-    assert "Stored, with warnings" not in upload.text  # the page speaks Vietnamese
+    # The preview shows the warning first; the receipt, once confirmed, shows it again.
+    assert upload.status_code == 200, upload.text
+    assert 'data-testid="preview-warnings"' in upload.text and "4200 is above 4,150" in upload.text
+    token = re.search(r'name="token" value="([^"]+)"', upload.text)
+    assert token is not None
+    stored = officer.post("/submit/confirm", data={"csrf_token": token_of(page.text), "token": token.group(1)})
+    assert stored.status_code == 201, stored.text
+    assert 'data-testid="receipt-warnings"' in stored.text and "4200 is above 4,150" in stored.text
+    assert "Stored, with warnings" not in stored.text  # the page speaks Vietnamese
 
 
 def test_a_rule_sees_the_rows_as_they_would_be_stored(session: Session, rules: None) -> None:
@@ -353,9 +359,9 @@ def _renamed_sheet(book: openpyxl.Workbook) -> None:
 # Each bad file an officer can upload: its name, its bytes (or how to make it from the template), the answer,
 # the problem's code, and words the Vietnamese page must say.
 BAD_FILES: list[tuple[str, Any, int, str, str]] = [
-    ("bao-cao.pdf", b"%PDF-1.4 a report\n", 415, "unsupported_media_type", "bao-cao.pdf không phải loại tệp"),
-    ("empty.xlsx", b"", 422, "not_xlsx", "Tệp không có nội dung"),
-    ("empty.csv", b"", 422, "empty_file", "Tệp không có nội dung"),
+    ("bao-cao.pdf", b"%PDF-1.4 a report\n", 415, "unsupported_media_type", "Hệ thống không đọc được tệp bao-cao.pdf"),
+    ("empty.xlsx", b"", 400, "empty_file", "Tệp empty.xlsx trống (0 byte)"),
+    ("empty.csv", b"", 400, "empty_file", "Tệp empty.csv trống (0 byte)"),
     ("so-lieu.xlsx", _text_in_a_value_cell, 422, "value.not_a_number", "chứa chữ &#39;chưa có&#39;, không phải là số"),
     ("doi-ten.xlsx", _renamed_sheet, 422, "template.sheet_missing", "Thiếu trang tính ENT_NEW"),
     ("dia-ban.csv", b"indicator,area,period,value\nENT_NEW,99999,2026-09,1\n", 422, "area.unknown",
