@@ -23,9 +23,16 @@ from govops.auth.service import (
 )
 from govops.catalog.models import Agency, Codelist, IndicatorGroup, Unit
 from govops.catalog.schemas import CatalogueDoc, GroupDoc, IndicatorDoc
-from govops.catalog.service import CatalogueRefused, PlannedChange, export_catalogue, get_indicator, import_catalogue
+from govops.catalog.service import (
+    CatalogueRefused,
+    PlannedChange,
+    export_catalogue,
+    get_indicator,
+    import_catalogue,
+    unknown_indicator,
+)
 from govops.db.base import utcnow
-from govops.errors import GovopsError, Problem, lazy_gettext
+from govops.errors import GovopsError, Problem
 from govops.i18n import number, translations
 from govops.notify.kinds import PASSWORD_CHANGED
 from govops.notify.service import notify
@@ -93,13 +100,7 @@ def indicator_form(request: Request, session: SessionDep, admin: Administrator, 
     else:
         found = next((i for i in doc.indicators if i.code == code), None)
         if found is None:
-            raise GovopsError.of(
-                "not_found",
-                lazy_gettext("no indicator with code '%(indicator)s'"),
-                lazy_gettext("search the catalogue in the explorer"),
-                status=404,
-                indicator=code,
-            )
+            raise unknown_indicator(code)
         item = found.model_dump(mode="json")
     return render(request, "admin/indicator.html", {"item": item, "is_new": code == "new", **_choices(session)})
 

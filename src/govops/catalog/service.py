@@ -48,7 +48,7 @@ from govops.catalog.schemas import (
     UnitDoc,
     UnitOut,
 )
-from govops.errors import GovopsError, NotFound, Problem, Rejected
+from govops.errors import GovopsError, NotFound, Problem, Rejected, lazy_gettext
 from govops.events.service import ReadRule, emit
 from govops.paging import Page, make_page
 from govops.text import fold
@@ -858,6 +858,18 @@ def dump_catalogue(doc: CatalogueDoc, *, as_json: bool) -> str:
 
 
 # --- look-ups ----------------------------------------------------------------------------------
+
+
+def unknown_indicator(code: str) -> GovopsError:
+    """The refusal of a code the catalogue lacks, or the reader may not see (the same 404: a confidential
+    indicator's existence is itself not for everyone)."""
+    return GovopsError.of(
+        "not_found",
+        lazy_gettext("no indicator with code '%(indicator)s'"),
+        lazy_gettext("search the catalogue in the explorer"),
+        status=404,
+        indicator=code,
+    )
 
 
 def get_indicator(*, session: Session, code: str) -> Indicator:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from govops.audit.service import CONFIDENTIAL
+from govops.catalog import service as catalog_service
 from govops.catalog.models import Area, Indicator, IndicatorGroup
 from govops.catalog.service import search_indicators
 from govops.catalog.snapshot import catalogue_snapshot
@@ -177,13 +178,7 @@ def _readable(session: Session, viewer: ViewerDep) -> dict[str, Indicator]:
 def _get_indicator(indicators: dict[str, Indicator], code: str, locale: str) -> Indicator:
     ind = indicators.get(code)
     if ind is None:
-        raise GovopsError.of(
-            "not_found",
-            lazy_gettext("no indicator with code '%(indicator)s'"),
-            lazy_gettext("search the catalogue in the explorer"),
-            status=404,
-            indicator=code,
-        )
+        raise catalog_service.unknown_indicator(code)
     return ind
 
 

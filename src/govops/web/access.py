@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from govops.audit.service import Actor
 from govops.auth.service import WRITING_ROLES, readable_classifications
+from govops.catalog import service as catalog_service
 from govops.db.base import utcnow
 from govops.errors import GovopsError, lazy_gettext
 from govops.events.service import Interest
@@ -172,13 +173,7 @@ def reader_of(request: Request) -> Reader:
 def require_readable(code: str, classification: str, reader: Reader) -> None:
     if not reader.may_read(code, classification):
         # 404, not 403: the existence of a confidential indicator is itself not for everyone.
-        error = GovopsError.of(
-            "not_found",
-            lazy_gettext("no indicator with code '%(indicator)s'"),
-            lazy_gettext("search the catalogue in the explorer"),
-            status=404,
-            indicator=code,
-        )
+        error = catalog_service.unknown_indicator(code)
         error.hint = "list the codes with GET /api/v1/indicators"  # the API's reader is a program
         raise error
 
