@@ -4,6 +4,8 @@ migrated and loaded with the reference data once; each test runs inside a savepo
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +132,23 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"shared test data missing: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a store made by `govops demo` (once per test process; the browser tests copy it)."""
+    folder = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
+    env["GOVOPS_DATABASE_URL"] = f"sqlite:///{folder / 'govops.db'}"
+    demo = subprocess.run(
+        [sys.executable, "-m", "govops", "demo", "--no-serve"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "viewer" in demo.stdout and "govops-demo" in demo.stdout
+    return folder

@@ -30,21 +30,12 @@ PASSWORD = "govops-demo"
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def console(tmp_path_factory: pytest.TempPathFactory, demo_folder: Path) -> Iterator[str]:
+    # Each module gets its own copy of the demo store (made once per test process), so its writes stay its own.
     folder = tmp_path_factory.mktemp("console")
+    shutil.copytree(demo_folder, folder, dirs_exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
     env["GOVOPS_DATABASE_URL"] = f"sqlite:///{folder / 'govops.db'}"
-    demo = subprocess.run(
-        [sys.executable, "-m", "govops", "demo", "--no-serve"],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert demo.returncode == 0, demo.stderr
-    assert "viewer" in demo.stdout and PASSWORD in demo.stdout
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
