@@ -175,7 +175,7 @@ def _readable(session: Session, viewer: ViewerDep) -> dict[str, Indicator]:
     return {code: i for code, i in catalogue_snapshot(session).indicators.items() if i.classification in allowed}
 
 
-def _get_indicator(indicators: dict[str, Indicator], code: str, locale: str) -> Indicator:
+def _get_indicator(indicators: dict[str, Indicator], code: str) -> Indicator:
     ind = indicators.get(code)
     if ind is None:
         raise catalog_service.unknown_indicator(code)
@@ -374,7 +374,7 @@ def explorer(
     period: str | None = None,
 ) -> HTMLResponse:
     locale = locale_of(request)
-    ind = _get_indicator(_readable(session, viewer), code, locale)
+    ind = _get_indicator(_readable(session, viewer), code)
     data = explorer_view(session, ind, freq=freq, view=view, areas=area, period=period)
     unit = view_unit(ind, data.view, locale)
     # At a longer frequency than the indicator's own, a reported point is an official figure that won over adding
@@ -525,7 +525,7 @@ def download(
     layout: Annotated[str, Query(pattern="^(long|wide)$")] = "long",
 ) -> Response:
     locale = locale_of(request)
-    ind = _get_indicator(_readable(session, viewer), code, locale)
+    ind = _get_indicator(_readable(session, viewer), code)
     if fmt not in ("csv", "xlsx"):
         raise GovopsError.of(
             "not_found",
