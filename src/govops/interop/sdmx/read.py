@@ -55,17 +55,15 @@ observation's position in the message (1-based, counting observations left out t
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import sdmx
-import sdmx.reader.xml.common as sdmx_xml_common
-import sdmx.reader.xml.v30  # see _SDMX_ML_3_AT_IMPORT below
 import yaml
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information
 from pydantic import (
@@ -76,8 +74,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sdmx.message import DataMessage, StructureMessage
-from sdmx.model import common
 
 from govops.catalog.schemas import Code, ItemCode
 from govops.errors import GovopsError, Problem
@@ -87,6 +83,14 @@ from govops.interop.sdmx.periods import govops_period
 from govops.interop.tally import Tally
 from govops.periods import PeriodError
 from govops.warehouse.formats import Row, csv_read_errors
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from sdmx.message import DataMessage
+    from sdmx.model import common
+
+    _DSD = common.BaseDataStructureDefinition[Any, Any, Any]
 
 __all__ = [
     "DEFAULT_STATUS_CODES",
@@ -109,7 +113,6 @@ _DATA_ROOTS = frozenset(
     {"GenericData", "GenericTimeSeriesData", "StructureSpecificData", "StructureSpecificTimeSeriesData"}
 )
 _TIME_ID = "TIME_PERIOD"
-_DSD = common.BaseDataStructureDefinition[Any, Any, Any]
 
 
 def _discard(*args: object, **kwargs: object) -> None:
@@ -122,13 +125,22 @@ def _discard(*args: object, **kwargs: object) -> None:
     """
 
 
-sdmx_xml_common.print = _discard  # type: ignore[attr-defined]
+@functools.cache
+def _sdmx1() -> ModuleType:
+    """sdmx1, imported at the first SDMX-ML message rather than with this module: with pandas it takes most of a
+    second, which every `govops` command and server start would pay though few of them read SDMX-ML.
 
-# _SDMX_ML_3_AT_IMPORT: sdmx1 (2.28) builds its SDMX-ML 3.0 parser table from the 2.1 one when the
-# 3.0 reader is first imported; a malformed 2.1 message read before that leaves a tag of an unknown
-# namespace in the 2.1 table, and every later import of the 3.0 reader (so every SDMX-ML 3.0
-# message, for the life of the process) then fails. Importing it above, before any message is
-# read, builds the table from sdmx1's own tags only.
+    The 3.0 reader is imported here too, before any message is read: sdmx1 (2.28) builds its SDMX-ML 3.0 parser
+    table from the 2.1 one when the 3.0 reader is first imported; a malformed 2.1 message read before that leaves
+    a tag of an unknown namespace in the 2.1 table, and every later import of the 3.0 reader (so every SDMX-ML 3.0
+    message, for the life of the process) then fails.
+    """
+    import sdmx
+    import sdmx.reader.xml.common as sdmx_xml_common
+    import sdmx.reader.xml.v30  # see above
+
+    sdmx_xml_common.print = _discard  # type: ignore[attr-defined]
+    return sdmx
 
 
 # -- the mapping ------------------------------------------------------------------------------
@@ -761,8 +773,10 @@ def _read_ml(body: bytes, *, structures: Sequence[bytes], where: str) -> _Messag
     dsd = _pick_dsd(ref, dsds, flows)
     if dsd is None and (structures or kind.startswith("StructureSpecific")):
         raise _no_structure(ref, dsds, kind, where)
+    from sdmx.message import DataMessage
+
     try:
-        msg = sdmx.read_sdmx(io.BytesIO(body), format="XML", structure=dsd)
+        msg = _sdmx1().read_sdmx(io.BytesIO(body), format="XML", structure=dsd)
         if not isinstance(msg, DataMessage):
             raise TypeError(type(msg).__name__)
         return _ml_message(msg, ref, dsd, flows)
@@ -788,6 +802,8 @@ def check_structures(structures: Sequence[bytes], *, where: str = "structure") -
 
 
 def _read_structures(structures: Sequence[bytes], where: str) -> tuple[list[_DSD], list[common.BaseDataflow]]:
+    from sdmx.message import StructureMessage
+
     dsds: list[_DSD] = []
     flows: list[common.BaseDataflow] = []
     for n, body in enumerate(structures, 1):
@@ -801,7 +817,7 @@ def _read_structures(structures: Sequence[bytes], where: str) -> tuple[list[_DSD
                 hint="give the structure message that defines the message's DSD",
             )
         try:
-            msg = sdmx.read_sdmx(io.BytesIO(body), format="XML")
+            msg = _sdmx1().read_sdmx(io.BytesIO(body), format="XML")
         except Exception as exc:  # see _read_ml
             raise GovopsError(
                 f"structure {n} cannot be read: {_reason(exc)}",
@@ -888,6 +904,8 @@ def _ml_message(
     dsd: _DSD | None,
     flows: list[common.BaseDataflow],
 ) -> _Message:
+    from sdmx.model import common
+
     structure = dsd or (msg.data[0].structured_by if msg.data else None)
     names: set[str] = set()
     if ref is not None:

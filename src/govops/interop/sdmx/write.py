@@ -36,16 +36,19 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
-
-import sdmx
-from sdmx import message
-from sdmx.model import common, v21
+from typing import TYPE_CHECKING, Any, Literal
 
 from govops.catalog.dimensions import TOTAL
 from govops.errors import GovopsError
 from govops.interop.sdmx.periods import sdmx_period
 from govops.periods import Period, PeriodError
+
+if TYPE_CHECKING:
+    from sdmx import message
+    from sdmx.model import common, v21
+
+# sdmx1 is imported inside the functions that build SDMX-ML (structures and XML data), not with this module: with
+# pandas it takes most of a second, which every server start would pay though most SDMX answers are JSON or CSV.
 
 AGENCY_ID = "GOVOPS"
 VERSION = "1.0"
@@ -209,6 +212,8 @@ def _with_total(codes: tuple[ExportCode, ...]) -> tuple[ExportCode, ...]:
 
 
 def _agency() -> common.Agency:
+    from sdmx.model import common
+
     return common.Agency(id=AGENCY_ID, name=_localised("govops", "govops"))
 
 
@@ -219,6 +224,8 @@ def _urn(package_class: str, artefact_id: str) -> str:
 
 
 def _codelist(sdmx_id: str, name_vi: str, name_en: str, codes: Iterable[ExportCode]) -> common.Codelist:
+    from sdmx.model import common
+
     codelist = common.Codelist(
         id=sdmx_id,
         version=VERSION,
@@ -262,6 +269,8 @@ class _Structures:
 
 
 def _build_structures(catalogue: ExportCatalogue) -> _Structures:
+    from sdmx.model import common, v21
+
     flows = catalogue.flows
     ids = [f.id for f in flows]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
@@ -330,6 +339,8 @@ def _build_structures(catalogue: ExportCatalogue) -> _Structures:
 def _add_concept(
     scheme: common.ConceptScheme, concept_id: str, vi: str, en: str, codelist: common.Codelist | None
 ) -> None:
+    from sdmx.model import common
+
     representation = None
     if codelist is not None:
         representation = common.Representation(enumerated=codelist)
@@ -342,6 +353,8 @@ def _add_concept(
 
 
 def _dsd(flow: ExportFlow, concepts: common.ConceptScheme) -> v21.DataStructureDefinition:
+    from sdmx.model import common, v21
+
     dsd = v21.DataStructureDefinition(
         id=f"DSD_{flow.id}",
         version=VERSION,
@@ -396,6 +409,8 @@ def _dsd(flow: ExportFlow, concepts: common.ConceptScheme) -> v21.DataStructureD
 
 
 def _header(prepared: datetime, message_id: str) -> message.Header:
+    from sdmx import message
+
     return message.Header(id=message_id, prepared=prepared, sender=_agency(), test=False)
 
 
@@ -405,6 +420,9 @@ def _message_id(kind: str, prepared: datetime) -> str:
 
 def structure_message(*, catalogue: ExportCatalogue, prepared: datetime) -> bytes:
     """SDMX-ML 2.1 Structure message: code lists, concept scheme, DSDs and dataflows of the catalogue."""
+    import sdmx
+    from sdmx import message
+
     built = _build_structures(catalogue)
     msg = message.StructureMessage(header=_header(prepared, _message_id("STRUCTURE", prepared)))
     for codelist in built.codelists.values():
@@ -760,6 +778,10 @@ def data_xml(*, flow: ExportFlow, series: Sequence[ExportSeries], prepared: date
 
     Builds an sdmx1 object per observation: meant for the small answers of REST queries.
     """
+    import sdmx
+    from sdmx import message
+    from sdmx.model import common, v21
+
     periods = _Periods(flow, series)
     keys, _ = _checked_series(flow, series, periods)
     built = _build_structures(ExportCatalogue((flow,)))
