@@ -141,7 +141,7 @@ def accept(
         return outcome
     if not dry_run:
         outcome.summary = write_observations(
-            session=session, rows=valid, recorded_by=recorded_by, now=now, submission_id=submission_id
+            session=session, rows=valid, recorded_by=recorded_by, now=now, submission_id=submission_id, index=index
         )
     return outcome
 

@@ -10,7 +10,7 @@ in the order they were committed.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,7 +32,7 @@ from govops.events.service import (
 )
 from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.models import IndicatorState
-from govops.warehouse.validation import ValidRow
+from govops.warehouse.validation import CatalogIndex, ValidRow
 
 __all__ = [
     "FEED_LOCK",
@@ -77,8 +77,12 @@ def record(
     now: datetime,
     recorded_by: str | None,
     submission_id: str | None = None,
+    index: CatalogIndex | None = None,
 ) -> int:
-    """Append one event per written observation; the caller already holds each indicator's state row lock."""
+    """Append one event per written observation; the caller already holds each indicator's state row lock.
+
+    `index`: the catalogue the rows were checked against, which names their indicators and areas with no query.
+    """
     if not written:
         return 0
     begin_append(session)
@@ -90,17 +94,24 @@ def record(
             )
         ).all()
     )
-    indicators = {
-        i: (code, classification)
-        for i, code, classification in session.execute(
-            select(Indicator.id, Indicator.code, Indicator.classification).where(Indicator.id.in_(indicator_ids))
-        )
-    }
-    area_ids = sorted({w.row.area_id for w in written})
-    areas: dict[int, str] = {}
-    for start in range(0, len(area_ids), _IN_CHUNK):
-        chunk = area_ids[start : start + _IN_CHUNK]
-        areas.update((i, c) for i, c in session.execute(select(Area.id, Area.code).where(Area.id.in_(chunk))))
+    if index is not None:
+        indicators = {
+            i: (index.indicators_by_id[i].code, index.indicators_by_id[i].classification) for i in indicator_ids
+        }
+        areas: Mapping[int, str] = index.area_codes_by_id
+    else:
+        indicators = {
+            i: (code, classification)
+            for i, code, classification in session.execute(
+                select(Indicator.id, Indicator.code, Indicator.classification).where(Indicator.id.in_(indicator_ids))
+            )
+        }
+        area_ids = sorted({w.row.area_id for w in written})
+        found: dict[int, str] = {}
+        for start in range(0, len(area_ids), _IN_CHUNK):
+            chunk = area_ids[start : start + _IN_CHUNK]
+            found.update((i, c) for i, c in session.execute(select(Area.id, Area.code).where(Area.id.in_(chunk))))
+        areas = found
     ids = allocate_ids(session, DomainEvent.__table__, len(written))  # type: ignore[arg-type]
     rows = []
     for event_id, w in zip(ids, written, strict=True):

@@ -20,7 +20,7 @@ from govops.warehouse.bulk import allocate_ids, insert_rows
 from govops.warehouse.filters import ObservationFilter
 from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import ObservationOut, WriteSummary
-from govops.warehouse.validation import ValidRow
+from govops.warehouse.validation import CatalogIndex, ValidRow
 
 T = TypeVar("T")
 
@@ -42,8 +42,12 @@ def write_observations(
     recorded_by: str | None = None,
     now: datetime | None = None,
     submission_id: str | None = None,
+    index: CatalogIndex | None = None,
 ) -> WriteSummary:
-    """Upsert checked rows; each new or changed value also becomes a revision and a change event stamped `now`."""
+    """Upsert checked rows; each new or changed value also becomes a revision and a change event stamped `now`.
+
+    `index`: the catalogue the rows were checked against, if at hand (the events name their codes from it).
+    """
     now = now or utcnow()
     summary = WriteSummary(received=len(rows), recorded_at=now)
     existing = stored_values(session=session, rows=rows)
@@ -139,7 +143,9 @@ def write_observations(
     rollup.refresh(session=session, touched=rollup.touched_by(touched))
     created = iter([changes.Written(obs_id, r, 1) for obs_id, r in zip(ids, new_rows, strict=True)])
     in_order = [w if w is not None else next(created) for w in written]
-    changes.record(session=session, written=in_order, now=now, recorded_by=recorded_by, submission_id=submission_id)
+    changes.record(
+        session=session, written=in_order, now=now, recorded_by=recorded_by, submission_id=submission_id, index=index
+    )
     session.flush()
     return summary
 

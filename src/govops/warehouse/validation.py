@@ -38,6 +38,7 @@ class IndicatorInfo:
     unit: str
     owner_id: int
     derived: bool
+    classification: str
 
 
 @dataclass(frozen=True)
@@ -78,19 +79,25 @@ class CatalogIndex:
     agencies: Mapping[str, int]
     indicators: Mapping[str, IndicatorInfo]
     areas: Mapping[str, AreaInfo]
+    # By id, for the steps after checking (the change events name the codes of the rows they were given by id).
+    indicators_by_id: Mapping[int, IndicatorInfo]
+    area_codes_by_id: Mapping[int, str]
 
     def __init__(self, session: Session) -> None:
-        # Only writers build an index. Their key-share locks on the indicators, taken before the catalogue is read,
+        # Only writers build an index. Their key-share locks on the indicators (which writers share with each other),
+        # taken before the catalogue is read,
         # make a catalogue import that would remove a code wait until this batch is committed (and then count its
         # rows), and a batch that starts after such an import reads the catalogue (and its stamp) as the import
         # left it. (PostgreSQL; a SQLite writer already holds the store's write lock.)
-        session.execute(select(Indicator.id).order_by(Indicator.id).with_for_update(key_share=True)).all()
+        session.execute(select(Indicator.id).order_by(Indicator.id).with_for_update(read=True, key_share=True)).all()
         snapshot = _current(session)
         self.units = snapshot.units
         self.codes = snapshot.codes
         self.agencies = snapshot.agencies
         self.indicators = snapshot.indicators
         self.areas = snapshot.areas
+        self.indicators_by_id = snapshot.indicators_by_id
+        self.area_codes_by_id = snapshot.area_codes_by_id
 
 
 def load_catalogue(session: Session) -> None:
@@ -112,6 +119,8 @@ class _Snapshot:
     agencies: Mapping[str, int]
     indicators: Mapping[str, IndicatorInfo]
     areas: Mapping[str, AreaInfo]
+    indicators_by_id: Mapping[int, IndicatorInfo]
+    area_codes_by_id: Mapping[int, str]
 
     @classmethod
     def read(cls, session: Session) -> _Snapshot:
@@ -125,6 +134,7 @@ class _Snapshot:
                 unit=i.unit.code,
                 owner_id=i.owner_id,
                 derived=i.formula is not None,
+                classification=i.classification,
             )
             for i in session.scalars(select(Indicator))
         }
@@ -149,6 +159,8 @@ class _Snapshot:
                 )
                 for row in rows
             },
+            indicators_by_id={info.id: info for info in indicators.values()},
+            area_codes_by_id=codes,
         )
 
 
