@@ -88,6 +88,20 @@
     };
   }
 
+  // A tile of the grid map is as wide as one unit of its coordinates: a name wider than its tile is broken
+  // over two lines in a smaller type, rather than drawn over its neighbours.
+  function fitTileLabels(chart) {
+    if (mapKind !== "tile_grid") return;
+    var a = chart.convertToPixel({ seriesIndex: 0 }, [0, 0]);
+    var b = chart.convertToPixel({ seriesIndex: 0 }, [1, 0]);
+    if (!a || !b) return;
+    var width = Math.max(16, Math.floor(Math.abs(b[0] - a[0])) - 4);
+    var size = width < 40 ? 7 : 9;
+    var current = chart.getOption().series[0].label || {};
+    if (current.width === width && current.fontSize === size) return;
+    chart.setOption({ series: [{ label: { width: width, overflow: "break", fontSize: size, lineHeight: size + 1 } }] });
+  }
+
   function draw(root) {
     if (typeof echarts === "undefined") return;
     root.querySelectorAll("[data-echarts]").forEach(function (el) {
@@ -97,7 +111,12 @@
       var chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
       charts.push(chart);
       if (cfg.kind === "map") {
-        loadMap().then(function () { chart.setOption(mapOption(cfg), true); el.dataset.drawn = "true"; });
+        loadMap().then(function () {
+          chart.setOption(mapOption(cfg), true);
+          fitTileLabels(chart);
+          chart.on("finished", function () { fitTileLabels(chart); });
+          el.dataset.drawn = "true";
+        });
       } else {
         chart.setOption(lineOption(cfg, el.dataset.reportedLabel || ""), true);
         el.dataset.drawn = "true";
