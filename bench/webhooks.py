@@ -10,7 +10,8 @@ baseline, in the same run, is the same number of signed POSTs of the same bodies
 by as many sender processes as there are workers (4 threads each, plain kept-alive connections): how
 fast the receiver takes them alone, with no store.
 Every delivery must arrive exactly once (the receiver counts them by delivery id); rates run from the
-first delivery received to the last.
+first delivery received to the last. How busy the whole machine was meanwhile (all cores, /proc/stat) is
+printed beside each rate: where one worker already keeps every core busy, more workers cannot go faster.
 """
 
 from __future__ import annotations
@@ -92,6 +93,19 @@ def _stats(hook: str) -> dict[str, Any]:
     return stats
 
 
+class _Busy:
+    """The machine's busy and total CPU time so far (Linux /proc/stat), to tell how much room workers had."""
+
+    def __init__(self) -> None:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        self.total, self.busy = sum(fields[:8]), sum(fields[:8]) - idle
+
+    def __sub__(self, earlier: _Busy) -> float:
+        return (self.busy - earlier.busy) / max(1, self.total - earlier.total)
+
+
 def _rate(stats: dict[str, Any]) -> float:
     """Posts per second from the first to the last one received (start-up of the senders left out)."""
     return (stats["posts"] - 1) / stats["seconds"] if stats["seconds"] else 0.0
@@ -156,8 +170,12 @@ def main() -> None:
             for _ in range(workers)
         ]
         try:
+            while not _stats(hook)["posts"]:
+                time.sleep(0.01)
+            busy_from = _Busy()
             while _pending(engine):
                 time.sleep(0.05)
+            busy = _Busy() - busy_from
         finally:
             for proc in procs:
                 proc.terminate()
@@ -173,7 +191,8 @@ def main() -> None:
         print(
             f"  govops, {workers} worker process(es): {got:,.0f} deliveries/s ({got / rate:.0%} of the receiver "
             f"alone); delivered {stats['delivered']:,} of {total:,}, twice {stats['doubled']}; "
-            f"worker CPU {cpu / total * 1000:.2f} ms per delivery"
+            f"worker CPU {cpu / total * 1000:.2f} ms per delivery; the whole machine was {busy:.0%} busy "
+            f"(of {os.cpu_count()} cores) while they delivered"
         )
         results[workers] = got
     receiver.terminate()

@@ -89,10 +89,14 @@ class Settings(BaseSettings):
         description="Minutes between the worker's audit checkpoints, written only when the trail grew; 0: never.",
     )
 
-    # --- scheduled jobs (govops.jobs) ---
-    jobs_time_zone: str = Field(
-        default="Asia/Ho_Chi_Minh", description="Time zone of the daily jobs' times (an IANA name)."
+    # --- the Government's clock ---
+    timezone: str = Field(
+        default="Asia/Ho_Chi_Minh",
+        description="IANA time zone of the Government's clock: the console shows times on it (audit, jobs, "
+        "submissions) and daily jobs run at its wall-clock times, e.g. Asia/Ho_Chi_Minh.",
     )
+
+    # --- scheduled jobs (govops.jobs) ---
     jobs_poll_seconds: float = Field(
         default=5.0, gt=0, description="Seconds between the worker's looks for jobs that fell due."
     )
@@ -116,7 +120,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("jobs_time_zone")
+    @field_validator("timezone")
     @classmethod
     def _zone_is_known(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -128,10 +132,6 @@ class Settings(BaseSettings):
         return value
 
     # --- e-mail of notifications (govops.notify.email) ---
-    timezone: str = Field(
-        default="Asia/Ho_Chi_Minh",
-        description="IANA time zone the console shows times in (audit, jobs, submissions), e.g. Asia/Ho_Chi_Minh.",
-    )
     public_url: str | None = Field(
         default=None,
         description="Address of the console as people reach it (e.g. https://govops.example.gov.vn), for the links "

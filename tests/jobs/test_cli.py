@@ -24,9 +24,9 @@ def test_list_shows_every_job_with_its_schedule_and_no_run_yet(govops: Govops) -
     assert "every 10 min, each server" in lines["warehouse.page-caches"]
     assert "succeeded" not in listed.out
     # The zone of the daily jobs is the operator's to set.
-    utc = govops("jobs", "list", GOVOPS_JOBS_TIME_ZONE="UTC")
+    utc = govops("jobs", "list", GOVOPS_TIMEZONE="UTC")
     assert "daily at 03:00 (UTC)" in utc.out
-    bad = govops("jobs", "list", GOVOPS_JOBS_TIME_ZONE="Mars/Olympus")
+    bad = govops("jobs", "list", GOVOPS_TIMEZONE="Mars/Olympus")
     assert bad.code != 0 and "'Mars/Olympus' is not a time zone" in bad.err + bad.out
 
 

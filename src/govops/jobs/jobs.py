@@ -22,7 +22,7 @@ def jobs(settings: Settings) -> list[Job]:
     return [
         Job(
             name="jobs.prune-runs",
-            schedule=Daily(time(3, 0), zone=settings.jobs_time_zone),
+            schedule=Daily(time(3, 0), zone=settings.timezone),
             run=prune_runs,
             summary=lazy_gettext("Delete the records of job runs older than GOVOPS_JOBS_KEEP_DAYS."),
         )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-# The Government's clock; GOVOPS_JOBS_TIME_ZONE changes it for every daily job that does not name its own.
+# The Government's clock; GOVOPS_TIMEZONE changes it for every daily job that does not name its own.
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # How far ahead `next_due` looks for a stored moment.
