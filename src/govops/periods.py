@@ -154,6 +154,8 @@ def _make(freq: Freq, ordinal: int) -> Period:
     p = object.__new__(Period)
     object.__setattr__(p, "freq", freq)
     object.__setattr__(p, "ordinal", ordinal)
+    # Periods key the dictionaries of every series: hashed once here, not at each of many lookups.
+    object.__setattr__(p, "_hash", hash((freq, ordinal)))
     return p
 
 
@@ -192,11 +194,12 @@ def _month_start(index: int) -> date:
 class Period:
     """One reporting period. Build it with ``Period("2025-07")``, :meth:`parse` or :meth:`from_date`."""
 
-    __slots__ = ("freq", "ordinal")
+    __slots__ = ("_hash", "freq", "ordinal")
     freq: Freq
     # Counts periods of ``freq``; for multi-year periods it is the start year. Only meaningful
     # as a sort key among periods of the same freq.
     ordinal: int
+    _hash: int
 
     def __new__(cls, text: str) -> Period:
         return _parse(text)
@@ -271,7 +274,7 @@ class Period:
         return self.freq is other.freq and self.ordinal == other.ordinal
 
     def __hash__(self) -> int:
-        return hash((self.freq, self.ordinal))
+        return self._hash
 
     def _other_ordinal(self, other: Period, op: str) -> int:
         if other.freq is not self.freq:

@@ -31,6 +31,7 @@ from govops.warehouse.models import Observation, ObservationRevision
 from govops.warehouse.schemas import PointSource
 
 _STATUS_ORDER = ("provisional", "estimated", "forecast", "final")
+_STATUS_RANK = {status: rank for rank, status in enumerate(_STATUS_ORDER)}
 
 
 class Share(NamedTuple):
@@ -50,8 +51,11 @@ class Point:
 
 
 def worst(statuses: Sequence[str | None]) -> str | None:
-    known = [s for s in statuses if s is not None]
-    return min(known, key=_STATUS_ORDER.index) if known else None
+    found: str | None = None
+    for status in statuses:
+        if status is not None and (found is None or _STATUS_RANK[status] < _STATUS_RANK[found]):
+            found = status
+    return found
 
 
 def combine(rule: str, values: Sequence[float], weights: Sequence[float] | None = None) -> float | None:

@@ -11,6 +11,7 @@ of the indicators their formula names. Every aggregated point says how complete 
 from __future__ import annotations
 
 import ast
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -289,26 +290,26 @@ def _on_a_year_earlier(ind: Indicator, points: Mapping[Period, Point]) -> dict[P
 def _cumulated(rule: str, points: Mapping[Period, Point]) -> dict[Period, Point]:
     """Each period's year to date by `rule`, where every period of its year up to it is known."""
     out = {}
-    first_of_year: dict[tuple[Freq, int], int] = {}  # the ordinal of a year's first period, per frequency
-    so_far: dict[tuple[Freq, int], list[Point]] = {}
+    # Per frequency and year: the ordinal of its first period, and the values and the worst status so far.
+    years: dict[tuple[Freq, int], tuple[int, list[float], list[str | None]]] = {}
     for period in sorted(points, key=lambda p: p.start):
         point = points[period]
         if period.freq.years:
             out[period] = point  # a year is its own year to date
             continue
-        year = (period.freq, period.year)
-        if year not in first_of_year:
-            first_of_year[year] = period.year_to_date()[0].ordinal
-        known = so_far.setdefault(year, [])
-        known.append(point)
+        key = (period.freq, period.year)
+        year = years.get(key)
+        if year is None:
+            year = years[key] = (period.year_to_date()[0].ordinal, [], [None])
+        first, values, status = year
+        values.append(point.value)
+        status[0] = worst((status[0], point.status))
         # Sorted and one point a period: as many known as periods since the year began means none is missing.
-        if len(known) < period.ordinal - first_of_year[year] + 1:
+        if len(values) < period.ordinal - first + 1:
             continue
-        value = combine(rule, [p.value for p in known])
+        value = combine(rule, values)
         if value is not None:
-            out[period] = Point(
-                value, worst([p.status for p in known]), "aggregated", point.areas, point.periods or Share(1, 1)
-            )
+            out[period] = Point(value, status[0], "aggregated", point.areas, point.periods or Share(1, 1))
     return out
 
 
@@ -447,8 +448,9 @@ class _Reader:
                 point = series[code].get(period)
                 return None if point is None else point.value
 
+            evaluate = _compile(formula.tree, get, rules)
             for period in periods:
-                value = _evaluate(formula.tree, period, get, rules)
+                value = evaluate(period)
                 if value is not None:
                     statuses = [s[period].status for s in series.values() if period in s]
                     points[period] = Point(value=value, status=worst(statuses), source="derived")
@@ -456,48 +458,99 @@ class _Reader:
         return out
 
 
-def _evaluate(
-    node: ast.expr, period: Period, get: Callable[[str, Period], float | None], rules: Mapping[str, str]
-) -> float | None:
-    def ev(n: ast.expr, p: Period) -> float | None:
-        if isinstance(n, ast.Constant):
-            assert isinstance(n.value, int | float)
-            return float(n.value)
-        if isinstance(n, ast.Name):
-            return get(n.id, p)
-        if isinstance(n, ast.UnaryOp):
-            inner = ev(n.operand, p)
-            return None if inner is None else (-inner if isinstance(n.op, ast.USub) else inner)
-        if isinstance(n, ast.BinOp):
-            a, b = ev(n.left, p), ev(n.right, p)
-            if a is None or b is None:
+def _divided(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+_ARITHMETIC: dict[type[ast.operator], Callable[[float, float], float | None]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+}
+Evaluator = Callable[[Period], float | None]
+Getter = Callable[[str, Period], float | None]
+
+
+def _compile(node: ast.expr, get: Getter, rules: Mapping[str, str]) -> Evaluator:
+    """The formula as nested functions of the period, built once per series instead of walking the syntax tree
+    at every period (most of a derived series' time went there). A missing input or an undefined period gives
+    None."""
+    if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)
+        constant = float(node.value)
+        return lambda p: constant
+    if isinstance(node, ast.Name):
+        code = node.id
+        return lambda p: get(code, p)
+    if isinstance(node, ast.UnaryOp):
+        inner = _compile(node.operand, get, rules)
+        if not isinstance(node.op, ast.USub):
+            return inner
+
+        def negated(p: Period) -> float | None:
+            value = inner(p)
+            return None if value is None else -value
+
+        return negated
+    if isinstance(node, ast.BinOp):
+        left, right = _compile(node.left, get, rules), _compile(node.right, get, rules)
+        op = _ARITHMETIC.get(type(node.op), _divided)
+
+        def arithmetic(p: Period) -> float | None:
+            a = left(p)
+            if a is None:
                 return None
-            if isinstance(n.op, ast.Add):
-                return a + b
-            if isinstance(n.op, ast.Sub):
-                return a - b
-            if isinstance(n.op, ast.Mult):
-                return a * b
-            return a / b if b else None
-        assert isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-        arg = n.args[0]
-        try:
-            if n.func.id == "lag":
-                lag = n.args[1]
-                assert isinstance(lag, ast.Constant) and isinstance(lag.value, int)
-                return ev(arg, p - lag.value)
-            if n.func.id == "ytd":
-                values = [ev(arg, q) for q in p.year_to_date()]
-                if any(v is None for v in values):
+            b = right(p)
+            return None if b is None else op(a, b)
+
+        return arithmetic
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    arg_node = node.args[0]
+    arg = _compile(arg_node, get, rules)
+    name = node.func.id
+    if name == "lag":
+        lag_node = node.args[1]
+        assert isinstance(lag_node, ast.Constant) and isinstance(lag_node.value, int)
+        lag = lag_node.value
+
+        def lagged(p: Period) -> float | None:
+            try:
+                earlier = p - lag
+            except PeriodError:
+                return None
+            return arg(earlier)
+
+        return lagged
+    if name == "ytd":
+        rule = rules.get(arg_node.id, "sum") if isinstance(arg_node, ast.Name) else "sum"
+
+        def year_to_date(p: Period) -> float | None:
+            try:
+                periods = p.year_to_date()
+            except PeriodError:
+                return None
+            values = []
+            for q in periods:
+                value = arg(q)
+                if value is None:
                     return None
-                rule = rules.get(arg.id, "sum") if isinstance(arg, ast.Name) else "sum"
-                return combine(rule, [v for v in values if v is not None])
-            earlier = p.same_period_last_year() if n.func.id == "yoy" else p.previous()
+                values.append(value)
+            return combine(rule, values)
+
+        return year_to_date
+    a_year = name == "yoy"
+
+    def changed(p: Period) -> float | None:
+        try:
+            earlier = p.same_period_last_year() if a_year else p.previous()
         except PeriodError:
             return None
-        now, before = ev(arg, p), ev(arg, earlier)
-        if now is None or not before:
+        now = arg(p)
+        if now is None:
+            return None
+        before = arg(earlier)
+        if not before:
             return None
         return (now / before - 1.0) * 100.0
 
-    return ev(node, period)
+    return changed
