@@ -165,6 +165,37 @@
     });
   }
 
+  // The browser words its own file input ("Choose File", "No file chosen") in the browser's language, not the
+  // page's: it is hidden behind a button and a file name worded by the page. The input stays in the form, so
+  // `required` and the upload work as before.
+  function setUpFileInputs(root) {
+    var choose = document.body.dataset.fileChoose, none = document.body.dataset.fileNone;
+    if (!choose) return;
+    root.querySelectorAll("input[type=file]:not([data-dressed])").forEach(function (input) {
+      input.dataset.dressed = "true";
+      input.classList.add("file-native");
+      input.tabIndex = -1;
+      var picker = document.createElement("span");
+      picker.className = "file-picker";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "file-button";
+      button.textContent = choose;
+      var name = document.createElement("span");
+      name.className = "file-name";
+      name.setAttribute("aria-live", "polite");
+      name.textContent = none;
+      button.addEventListener("click", function () { input.click(); });
+      input.addEventListener("change", function () {
+        name.textContent = input.files && input.files.length
+          ? Array.prototype.map.call(input.files, function (f) { return f.name; }).join(", ") : none;
+      });
+      picker.appendChild(button);
+      picker.appendChild(name);
+      input.parentNode.insertBefore(picker, input.nextSibling);
+    });
+  }
+
   // Tone marks and đ aside, as the server's search does (govops.text.fold).
   function fold(text) {
     return text.replace(/đ/g, "d").replace(/Đ/g, "D").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
@@ -173,6 +204,7 @@
   function setUp(root) {
     setUpTables(root);
     setUpChoosers(root);
+    setUpFileInputs(root);
   }
 
   function start() {
