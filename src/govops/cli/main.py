@@ -21,6 +21,7 @@ from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
+from govops.reporting.cli import reporting_app
 from govops.settings import BadSettings, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ app.add_typer(mapping_app, name="mapping")
 app.add_typer(template_app, name="template")
 app.add_typer(dhis2_app, name="dhis2")
 app.add_typer(make_jobs_app(every_job), name="jobs")
+app.add_typer(reporting_app, name="reporting")
 
 
 def _init(engine: Engine) -> dict[str, int]:
