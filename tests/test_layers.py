@@ -114,7 +114,8 @@ def _internals_of_other_domains(code: str, module: str, domains: list[str]) -> l
                 if domain == own or not target.startswith(domain + "."):
                     continue
                 face = target.removeprefix(domain + ".").split(".")[0]
-                if face not in DOMAIN_FACES and face not in SURFACES.get(module, ()) and target.count(".") == domain.count(".") + 1:
+                allowed = (*DOMAIN_FACES, *SURFACES.get(module, ()))
+                if face not in allowed and target.count(".") == domain.count(".") + 1:
                     found.append(f"{module}:{node.lineno} uses {target}")
     return sorted(set(found))
 
