@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -83,3 +84,18 @@ def parse_rule(text: str, *, field: str = "deadline", where: str | None = None) 
         rule=repr(str(text)[:120]),
         examples=EXAMPLES,
     )
+
+
+def describe(text: str, gettext: Callable[[str], str]) -> str:
+    """A stored rule in the reader's language (the files keep the English grammar)."""
+    rule = parse_rule(text)
+    if rule.days is not None:
+        return gettext(lazy_gettext("%(days)s days after the end of the period")) % {"days": rule.days}
+    if rule.months_after == 0:
+        return gettext(lazy_gettext("day %(day)s of the period's last month")) % {"day": rule.day}
+    if rule.months_after == 1:
+        return gettext(lazy_gettext("day %(day)s of the month after the period")) % {"day": rule.day}
+    return gettext(lazy_gettext("day %(day)s of the month %(months)s months after the period")) % {
+        "day": rule.day,
+        "months": rule.months_after,
+    }

@@ -977,3 +977,67 @@ def attach_document(
     session.flush()
     recompute(session=session, ids=[report.id], now=now)
     return document
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The DHIS2-named counts of a group of expected reports (a regime, a period...)."""
+
+    key: str
+    expected: int
+    actual: int
+    on_time: int
+    partial: int
+    missing: int
+    not_due: int
+    days_late: float | None
+
+    @property
+    def reporting_rate(self) -> float | None:
+        return round(100 * self.actual / self.expected, 1) if self.expected else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return round(100 * self.on_time / self.expected, 1) if self.expected else None
+
+
+def _grouped(session: Session, key: Any, where: Sequence[Any]) -> list[Rates]:
+    e = ExpectedReport
+    rows = session.execute(
+        select(key, e.status, func.count(), func.sum(e.days_late)).where(*where).group_by(key, e.status)
+    ).all()
+    per: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for k, status, count, days in rows:
+        per[str(k)][status] = (int(count), int(days or 0))
+    out = []
+    for k, by in per.items():
+        n = {s: by.get(s, (0, 0))[0] for s in STATUSES}
+        late_days = by.get("late", (0, 0))[1]
+        out.append(
+            Rates(
+                key=k,
+                expected=n["on_time"] + n["late"] + n["partial"] + n["missing"],
+                actual=n["on_time"] + n["late"],
+                on_time=n["on_time"],
+                partial=n["partial"],
+                missing=n["missing"],
+                not_due=n["not_due"],
+                days_late=round(late_days / n["late"], 1) if n["late"] else None,
+            )
+        )
+    return out
+
+
+def rates_by_regime(*, session: Session, agency: str) -> list[tuple[Regime, Rates]]:
+    """An agency's rates under each regime it reports to."""
+    agency_id = get_agency(session=session, code=agency).id
+    regimes = {str(r.id): r for r in session.scalars(select(Regime))}
+    rates = _grouped(session, ExpectedReport.regime_id, [ExpectedReport.agency_id == agency_id])
+    return sorted(((regimes[r.key], r) for r in rates), key=lambda pair: pair[0].code)
+
+
+def rates_by_period(*, session: Session, regime: str) -> list[Rates]:
+    """A regime's rates period by period, newest first."""
+    regime_id = get_regime(session=session, code=regime).id
+    rates = _grouped(session, ExpectedReport.period, [ExpectedReport.regime_id == regime_id])
+    return sorted(rates, key=lambda r: Period(r.key), reverse=True)
