@@ -109,7 +109,7 @@ async def document_file(request: Request) -> bytes:
     "/regimes",
     response_model=ImportOut,
     responses=_SIGNED | {403: {"model": ErrorBody, "description": "not an administrator"}},
-    openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+    openapi_extra={"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}},  # YAML text
 )
 def import_regimes(
     request: Request, session: WriteSessionDep, user: CurrentUser, body: Annotated[bytes, Depends(regime_file)]
@@ -149,7 +149,9 @@ def import_regimes(
         413: {"model": ErrorBody, "description": "larger than 10 MiB"},
         415: {"model": ErrorBody, "description": "not a PDF"},
     },
-    openapi_extra={"requestBody": {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
+    openapi_extra={
+        "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    },
 )
 def put_document(
     request: Request,
