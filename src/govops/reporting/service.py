@@ -734,15 +734,27 @@ def abolition_candidates(*, session: Session, now: datetime | None = None) -> li
     return out
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One report on the board: its regime and status."""
+
+    regime_id: int
+    status: str
+
+
 def board(
     *, session: Session, periods: Sequence[str], where: Filter
-) -> tuple[list[tuple[Agency, dict[str, list[ExpectedReport]]]], list[str]]:
+) -> tuple[list[tuple[Agency, dict[str, list[Cell]]]], list[str]]:
     """Agencies x periods, each cell the agency's reports of that period, the worst agencies first."""
     e = ExpectedReport
-    rows = session.scalars(select(e).where(e.period.in_(list(periods)), *where.where(session))).all()
-    cells: dict[int, dict[str, list[ExpectedReport]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        cells[row.agency_id][row.period].append(row)
+    rows = session.execute(
+        select(e.agency_id, e.period, e.regime_id, e.status)
+        .where(e.period.in_(list(periods)), *where.where(session))
+        .order_by(e.regime_id)
+    ).all()
+    cells: dict[int, dict[str, list[Cell]]] = defaultdict(lambda: defaultdict(list))
+    for agency_id, period, regime_id, status in rows:
+        cells[agency_id][period].append(Cell(regime_id, status))
     agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(list(cells))))} if cells else {}
 
     def badness(agency_id: int) -> tuple[float, str]:
@@ -756,15 +768,13 @@ def board(
 def recent_periods(*, session: Session, where: Filter, count: int = 12) -> list[str]:
     e = ExpectedReport
     rows = session.execute(
-        select(e.period, e.period_start).where(*where.where(session)).distinct().order_by(e.period_start.desc())
+        select(e.period, e.period_start)
+        .where(*where.where(session))
+        .group_by(e.period, e.period_start)
+        .order_by(e.period_start.desc(), e.period)
+        .limit(count)
     ).all()
-    seen: list[str] = []
-    for period, _ in rows:
-        if period not in seen:
-            seen.append(period)
-        if len(seen) == count:
-            break
-    return list(reversed(seen))
+    return [period for period, _ in reversed(rows)]
 
 
 def expected_for(*, session: Session, regime: str, agency: str, period: str) -> ExpectedReport:
