@@ -83,3 +83,37 @@ def test_rates_are_named_as_dhis2_names_them(session: Session) -> None:
     assert (hanoi.EXPECTED_REPORTS, hanoi.ACTUAL_REPORTS, hanoi.ACTUAL_REPORTS_ON_TIME) == (2, 2, 1)
     assert (hanoi.REPORTING_RATE, hanoi.REPORTING_RATE_ON_TIME, hanoi.AVERAGE_DAYS_LATE) == (100.0, 50.0, 4.0)
     assert (hanoi.not_due, rates["PC-79"].missing, rates["PC-79"].REPORTING_RATE) == (1, 2, 0.0)
+
+
+def test_an_agency_whose_area_ended_in_the_2025_merger_expects_nothing_after_its_end(session: Session) -> None:
+    from govops.catalog.models import Area
+
+    binh_duong = session.scalars(select(Area).where(Area.code == "74")).one()
+    assert binh_duong.valid_to is not None and binh_duong.valid_to.isoformat() == "2025-06-30"
+    session.add(Agency(code="PC-74", kind="old_province", name_vi="UBND tỉnh Bình Dương", name_en="Binh Duong",
+                       area_id=binh_duong.id))  # fmt: skip
+    session.flush()
+    text = REGIME_FILE.replace("from: 2025-08", "from: 2025-05").replace(
+        "{kinds: [provincial_committee], coverage: own_area}", "{agencies: [PC-74, PC-79], coverage: own_area}"
+    )
+    import_regimes(session=session, text=text, where="regimes.yaml", now=NOW)
+    service.ensure_expected(session=session, now=NOW)
+    rows = session.execute(
+        select(Agency.code, ExpectedReport.period)
+        .join(Agency, Agency.id == ExpectedReport.agency_id)
+        .where(ExpectedReport.regime_id == service.get_regime(session=session, code="TEST_MONTHLY").id)
+    ).all()
+    assert sorted(p for a, p in rows if a == "PC-74") == ["2025-05", "2025-06"]
+    assert len([p for a, p in rows if a == "PC-79"]) == 6  # May to October
+
+
+def test_revisions_after_the_lock_date_are_counted(session: Session) -> None:
+    import_regimes(session=session, text=REGIME_FILE, where="regimes.yaml", now=NOW)
+    cells = [("CPI", "01", "2025-08"), ("RETAIL_SALES", "01", "2025-08")]
+    submit(session, utc(2025, 9, 11, 2), cells)
+    submit(session, utc(2025, 9, 20, 2), cells[:1], value=101.0)  # before the lock (12 Sep + 30 days)
+    submit(session, utc(2025, 10, 15, 2), cells[:1], value=102.0)  # after it
+    service.ensure_expected(session=session, now=NOW)
+    report = _report(session, "TEST_MONTHLY", "PC-01", "2025-08")
+    # Arrival is the first value's: the report stays on time, with one revision after the lock.
+    assert (report.status, report.revisions_after_lock) == ("on_time", 1)
