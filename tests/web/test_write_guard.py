@@ -111,6 +111,10 @@ def targets(session: Session) -> dict[str, str]:
         "delivery_id": "1",
         "name": "auth.purge-sessions",  # a scheduled job
         "notification_id": str(notification.id),
+        # A report's signed document (reporting): no such regime is needed, the guard refuses first.
+        "regime": "DEMO_BO_NGANH_QUY",
+        "agency": "MOF",
+        "period": "2025-Q3",
     }
 
 

@@ -21,6 +21,7 @@ from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
+from govops.reporting.cli import reporting_app
 from govops.settings import BadSettings, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ app.add_typer(mapping_app, name="mapping")
 app.add_typer(template_app, name="template")
 app.add_typer(dhis2_app, name="dhis2")
 app.add_typer(make_jobs_app(every_job), name="jobs")
+app.add_typer(reporting_app, name="reporting")
 
 
 def _init(engine: Engine) -> dict[str, int]:
@@ -155,6 +157,7 @@ def demo(
     """Set up the store, load the demo data set (made up, for demonstration) and serve."""
     from govops.db.engine import make_session_factory, transaction
     from govops.demo.loader import DEMO_PASSWORD, default_end_month, demo_loaded, ensure_demo_users, load_demo
+    from govops.demo.reporting import Plan, load_reporting_demo, provinces
     from govops.warehouse.models import Observation
 
     settings = get_settings()
@@ -171,8 +174,19 @@ def demo(
             end = settings.demo_end or default_end_month()
             with progress_bar() as progress, transaction(engine) as session:
                 task = progress.add_task(f"demo data 2015-01..{end}", total=None)
-                summary = load_demo(session=session, end_month=end, progress=lambda n: progress.advance(task, n))
+                plan = Plan(end, provinces(session=session))
+                summary = load_demo(
+                    session=session,
+                    end_month=end,
+                    progress=lambda n: progress.advance(task, n),
+                    withheld=plan.withheld,
+                )
+                reports = load_reporting_demo(session=session, plan=plan)
             out.print(f"demo data loaded: {summary.created} observations, 2015-01 to {end} (DEMO: made-up figures)")
+            out.print(
+                f"demo reporting regimes: {reports['statuses']} expected reports computed, "
+                f"{reports['documents']} signed documents filed (DEMO: made-up)"
+            )
         with factory() as session:
             total = session.scalar(select(func.count()).select_from(Observation))
         out.print(f"store: {settings.database_url} ({total} observations)")

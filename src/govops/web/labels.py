@@ -71,6 +71,8 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "mapping.save": lazy_gettext("mapping saved"),
     "member.add": lazy_gettext("member system registered"),
     "observations.write": lazy_gettext("data written"),
+    "reporting.document": lazy_gettext("signed report filed"),
+    "reporting.regimes.import": lazy_gettext("reporting regimes imported"),
     "submission.accepted": lazy_gettext("submission accepted"),
     "submission.rejected": lazy_gettext("submission rejected"),
     "user.create": lazy_gettext("user created"),

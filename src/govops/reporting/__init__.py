@@ -1,0 +1,1 @@
+"""Reporting regimes and compliance computed from the data and its arrival times (issue 13)."""

@@ -1,0 +1,64 @@
+"""reporting's scheduled work: follow the data as it arrives, judge each deadline as it passes, remind people.
+
+Compliance follows submissions within a minute: `reporting.follow-changes` reads the observation change events
+every 30 s and recomputes only the expected reports they touch. `reporting.deadlines` runs at the end of each
+grace period (moments stored with the reports), and `reporting.reminders` each morning, Vietnam time.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from govops.db.engine import transaction
+from govops.jobs.registry import Job, JobContext, lazy_gettext
+from govops.jobs.schedule import At, Daily, Every
+from govops.reporting import service
+from govops.settings import Settings
+
+FOLLOW_MINUTES = 0.5
+
+
+def follow_changes(context: JobContext) -> str:
+    with transaction(context.engine) as session:
+        read = service.follow_changes(session=session)
+    return f"{read} observation changes read"
+
+
+def pass_deadlines(context: JobContext) -> str:
+    with transaction(context.engine) as session:
+        changed = service.pass_deadlines(session=session)
+    return f"{len(changed)} expected reports changed status"
+
+
+def remind(context: JobContext) -> str:
+    with transaction(context.engine) as session:
+        made = service.ensure_expected(session=session)
+        sent = service.send_reminders(session=session)
+    return f"{len(made)} expected reports made; reminders sent: " + (
+        ", ".join(f"{stage} {count}" for stage, count in sorted(sent.items())) or "none"
+    )
+
+
+def jobs(settings: Settings) -> list[Job]:
+    return [
+        Job(
+            name="reporting.follow-changes",
+            schedule=Every(FOLLOW_MINUTES),
+            run=follow_changes,
+            summary=lazy_gettext("Recompute the compliance of the reports that newly arrived data touches."),
+        ),
+        Job(
+            name="reporting.deadlines",
+            schedule=At(service.deadlines_between, what=lazy_gettext("reporting deadlines")),
+            run=pass_deadlines,
+            summary=lazy_gettext(
+                "At each reporting deadline, mark the reports still incomplete as partial or missing."
+            ),
+        ),
+        Job(
+            name="reporting.reminders",
+            schedule=Daily(time(8, 0), zone=settings.jobs_time_zone),
+            run=remind,
+            summary=lazy_gettext("Remind data officers of reports due and overdue, and escalate long-late ones."),
+        ),
+    ]
