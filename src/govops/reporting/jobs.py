@@ -57,7 +57,7 @@ def jobs(settings: Settings) -> list[Job]:
         ),
         Job(
             name="reporting.reminders",
-            schedule=Daily(time(8, 0), zone=settings.jobs_time_zone),
+            schedule=Daily(time(8, 0), zone=settings.timezone),
             run=remind,
             summary=lazy_gettext("Remind data officers of reports due and overdue, and escalate long-late ones."),
         ),
