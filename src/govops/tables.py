@@ -12,6 +12,7 @@ from govops.exchange import models as exchange_models
 from govops.interop import models as interop_models
 from govops.jobs import models as jobs_models
 from govops.notify import models as notify_models
+from govops.tasks import models as task_models
 from govops.warehouse import models as warehouse_models
 
 metadata = Base.metadata
@@ -26,5 +27,6 @@ __all__ = [
     "jobs_models",
     "metadata",
     "notify_models",
+    "task_models",
     "warehouse_models",
 ]
