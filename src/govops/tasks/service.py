@@ -26,6 +26,7 @@ from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
 from govops.paging import Page, check_limit, decode_cursor, make_page
 from govops.periods import Period, PeriodError
+from govops.tasks import extraction
 from govops.tasks import status as st
 from govops.tasks.models import (
     HEALTHS,
@@ -46,6 +47,7 @@ from govops.tasks.schemas import (
     Figures,
     MonthFigures,
     ProgressIn,
+    ProposedTask,
     Summary,
     TaskIn,
     TaskOut,
@@ -1008,3 +1010,22 @@ def overdue(
 def existing_agencies(session: Session, codes: Iterable[str]) -> set[str]:
     wanted = {c.strip().upper() for c in codes if c.strip()}
     return set(session.scalars(select(Agency.code).where(Agency.code.in_(sorted(wanted)))))
+
+
+def sub_tasks(*, session: Session, task_id: int) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.parent_id == task_id).order_by(Task.id)))
+
+
+def extensions(*, session: Session, task_id: int) -> list[TaskExtension]:
+    stmt = select(TaskExtension).where(TaskExtension.task_id == task_id).order_by(TaskExtension.id)
+    return list(session.scalars(stmt))
+
+
+def agency_names(*, session: Session) -> list[tuple[str, str]]:
+    """(code, Vietnamese name) of every agency: what extraction looks for in a directive's text."""
+    return [(code, name) for code, name in session.execute(select(Agency.code, Agency.name_vi).order_by(Agency.id))]
+
+
+def extract(*, session: Session, text: str, year: int) -> list[ProposedTask]:
+    """Proposed tasks read from a directive's Vietnamese text, agencies matched to the catalogue's."""
+    return extraction.extract(text, agencies=agency_names(session=session), year=year)
