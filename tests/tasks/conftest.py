@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from govops.tasks import service
 from govops.tasks.models import Directive
 from govops.tasks.schemas import DirectiveIn, TaskIn
+from tests.cli.conftest import govops, initialised_store
+
+__all__ = ["govops", "initialised_store"]
 
 
 @pytest.fixture

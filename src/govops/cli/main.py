@@ -22,6 +22,7 @@ from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
 from govops.settings import BadSettings, Settings, get_settings
+from govops.tasks.cli import tasks_app
 
 if TYPE_CHECKING:
     from govops.catalog.service import CataloguePlan
@@ -40,6 +41,7 @@ app.add_typer(mapping_app, name="mapping")
 app.add_typer(template_app, name="template")
 app.add_typer(dhis2_app, name="dhis2")
 app.add_typer(make_jobs_app(every_job), name="jobs")
+app.add_typer(tasks_app, name="tasks")
 
 
 def _init(engine: Engine) -> dict[str, int]:

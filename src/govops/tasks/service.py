@@ -8,6 +8,7 @@ Government Office enters directives and tasks, decides extensions and evaluates.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,7 +27,7 @@ from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
 from govops.paging import Page, check_limit, decode_cursor, make_page
 from govops.periods import Period, PeriodError
-from govops.tasks import extraction
+from govops.tasks import extraction, spreadsheet
 from govops.tasks import status as st
 from govops.tasks.models import (
     HEALTHS,
@@ -52,6 +53,7 @@ from govops.tasks.schemas import (
     TaskIn,
     TaskOut,
 )
+from govops.text import fold
 from govops.warehouse.models import Observation
 
 TOPIC = "tasks"
@@ -1029,3 +1031,241 @@ def agency_names(*, session: Session) -> list[tuple[str, str]]:
 def extract(*, session: Session, text: str, year: int) -> list[ProposedTask]:
     """Proposed tasks read from a directive's Vietnamese text, agencies matched to the catalogue's."""
     return extraction.extract(text, agencies=agency_names(session=session), year=year)
+
+
+# --- spreadsheets ---------------------------------------------------------------------------------
+
+_KIND_OF_NUMBER = (
+    ("nq-", "resolution"),
+    ("qd-", "decision"),
+    ("ct-", "directive"),
+    ("cd-", "dispatch"),
+    ("tb-", "conclusion"),
+    ("bb-", "minutes"),
+)
+_PRIORITY_WORDS = {"": "normal", "thuong": "normal", "normal": "normal", "cao": "high", "high": "high"}
+_PRIORITY_WORDS |= {"khan": "urgent", "khan cap": "urgent", "urgent": "urgent"}
+
+
+def kind_of_number(number: str) -> str:
+    """The kind of a directive from its number's sign: 01/NQ-CP a resolution, 123/CĐ-TTg a dispatch..."""
+    sign = fold(number).split("/", 1)[-1]
+    return next((kind for mark, kind in _KIND_OF_NUMBER if sign.startswith(mark)), "directive")
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    rows: int
+    tasks: int
+    directives: int
+
+
+def import_sheet(
+    *, session: Session, sheet: spreadsheet.Sheet, who: Caller, where: str, today: date | None = None
+) -> ImportSummary:
+    """Every row of a task list, or none: each problem is named by row and cell, and nothing is stored."""
+    _only_government_office(who)
+    today = today or date.today()
+    names = {n.folded: n.code for n in extraction.Lexicon.of(agency_names(session=session)).names}
+    codes = set(session.scalars(select(Agency.code)))
+    problems: list[Problem] = []
+    planned: list[tuple[TaskIn, DirectiveIn | None]] = []
+    new_directives: dict[str, DirectiveIn] = {}
+
+    def problem(row: spreadsheet.Row, key: str, message: str, hint: str, **params: Any) -> None:
+        column = next(c.shown for c in spreadsheet.COLUMNS if c.key == key)
+        cell = row.cells.get(key, f"row {row.number}")
+        problems.append(
+            Problem.of(
+                "invalid_row",
+                message,
+                hint,
+                row=row.number,
+                field=column,
+                where=f"{sheet.name}!{cell}",
+                value=row.values.get(key),
+                **params,
+            )
+        )
+
+    def agency(row: spreadsheet.Row, key: str, text: str) -> str | None:
+        found = (
+            text.strip().upper() if text.strip().upper() in codes else names.get(extraction.fold_aligned(text.strip()))
+        )
+        if found is None:
+            problem(
+                row,
+                key,
+                lazy_gettext("no agency named %(agency)s"),
+                lazy_gettext("write the agency's code or its full name as in the catalogue"),
+                agency=text,
+            )
+        return found
+
+    for row in sheet.rows:
+        before = len(problems)
+        values = row.values
+        number = str(values.get("directive") or "").strip()
+        text = str(values.get("text") or "").strip()
+        lead_text = str(values.get("lead") or "").strip()
+        if not number:
+            problem(
+                row,
+                "directive",
+                lazy_gettext("the directive's number is missing"),
+                lazy_gettext("write its number, e.g. 01/NQ-CP"),
+            )
+        if not text:
+            problem(row, "text", lazy_gettext("the task's text is missing"), lazy_gettext("write what is to be done"))
+        if not lead_text:
+            problem(
+                row,
+                "lead",
+                lazy_gettext("a task needs a lead agency"),
+                lazy_gettext("give the code of the agency that leads it (chủ trì)"),
+            )
+        lead = agency(row, "lead", lead_text) if lead_text else None
+        helpers = [
+            agency(row, "coordinating", part)
+            for part in re.split(r"[,;\n]+", str(values.get("coordinating") or ""))
+            if part.strip()
+        ]
+        signed_on: date | None = None
+        directive = session.scalar(select(Directive).where(Directive.number == number)) if number else None
+        new = None
+        if directive is not None:
+            signed_on = directive.signed_on
+        elif number:
+            signed_on = spreadsheet.as_date(values.get("signed_on"))
+            if signed_on is None:
+                problem(
+                    row,
+                    "signed_on",
+                    lazy_gettext("the directive %(number)s is not entered yet and its date is missing"),
+                    lazy_gettext("enter the directive first, or give its date and summary in this row"),
+                    number=number,
+                )
+            else:
+                new = new_directives.setdefault(
+                    number,
+                    DirectiveIn(
+                        kind=kind_of_number(number),
+                        number=number,
+                        title=str(values.get("title") or number)[:500],
+                        signed_on=signed_on,
+                        signer="Thủ tướng Chính phủ",
+                    ),
+                )
+        deadline, recurrence = _deadline_cell(values.get("deadline"), year=(signed_on or today).year)
+        if values.get("deadline") not in (None, "") and deadline is None and recurrence == "once":
+            problem(
+                row,
+                "deadline",
+                lazy_gettext("%(text)s is not a deadline"),
+                lazy_gettext("write a date (30/6/2025), hằng tháng, hằng quý or thường xuyên"),
+                text=str(values.get("deadline")),
+            )
+        elif deadline is None and recurrence == "once":
+            problem(
+                row,
+                "deadline",
+                lazy_gettext("a one-off task needs a deadline"),
+                lazy_gettext("give a date, or make it monthly, quarterly or regular"),
+            )
+        if deadline is not None and signed_on is not None and deadline < signed_on:
+            problem(
+                row,
+                "deadline",
+                lazy_gettext("the deadline %(deadline)s is before the directive was signed (%(signed)s)"),
+                lazy_gettext("check the deadline's year"),
+                deadline=deadline.isoformat(),
+                signed=signed_on.isoformat(),
+            )
+        priority = _PRIORITY_WORDS.get(fold(str(values.get("priority") or "")).strip())
+        if priority is None:
+            problem(
+                row,
+                "priority",
+                lazy_gettext("%(text)s is not a priority"),
+                lazy_gettext("write thường, cao or khẩn"),
+                text=str(values.get("priority")),
+            )
+        if len(problems) > before:
+            continue
+        assert lead is not None and priority is not None
+        planned.append(
+            (
+                TaskIn(
+                    directive=number,
+                    text=text[:5000],
+                    lead=lead,
+                    coordinating=[h for h in helpers if h is not None],
+                    deadline=deadline,
+                    recurrence=recurrence,
+                    priority=priority,
+                    category=str(values.get("category") or "")[:80],
+                ),
+                new,
+            )
+        )
+    if not sheet.rows:
+        raise GovopsError.of(
+            "empty_sheet",
+            lazy_gettext("the sheet %(sheet)s is empty"),
+            lazy_gettext("put the column headers in its first row and one task a row below"),
+            where=where,
+            sheet=sheet.name,
+        )
+    if problems:
+        raise Rejected(problems, where=where, total=len(sheet.rows))
+    for data in new_directives.values():
+        create_directive(session=session, data=data, who=who)
+    for task, _ in planned:
+        _store_task(session, task, who=who, today=today, demo=False)
+    return ImportSummary(rows=len(sheet.rows), tasks=len(planned), directives=len(new_directives))
+
+
+def _deadline_cell(value: Any, *, year: int) -> tuple[date | None, str]:
+    on = spreadsheet.as_date(value)
+    if on is not None or value in (None, ""):
+        return on, "once"
+    found = extraction.find_deadline(extraction.fold_aligned(str(value)), year=year)
+    if found is None:
+        return None, "once"
+    return found.on, found.recurrence
+
+
+EXPORT_HEADERS = (
+    "STT",
+    "Số văn bản",
+    "Nội dung nhiệm vụ",
+    "Cơ quan chủ trì",
+    "Cơ quan phối hợp",
+    "Thời hạn",
+    "Tình trạng",
+    "Tiến độ (%)",
+    "Ngày hoàn thành",
+)
+
+
+def export_sheet(*, session: Session, where: TaskFilter = TaskFilter(), today: date | None = None) -> bytes:
+    """The tasks (at most 100,000) as the Government Office's list, with their computed status."""
+    today = today or date.today()
+    stmt = _filtered(session, select(Task), where, today).order_by(Task.id).limit(100_000)
+    tasks = list(session.scalars(stmt))
+    out = tasks_out(session, tasks, today)
+    rows = [
+        (
+            i,
+            t.directive,
+            t.text,
+            t.lead,
+            ", ".join(t.coordinating),
+            t.due_on.isoformat() if t.due_on else t.recurrence,
+            t.status,
+            t.progress,
+            t.closed_on.isoformat() if t.closed_on else "",
+        )
+        for i, t in enumerate(out, start=1)
+    ]
+    return spreadsheet.write(rows, EXPORT_HEADERS)
