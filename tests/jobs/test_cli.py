@@ -17,7 +17,13 @@ def test_list_shows_every_job_with_its_schedule_and_no_run_yet(govops: Govops) -
     listed = govops("jobs", "list")
     assert listed.code == 0, listed.err
     lines = {line.split("│")[1].strip(): line for line in listed.out.splitlines() if line.count("│") > 2}
-    assert set(lines) == {"auth.purge-sessions", "audit.checkpoint", "jobs.prune-runs", "warehouse.page-caches"}
+    assert set(lines) == {
+        "auth.purge-sessions",
+        "audit.checkpoint",
+        "jobs.prune-runs",
+        "tasks.watch",
+        "warehouse.page-caches",
+    }
     assert "every 1 h" in lines["auth.purge-sessions"] and "(due now)" in lines["auth.purge-sessions"]
     assert "every 15 min" in lines["audit.checkpoint"]
     assert "daily at 03:00 (Asia/Ho_Chi_Minh)" in lines["jobs.prune-runs"]
@@ -59,7 +65,7 @@ def test_run_of_an_unknown_job_names_the_jobs_there_are(govops: Govops) -> None:
     assert refused.code == 1 and refused.out == ""
     err = " ".join(refused.err.split())
     assert "there is no job named 'purge'" in err
-    assert "the jobs are: audit.checkpoint, auth.purge-sessions, jobs.prune-runs, warehouse.page-caches" in err
+    assert "the jobs are: audit.checkpoint, auth.purge-sessions, jobs.prune-runs, tasks.watch, warehouse.page-caches" in err
 
 
 def test_a_failing_job_run_by_hand_says_why_and_exits_non_zero(govops: Govops) -> None:
