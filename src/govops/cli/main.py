@@ -156,6 +156,7 @@ def demo(
 ) -> None:
     """Set up the store, load the demo data set (made up, for demonstration) and serve."""
     from govops.db.engine import make_session_factory, transaction
+    from govops.demo import tasks as demo_tasks
     from govops.demo.loader import DEMO_PASSWORD, default_end_month, demo_loaded, ensure_demo_users, load_demo
     from govops.warehouse.models import Observation
 
@@ -175,6 +176,12 @@ def demo(
                 task = progress.add_task(f"demo data 2015-01..{end}", total=None)
                 summary = load_demo(session=session, end_month=end, progress=lambda n: progress.advance(task, n))
             out.print(f"demo data loaded: {summary.created} observations, 2015-01 to {end} (DEMO: made-up figures)")
+        with factory() as session:
+            tasks_there = demo_tasks.loaded(session=session)
+        if not tasks_there:
+            with transaction(engine) as session:
+                made = demo_tasks.load(session=session)
+            out.print(f"demo tasks: {made.directives} directives, {made.tasks} tasks (DEMO: made up)")
         with factory() as session:
             total = session.scalar(select(func.count()).select_from(Observation))
         out.print(f"store: {settings.database_url} ({total} observations)")
