@@ -33,6 +33,7 @@ from govops.notify.api import router as notify_router
 from govops.notify.pages import router as notify_pages
 from govops.settings import Settings, get_settings
 from govops.tasks.api import router as tasks_router
+from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.api import router as warehouse_router
 from govops.warehouse.overview import warm_up
 from govops.warehouse.pages import router as warehouse_pages
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(notify_router)
     app.include_router(notify_pages)
     app.include_router(tasks_router)
+    app.include_router(tasks_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     # Last, so outermost: headers on every response, and every layer sees the real client address.

@@ -30,7 +30,12 @@ def environment() -> Environment:
         loader=ChoiceLoader(
             [
                 PackageLoader("govops.web", "templates"),
-                PrefixLoader({"notify": PackageLoader("govops.notify", "templates")}),
+                PrefixLoader(
+                    {
+                        "notify": PackageLoader("govops.notify", "templates"),
+                        "tasks": PackageLoader("govops.tasks", "templates"),
+                    }
+                ),
             ]
         ),
         autoescape=select_autoescape(["html"]),
