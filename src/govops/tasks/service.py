@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import extract as part_of
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -847,16 +848,20 @@ def summary(
 
 
 def _months(session: Session, where: Sequence[Any], today: date) -> list[MonthFigures]:
-    """Tasks by the month of their deadline, up to this month: how many fell due and how they stand."""
+    """Tasks by the month of their deadline, up to this month (the last 24): how many fell due, how they stand."""
     due = st.due_column()
+    year, month = part_of("year", due), part_of("month", due)
     status = st.status_column(today)
-    rows = session.execute(select(due, status).where(*where, due.is_not(None), due <= today)).all()
+    rows = session.execute(
+        select(year, month, status, func.count())
+        .where(*where, due.is_not(None), due <= today)
+        .group_by(year, month, status)
+    ).all()
     months: dict[str, dict[str, int]] = {}
-    for day, state in rows:
-        key = (day if isinstance(day, date) else date.fromisoformat(str(day))).strftime("%Y-%m")
-        bucket = months.setdefault(key, {"due": 0})
-        bucket["due"] += 1
-        bucket[state] = bucket.get(state, 0) + 1
+    for y, m, state, count in rows:
+        bucket = months.setdefault(f"{int(y):04d}-{int(m):02d}", {"due": 0})
+        bucket["due"] += count
+        bucket[state] = bucket.get(state, 0) + count
     return [
         MonthFigures(
             month=key,
