@@ -113,6 +113,15 @@ def test_a_directive_is_entered_from_its_text_and_its_lead_reports_and_gets_an_e
     )
     assert (closed.status_code, closed.json()["error"]["code"]) == (409, "task_closed")
 
+    evaluated = client.post(f"/api/v1/tasks/{law['id']}/evaluation", headers=office, json={"quality": 4})
+    assert evaluated.json()["quality"] == 4
+    feed = client.get("/api/v1/changes", headers=finance, params={"topic": "tasks"}).json()["items"]
+    assert [(e["type"], e["payload"].get("state") or e["payload"].get("status")) for e in feed] == [
+        ("tasks.extension", "pending"),
+        ("tasks.extension", "approved"),
+        ("tasks.done", "done_on_time"),
+    ]
+    assert client.get("/api/v1/changes", headers=industry, params={"topic": "tasks"}).json()["items"] == []
     figures = client.get("/api/v1/tasks/summary", headers=office, params={"agency": "MOF"}).json()
     assert (figures["overall"]["assigned"], figures["overall"]["done_on_time"]) == (1, 1)
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("task%"))).all()
