@@ -155,7 +155,8 @@ def test_the_phone_menu_reaches_every_item_by_touch_and_by_keyboard(
     toggle.click()
     assert toggle.get_attribute("aria-expanded") == "true"
     items = page.locator("nav.main a")
-    assert items.all_inner_texts() == ["Toàn cảnh quốc gia", "Tra cứu chỉ tiêu", "Địa phương", "Nhiệm vụ", "Gửi số liệu"]
+    names = ["Toàn cảnh quốc gia", "Tra cứu chỉ tiêu", "Địa phương", "Nhiệm vụ", "Gửi số liệu"]
+    assert items.all_inner_texts() == names
     for item in items.all():
         box = item.bounding_box()
         assert item.is_visible() and box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
