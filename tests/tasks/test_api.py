@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from govops.audit.models import AuditEntry
 from govops.exchange import service as exchange
+from govops.paging import encode_cursor
 from govops.tasks.models import Task, TaskReport
 
 TEXT = (
@@ -156,3 +157,20 @@ def test_a_province_may_not_enter_a_directive(session: Session, client: TestClie
     )
     assert answer.status_code == 403
     assert "only the Government Office" in answer.json()["error"]["message"]
+
+
+def test_edge_values_get_a_4xx_with_credentials(session: Session, client: TestClient) -> None:
+    office = key(session, "GO")
+    big = encode_cursor(2**63)
+    for path, params in (
+        ("/api/v1/tasks", {"cursor": big}),
+        ("/api/v1/directives", {"cursor": big}),
+        ("/api/v1/tasks", {"status": "\x00"}),
+        ("/api/v1/tasks", {"agency": "NOPE"}),
+        ("/api/v1/tasks/summary", {"period": "2025-13"}),
+        (f"/api/v1/tasks/{2**63}", {}),
+        ("/api/v1/tasks/0", {}),
+    ):
+        answer = client.get(path, headers=office, params=params)
+        assert 400 <= answer.status_code < 500, (path, params, answer.text)
+        assert answer.json()["error"]["code"]

@@ -123,7 +123,7 @@ def extract(session: SessionDep, who: TaskCaller, body: ExtractIn) -> ExtractOut
     return ExtractOut(tasks=service.extract(session=session, text=body.text, year=body.year or date.today().year))
 
 
-@router.get("/directives/{directive_id}")
+@router.get("/directives/{directive_id:int}")
 def get_directive(session: SessionDep, who: TaskCaller, directive_id: int) -> DirectiveOut:
     found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
     if found is None:
@@ -201,7 +201,7 @@ class TaskDetail(BaseModel):
     extensions: list[ExtensionOut]
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id:int}")
 def get_task(session: SessionDep, who: TaskCaller, task_id: int) -> TaskDetail:
     """A task, its sub-tasks and the roll-up formula, its timeline and every extension asked."""
     return task_detail(session, task_id)
@@ -224,7 +224,7 @@ def task_detail(session: Session, task_id: int) -> TaskDetail:
     )
 
 
-@router.post("/tasks/{task_id}/progress", status_code=201)
+@router.post("/tasks/{task_id:int}/progress", status_code=201)
 def post_progress(
     request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, body: ProgressIn
 ) -> ProgressOut:
@@ -244,7 +244,7 @@ def post_progress(
     )
 
 
-@router.post("/tasks/{task_id}/extension", status_code=201)
+@router.post("/tasks/{task_id:int}/extension", status_code=201)
 def post_extension(
     request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, body: ExtensionIn
 ) -> ExtensionOut:
@@ -256,7 +256,7 @@ def post_extension(
     return service.extension_out(ext)
 
 
-@router.post("/tasks/{task_id}/extension/{extension_id}/decision")
+@router.post("/tasks/{task_id:int}/extension/{extension_id:int}/decision")
 def post_decision(
     request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, extension_id: int, body: DecisionIn
 ) -> ExtensionOut:
@@ -268,7 +268,7 @@ def post_decision(
     return service.extension_out(ext)
 
 
-@router.post("/tasks/{task_id}/evaluation")
+@router.post("/tasks/{task_id:int}/evaluation")
 def post_evaluation(
     request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, body: EvaluationIn
 ) -> TaskOut:
