@@ -100,7 +100,13 @@ def _domains() -> list[str]:
     return [name.strip().strip("()") for layer in domain_layers for name in layer.split("|")]
 
 
+# The parts above the domains that put them together: they register each domain's routes, commands, jobs and tables.
+ASSEMBLERS = ("govops.app", "govops.cli", "govops.assembly", "govops.demo", "govops.tables")
+
+
 def _internals_of_other_domains(code: str, module: str, domains: list[str]) -> list[str]:
+    if any(module == a or module.startswith(a + ".") for a in ASSEMBLERS):
+        return []
     own = next((d for d in domains if module == d or module.startswith(d + ".")), None)
     found = []
     for node in ast.walk(ast.parse(code)):

@@ -34,6 +34,8 @@ from govops.notify.pages import router as notify_pages
 from govops.reporting.api import router as reporting_router
 from govops.reporting.pages import router as reporting_pages
 from govops.settings import Settings, get_settings
+from govops.tasks.api import router as tasks_router
+from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.api import router as warehouse_router
 from govops.warehouse.overview import warm_up
 from govops.warehouse.pages import router as warehouse_pages
@@ -145,6 +147,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(notify_pages)
     app.include_router(reporting_router)
     app.include_router(reporting_pages)
+    app.include_router(tasks_router)
+    app.include_router(tasks_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     # Last, so outermost: headers on every response, and every layer sees the real client address.

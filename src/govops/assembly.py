@@ -13,6 +13,7 @@ from govops.jobs import jobs as jobs_jobs
 from govops.jobs.registry import Registry
 from govops.reporting import jobs as reporting_jobs
 from govops.settings import Settings
+from govops.tasks import jobs as tasks_jobs
 from govops.warehouse.jobs import page_cache_job
 
 
@@ -20,7 +21,7 @@ def every_job(settings: Settings, *, warm_up: Callable[[Session], None] | None =
     """Every job. `warm_up`: what this process computes ahead for its pages (a process that serves no pages runs
     no per-process job: see `shared_jobs`)."""
     registry = Registry()
-    for domain in (auth_jobs, audit_jobs, jobs_jobs, reporting_jobs):
+    for domain in (auth_jobs, audit_jobs, jobs_jobs, reporting_jobs, tasks_jobs):
         registry.add(*domain.jobs(settings))
     registry.add(page_cache_job(settings, warm_up=warm_up))
     return registry

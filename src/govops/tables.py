@@ -13,6 +13,7 @@ from govops.interop import models as interop_models
 from govops.jobs import models as jobs_models
 from govops.notify import models as notify_models
 from govops.reporting import models as reporting_models
+from govops.tasks import models as task_models
 from govops.warehouse import models as warehouse_models
 
 metadata = Base.metadata
@@ -28,5 +29,6 @@ __all__ = [
     "metadata",
     "notify_models",
     "reporting_models",
+    "task_models",
     "warehouse_models",
 ]

@@ -24,6 +24,7 @@ def test_list_shows_every_job_with_its_schedule_and_no_run_yet(govops: Govops) -
         "reporting.deadlines",
         "reporting.follow-changes",
         "reporting.reminders",
+        "tasks.watch",
         "warehouse.page-caches",
     }
     assert "every 1 h" in lines["auth.purge-sessions"] and "(due now)" in lines["auth.purge-sessions"]
@@ -67,8 +68,11 @@ def test_run_of_an_unknown_job_names_the_jobs_there_are(govops: Govops) -> None:
     assert refused.code == 1 and refused.out == ""
     err = " ".join(refused.err.split())
     assert "there is no job named 'purge'" in err
-    assert "the jobs are: audit.checkpoint, auth.purge-sessions, jobs.prune-runs, reporting.deadlines," in err
-    assert "reporting.reminders, warehouse.page-caches" in err
+    jobs = (
+        "audit.checkpoint, auth.purge-sessions, jobs.prune-runs, reporting.deadlines, reporting.follow-changes, "
+        "reporting.reminders, tasks.watch, warehouse.page-caches"
+    )
+    assert f"the jobs are: {jobs}" in err
 
 
 def test_a_failing_job_run_by_hand_says_why_and_exits_non_zero(govops: Govops) -> None:

@@ -22,6 +22,7 @@ from govops.interop.mapping.pages import router as mapping_pages
 from govops.jobs.pages import router as jobs_pages
 from govops.notify.pages import router as notify_pages
 from govops.reporting.pages import router as reporting_pages
+from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.pages import router as warehouse_pages
 from tests.web.test_browser import browser, console, signed_in  # noqa: F401  (fixtures shared with this module)
 
@@ -30,7 +31,7 @@ WALL = {"width": 1920, "height": 1080}
 ROLES = ["admin", "analyst", "officer", "viewer"]
 PAGE_ROUTERS: list[APIRouter] = [
     warehouse_pages, submit_pages, admin_pages, audit_pages, jobs_pages, exchange_pages, mapping_pages,
-    notify_pages, signin_pages, reporting_pages,
+    notify_pages, signin_pages, reporting_pages, tasks_pages,
 ]  # fmt: skip
 # What to open for a page whose path has a part to fill in (a page added without one here fails the test).
 SAMPLES: dict[str, list[str]] = {
@@ -42,6 +43,8 @@ SAMPLES: dict[str, list[str]] = {
     "/admin/exchange/members/{member_id}": ["/admin/exchange/members/1"],
     "/reporting/agencies/{code}": ["/reporting/agencies/PC-79"],
     "/reporting/regimes/{code}": ["/reporting/regimes/DEMO_KTXH_TINH_THANG"],
+    "/tasks/{task_id}": ["/tasks/1", "/tasks/2"],
+    "/directives/{directive_id}": ["/directives/1"],
 }
 NOT_FOUND = "/explorer/NO_SUCH_INDICATOR"
 
@@ -155,7 +158,8 @@ def test_the_phone_menu_reaches_every_item_by_touch_and_by_keyboard(
     toggle.click()
     assert toggle.get_attribute("aria-expanded") == "true"
     items = page.locator("nav.main a")
-    assert items.all_inner_texts() == ["Toàn cảnh quốc gia", "Tra cứu chỉ tiêu", "Địa phương", "Gửi số liệu"]
+    names = ["Toàn cảnh quốc gia", "Tra cứu chỉ tiêu", "Địa phương", "Nhiệm vụ", "Gửi số liệu"]
+    assert items.all_inner_texts() == names
     for item in items.all():
         box = item.bounding_box()
         assert item.is_visible() and box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]

@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from govops.db.base import Base
 from govops.exchange import service
 from govops.i18n import translations
 from govops.notify.service import notify
+from govops.tasks import service as tasks
+from govops.tasks.schemas import DirectiveIn, TaskIn
 from govops.web.access import public_write
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -100,8 +103,24 @@ def targets(session: Session) -> dict[str, str]:
         params={"task": "T-1", "due": "2026-01-01"},
         link="/",
     )
+    office = tasks.caller(session=session, agency_code="GO", name="t")
+    tasks.create_directive(
+        session=session,
+        data=DirectiveIn(kind="decision", number="1/QĐ-T", title="t", signed_on=date(2026, 1, 1), signer="t"),
+        who=office,
+    )
+    task = tasks.create_task(
+        session=session,
+        data=TaskIn(directive="1/QĐ-T", text="t", lead="GO", deadline=date(2026, 6, 30)),
+        who=office,
+    )
+    extension = tasks.request_extension(
+        session=session, task_id=task.id, deadline=date(2026, 9, 30), reason="r", who=office
+    )
     session.commit()
     return {
+        "task_id": str(task.id),
+        "extension_id": str(extension.id),
         "code": "CPI",
         "username": "t.target",
         "member_id": str(member.id),

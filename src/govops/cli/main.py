@@ -23,6 +23,7 @@ from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
 from govops.reporting.cli import reporting_app
 from govops.settings import BadSettings, Settings, get_settings
+from govops.tasks.cli import tasks_app
 
 if TYPE_CHECKING:
     from govops.catalog.service import CataloguePlan
@@ -42,6 +43,7 @@ app.add_typer(template_app, name="template")
 app.add_typer(dhis2_app, name="dhis2")
 app.add_typer(make_jobs_app(every_job), name="jobs")
 app.add_typer(reporting_app, name="reporting")
+app.add_typer(tasks_app, name="tasks")
 
 
 def _init(engine: Engine) -> dict[str, int]:
@@ -156,6 +158,7 @@ def demo(
 ) -> None:
     """Set up the store, load the demo data set (made up, for demonstration) and serve."""
     from govops.db.engine import make_session_factory, transaction
+    from govops.demo import tasks as demo_tasks
     from govops.demo.loader import DEMO_PASSWORD, default_end_month, demo_loaded, ensure_demo_users, load_demo
     from govops.demo.reporting import Plan, load_reporting_demo, provinces
     from govops.warehouse.models import Observation
@@ -187,6 +190,12 @@ def demo(
                 f"demo reporting regimes: {reports['statuses']} expected reports computed, "
                 f"{reports['documents']} signed documents filed (DEMO: made-up)"
             )
+        with factory() as session:
+            tasks_there = demo_tasks.loaded(session=session)
+        if not tasks_there:
+            with transaction(engine) as session:
+                made = demo_tasks.load(session=session)
+            out.print(f"demo tasks: {made.directives} directives, {made.tasks} tasks (DEMO: made up)")
         with factory() as session:
             total = session.scalar(select(func.count()).select_from(Observation))
         out.print(f"store: {settings.database_url} ({total} observations)")

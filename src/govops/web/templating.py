@@ -34,6 +34,7 @@ def environment() -> Environment:
                     {
                         "notify": PackageLoader("govops.notify", "templates"),
                         "reporting": PackageLoader("govops.reporting", "templates"),
+                        "tasks": PackageLoader("govops.tasks", "templates"),
                     }
                 ),
             ]

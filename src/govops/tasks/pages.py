@@ -1,0 +1,356 @@
+"""Directives and tasks in the console: the board, the Prime Minister's view, the scorecard, a task's page with its
+timeline, directives entered from their text. Every signed-in user reads; the lead agency's officers report and
+ask for extensions; the Government Office enters directives and decides extensions."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from govops.auth.models import User
+from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.tasks import service
+from govops.tasks.models import HEALTHS, Directive
+from govops.tasks.schemas import DirectiveIn, ProgressIn, TaskIn
+from govops.tasks.status import STATUSES
+from govops.web.deps import SessionDep, WriteSessionDep
+from govops.web.signin import SignedInUser, verify_csrf
+from govops.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS = {
+    "done_on_time": lazy_gettext("Done on time"),
+    "done_late": lazy_gettext("Done late"),
+    "open_in_time": lazy_gettext("Open, within the deadline"),
+    "open_overdue": lazy_gettext("Open, overdue"),
+    "due_soon": lazy_gettext("Due within 7 days"),
+}
+HEALTH_LABELS = {
+    "green": lazy_gettext("Green"),
+    "amber_green": lazy_gettext("Amber-green"),
+    "amber": lazy_gettext("Amber"),
+    "amber_red": lazy_gettext("Amber-red"),
+    "red": lazy_gettext("Red"),
+}
+KIND_LABELS = {
+    "resolution": lazy_gettext("Resolution"),
+    "decision": lazy_gettext("Decision"),
+    "directive": lazy_gettext("Directive"),
+    "dispatch": lazy_gettext("Official dispatch"),
+    "conclusion": lazy_gettext("Conclusion notice"),
+    "minutes": lazy_gettext("Meeting minutes"),
+}
+RECURRENCE_LABELS = {
+    "once": lazy_gettext("by a date"),
+    "monthly": lazy_gettext("monthly"),
+    "quarterly": lazy_gettext("quarterly"),
+    "regular": lazy_gettext("regular"),
+}
+TIMELINE_LABELS = {
+    "assigned": lazy_gettext("Assigned"),
+    "report": lazy_gettext("Progress reported"),
+    "health": lazy_gettext("Health changed"),
+    "extension_requested": lazy_gettext("Extension asked"),
+    "extension_approved": lazy_gettext("Extension granted"),
+    "extension_refused": lazy_gettext("Extension refused"),
+    "overdue": lazy_gettext("Deadline passed"),
+    "reminder": lazy_gettext("Reminder sent"),
+    "closed": lazy_gettext("Closed"),
+    "evaluated": lazy_gettext("Evaluated"),
+}
+LABELS = {
+    "status": STATUS_LABELS,
+    "health": HEALTH_LABELS,
+    "kind": KIND_LABELS,
+    "recurrence": RECURRENCE_LABELS,
+    "timeline": TIMELINE_LABELS,
+}
+
+
+def _caller(user: User) -> service.Caller:
+    return service.Caller(
+        user.username, user.agency_id, user.agency.code, user.agency.kind == service.GOVERNMENT_OFFICE
+    )
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return render(request, template, {"labels": LABELS, **context}, status_code=status_code)
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def board(
+    request: Request,
+    session: SessionDep,
+    user: SignedInUser,
+    agency: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    directive: Annotated[str | None, Query(max_length=40)] = None,
+    health: Annotated[str | None, Query(max_length=12)] = None,
+    due_from: Annotated[str | None, Query(max_length=10)] = None,
+    due_to: Annotated[str | None, Query(max_length=10)] = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    """The task board: filters by agency, status, directive, health and deadline; the four classes above it."""
+    where = service.TaskFilter(
+        agency=agency or None,
+        status=status or None,
+        directive=directive or None,
+        health=health if health in HEALTHS else None,
+        due_from=_day(due_from),
+        due_to=_day(due_to),
+    )
+    page = service.list_tasks(session=session, where=where, cursor=cursor, limit=50)
+    figures = service.summary(session=session, agency=agency or None)
+    return _page(
+        request,
+        "tasks/board.html",
+        {
+            "page": page,
+            "figures": figures.overall,
+            "filters": where,
+            "statuses": (*STATUSES, "due_soon"),
+            "healths": HEALTHS,
+            "agencies": service.agency_names(session=session),
+            "first": cursor is None,
+        },
+    )
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@router.get("/tasks/leader", response_class=HTMLResponse)
+def leader(request: Request, session: SessionDep, user: SignedInUser) -> HTMLResponse:
+    """The Prime Minister's view: overdue first (longest first), then rated red, then due soonest."""
+    tasks = service.prime_minister_view(session=session, limit=60)
+    figures = service.summary(session=session)
+    return _page(request, "tasks/leader.html", {"tasks": tasks, "figures": figures.overall})
+
+
+@router.get("/tasks/scorecard", response_class=HTMLResponse)
+def scorecard(
+    request: Request,
+    session: SessionDep,
+    user: SignedInUser,
+    agency: Annotated[str | None, Query(max_length=32)] = None,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    """Every agency ranked, trends by month and the tasks overdue more than 30 days; one agency's own view."""
+    figures = service.summary(session=session, agency=agency or None, period=period or None)
+    owes = service.prime_minister_view(session=session, agency=agency, limit=100) if agency else []
+    return _page(request, "tasks/scorecard.html", {"summary": figures, "owes": owes, "agency": agency})
+
+
+@router.get("/tasks/export.xlsx")
+def export(
+    session: SessionDep, user: SignedInUser, agency: Annotated[str | None, Query(max_length=32)] = None
+) -> Response:
+    """The tasks as the Government Office's list (.xlsx), with their computed status."""
+    body = service.export_sheet(session=session, where=service.TaskFilter(agency=agency or None))
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="nhiem-vu.xlsx"'},
+    )
+
+
+def _task_context(session: Session, task_id: int, user: User) -> dict[str, Any]:
+    task = service.get_task(session=session, task_id=task_id)
+    today = date.today()
+    rolled = service.rolled_up(session, task)
+    timeline = [
+        {"kind": e.kind, "at": e.at, "by": e.by, "detail": json.loads(e.detail)}
+        for e in service.timeline(session=session, task_id=task.id)
+    ]
+    return {
+        "task": service.tasks_out(session, [task], today)[0],
+        "formula": rolled.formula if rolled else None,
+        "subs": service.tasks_out(session, service.sub_tasks(session=session, task_id=task.id), today),
+        "timeline": list(reversed(timeline)),
+        "reports": service.reports(session=session, task_id=task.id, limit=20),
+        "extensions": [service.extension_out(x) for x in service.extensions(session=session, task_id=task.id)],
+        "mine": task.lead_agency_id == user.agency_id and user.role in ("data_officer", "administrator", "analyst"),
+        "office": user.agency.kind == service.GOVERNMENT_OFFICE and user.role in ("analyst", "administrator"),
+        "healths": HEALTHS,
+        "error": None,
+    }
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, session: SessionDep, user: SignedInUser, task_id: int) -> HTMLResponse:
+    """A task: status, health, progress (with the roll-up formula), timeline, reports, extensions; its forms."""
+    return _page(request, "tasks/task.html", _task_context(session, task_id, user))
+
+
+def _refused(request: Request, session: Session, task_id: int, user: User, exc: GovopsError) -> HTMLResponse:
+    session.rollback()
+    context = _task_context(session, task_id, user)
+    context["error"] = exc
+    return _page(request, "tasks/task.html", context, status_code=exc.status if exc.status >= 400 else 400)
+
+
+@router.post("/tasks/{task_id}/report", dependencies=[Depends(verify_csrf)], response_model=None)
+def report(
+    request: Request,
+    session: WriteSessionDep,
+    user: SignedInUser,
+    task_id: int,
+    percent: Annotated[float, Form(ge=0, le=100)],
+    text: Annotated[str, Form(min_length=1, max_length=5000)],
+    evidence: Annotated[str, Form(max_length=500)] = "",
+    done: Annotated[str, Form(max_length=3)] = "",
+    health: Annotated[str, Form(max_length=12)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """The lead agency's progress report from the console."""
+    try:
+        data = ProgressIn(
+            percent=percent,
+            text=text,
+            evidence=evidence or None,
+            done=bool(done),
+            health=health or None,
+        )
+        service.report_progress(session=session, task_id=task_id, data=data, who=_caller(user), channel="console")
+    except GovopsError as exc:
+        return _refused(request, session, task_id, user, exc)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+@router.post("/tasks/{task_id}/extension", dependencies=[Depends(verify_csrf)], response_model=None)
+def ask_extension(
+    request: Request,
+    session: WriteSessionDep,
+    user: SignedInUser,
+    task_id: int,
+    deadline: Annotated[date, Form()],
+    reason: Annotated[str, Form(min_length=1, max_length=5000)],
+) -> HTMLResponse | RedirectResponse:
+    try:
+        service.request_extension(session=session, task_id=task_id, deadline=deadline, reason=reason, who=_caller(user))
+    except GovopsError as exc:
+        return _refused(request, session, task_id, user, exc)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+@router.post("/tasks/{task_id}/extension/{extension_id}", dependencies=[Depends(verify_csrf)], response_model=None)
+def decide(
+    request: Request,
+    session: WriteSessionDep,
+    user: SignedInUser,
+    task_id: int,
+    extension_id: int,
+    approve: Annotated[str, Form(max_length=3)] = "",
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    try:
+        service.decide_extension(
+            session=session,
+            task_id=task_id,
+            extension_id=extension_id,
+            approve=approve == "yes",
+            note=note,
+            who=_caller(user),
+        )
+    except GovopsError as exc:
+        return _refused(request, session, task_id, user, exc)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+# --- directives -----------------------------------------------------------------------------------
+
+
+@router.get("/directives", response_class=HTMLResponse)
+def directives(
+    request: Request,
+    session: SessionDep,
+    user: SignedInUser,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    page = service.list_directives(session=session, cursor=cursor, limit=50)
+    office = user.agency.kind == service.GOVERNMENT_OFFICE and user.role in ("analyst", "administrator")
+    return _page(request, "tasks/directives.html", {"page": page, "first": cursor is None, "office": office})
+
+
+@router.get("/directives/new", response_class=HTMLResponse)
+def new_directive(request: Request, user: SignedInUser) -> HTMLResponse:
+    """Paste a directive's text: its tasks are proposed for review before anything is stored."""
+    return _page(request, "tasks/new_directive.html", {"form": {}, "proposals": None, "problems": []})
+
+
+@router.post("/directives/new", dependencies=[Depends(verify_csrf)], response_model=None)
+async def enter_directive(
+    request: Request, session: WriteSessionDep, user: SignedInUser
+) -> HTMLResponse | RedirectResponse:
+    """`preview`: the proposed tasks read from the text; `confirm`: the directive and the ticked tasks, stored
+    together or not at all."""
+    form = {k: str(v) for k, v in (await request.form()).multi_items()}
+    who = _caller(user)
+    signed = _day(form.get("signed_on"))
+    year = signed.year if signed else date.today().year
+    proposals = service.extract(session=session, text=form.get("text", ""), year=year) if form.get("text") else []
+    if form.get("action") != "confirm":
+        return _page(request, "tasks/new_directive.html", {"form": form, "proposals": proposals, "problems": []})
+    problems: list[Any] = []
+    try:
+        directive = service.create_directive(
+            session=session,
+            data=DirectiveIn(
+                kind=form.get("kind", "directive"),
+                number=form.get("number", ""),
+                title=form.get("title", ""),
+                signed_on=signed or date.today(),
+                signer=form.get("signer", ""),
+                summary=form.get("text", "")[:20_000],
+            ),
+            who=who,
+        )
+        for i, proposal in enumerate(proposals):
+            if form.get(f"take_{i}") != "1":
+                continue
+            recurrence = form.get(f"recurrence_{i}", proposal.recurrence)
+            service.create_task(
+                session=session,
+                data=TaskIn(
+                    directive=directive.number,
+                    text=proposal.text,
+                    lead=form.get(f"lead_{i}", proposal.lead or ""),
+                    coordinating=[c for c in form.get(f"coordinating_{i}", "").replace(",", " ").split() if c],
+                    deadline=_day(form.get(f"deadline_{i}")) if recurrence == "once" else None,
+                    recurrence=recurrence,
+                ),
+                who=who,
+            )
+    except GovopsError as exc:
+        session.rollback()
+        problems = exc.problems or [exc]
+    except ValidationError as exc:
+        session.rollback()
+        problems = [GovopsError(f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]
+    if problems:
+        context = {"form": form, "proposals": proposals, "problems": problems}
+        return _page(request, "tasks/new_directive.html", context, status_code=422)
+    return RedirectResponse(f"/directives/{directive.id}", status_code=303)
+
+
+@router.get("/directives/{directive_id}", response_class=HTMLResponse)
+def directive_page(request: Request, session: SessionDep, user: SignedInUser, directive_id: int) -> HTMLResponse:
+    found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
+    if found is None:
+        raise NotFound(f"no directive {directive_id}")
+    tasks = service.list_tasks(session=session, where=service.TaskFilter(directive=found.number), limit=500)
+    return _page(
+        request,
+        "tasks/directive.html",
+        {"directive": service.directive_out(session, found), "tasks": tasks.items, "source": found.source},
+    )

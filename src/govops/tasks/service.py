@@ -1,0 +1,1276 @@
+"""Directives, tasks, progress, extensions and the Government Office's figures.
+
+Keyword-only functions taking a session; they flush, never commit. Rights are checked here, on a `Caller`
+(an agency acting through a person or a system): an agency reports only on the tasks it leads, only the
+Government Office enters directives and tasks, decides extensions and evaluates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import extract as part_of
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from govops.auth.models import User
+from govops.catalog.models import Agency, Area, Indicator
+from govops.db.base import utcnow
+from govops.errors import GovopsError, NotFound, Problem, Rejected, lazy_gettext
+from govops.events.service import ReadRule, emit
+from govops.notify.kinds import Kind, register
+from govops.notify.service import notify
+from govops.paging import Page, check_limit, decode_cursor, make_page
+from govops.periods import Period, PeriodError
+from govops.tasks import extraction, spreadsheet
+from govops.tasks import status as st
+from govops.tasks.models import (
+    HEALTHS,
+    Directive,
+    DirectiveLink,
+    Task,
+    TaskAgency,
+    TaskEvent,
+    TaskExtension,
+    TaskIndicator,
+    TaskReport,
+)
+from govops.tasks.schemas import (
+    AgencyFigures,
+    DirectiveIn,
+    DirectiveOut,
+    ExtensionOut,
+    Figures,
+    MonthFigures,
+    ProgressIn,
+    ProposedTask,
+    Summary,
+    TaskIn,
+    TaskOut,
+)
+from govops.text import fold
+from govops.warehouse.models import Observation
+
+TOPIC = "tasks"
+GOVERNMENT_OFFICE = "government_office"
+OVERDUE_LIST_DAYS = 30
+REMIND_DAYS = 7
+
+TASK_DUE_SOON = register(
+    Kind(
+        "task_due_soon",
+        subject=lazy_gettext("Task due soon: %(task)s"),
+        body=lazy_gettext("The task %(task)s is due on %(due)s. Report its progress before then."),
+        params=("task", "due"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who acts on tasks: an agency, through a person (user name) or a system (member code)."""
+
+    name: str
+    agency_id: int
+    agency_code: str
+    government_office: bool
+
+
+def caller(*, session: Session, agency_code: str, name: str) -> Caller:
+    agency = _agency(session, agency_code, field="agency")
+    return Caller(name, agency.id, agency.code, agency.kind == GOVERNMENT_OFFICE)
+
+
+def _agency(session: Session, code: str, *, field: str, row: int | None = None) -> Agency:
+    found = session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+    if found is None:
+        raise GovopsError.of(
+            "unknown_agency",
+            lazy_gettext("no agency with the code %(agency)s"),
+            lazy_gettext("use an agency code of the catalogue (GET /api/v1/agencies)"),
+            where=field if row is None else f"row {row}, {field}",
+            agency=code,
+        )
+    return found
+
+
+def _forbidden(message: str, hint: str, **params: Any) -> GovopsError:
+    return GovopsError.of("forbidden", message, hint, status=403, **params)
+
+
+def _only_government_office(who: Caller) -> None:
+    if not who.government_office:
+        raise _forbidden(
+            lazy_gettext("only the Government Office may do this; you act for %(agency)s"),
+            lazy_gettext("ask the Government Office"),
+            agency=who.agency_code,
+        )
+
+
+# --- directives ---------------------------------------------------------------------------------
+
+
+def create_directive(*, session: Session, data: DirectiveIn, who: Caller, demo: bool = False) -> Directive:
+    _only_government_office(who)
+    number = data.number.strip()
+    if session.scalar(select(Directive.id).where(Directive.number == number)) is not None:
+        raise GovopsError.of(
+            "duplicate_directive",
+            lazy_gettext("the directive %(number)s is already entered"),
+            lazy_gettext("open it and add its tasks, or check the number"),
+            status=409,
+            where="number",
+            number=number,
+        )
+    links = [get_directive(session=session, number=n) for n in dict.fromkeys(data.links)]
+    directive = Directive(
+        kind=data.kind,
+        number=number,
+        title=data.title.strip(),
+        signed_on=data.signed_on,
+        signer=data.signer.strip(),
+        issuer_id=_agency(session, data.issuer, field="issuer").id,
+        summary=data.summary,
+        document_url=data.document_url,
+        demo=demo,
+    )
+    session.add(directive)
+    session.flush()
+    session.add_all(DirectiveLink(directive_id=directive.id, linked_id=link.id) for link in links)
+    session.flush()
+    return directive
+
+
+def get_directive(*, session: Session, number: str) -> Directive:
+    found = session.scalar(select(Directive).where(Directive.number == number.strip()))
+    if found is None:
+        raise NotFound(f"no directive numbered {number}", hint="list the directives with GET /api/v1/directives")
+    return found
+
+
+def directive_out(session: Session, directive: Directive) -> DirectiveOut:
+    links = session.scalars(
+        select(Directive.number)
+        .join(DirectiveLink, DirectiveLink.linked_id == Directive.id)
+        .where(DirectiveLink.directive_id == directive.id)
+        .order_by(Directive.number)
+    ).all()
+    count = session.scalar(select(func.count()).where(Task.directive_id == directive.id)) or 0
+    return DirectiveOut(
+        id=directive.id,
+        kind=directive.kind,
+        number=directive.number,
+        title=directive.title,
+        signed_on=directive.signed_on,
+        signer=directive.signer,
+        issuer=directive.issuer.code,
+        summary=directive.summary,
+        document_url=directive.document_url,
+        links=list(links),
+        demo=directive.demo,
+        tasks=int(count),
+    )
+
+
+def list_directives(
+    *, session: Session, cursor: str | None = None, limit: int = 100, kind: str | None = None
+) -> Page[DirectiveOut]:
+    """Newest signed first (by id within a day), a page at a time."""
+    check_limit(limit)
+    before = decode_cursor(cursor)
+    stmt = select(Directive)
+    if before:
+        stmt = stmt.where(Directive.id < before)
+    if kind:
+        stmt = stmt.where(Directive.kind == kind)
+    rows = list(session.scalars(stmt.order_by(Directive.id.desc()).limit(limit + 1)))
+    return make_page(rows, limit=limit, key=lambda d: d.id, out=lambda d: directive_out(session, d))
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+def _history(
+    session: Session,
+    task: Task,
+    kind: str,
+    by: str,
+    detail: Mapping[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+    once_key: str | None = None,
+) -> TaskEvent:
+    row = TaskEvent(
+        task_id=task.id,
+        kind=kind,
+        at=at or utcnow(),
+        by=by,
+        detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+        once_key=once_key,
+    )
+    session.add(row)
+    return row
+
+
+def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> list[Problem]:
+    """What is wrong with a task before it is stored: every problem at once, each with its field (and row)."""
+    problems: list[Problem] = []
+
+    def problem(field: str, message: str, hint: str, value: Any = None, **params: Any) -> None:
+        problems.append(Problem.of("invalid_task", message, hint, row=row, field=field, value=value, **params))
+
+    directive = session.scalar(select(Directive).where(Directive.number == data.directive.strip()))
+    if directive is None:
+        problem(
+            "directive",
+            lazy_gettext("no directive numbered %(number)s"),
+            lazy_gettext("enter the directive first, then its tasks"),
+            data.directive,
+            number=data.directive,
+        )
+    if not data.lead.strip():
+        problem(
+            "lead",
+            lazy_gettext("a task needs a lead agency"),
+            lazy_gettext("give the code of the agency that leads it (chủ trì)"),
+        )
+    for field, codes in (("lead", [data.lead] if data.lead.strip() else []), ("coordinating", data.coordinating)):
+        for code in codes:
+            if session.scalar(select(Agency.id).where(Agency.code == code.strip().upper())) is None:
+                problem(
+                    field,
+                    lazy_gettext("no agency with the code %(agency)s"),
+                    lazy_gettext("use an agency code of the catalogue (GET /api/v1/agencies)"),
+                    code,
+                    agency=code,
+                )
+    if data.recurrence == "once" and data.deadline is None:
+        problem(
+            "deadline",
+            lazy_gettext("a one-off task needs a deadline"),
+            lazy_gettext("give a date, or make it monthly, quarterly or regular"),
+        )
+    if data.deadline is not None and directive is not None and data.deadline < directive.signed_on:
+        problem(
+            "deadline",
+            lazy_gettext("the deadline %(deadline)s is before the directive was signed (%(signed)s)"),
+            lazy_gettext("check the deadline's year"),
+            data.deadline.isoformat(),
+            deadline=data.deadline.isoformat(),
+            signed=directive.signed_on.isoformat(),
+        )
+    if data.parent is not None and session.get(Task, data.parent) is None:
+        problem(
+            "parent",
+            lazy_gettext("no task %(id)s to be a sub-task of"),
+            lazy_gettext("give the id of an existing task"),
+            data.parent,
+            id=data.parent,
+        )
+    return problems
+
+
+def create_task(*, session: Session, data: TaskIn, who: Caller, today: date | None = None, demo: bool = False) -> Task:
+    """A task of a directive (the Government Office), or a sub-task the parent's lead delegates."""
+    problems = task_problems(session, data)
+    if problems:
+        raise Rejected(problems)
+    parent = session.get(Task, data.parent) if data.parent is not None else None
+    if parent is None or parent.lead_agency_id != who.agency_id:
+        _only_government_office(who)
+    return _store_task(session, data, who=who, today=today or date.today(), demo=demo)
+
+
+def _store_task(session: Session, data: TaskIn, *, who: Caller, today: date, demo: bool) -> Task:
+    directive = get_directive(session=session, number=data.directive)
+    lead = _agency(session, data.lead, field="lead")
+    assigned = max(directive.signed_on, min(today, data.deadline or today))
+    task = Task(
+        directive_id=directive.id,
+        parent_id=data.parent,
+        text=data.text.strip(),
+        lead_agency_id=lead.id,
+        assigned_on=assigned,
+        recurrence=data.recurrence,
+        deadline=data.deadline if data.recurrence == "once" else None,
+        original_deadline=data.deadline if data.recurrence == "once" else None,
+        next_due_on=st.period_end(data.recurrence, assigned),
+        priority=data.priority,
+        category=data.category,
+        weight=data.weight,
+        progress=0.0,
+        health="green",
+        health_trend=0,
+        demo=demo,
+    )
+    session.add(task)
+    session.flush()
+    coordinating = {_agency(session, c, field="coordinating").id for c in data.coordinating} - {lead.id}
+    session.add_all(TaskAgency(task_id=task.id, agency_id=a) for a in sorted(coordinating))
+    for target in data.indicators:
+        session.add(
+            TaskIndicator(
+                task_id=task.id,
+                indicator_code=target.indicator,
+                area_code=target.area,
+                target=target.target,
+                at_least=target.at_least,
+            )
+        )
+    _history(session, task, "assigned", who.name, {"lead": lead.code, "deadline": task.deadline})
+    session.flush()
+    return task
+
+
+def get_task(*, session: Session, task_id: int) -> Task:
+    found = session.get(Task, task_id) if 0 < task_id < 2**31 else None
+    if found is None:
+        raise NotFound(f"no task {task_id}", hint="list the tasks with GET /api/v1/tasks")
+    return found
+
+
+def coordinating_codes(session: Session, task_ids: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    if not task_ids:
+        return out
+    rows = session.execute(
+        select(TaskAgency.task_id, Agency.code)
+        .join(Agency, Agency.id == TaskAgency.agency_id)
+        .where(TaskAgency.task_id.in_(task_ids))
+        .order_by(Agency.code)
+    )
+    for task_id, code in rows:
+        out.setdefault(task_id, []).append(code)
+    return out
+
+
+def task_out(task: Task, today: date, coordinating: Sequence[str] = ()) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        directive=task.directive.number,
+        text=task.text,
+        lead=task.lead.code,
+        coordinating=list(coordinating),
+        assigned_on=task.assigned_on,
+        recurrence=task.recurrence,
+        deadline=task.deadline,
+        original_deadline=task.original_deadline,
+        due_on=st.due_on(task),
+        priority=task.priority,
+        category=task.category,
+        parent=task.parent_id,
+        weight=task.weight,
+        progress=round(task.progress, 1),
+        health=task.health,
+        health_trend=task.health_trend,
+        status=st.status_of(task, today),
+        due_soon=st.due_soon(task, today),
+        days_overdue=st.days_overdue(task, today),
+        closed_on=task.closed_on,
+        evidence=task.evidence,
+        quality=task.quality,
+        demo=task.demo,
+    )
+
+
+def tasks_out(session: Session, tasks: Sequence[Task], today: date) -> list[TaskOut]:
+    coordinating = coordinating_codes(session, [t.id for t in tasks])
+    return [task_out(t, today, coordinating.get(t.id, ())) for t in tasks]
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    agency: str | None = None  # lead, or co-ordinating too when `involved`
+    involved: bool = False
+    status: str | None = None  # one of STATUSES, or due_soon
+    directive: str | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    health: str | None = None
+    text: str | None = None
+
+
+def _filtered(session: Session, stmt: Select[Any], where: TaskFilter, today: date) -> Select[Any]:
+    if where.agency:
+        agency = _agency(session, where.agency, field="agency")
+        if where.involved:
+            helping = select(TaskAgency.task_id).where(TaskAgency.agency_id == agency.id)
+            stmt = stmt.where(or_(Task.lead_agency_id == agency.id, Task.id.in_(helping)))
+        else:
+            stmt = stmt.where(Task.lead_agency_id == agency.id)
+    if where.status == "due_soon":
+        due = st.due_column()
+        stmt = stmt.where(Task.closed_on.is_(None), due >= today, due <= today + timedelta(days=st.DUE_SOON_DAYS))
+    elif where.status:
+        if where.status not in st.STATUSES:
+            raise GovopsError(
+                f"unknown status {where.status!r}",
+                where="status",
+                hint=f"use one of {', '.join((*st.STATUSES, 'due_soon'))}",
+            )
+        stmt = stmt.where(st.status_column(today) == where.status)
+    if where.directive:
+        stmt = stmt.where(Task.directive_id == get_directive(session=session, number=where.directive).id)
+    if where.due_from:
+        stmt = stmt.where(st.due_column() >= where.due_from)
+    if where.due_to:
+        stmt = stmt.where(st.due_column() <= where.due_to)
+    if where.health:
+        stmt = stmt.where(Task.health == where.health)
+    if where.text:
+        stmt = stmt.where(Task.text.ilike(f"%{where.text}%"))
+    return stmt
+
+
+def list_tasks(
+    *,
+    session: Session,
+    where: TaskFilter = TaskFilter(),
+    today: date | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> Page[TaskOut]:
+    """Tasks by id (newest first), filtered, a page at a time."""
+    today = today or date.today()
+    check_limit(limit)
+    before = decode_cursor(cursor)
+    stmt = _filtered(session, select(Task), where, today)
+    if before:
+        stmt = stmt.where(Task.id < before)
+    rows = list(session.scalars(stmt.order_by(Task.id.desc()).limit(limit + 1)))
+    page = make_page(rows, limit=limit, key=lambda t: t.id, out=lambda t: t)
+    return Page[TaskOut](items=tasks_out(session, page.items, today), next_cursor=page.next_cursor)
+
+
+def prime_minister_view(
+    *, session: Session, today: date | None = None, agency: str | None = None, limit: int = 50
+) -> list[TaskOut]:
+    """Open tasks the leader must see first: overdue (longest first), then rated red, then due soonest."""
+    today = today or date.today()
+    due = st.due_column()
+    open_ = _filtered(session, select(Task), TaskFilter(agency=agency), today).where(Task.closed_on.is_(None))
+    overdue = list(session.scalars(open_.where(due < today).order_by(due, Task.id).limit(limit)))
+    shown = overdue
+    if len(shown) < limit:
+        red = open_.where(Task.health == "red", or_(due.is_(None), due >= today)).order_by(due, Task.id)
+        shown += list(session.scalars(red.limit(limit - len(shown))))
+    if len(shown) < limit:
+        rest = open_.where(Task.health != "red", due >= today).order_by(due, Task.id)
+        shown += list(session.scalars(rest.limit(limit - len(shown))))
+    return tasks_out(session, shown, today)
+
+
+# --- progress, roll-up, closing ---------------------------------------------------------------
+
+
+def _own_task(task: Task, who: Caller) -> None:
+    if task.lead_agency_id != who.agency_id:
+        raise _forbidden(
+            lazy_gettext("task %(id)s is led by %(lead)s; %(agency)s may not report on it"),
+            lazy_gettext("an agency reports only on the tasks it leads"),
+            id=task.id,
+            lead=task.lead.code,
+            agency=who.agency_code,
+        )
+
+
+def _open(task: Task, action: str) -> None:
+    if task.closed_on is not None:
+        raise GovopsError.of(
+            "task_closed",
+            lazy_gettext("task %(id)s was closed on %(closed)s: %(action)s is no longer possible"),
+            lazy_gettext("a closed task takes no more reports or extensions"),
+            status=409,
+            id=task.id,
+            closed=task.closed_on.isoformat(),
+            action=action,
+        )
+
+
+def report_progress(
+    *,
+    session: Session,
+    task_id: int,
+    data: ProgressIn,
+    who: Caller,
+    channel: str = "api",
+    now: datetime | None = None,
+) -> tuple[Task, TaskReport]:
+    """A progress report by the task's lead agency; `done` closes the task (evidence needed)."""
+    now = now or utcnow()
+    task = get_task(session=session, task_id=task_id)
+    _own_task(task, who)
+    _open(task, "a progress report")
+    if data.done and not (data.evidence or "").strip():
+        raise GovopsError.of(
+            "evidence_required",
+            lazy_gettext("a task is closed with its evidence"),
+            lazy_gettext("give the number or address of the document that shows it done"),
+            where="evidence",
+        )
+    report = TaskReport(
+        task_id=task.id,
+        agency_id=who.agency_id,
+        percent=100.0 if data.done else data.percent,
+        text=data.text,
+        evidence=data.evidence,
+        channel=channel,
+        reported_on=now.date(),
+        reported_at=now,
+        reported_by=who.name,
+    )
+    session.add(report)
+    task.progress = report.percent
+    if task.recurrence in ("monthly", "quarterly"):
+        task.next_due_on = st.next_due(task.recurrence, now.date())
+    session.flush()
+    _history(session, task, "report", who.name, {"percent": report.percent, "text": data.text[:300]}, at=now)
+    if data.health is not None and data.health != task.health:
+        _set_health(session, task, data.health, who.name, now=now)
+    if data.done:
+        close_task(session=session, task=task, on=now.date(), evidence=data.evidence or "", by=who.name, now=now)
+    roll_up(session=session, task=task)
+    session.flush()
+    return task, report
+
+
+def _set_health(session: Session, task: Task, health: str, by: str, *, now: datetime, why: str = "") -> None:
+    before = task.health
+    task.health = health
+    task.health_trend = (HEALTHS.index(before) > HEALTHS.index(health)) - (
+        HEALTHS.index(before) < HEALTHS.index(health)
+    )
+    _history(session, task, "health", by, {"from": before, "to": health, "why": why}, at=now)
+
+
+def set_health(*, session: Session, task_id: int, health: str, who: Caller, now: datetime | None = None) -> Task:
+    task = get_task(session=session, task_id=task_id)
+    _own_task(task, who)
+    if health not in HEALTHS:
+        raise GovopsError(f"unknown health {health!r}", where="health", hint=f"use one of {', '.join(HEALTHS)}")
+    _set_health(session, task, health, who.name, now=now or utcnow())
+    session.flush()
+    return task
+
+
+@dataclass(frozen=True)
+class RollUp:
+    progress: float
+    formula: str
+
+
+def rolled_up(session: Session, parent: Task) -> RollUp | None:
+    """The parent's progress as the weighted mean of its sub-tasks', with the formula written out."""
+    children = session.execute(
+        select(Task.weight, Task.progress).where(Task.parent_id == parent.id).order_by(Task.id)
+    ).all()
+    if not children:
+        return None
+    total = sum(w for w, _ in children)
+    value = sum(w * p for w, p in children) / total
+    terms = " + ".join(f"{w:g}\u00d7{p:g}%" for w, p in children)
+    return RollUp(round(value, 1), f"({terms}) / {total:g} = {value:.1f}%")
+
+
+def roll_up(*, session: Session, task: Task) -> None:
+    """Carries a sub-task's progress up to its parent (and the parent's to its own)."""
+    parent = session.get(Task, task.parent_id) if task.parent_id is not None else None
+    while parent is not None:
+        session.flush()
+        found = rolled_up(session, parent)
+        if found is not None and parent.closed_on is None:
+            parent.progress = found.progress
+        parent = session.get(Task, parent.parent_id) if parent.parent_id is not None else None
+
+
+def close_task(*, session: Session, task: Task, on: date, evidence: str, by: str, now: datetime | None = None) -> None:
+    """Closes the task on `on` with its evidence; `tasks.done` on the outbox says whether on time."""
+    now = now or utcnow()
+    task.closed_on = on
+    task.evidence = evidence[:500]
+    task.progress = 100.0
+    session.flush()
+    state = st.status_of(task, on)
+    _history(session, task, "closed", by, {"evidence": evidence, "status": state}, at=now)
+    _emit(session, task, "tasks.done", {"status": state, "closed_on": on.isoformat(), "evidence": evidence}, by, now)
+
+
+def evaluate(
+    *, session: Session, task_id: int, quality: int, note: str, who: Caller, now: datetime | None = None
+) -> Task:
+    """The Government Office's evaluation of a done task: quality 1..5 (timeliness follows from its status)."""
+    _only_government_office(who)
+    task = get_task(session=session, task_id=task_id)
+    if task.closed_on is None:
+        raise GovopsError.of(
+            "task_open",
+            lazy_gettext("task %(id)s is not done yet: it is evaluated once closed"),
+            lazy_gettext("wait for the lead agency's closing report"),
+            status=409,
+            id=task.id,
+        )
+    task.quality = quality
+    task.evaluation = note
+    _history(session, task, "evaluated", who.name, {"quality": quality, "note": note}, at=now)
+    session.flush()
+    return task
+
+
+def _emit(session: Session, task: Task, type: str, payload: Mapping[str, Any], by: str, now: datetime) -> None:
+    emit(
+        session=session,
+        topic=TOPIC,
+        type=type,
+        subject=f"task/{task.id}",
+        payload={"task": task.id, "directive": task.directive.number, "lead": task.lead.code, **payload},
+        # Internal: any signed-in staff, and the lead agency's own systems.
+        rule=ReadRule(classification="internal", agency=task.lead.code),
+        recorded_by=by,
+        now=now,
+    )
+
+
+# --- extensions -------------------------------------------------------------------------------
+
+
+def request_extension(
+    *, session: Session, task_id: int, deadline: date, reason: str, who: Caller, now: datetime | None = None
+) -> TaskExtension:
+    now = now or utcnow()
+    task = get_task(session=session, task_id=task_id)
+    _own_task(task, who)
+    _open(task, "an extension")
+    if task.deadline is None:
+        raise GovopsError.of(
+            "no_deadline",
+            lazy_gettext("task %(id)s has no deadline to extend"),
+            lazy_gettext("recurring and regular tasks report each period instead"),
+            status=409,
+            id=task.id,
+        )
+    if deadline <= task.deadline:
+        raise GovopsError.of(
+            "invalid_extension",
+            lazy_gettext("the new deadline %(new)s is not after the current one (%(old)s)"),
+            lazy_gettext("ask for a later date"),
+            where="deadline",
+            new=deadline.isoformat(),
+            old=task.deadline.isoformat(),
+        )
+    pending = session.scalar(
+        select(TaskExtension.id).where(TaskExtension.task_id == task.id, TaskExtension.state == "pending")
+    )
+    if pending is not None:
+        raise GovopsError.of(
+            "extension_pending",
+            lazy_gettext("task %(id)s already has an extension request waiting for the Government Office"),
+            lazy_gettext("wait for its decision"),
+            status=409,
+            id=task.id,
+        )
+    ext = TaskExtension(
+        task_id=task.id,
+        old_deadline=task.deadline,
+        new_deadline=deadline,
+        reason=reason,
+        state="pending",
+        requested_at=now,
+        requested_by=who.name,
+    )
+    session.add(ext)
+    session.flush()
+    detail = {"extension": ext.id, "from": task.deadline.isoformat(), "to": deadline.isoformat(), "reason": reason}
+    _history(session, task, "extension_requested", who.name, detail, at=now)
+    _emit(session, task, "tasks.extension", {"state": "pending", **detail}, who.name, now)
+    session.flush()
+    return ext
+
+
+def decide_extension(
+    *,
+    session: Session,
+    task_id: int,
+    extension_id: int,
+    approve: bool,
+    note: str,
+    who: Caller,
+    now: datetime | None = None,
+) -> TaskExtension:
+    """The Government Office grants or refuses; a grant moves the deadline (its history stays in the timeline)."""
+    _only_government_office(who)
+    now = now or utcnow()
+    task = get_task(session=session, task_id=task_id)
+    ext = session.get(TaskExtension, extension_id)
+    if ext is None or ext.task_id != task.id:
+        raise NotFound(f"task {task_id} has no extension request {extension_id}")
+    if ext.state != "pending":
+        raise GovopsError.of(
+            "extension_decided",
+            lazy_gettext("this extension request was already %(state)s"),
+            lazy_gettext("the lead agency may ask again"),
+            status=409,
+            state=ext.state,
+        )
+    _open(task, "an extension")
+    ext.state = "approved" if approve else "refused"
+    ext.decided_at = now
+    ext.decided_by = who.name
+    ext.note = note
+    if approve:
+        task.deadline = ext.new_deadline
+    detail = {"extension": ext.id, "from": ext.old_deadline, "to": ext.new_deadline, "note": note}
+    _history(session, task, f"extension_{ext.state}", who.name, detail, at=now)
+    payload = {"state": ext.state, "extension": ext.id, "deadline": (task.deadline or ext.new_deadline).isoformat()}
+    _emit(session, task, "tasks.extension", payload, who.name, now)
+    session.flush()
+    return ext
+
+
+def extension_out(ext: TaskExtension) -> ExtensionOut:
+    return ExtensionOut(
+        id=ext.id,
+        task=ext.task_id,
+        old_deadline=ext.old_deadline,
+        new_deadline=ext.new_deadline,
+        reason=ext.reason,
+        state=ext.state,
+        requested_by=ext.requested_by,
+        decided_by=ext.decided_by,
+        note=ext.note,
+    )
+
+
+def timeline(*, session: Session, task_id: int) -> list[TaskEvent]:
+    return list(session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))
+
+
+def reports(*, session: Session, task_id: int, limit: int = 50) -> list[TaskReport]:
+    stmt = select(TaskReport).where(TaskReport.task_id == task_id).order_by(TaskReport.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+# --- the Government Office's figures ----------------------------------------------------------
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100.0 * part / whole, 2)
+
+
+def _figures(counts: Mapping[str, int], assigned: int, due: int) -> dict[str, Any]:
+    done = counts.get("done_on_time", 0) + counts.get("done_late", 0)
+    return {
+        "assigned": assigned,
+        "due": due,
+        **{s: counts.get(s, 0) for s in st.STATUSES},
+        "due_done_pct": _percent(min(done, due), due),
+        "overdue_pct": _percent(counts.get("open_overdue", 0), assigned),
+    }
+
+
+def summary(
+    *, session: Session, agency: str | None = None, period: str | None = None, today: date | None = None
+) -> Summary:
+    """Figures over top-level tasks (sub-tasks are their parent's business): overall, per lead agency (ranked by
+    % of due tasks done, then fewest overdue), by month of deadline, and the tasks overdue more than 30 days.
+    `period` (2025, 2025-Q3, 2025-07) keeps the tasks whose deadline falls in it."""
+    today = today or date.today()
+    status = st.status_column(today).label("status")
+    due = st.due_column()
+    where: list[ColumnElement[bool]] = [Task.parent_id.is_(None)]
+    if period:
+        try:
+            span = Period.parse(period)
+        except PeriodError as exc:
+            exc.where = "period"
+            raise
+        where += [due >= span.start, due <= span.end]
+    lead = None
+    if agency:
+        lead = _agency(session, agency, field="agency")
+        where.append(Task.lead_agency_id == lead.id)
+    rows = session.execute(
+        select(Task.lead_agency_id, status, func.count(), func.count(Task.id).filter(due <= today))
+        .where(*where)
+        .group_by(Task.lead_agency_id, status)
+    ).all()
+    per: dict[int, dict[str, int]] = {}
+    for agency_id, state, count, due_count in rows:
+        bucket = per.setdefault(agency_id, {"assigned": 0, "due": 0})
+        bucket[state] = count
+        bucket["assigned"] += count
+        # A task done is due once its deadline came, or once closed (early) if it has none.
+        bucket["due"] += due_count if not state.startswith("done") else count
+    names = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(list(per))))}
+    total: dict[str, int] = {}
+    for counts in per.values():
+        for key, value in counts.items():
+            total[key] = total.get(key, 0) + value
+    ranked = sorted(
+        per.items(),
+        key=lambda item: (
+            -(_percent(item[1].get("done_on_time", 0) + item[1].get("done_late", 0), item[1]["due"]) or 0.0),
+            item[1].get("open_overdue", 0),
+            names[item[0]].code,
+        ),
+    )
+    agencies = [
+        AgencyFigures(
+            agency=names[agency_id].code,
+            name=names[agency_id].name_vi,
+            rank=rank,
+            **_figures(counts, counts["assigned"], counts["due"]),
+        )
+        for rank, (agency_id, counts) in enumerate(ranked, start=1)
+    ]
+    months = _months(session, where, today)
+    overdue_stmt = (
+        select(Task)
+        .where(*where, Task.closed_on.is_(None), due < today - timedelta(days=OVERDUE_LIST_DAYS))
+        .order_by(due, Task.id)
+        .limit(100)
+    )
+    overdue = tasks_out(session, list(session.scalars(overdue_stmt)), today)
+    return Summary(
+        as_of=today,
+        period=period,
+        agency=lead.code if lead else None,
+        overall=Figures(**_figures(total, total.get("assigned", 0), total.get("due", 0))),
+        agencies=agencies,
+        months=months,
+        overdue_30=overdue,
+    )
+
+
+def _months(session: Session, where: Sequence[Any], today: date) -> list[MonthFigures]:
+    """Tasks by the month of their deadline, up to this month (the last 24): how many fell due, how they stand."""
+    due = st.due_column()
+    year, month = part_of("year", due), part_of("month", due)
+    status = st.status_column(today)
+    rows = session.execute(
+        select(year, month, status, func.count())
+        .where(*where, due.is_not(None), due <= today)
+        .group_by(year, month, status)
+    ).all()
+    months: dict[str, dict[str, int]] = {}
+    for y, m, state, count in rows:
+        bucket = months.setdefault(f"{int(y):04d}-{int(m):02d}", {"due": 0})
+        bucket["due"] += count
+        bucket[state] = bucket.get(state, 0) + count
+    return [
+        MonthFigures(
+            month=key,
+            due=b["due"],
+            done_on_time=b.get("done_on_time", 0),
+            done_late=b.get("done_late", 0),
+            open_overdue=b.get("open_overdue", 0),
+        )
+        for key, b in sorted(months.items())[-24:]
+    ]
+
+
+# --- the watch: overdue, reminders, indicators ------------------------------------------------
+
+
+def _once(session: Session, task: Task, key: str, kind: str, detail: Mapping[str, Any], now: datetime) -> bool:
+    """Writes a once-only timeline entry; False when another worker (or an earlier run) already did."""
+    try:
+        with session.begin_nested():
+            _history(session, task, kind, "system", detail, at=now, once_key=key)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def officers_of(session: Session, agency_id: int) -> list[int]:
+    """The active users of an agency who act on its tasks (its data officers and administrators)."""
+    stmt = select(User.id).where(
+        User.agency_id == agency_id, User.active.is_(True), User.role.in_(("data_officer", "administrator"))
+    )
+    return list(session.scalars(stmt))
+
+
+@dataclass
+class WatchResult:
+    overdue: int = 0
+    reminded: int = 0
+    closed_by_indicator: int = 0
+
+
+def watch(*, session: Session, today: date | None = None, now: datetime | None = None) -> WatchResult:
+    """Each open task that slipped past its deadline: a `tasks.overdue` event, red health (and its parent lowered
+    a step), a notification to the lead's officers; a reminder REMIND_DAYS before. Each once per task and date
+    (a unique timeline key), so two workers or two runs never send it twice."""
+    now = now or utcnow()
+    today = today or now.date()
+    result = WatchResult()
+    due = st.due_column()
+    slipped = session.scalars(select(Task).where(Task.closed_on.is_(None), due < today).order_by(Task.id)).all()
+    for task in slipped:
+        day = st.due_on(task)
+        assert day is not None
+        if not _once(session, task, f"overdue:{day.isoformat()}", "overdue", {"due": day.isoformat()}, now):
+            continue
+        result.overdue += 1
+        if task.health != "red":
+            _set_health(session, task, "red", "system", now=now, why="deadline passed")
+        parent = session.get(Task, task.parent_id) if task.parent_id is not None else None
+        if parent is not None and parent.closed_on is None:
+            _set_health(session, parent, st.lowered(parent.health), "system", now=now, why=f"sub-task {task.id} late")
+        _emit(session, task, "tasks.overdue", {"due": day.isoformat(), "days": (today - day).days}, "system", now)
+        _notify(session, task, "task_overdue", day, now)
+    soon = session.scalars(
+        select(Task)
+        .where(Task.closed_on.is_(None), due >= today, due <= today + timedelta(days=REMIND_DAYS))
+        .order_by(Task.id)
+    ).all()
+    for task in soon:
+        day = st.due_on(task)
+        assert day is not None
+        if _once(session, task, f"reminder:{day.isoformat()}", "reminder", {"due": day.isoformat()}, now):
+            result.reminded += 1
+            _notify(session, task, TASK_DUE_SOON.name, day, now)
+    result.closed_by_indicator = check_indicators(session=session, now=now)
+    session.flush()
+    return result
+
+
+def _notify(session: Session, task: Task, kind: str, due: date, now: datetime) -> None:
+    people = officers_of(session, task.lead_agency_id)
+    if people:
+        label = f"#{task.id} {task.text[:120]}"
+        notify(
+            session=session,
+            recipients=people,
+            kind=kind,
+            params={"task": label, "due": due.isoformat()},
+            link=f"/tasks/{task.id}",
+            now=now,
+        )
+
+
+def check_indicators(*, session: Session, now: datetime | None = None) -> int:
+    """Closes each open task whose every linked indicator reached its target (latest stored value for the area)."""
+    now = now or utcnow()
+    links = session.scalars(
+        select(TaskIndicator).join(Task, Task.id == TaskIndicator.task_id).where(Task.closed_on.is_(None))
+    ).all()
+    by_task: dict[int, list[TaskIndicator]] = {}
+    for link in links:
+        by_task.setdefault(link.task_id, []).append(link)
+    closed = 0
+    for task_id, targets in sorted(by_task.items()):
+        for target in targets:
+            value = latest_value(session, target.indicator_code, target.area_code)
+            target.value = value
+            hit = value is not None and (value >= target.target if target.at_least else value <= target.target)
+            target.reached_on = (target.reached_on or now.date()) if hit else None
+        if all(t.reached_on is not None for t in targets):
+            task = session.get(Task, task_id)
+            assert task is not None
+            evidence = "; ".join(f"{t.indicator_code}/{t.area_code} = {t.value:g}" for t in targets)
+            close_task(session=session, task=task, on=now.date(), evidence=evidence, by="system", now=now)
+            roll_up(session=session, task=task)
+            closed += 1
+    session.flush()
+    return closed
+
+
+def latest_value(session: Session, indicator: str, area: str) -> float | None:
+    """The value of the latest period stored for an indicator and area (its total, no dimension)."""
+    stmt = (
+        select(Observation.value)
+        .join(Indicator, Indicator.id == Observation.indicator_id)
+        .join(Area, Area.id == Observation.area_id)
+        .where(Indicator.code == indicator, Area.code == area, Observation.dim_key == "")
+        .order_by(Observation.period_start.desc())
+        .limit(1)
+    )
+    found = session.scalar(stmt)
+    return None if found is None else float(found)
+
+
+def add_indicator(*, session: Session, task_id: int, indicator: str, area: str, target: float, at_least: bool) -> None:
+    session.add(
+        TaskIndicator(task_id=task_id, indicator_code=indicator, area_code=area, target=target, at_least=at_least)
+    )
+    session.flush()
+
+
+def overdue(
+    *, session: Session, today: date | None = None, agency: str | None = None, limit: int = 1000
+) -> list[TaskOut]:
+    """Open tasks past their deadline, longest overdue first."""
+    today = today or date.today()
+    due = st.due_column()
+    stmt = _filtered(session, select(Task), TaskFilter(agency=agency), today)
+    stmt = stmt.where(Task.closed_on.is_(None), due < today).order_by(due, Task.id).limit(limit)
+    return tasks_out(session, list(session.scalars(stmt)), today)
+
+
+def existing_agencies(session: Session, codes: Iterable[str]) -> set[str]:
+    wanted = {c.strip().upper() for c in codes if c.strip()}
+    return set(session.scalars(select(Agency.code).where(Agency.code.in_(sorted(wanted)))))
+
+
+def sub_tasks(*, session: Session, task_id: int) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.parent_id == task_id).order_by(Task.id)))
+
+
+def extensions(*, session: Session, task_id: int) -> list[TaskExtension]:
+    stmt = select(TaskExtension).where(TaskExtension.task_id == task_id).order_by(TaskExtension.id)
+    return list(session.scalars(stmt))
+
+
+def agency_names(*, session: Session) -> list[tuple[str, str]]:
+    """(code, Vietnamese name) of every agency: what extraction looks for in a directive's text."""
+    return [(code, name) for code, name in session.execute(select(Agency.code, Agency.name_vi).order_by(Agency.id))]
+
+
+def extract(*, session: Session, text: str, year: int) -> list[ProposedTask]:
+    """Proposed tasks read from a directive's Vietnamese text, agencies matched to the catalogue's."""
+    return extraction.extract(text, agencies=agency_names(session=session), year=year)
+
+
+# --- spreadsheets ---------------------------------------------------------------------------------
+
+_KIND_OF_NUMBER = (
+    ("nq-", "resolution"),
+    ("qd-", "decision"),
+    ("ct-", "directive"),
+    ("cd-", "dispatch"),
+    ("tb-", "conclusion"),
+    ("bb-", "minutes"),
+)
+_PRIORITY_WORDS = {"": "normal", "thuong": "normal", "normal": "normal", "cao": "high", "high": "high"}
+_PRIORITY_WORDS |= {"khan": "urgent", "khan cap": "urgent", "urgent": "urgent"}
+
+
+def kind_of_number(number: str) -> str:
+    """The kind of a directive from its number's sign: 01/NQ-CP a resolution, 123/CĐ-TTg a dispatch..."""
+    sign = fold(number).split("/", 1)[-1]
+    return next((kind for mark, kind in _KIND_OF_NUMBER if sign.startswith(mark)), "directive")
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    rows: int
+    tasks: int
+    directives: int
+
+
+def import_sheet(
+    *, session: Session, sheet: spreadsheet.Sheet, who: Caller, where: str, today: date | None = None
+) -> ImportSummary:
+    """Every row of a task list, or none: each problem is named by row and cell, and nothing is stored."""
+    _only_government_office(who)
+    today = today or date.today()
+    names = {n.folded: n.code for n in extraction.Lexicon.of(agency_names(session=session)).names}
+    codes = set(session.scalars(select(Agency.code)))
+    problems: list[Problem] = []
+    planned: list[tuple[TaskIn, DirectiveIn | None]] = []
+    new_directives: dict[str, DirectiveIn] = {}
+
+    def problem(row: spreadsheet.Row, key: str, message: str, hint: str, **params: Any) -> None:
+        column = next(c.shown for c in spreadsheet.COLUMNS if c.key == key)
+        cell = row.cells.get(key, f"row {row.number}")
+        problems.append(
+            Problem.of(
+                "invalid_row",
+                message,
+                hint,
+                row=row.number,
+                field=column,
+                where=f"{sheet.name}!{cell}",
+                value=row.values.get(key),
+                **params,
+            )
+        )
+
+    def agency(row: spreadsheet.Row, key: str, text: str) -> str | None:
+        found = (
+            text.strip().upper() if text.strip().upper() in codes else names.get(extraction.fold_aligned(text.strip()))
+        )
+        if found is None:
+            problem(
+                row,
+                key,
+                lazy_gettext("no agency named %(agency)s"),
+                lazy_gettext("write the agency's code or its full name as in the catalogue"),
+                agency=text,
+            )
+        return found
+
+    for row in sheet.rows:
+        before = len(problems)
+        values = row.values
+        number = str(values.get("directive") or "").strip()
+        text = str(values.get("text") or "").strip()
+        lead_text = str(values.get("lead") or "").strip()
+        if not number:
+            problem(
+                row,
+                "directive",
+                lazy_gettext("the directive's number is missing"),
+                lazy_gettext("write its number, e.g. 01/NQ-CP"),
+            )
+        if not text:
+            problem(row, "text", lazy_gettext("the task's text is missing"), lazy_gettext("write what is to be done"))
+        if not lead_text:
+            problem(
+                row,
+                "lead",
+                lazy_gettext("a task needs a lead agency"),
+                lazy_gettext("give the code of the agency that leads it (chủ trì)"),
+            )
+        lead = agency(row, "lead", lead_text) if lead_text else None
+        helpers = [
+            agency(row, "coordinating", part)
+            for part in re.split(r"[,;\n]+", str(values.get("coordinating") or ""))
+            if part.strip()
+        ]
+        signed_on: date | None = None
+        directive = session.scalar(select(Directive).where(Directive.number == number)) if number else None
+        new = None
+        if directive is not None:
+            signed_on = directive.signed_on
+        elif number:
+            signed_on = spreadsheet.as_date(values.get("signed_on"))
+            if signed_on is None:
+                problem(
+                    row,
+                    "signed_on",
+                    lazy_gettext("the directive %(number)s is not entered yet and its date is missing"),
+                    lazy_gettext("enter the directive first, or give its date and summary in this row"),
+                    number=number,
+                )
+            else:
+                new = new_directives.setdefault(
+                    number,
+                    DirectiveIn(
+                        kind=kind_of_number(number),
+                        number=number,
+                        title=str(values.get("title") or number)[:500],
+                        signed_on=signed_on,
+                        signer="Thủ tướng Chính phủ",
+                    ),
+                )
+        deadline, recurrence = _deadline_cell(values.get("deadline"), year=(signed_on or today).year)
+        if values.get("deadline") not in (None, "") and deadline is None and recurrence == "once":
+            problem(
+                row,
+                "deadline",
+                lazy_gettext("%(text)s is not a deadline"),
+                lazy_gettext("write a date (30/6/2025), hằng tháng, hằng quý or thường xuyên"),
+                text=str(values.get("deadline")),
+            )
+        elif deadline is None and recurrence == "once":
+            problem(
+                row,
+                "deadline",
+                lazy_gettext("a one-off task needs a deadline"),
+                lazy_gettext("give a date, or make it monthly, quarterly or regular"),
+            )
+        if deadline is not None and signed_on is not None and deadline < signed_on:
+            problem(
+                row,
+                "deadline",
+                lazy_gettext("the deadline %(deadline)s is before the directive was signed (%(signed)s)"),
+                lazy_gettext("check the deadline's year"),
+                deadline=deadline.isoformat(),
+                signed=signed_on.isoformat(),
+            )
+        priority = _PRIORITY_WORDS.get(fold(str(values.get("priority") or "")).strip())
+        if priority is None:
+            problem(
+                row,
+                "priority",
+                lazy_gettext("%(text)s is not a priority"),
+                lazy_gettext("write thường, cao or khẩn"),
+                text=str(values.get("priority")),
+            )
+        if len(problems) > before:
+            continue
+        assert lead is not None and priority is not None
+        planned.append(
+            (
+                TaskIn(
+                    directive=number,
+                    text=text[:5000],
+                    lead=lead,
+                    coordinating=[h for h in helpers if h is not None],
+                    deadline=deadline,
+                    recurrence=recurrence,
+                    priority=priority,
+                    category=str(values.get("category") or "")[:80],
+                ),
+                new,
+            )
+        )
+    if not sheet.rows:
+        raise GovopsError.of(
+            "empty_sheet",
+            lazy_gettext("the sheet %(sheet)s is empty"),
+            lazy_gettext("put the column headers in its first row and one task a row below"),
+            where=where,
+            sheet=sheet.name,
+        )
+    if problems:
+        raise Rejected(problems, where=where, total=len(sheet.rows))
+    for data in new_directives.values():
+        create_directive(session=session, data=data, who=who)
+    for task, _ in planned:
+        _store_task(session, task, who=who, today=today, demo=False)
+    return ImportSummary(rows=len(sheet.rows), tasks=len(planned), directives=len(new_directives))
+
+
+def _deadline_cell(value: Any, *, year: int) -> tuple[date | None, str]:
+    on = spreadsheet.as_date(value)
+    if on is not None or value in (None, ""):
+        return on, "once"
+    found = extraction.find_deadline(extraction.fold_aligned(str(value)), year=year)
+    if found is None:
+        return None, "once"
+    return found.on, found.recurrence
+
+
+EXPORT_HEADERS = (
+    "STT",
+    "Số văn bản",
+    "Nội dung nhiệm vụ",
+    "Cơ quan chủ trì",
+    "Cơ quan phối hợp",
+    "Thời hạn",
+    "Tình trạng",
+    "Tiến độ (%)",
+    "Ngày hoàn thành",
+)
+
+
+def export_sheet(*, session: Session, where: TaskFilter = TaskFilter(), today: date | None = None) -> bytes:
+    """The tasks (at most 100,000) as the Government Office's list, with their computed status."""
+    today = today or date.today()
+    stmt = _filtered(session, select(Task), where, today).order_by(Task.id).limit(100_000)
+    tasks = list(session.scalars(stmt))
+    out = tasks_out(session, tasks, today)
+    rows = [
+        (
+            i,
+            t.directive,
+            t.text,
+            t.lead,
+            ", ".join(t.coordinating),
+            t.due_on.isoformat() if t.due_on else t.recurrence,
+            t.status,
+            t.progress,
+            t.closed_on.isoformat() if t.closed_on else "",
+        )
+        for i, t in enumerate(out, start=1)
+    ]
+    return spreadsheet.write(rows, EXPORT_HEADERS)

@@ -1,0 +1,139 @@
+"""The tasks console over HTTP: the leader's view, the board, the scorecard, a task's page with its forms, and a
+directive entered from its text; Vietnamese by default, English on request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govops.auth.service import create_user
+from govops.tasks import service
+from govops.tasks.models import Directive, Task
+from tests.tasks.conftest import task_in
+
+PASSWORD = "correct horse battery"
+TEXT = (
+    "1. Bộ Tài chính chủ trì, phối hợp với Bộ Tư pháp hoàn thiện hồ sơ dự án Luật, trình Chính phủ trước ngày "
+    "30/6/2099.\n2. Bộ Y tế tổng hợp số ca bệnh, báo cáo hằng tháng.\n"
+)
+
+
+@pytest.fixture
+def sign_in(client: TestClient, session: Session) -> Callable[[str, str, str], TestClient]:
+    def as_user(username: str, agency: str, role: str) -> TestClient:
+        create_user(session=session, username=username, password=PASSWORD, full_name=username, agency=agency, role=role)
+        client.cookies.clear()
+        page = client.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        answer = client.post(
+            "/signin",
+            data={"username": username, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+        return client
+
+    return as_user
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_the_leader_sees_overdue_tasks_first_in_vietnamese_and_english(
+    session: Session, directive: Directive, office: service.Caller, sign_in: Callable[[str, str, str], TestClient]
+) -> None:
+    today = date.today()
+    late = service.create_task(session=session, data=task_in(deadline=today - timedelta(days=40)), who=office)
+    later = service.create_task(session=session, data=task_in(deadline=today + timedelta(days=90)), who=office)
+    web = sign_in("pm.office", "GO", "viewer")
+    page = web.get("/tasks/leader")
+    assert page.status_code == 200
+    assert "Quá hạn" in page.text or "quá hạn" in page.text
+    assert page.text.index(f'data-testid="task-{late.id}"') < page.text.index(f'data-testid="task-{later.id}"')
+    assert "40 ngày quá hạn" in page.text
+    english = web.get("/tasks/leader?lang=en")
+    assert "Open, overdue" in english.text and "40 days overdue" in english.text
+    board = web.get("/tasks", params={"status": "open_overdue"})
+    assert f'data-testid="task-{late.id}"' in board.text and f'data-testid="task-{later.id}"' not in board.text
+    card = web.get("/tasks/scorecard", params={"agency": "MOF"})
+    assert card.status_code == 200 and 'data-testid="ranking"' in card.text and "MOF" in card.text
+    export = web.get("/tasks/export.xlsx")
+    assert export.status_code == 200 and export.content[:2] == b"PK"
+
+
+def test_an_officer_reports_on_their_own_task_and_not_on_others(
+    session: Session, directive: Directive, office: service.Caller, sign_in: Callable[[str, str, str], TestClient]
+) -> None:
+    task = service.create_task(session=session, data=task_in(deadline=date.today() + timedelta(days=30)), who=office)
+    web = sign_in("btc.officer", "MOF", "data_officer")
+    page = web.get(f"/tasks/{task.id}")
+    assert 'data-testid="report-form"' in page.text
+    sent = web.post(
+        f"/tasks/{task.id}/report",
+        data={"csrf_token": csrf(page.text), "percent": "60", "text": "Đã gửi lấy ý kiến", "health": "amber"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    after = web.get(f"/tasks/{task.id}")
+    assert "60%" in after.text and "Đã gửi lấy ý kiến" in after.text
+    other = sign_in("bct.officer", "MOIT", "data_officer")
+    page = other.get(f"/tasks/{task.id}")
+    assert 'data-testid="report-form"' not in page.text
+    refused = other.post(
+        f"/tasks/{task.id}/report",
+        data={"csrf_token": csrf(page.text), "percent": "90", "text": "x"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    assert f"nhiệm vụ {task.id} do MOF chủ trì; MOIT không được báo cáo" in refused.text
+    assert len(service.reports(session=session, task_id=task.id)) == 1
+
+
+def test_a_directive_is_entered_from_its_text_and_its_tasks_confirmed(
+    session: Session, sign_in: Callable[[str, str, str], TestClient]
+) -> None:
+    web = sign_in("vpcp.analyst", "GO", "analyst")
+    form = web.get("/directives/new")
+    fields = {
+        "csrf_token": csrf(form.text),
+        "kind": "resolution",
+        "number": "77/NQ-CP-T",
+        "signed_on": date.today().isoformat(),
+        "signer": "Thủ tướng",
+        "title": "Nghị quyết thử",
+        "text": TEXT,
+    }
+    preview = web.post("/directives/new", data={**fields, "action": "preview"})
+    assert preview.status_code == 200
+    assert 'value="MOF"' in preview.text and 'value="MOJ"' in preview.text and 'value="2099-06-30"' in preview.text
+    assert session.scalar(select(Directive).where(Directive.number == "77/NQ-CP-T")) is None
+    confirmed = web.post(
+        "/directives/new",
+        data={
+            **fields,
+            "action": "confirm",
+            "take_0": "1",
+            "lead_0": "MOF",
+            "coordinating_0": "MOJ",
+            "deadline_0": "2099-06-30",
+            "recurrence_0": "once",
+        },
+        follow_redirects=False,
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    stored = session.scalar(select(Directive).where(Directive.number == "77/NQ-CP-T"))
+    assert stored is not None
+    tasks = session.scalars(select(Task).where(Task.directive_id == stored.id)).all()
+    assert [(t.lead.code, t.deadline) for t in tasks] == [("MOF", date(2099, 6, 30))]
+    page = web.get(confirmed.headers["location"])
+    assert "77/NQ-CP-T" in page.text and 'data-testid="directive-tasks"' in page.text
