@@ -58,9 +58,10 @@ FORMS: dict[str, dict[str, str]] = {
 
 
 def write_routes(app: FastAPI) -> list[tuple[str, str]]:
-    """(method, path) of every state-changing route, included routers' too, hidden from OpenAPI or not."""
+    """(method, path) of every state-changing route, included routers' too, hidden from OpenAPI or not; paths as
+    OpenAPI writes them (`{task_id}` for a route's `{task_id:int}`)."""
     found = {
-        (method, context.path or "")
+        (method, re.sub(r"\{(\w+):\w+\}", r"{\1}", context.path or ""))
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, APIRoute)
         for method in context.methods or ()
