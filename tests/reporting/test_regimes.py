@@ -118,3 +118,21 @@ def test_the_cli_imports_exports_and_shows_a_period(govops: Govops) -> None:
     shown = govops("reporting", "status", "--regime", "TEST_MONTHLY", "--period", "2025-08")
     assert shown.code == 0, shown.err
     assert "PC-79" in shown.out and "✗ missing" in shown.out and "REPORTING_RATE 0.0" in shown.out
+
+
+def test_problems_read_in_vietnamese_whole(session: Session) -> None:
+    from govops.i18n import problem_message
+
+    with pytest.raises(Rejected) as caught:
+        import_regimes(
+            session=session,
+            text=REGIME_FILE.replace("grace_days: 1", "grace_days: soon").replace("[CPI, RETAIL_SALES]", "[CPI, NOPE]"),
+            where="bad.yaml",
+            now=NOW,
+        )
+    assert [problem_message(p, "vi") for p in caught.value.problems] == [
+        "Trường grace_days phải là số ngày nguyên từ 0 đến 366, không phải 'soon'."
+    ]
+    with pytest.raises(Rejected) as caught:
+        import_regimes(session=session, text=REGIME_FILE.replace("[CPI, RETAIL_SALES]", "[CPI, NOPE]"), where="x")
+    assert [problem_message(p, "vi") for p in caught.value.problems] == ["Danh mục không có chỉ tiêu NOPE."]

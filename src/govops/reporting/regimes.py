@@ -222,15 +222,32 @@ def _missing(entry: _Node, key: str, path: str) -> Problem:
     )
 
 
+# What a field must be: each its own sentence, so that every reader gets all of it in their language.
+_MUST_BE = {
+    "code": lazy_gettext("The field %(name)s must be capital letters, digits and _ (2 to 40 of them), not %(given)s."),
+    "flag": lazy_gettext("The field %(name)s must be true or false, not %(given)s."),
+    "text": lazy_gettext("The field %(name)s must be text of 1 to 300 characters, not %(given)s."),
+    "days": lazy_gettext("The field %(name)s must be a whole number of days from 0 to 366, not %(given)s."),
+    "codes": lazy_gettext("The field %(name)s must be a list of codes, not %(given)s."),
+    "frequency": lazy_gettext("The field %(name)s must be M, Q, S or A, not %(given)s."),
+    "period": lazy_gettext(
+        "The field %(name)s must be a period of the regime's frequency, such as 2025-07, not %(given)s."
+    ),
+    "date": lazy_gettext("The field %(name)s must be a date written 2019-01-24, not %(given)s."),
+    "coverage": lazy_gettext(
+        "The field %(name)s must be own_area, own_area_and_wards, nation or provinces, not %(given)s."
+    ),
+}
+
+
 def _bad(entry: _Node, key: str, path: str, what: str, value: Any) -> Problem:
     return Problem.of(
         "reporting.invalid_field",
-        lazy_gettext("The field %(name)s must be %(what)s, not %(given)s."),
+        _MUST_BE[what],
         None,
         row=entry.lines.get(key, entry.line),
         field=f"{path}.{key}",
         value=value,
-        what=what,
         name=key,
         given=repr(value)[:80],
     )
@@ -258,11 +275,11 @@ def _regime(entry: _Node, path: str, problems: list[Problem]) -> RegimeSpec | No
         problems.append(_missing(entry, "code", path))
         return None
     if not isinstance(code, str) or not CODE.match(code):
-        problems.append(_bad(entry, "code", path, "capital letters, digits and _ (2 to 40)", code))
+        problems.append(_bad(entry, "code", path, "code", code))
         return None
     demo = entry.get("demo", False)
     if not isinstance(demo, bool):
-        problems.append(_bad(entry, "demo", path, "true or false", demo))
+        problems.append(_bad(entry, "demo", path, "flag", demo))
     versions_raw = entry.get("versions")
     if not isinstance(versions_raw, list) or not versions_raw:
         problems.append(_missing(entry, "versions", path))
@@ -306,7 +323,7 @@ def _text(entry: _Node, key: str, path: str, problems: list[Problem], *, require
             problems.append(_missing(entry, key, path))
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > 300:
-        problems.append(_bad(entry, key, path, "text of 1 to 300 characters", value))
+        problems.append(_bad(entry, key, path, "text", value))
         return None
     return value.strip()
 
@@ -314,7 +331,7 @@ def _text(entry: _Node, key: str, path: str, problems: list[Problem], *, require
 def _int(entry: _Node, key: str, path: str, problems: list[Problem], default: int) -> int:
     value = entry.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 366:
-        problems.append(_bad(entry, key, path, "a whole number of days from 0 to 366", value))
+        problems.append(_bad(entry, key, path, "days", value))
         return default
     return value
 
@@ -322,7 +339,7 @@ def _int(entry: _Node, key: str, path: str, problems: list[Problem], default: in
 def _flag(entry: _Node, key: str, path: str, problems: list[Problem], default: bool) -> bool:
     value = entry.get(key, default)
     if not isinstance(value, bool):
-        problems.append(_bad(entry, key, path, "true or false", value))
+        problems.append(_bad(entry, key, path, "flag", value))
         return default
     return value
 
@@ -330,7 +347,7 @@ def _flag(entry: _Node, key: str, path: str, problems: list[Problem], default: b
 def _codes(entry: _Node, key: str, path: str, problems: list[Problem]) -> tuple[str, ...]:
     value = entry.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        problems.append(_bad(entry, key, path, "a list of codes", value))
+        problems.append(_bad(entry, key, path, "codes", value))
         return ()
     return tuple(dict.fromkeys(value))
 
@@ -342,7 +359,7 @@ def _version(entry: _Node, path: str, problems: list[Problem]) -> VersionSpec | 
     if frequency is None:
         problems.append(_missing(entry, "frequency", path))
     elif frequency not in FREQUENCIES:
-        problems.append(_bad(entry, "frequency", path, "M, Q, S or A", frequency))
+        problems.append(_bad(entry, "frequency", path, "frequency", frequency))
         frequency = None
     valid_from: str | None = None
     raw_from = entry.get("from")
@@ -351,8 +368,8 @@ def _version(entry: _Node, path: str, problems: list[Problem]) -> VersionSpec | 
     elif frequency is not None:
         try:
             valid_from = str(Period.parse(str(raw_from), expected=Freq(frequency)))
-        except PeriodError as exc:
-            problems.append(_bad(entry, "from", path, f"a period of frequency {frequency} ({exc.message})", raw_from))
+        except PeriodError:
+            problems.append(_bad(entry, "from", path, "period", raw_from))
     rules: dict[str, str | None] = {}
     for key in ("deadline", "cutoff"):
         raw = entry.get(key)
@@ -379,7 +396,7 @@ def _version(entry: _Node, path: str, problems: list[Problem]) -> VersionSpec | 
             )
     legal_date = entry.get("legal_date")
     if legal_date is not None and (not isinstance(legal_date, date) or isinstance(legal_date, datetime)):
-        problems.append(_bad(entry, "legal_date", path, "a date written 2019-01-24", legal_date))
+        problems.append(_bad(entry, "legal_date", path, "date", legal_date))
         legal_date = None
     reporters = entry.get("reporters")
     kinds: tuple[str, ...] = ()
@@ -394,7 +411,7 @@ def _version(entry: _Node, path: str, problems: list[Problem]) -> VersionSpec | 
         agencies = _codes(reporters, "agencies", rpath, problems)
         coverage = reporters.get("coverage", "own_area")
         if coverage not in COVERAGES:
-            problems.append(_bad(reporters, "coverage", rpath, " or ".join(COVERAGES), coverage))
+            problems.append(_bad(reporters, "coverage", rpath, "coverage", coverage))
         if not kinds and not agencies:
             problems.append(_missing(reporters, "kinds", rpath))
     indicators = _codes(entry, "indicators", path, problems)
@@ -516,15 +533,21 @@ def import_regimes(*, session: Session, text: str, where: str, now: datetime | N
     return summary
 
 
+_UNKNOWN = {
+    "indicator": lazy_gettext("There is no indicator %(given)s in the catalogue."),
+    "agency": lazy_gettext("There is no agency %(given)s in the catalogue."),
+    "agency kind": lazy_gettext("No agency in the catalogue is of the kind %(given)s."),
+}
+
+
 def _unknown(what: str, code: str, line: int, path: str) -> Problem:
     return Problem.of(
         "reporting.unknown_code",
-        lazy_gettext("There is no %(what)s %(given)s in the catalogue."),
+        _UNKNOWN[what],
         lazy_gettext("Use a code the catalogue lists (govops catalog export), or add it to the catalogue first."),
         row=line,
         field=path,
         value=code,
-        what=what,
         given=code,
     )
 
