@@ -255,16 +255,21 @@ _TextLoader.yaml_implicit_resolvers = {
 }
 
 _MAPPING_HINTS = {
-    "extra_forbidden": "allowed keys: dataflow, series, unmatched, missing, status_codes; a rule takes match or "
-    "key, indicator or indicator_from (+ indicator_codes), area or area_from (+ area_codes), dims, dims_from, "
-    "status_from, unit or unit_from (+ unit_codes), scale, scale_from, period",
-    "missing": "the mapping needs dataflow: and series: with at least one rule; a rule needs indicator:",
-    "literal_error": "unmatched and missing take problem or skip; status_codes values are provisional, final, "
-    "estimated or forecast",
-    "string_pattern_mismatch": "indicator, code list and unit codes are upper-case letters, digits and _ "
-    "(at most 32); codes of a code list may also hold lower-case letters, '.' and '-'",
-    "float_parsing": "write a number, e.g. 0.001",
-    "too_short": "give at least one rule under series:",
+    "extra_forbidden": lazy_gettext(
+        "allowed keys: dataflow, series, unmatched, missing, status_codes; a rule takes match or "
+        "key, indicator or indicator_from (+ indicator_codes), area or area_from (+ area_codes), dims, dims_from, "
+        "status_from, unit or unit_from (+ unit_codes), scale, scale_from, period"
+    ),
+    "missing": lazy_gettext("the mapping needs dataflow: and series: with at least one rule; a rule needs indicator:"),
+    "literal_error": lazy_gettext(
+        "unmatched and missing take problem or skip; status_codes values are provisional, final, estimated or forecast"
+    ),
+    "string_pattern_mismatch": lazy_gettext(
+        "indicator, code list and unit codes are upper-case letters, digits and _ "
+        "(at most 32); codes of a code list may also hold lower-case letters, '.' and '-'"
+    ),
+    "float_parsing": lazy_gettext("write a number, e.g. 0.001"),
+    "too_short": lazy_gettext("give at least one rule under series:"),
 }
 
 
@@ -276,8 +281,8 @@ def load_mapping(text: str, *, where: str = "mapping") -> SdmxMapping:
         where=where,
         loader=_TextLoader,
         hints=_MAPPING_HINTS,
-        shape="the mapping must be a YAML mapping with dataflow: and series:",
-        shape_hint="start from the example in the documentation of govops.interop.sdmx.read",
+        shape=lazy_gettext("the mapping must be a YAML mapping with dataflow: and series:"),
+        shape_hint=lazy_gettext("start from the example in the documentation of govops.interop.sdmx.read"),
     )
 
 
@@ -507,7 +512,7 @@ def _compile(number: int, spec: SeriesRule, message: _Message, where: str) -> _R
     return _Rule(number, spec, tuple(conditions))
 
 
-def _misfit(number: int, what: str, message: _Message, where: str, **params: object) -> GovopsError:
+def _misfit(number: int, what: str, message: _Message, where: str, **params: Any) -> GovopsError:
     """`what` is a msgid naming the rule as %(rule)s."""
     return GovopsError.of(
         "mapping_mismatch",
