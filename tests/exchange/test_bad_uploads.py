@@ -212,6 +212,7 @@ def _unknown_data_element(session: Session) -> tuple[str, bytes, str, list[str]]
     save_mapping(session=session, name="dhis2-one", kind="dhis2", text=ONE_ELEMENT, by="test")
     body = shared_file("dhis2", "dataValues_bulk.json").read_bytes()
     return "dhis2.json", body, "dhis2-one", [
+        "dhis2.json, giá trị 1 (phần tử dữ liệu tpz77FcntKx, đơn vị tổ chức O6uvpzGd5pu, kỳ 2018)",
         "Phần tử dữ liệu tpz77FcntKx chưa có trong bảng ánh xạ",
         "Thêm tpz77FcntKx: {indicator: MÃ} (hoặc skip) vào mục data_elements: của bảng ánh xạ",
         "Tổ hợp phương án phân loại bWFxj7MF1qR chưa có trong bảng ánh xạ",

@@ -1348,7 +1348,7 @@ def _read_csv(body: bytes, *, where: str) -> _Message:
     first = text.split("\n", 1)[0]
     delimiter = next((c for c in ",;\t" if c in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    with csv_read_errors(reader, where, hint="check the quotes on that line"):
+    with csv_read_errors(reader, where, hint=lazy_gettext("check the quotes on that line")):
         header = next(reader)
         columns, labelled = _csv_columns(header, where)
         observations, flows = _csv_observations(reader, columns, labelled, where)
