@@ -22,7 +22,7 @@ DEFAULT_CATEGORY_COMBO = "bjDvmb4bfuf"
 
 # -- periods ----------------------------------------------------------------------------------
 
-_ACCEPTED_FORMS = (
+_ACCEPTED_FORMS = lazy_gettext(
     "govops takes DHIS2 yearly (2019), six-monthly (2019S1), quarterly (2019Q1), monthly (201912 or 2019-12), "
     "weekly (2019W5) and daily (20190115 or 2019-01-15) periods"
 )

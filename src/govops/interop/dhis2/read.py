@@ -60,7 +60,7 @@ class _RawValue:
     deleted: bool
     # Why the entry cannot be read as a data value at all (code, message and hint msgids, their values);
     # None when it can.
-    malformed: tuple[str, str, str, Mapping[str, object]] | None = None
+    malformed: tuple[str, str, str, Mapping[str, Any]] | None = None
 
 
 def read_data_value_set(
@@ -157,7 +157,7 @@ def _json_type(value: object) -> str:
 
 def _json_value(n: int, item: object, defaults: Mapping[str, object]) -> _RawValue:
     if not isinstance(item, dict):
-        malformed: tuple[str, str, str, Mapping[str, object]] = (
+        malformed: tuple[str, str, str, Mapping[str, Any]] = (
             "dhis2.not_an_object",
             lazy_gettext("the data value is not an object"),
             lazy_gettext('write each data value as {"dataElement": ..., ...}'),
@@ -287,19 +287,26 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: b
     at = f"{where}, {raw.place}" + _named(raw)
 
     def problem(
-        code: str, message: str, hint: str | None, *, field: str | None, value: object = None, **params: object
+        code: str,
+        message: str,
+        hint: str | None,
+        *,
+        field: str | None,
+        value: object = None,
+        english: str | None = None,
+        **params: object,
     ) -> Row:
-        """`message` and `hint` are msgids filled with `params`, as in `Problem.of`."""
+        """`message` and `hint` are msgids filled with `params`, as in `Problem.of`; `english`, when given, is the
+        API's message (when it says more than the catalogue's wording)."""
         shown = value if isinstance(value, str | int | float) else None
-        return raw.position, Problem.of(
-            code, message, hint, row=raw.position, where=at, field=field, value=shown, **params
-        )
+        found = Problem.of(code, message, hint, row=raw.position, where=at, field=field, value=shown, **params)
+        return raw.position, found if english is None else replace(found, message=english)
 
     if raw.deleted:
         return []
     if raw.malformed is not None:
         code, message, hint, params = raw.malformed
-        return [problem(code, message, hint, field=None, **params)]
+        return [(raw.position, Problem.of(code, message, hint, row=raw.position, where=at, **params))]
     problems: list[Row] = []
     missing = [
         name
@@ -393,10 +400,18 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: b
         period = dhis2_period(raw.period)
     except GovopsError as exc:
         # The period reader's reason is English: kept for the API; the catalogue names the period.
-        code, message = "dhis2.period", lazy_gettext("%(period)s is not a DHIS2 period govops can read")
-        position, found = problem(code, message, exc.hint, field="period", value=raw.period, period=raw.period)
-        assert isinstance(found, Problem)
-        problems.append((position, replace(found, message=exc.message)))
+        message = lazy_gettext("%(period)s is not a DHIS2 period govops can read")
+        problems.append(
+            problem(
+                "dhis2.period",
+                message,
+                exc.hint,
+                field="period",
+                value=raw.period,
+                english=exc.message,
+                period=raw.period,
+            )
+        )
     number, why = _number(raw.value)
     if why is not None:
         message, shown = why
