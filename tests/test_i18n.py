@@ -7,7 +7,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from govops.i18n import negotiate, number, period_label, translations
+from govops.i18n import negotiate, number, period_label, place_label, translations
 from govops.interop.sdmx.api import choose_language
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +71,21 @@ def test_periods_read_naturally() -> None:
     assert period_label("2025-Q3", "vi") == "Quý III/2025" and period_label("2025-Q3", "en") == "Q3 2025"
     assert period_label("2025", "vi") == "Năm 2025" and period_label("2025-S1", "en") == "H1 2025"
     assert period_label("not a period", "vi") == "not a period"
+
+
+def test_places_are_named_in_the_readers_words_even_inside_parentheses() -> None:
+    dhis2 = "bulk.json, value 3 (data element tpz77FcntKx, org unit O6uvpzGd5pu, period 2018)"
+    assert (
+        place_label(dhis2, "vi")
+        == "bulk.json, giá trị 3 (phần tử dữ liệu tpz77FcntKx, đơn vị tổ chức O6uvpzGd5pu, kỳ 2018)"
+    )
+    assert place_label(dhis2, "en") == dhis2
+    assert (
+        place_label("series M.USD.EUR.SP00.A, period 2019-01, line 4", "vi")
+        == "chuỗi M.USD.EUR.SP00.A, kỳ 2019-01, dòng 4"
+    )
+    assert place_label("mapping ecb, line 3", "vi") == "bảng ánh xạ ecb, dòng 3"
+    assert place_label("submission", "vi") == "tệp" and place_label("linear.csv", "vi") == "linear.csv"
 
 
 def test_language_negotiation_prefers_the_explicit_choice() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
@@ -131,7 +132,8 @@ def problem_hint(item: Problem | GovopsError, locale: str) -> str | None:
     return _worded(item.hint_template, item.params, item.hint, locale)
 
 
-# The words readers build places with ("report.xlsx, sheet CPI, cell D7"), each at the start of a part.
+# The words readers build places with ("report.xlsx, sheet CPI, cell D7"; a DHIS2 value's "value 3 (data
+# element X, org unit Y, period 2018)"), each at the start of a part or after an opening parenthesis.
 _PLACE_WORDS = {
     "sheet": lazy_gettext("sheet"),
     "cell": lazy_gettext("cell"),
@@ -140,7 +142,16 @@ _PLACE_WORDS = {
     "row": lazy_gettext("row"),
     "series": lazy_gettext("series"),
     "period": lazy_gettext("period"),
+    "observation": lazy_gettext("observation"),
+    "structure": lazy_gettext("structure"),
+    "mapping": lazy_gettext("mapping"),
+    "value": lazy_gettext("value"),
+    "data element": lazy_gettext("data element"),
+    "org unit": lazy_gettext("org unit"),
 }
+_PLACE_WORD = re.compile(
+    r"(^|, |\()(" + "|".join(re.escape(word) for word in sorted(_PLACE_WORDS, key=len, reverse=True)) + r") (?=\S)"
+)
 _PLACE_NAMES = {
     "body": lazy_gettext("the file"),
     "submission": lazy_gettext("the file"),
@@ -152,15 +163,8 @@ def place_label(where: str | None, locale: str) -> str | None:
     if where is None or locale == "en":
         return where
     gettext = translations(locale).gettext
-    parts = []
-    for part in where.split(", "):
-        word, _, rest = part.partition(" ")
-        if word in _PLACE_WORDS and rest:
-            part = f"{gettext(_PLACE_WORDS[word])} {rest}"
-        elif part in _PLACE_NAMES:
-            part = gettext(_PLACE_NAMES[part])
-        parts.append(part)
-    return ", ".join(parts)
+    worded = _PLACE_WORD.sub(lambda m: f"{m[1]}{gettext(_PLACE_WORDS[m[2]])} ", where)
+    return ", ".join(gettext(_PLACE_NAMES[part]) if part in _PLACE_NAMES else part for part in worded.split(", "))
 
 
 # The columns of an observation, as a template and the console name them.
@@ -173,6 +177,7 @@ _FIELDS = {
     "unit": lazy_gettext("unit"),
     "source": lazy_gettext("source"),
     "dims": lazy_gettext("breakdown"),
+    "series": lazy_gettext("series"),
 }
 
 

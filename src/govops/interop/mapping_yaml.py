@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from govops.errors import GovopsError, Problem
+from govops.errors import GovopsError, Problem, lazy_gettext
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,38 +36,51 @@ def read_mapping(
         mark = getattr(exc, "problem_mark", None)
         place = f"{where}, line {mark.line + 1} column {mark.column + 1}" if mark is not None else where
         reason = getattr(exc, "problem", None) or "it cannot be read"
-        raise GovopsError(
-            f"the mapping is not valid YAML: {reason}",
-            code="unparseable",
+        # The YAML parser's reason is English: kept for the API; the catalogue's words say where to look.
+        error = GovopsError.of(
+            "unparseable",
+            lazy_gettext("the mapping is not valid YAML"),
+            lazy_gettext("check the indentation and the quotes around that place"),
             where=place,
-            hint="check the indentation and the quotes around that place",
-        ) from None
+        )
+        error.message = f"the mapping is not valid YAML: {reason}"
+        raise error from None
     except RecursionError:
-        raise GovopsError("the mapping is nested too deeply to read", code="unparseable", where=where) from None
+        raise GovopsError.of(
+            "unparseable",
+            lazy_gettext("the mapping is nested too deeply to read"),
+            lazy_gettext("check the indentation and the quotes around that place"),
+            where=where,
+        ) from None
     if not isinstance(data, dict):
-        raise GovopsError(shape, code="invalid_mapping", where=where, hint=shape_hint)
+        raise GovopsError.of("invalid_mapping", shape, shape_hint, where=where)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             line = _line_of(node, err["loc"])
-            problems.append(
-                Problem(
-                    err["msg"].removeprefix("Value error, "),
-                    field=".".join(str(part) for part in err["loc"]) or None,
-                    value=err["input"] if isinstance(err.get("input"), str | int | float) else None,
-                    hint=hints.get(err["type"]),
-                    where=where if line is None else f"{where}, line {line}",
-                )
+            entry = ".".join(str(part) for part in err["loc"]) or None
+            # pydantic's reason is English: kept for the API; the catalogue names the entry, the hint says the fix.
+            found = Problem.of(
+                "invalid_mapping",
+                lazy_gettext("the entry %(entry)s of the mapping is not valid"),
+                hints.get(err["type"]),
+                field=entry,
+                value=err["input"] if isinstance(err.get("input"), str | int | float) else None,
+                where=where if line is None else f"{where}, line {line}",
+                entry=entry or "",
             )
-        raise GovopsError(
-            f"the mapping has {len(problems)} problem(s)",
-            code="invalid_mapping",
+            problems.append(replace(found, message=err["msg"].removeprefix("Value error, ")))
+        error = GovopsError.of(
+            "invalid_mapping",
+            lazy_gettext("the mapping has %(count)s problem(s)"),
+            lazy_gettext("fix the entries listed in 'problems'"),
             where=problems[0].where,
-            hint="fix the entries listed in 'problems'",
-            problems=problems,
-        ) from None
+            count=len(problems),
+        )
+        error.problems = problems
+        raise error from None
 
 
 def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:

@@ -66,19 +66,24 @@ def format_of(content_type: str | None) -> str:
 def check(*, fmt: str, mapping: InteropMapping | None) -> None:
     """Refuse a body and mapping that cannot go together, before anything is stored."""
     if fmt.startswith("sdmx") and (mapping is None or mapping.kind != "sdmx"):
-        raise GovopsError(
-            "an SDMX message is read through a mapping of its series keys to govops codes",
-            code="mapping_required",
-            hint="name a stored SDMX mapping: POST /api/v1/submissions?mapping=NAME",
+        raise GovopsError.of(
+            "mapping_required",
+            lazy_gettext("an SDMX message is read through a mapping of its series keys to govops codes"),
+            lazy_gettext("name a stored SDMX mapping: POST /api/v1/submissions?mapping=NAME"),
         )
     if mapping is None:
         return
     if fmt == "xlsx" or fmt == "jsonl" or (mapping.kind == "dhis2" and fmt not in ("json", "csv")):
-        reads = "SDMX messages" if mapping.kind == "sdmx" else "DHIS2 data value sets"
-        raise GovopsError(
-            f"mapping {mapping.name} reads {reads}, not a {fmt} body",
-            code="mapping_mismatch",
-            hint="leave ?mapping= out for the govops exchange shape and for Excel templates",
+        if mapping.kind == "sdmx":
+            message = lazy_gettext("mapping %(name)s reads SDMX messages, not a %(fmt)s body")
+        else:
+            message = lazy_gettext("mapping %(name)s reads DHIS2 data value sets, not a %(fmt)s body")
+        raise GovopsError.of(
+            "mapping_mismatch",
+            message,
+            lazy_gettext("leave ?mapping= out for the govops exchange shape and for Excel templates"),
+            name=mapping.name,
+            fmt=fmt,
         )
 
 
@@ -121,8 +126,12 @@ def _utf8(body: bytes, where: str) -> str:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise GovopsError(
-            f"the body is not UTF-8 text (byte {exc.start})", code="unparseable", where=where, hint="send UTF-8"
+        raise GovopsError.of(
+            "unparseable",
+            lazy_gettext("the body is not UTF-8 text (byte %(byte)s)"),
+            lazy_gettext("send UTF-8"),
+            where=where,
+            byte=exc.start,
         ) from None
 
 

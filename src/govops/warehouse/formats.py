@@ -75,15 +75,21 @@ def csv_read_errors(reader: Any, where: str, *, hint: str) -> Iterator[None]:
     try:
         yield
     except csv.Error as exc:
-        raise GovopsError(
-            f"the CSV cannot be read: {exc}", code="unparseable", where=f"{where}, line {reader.line_num}", hint=hint
-        ) from None
+        # The csv module's reason is English: kept for the API; the catalogue's words say what it mostly means.
+        # `hint` is a msgid of the catalogue (marked with lazy_gettext where it is written).
+        error = GovopsError.of(
+            "unparseable",
+            lazy_gettext("the CSV cannot be read: a quote is not closed or a cell is too long"),
+            where=f"{where}, line {reader.line_num}",
+        )
+        error.message, error.hint = f"the CSV cannot be read: {exc}", hint
+        raise error from None
 
 
 def _csv_rows(text: str, where: str) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text, newline=""))
     with csv_read_errors(
-        reader, where, hint='check the quotes on that line: a cell opened with " must be closed with "'
+        reader, where, hint=lazy_gettext('check the quotes on that line: a cell opened with " must be closed with "')
     ):
         yield from _csv_records(reader, where)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from govops.catalog.schemas import Code, ItemCode
-from govops.errors import GovopsError
+from govops.errors import GovopsError, lazy_gettext
 from govops.interop.mapping_yaml import read_mapping
 from govops.periods import Freq, Period, PeriodError
 
@@ -22,7 +22,7 @@ DEFAULT_CATEGORY_COMBO = "bjDvmb4bfuf"
 
 # -- periods ----------------------------------------------------------------------------------
 
-_ACCEPTED_FORMS = (
+_ACCEPTED_FORMS = lazy_gettext(
     "govops takes DHIS2 yearly (2019), six-monthly (2019S1), quarterly (2019Q1), monthly (201912 or 2019-12), "
     "weekly (2019W5) and daily (20190115 or 2019-01-15) periods"
 )
@@ -178,13 +178,17 @@ class Dhis2Mapping(_Strict):
 
 
 _MAPPING_HINTS = {
-    "string_type": 'write codes as quoted text, e.g. "01", so that YAML keeps them as written',
-    "string_pattern_mismatch": "indicator, code list and unit codes are upper-case letters, digits and _ "
-    "(at most 32); codes of a code list may also hold lower-case letters, '.' and '-'",
-    "extra_forbidden": "allowed keys: org_units, data_elements, category_option_combos, "
-    "attribute_option_combos, default_combo, unmatched; a data element takes indicator, dims, unit or skip",
-    "literal_error": "unmatched is reject or skip",
-    "missing": "the mapping needs at least data_elements:",
+    "string_type": lazy_gettext('write codes as quoted text, e.g. "01", so that YAML keeps them as written'),
+    "string_pattern_mismatch": lazy_gettext(
+        "indicator, code list and unit codes are upper-case letters, digits and _ "
+        "(at most 32); codes of a code list may also hold lower-case letters, '.' and '-'"
+    ),
+    "extra_forbidden": lazy_gettext(
+        "allowed keys: org_units, data_elements, category_option_combos, "
+        "attribute_option_combos, default_combo, unmatched; a data element takes indicator, dims, unit or skip"
+    ),
+    "literal_error": lazy_gettext("unmatched is reject or skip"),
+    "missing": lazy_gettext("the mapping needs at least data_elements:"),
 }
 
 
@@ -195,8 +199,10 @@ def load_mapping(text: str, *, where: str = "mapping") -> Dhis2Mapping:
         model=Dhis2Mapping,
         where=where,
         hints=_MAPPING_HINTS,
-        shape="the mapping must be a YAML mapping with data_elements: (and org_units:, category_option_combos:)",
-        shape_hint="start from the mapping that catalogue_from_metadata writes",
+        shape=lazy_gettext(
+            "the mapping must be a YAML mapping with data_elements: (and org_units:, category_option_combos:)"
+        ),
+        shape_hint=lazy_gettext("start from the mapping that catalogue_from_metadata writes"),
     )
 
 
@@ -204,11 +210,12 @@ def decode_text(body: bytes, where: str) -> str:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise GovopsError(
-            f"the data value set is not UTF-8 text (byte {exc.start})",
-            code="unparseable",
+        raise GovopsError.of(
+            "unparseable",
+            lazy_gettext("the data value set is not UTF-8 text (byte %(byte)s)"),
+            lazy_gettext("export it from DHIS2 again, or save it as UTF-8"),
             where=where,
-            hint="export it from DHIS2 again, or save it as UTF-8",
+            byte=exc.start,
         ) from None
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from govops.catalog.schemas import CatalogueDoc
-from govops.errors import GovopsError, Problem
+from govops.errors import GovopsError, Problem, lazy_gettext
 from govops.interop.dhis2.mapping import (
     DEFAULT_CATEGORY_COMBO,
     DEFAULT_COMBO,
@@ -183,16 +183,15 @@ def catalogue_from_metadata(
     try:
         CatalogueDoc.model_validate(catalogue)
     except ValidationError as exc:
-        problems = [
-            Problem(err["msg"], field=".".join(map(str, err["loc"])), value=_shown(err.get("input")))
-            for err in exc.errors()
-        ]
-        raise GovopsError(
-            f"the catalogue made from the DHIS2 metadata has {len(problems)} problem(s)",
-            code="invalid",
-            hint="owner, unit and group are codes already in the catalogue (upper-case letters, digits and _)",
-            problems=problems,
-        ) from None
+        problems = [_entry_problem(err, value=_shown(err.get("input"))) for err in exc.errors()]
+        error = GovopsError.of(
+            "invalid",
+            lazy_gettext("the catalogue made from the DHIS2 metadata has %(count)s problem(s)"),
+            lazy_gettext("owner, unit and group are codes already in the catalogue (upper-case letters, digits and _)"),
+            count=len(problems),
+        )
+        error.problems = problems
+        raise error from None
     mapping_text = _mapping_yaml(meta, elements, disaggregation.combo_lines, org_units)
     return catalogue, mapping_text
 
@@ -202,29 +201,44 @@ def _parse_metadata(metadata: bytes) -> _Metadata:
     try:
         doc = json.loads(decode_text(metadata, where))
     except (ValueError, RecursionError):
-        raise GovopsError(
-            "the DHIS2 metadata is not valid JSON",
-            code="unparseable",
+        raise GovopsError.of(
+            "unparseable",
+            lazy_gettext("the DHIS2 metadata is not valid JSON"),
+            lazy_gettext("export it from DHIS2 (Metadata export, JSON)"),
             where=where,
-            hint="export it from DHIS2 (Metadata export, JSON)",
         ) from None
     if not isinstance(doc, dict) or "dataElements" not in doc:
-        raise GovopsError(
-            'the DHIS2 metadata has no "dataElements"',
-            code="bad_shape",
+        raise GovopsError.of(
+            "bad_shape",
+            lazy_gettext('the DHIS2 metadata has no "dataElements"'),
+            lazy_gettext("export data elements, data sets and category combos together"),
             where=where,
-            hint="export data elements, data sets and category combos together",
         )
     try:
         return _Metadata.model_validate(doc)
     except ValidationError as exc:
-        problems = [Problem(err["msg"], field=".".join(map(str, err["loc"])), where=where) for err in exc.errors()[:50]]
-        raise GovopsError(
-            "the DHIS2 metadata does not have the expected shape",
-            code="bad_shape",
+        error = GovopsError.of(
+            "bad_shape",
+            lazy_gettext("the DHIS2 metadata does not have the expected shape"),
+            lazy_gettext("export data elements, data sets and category combos together"),
             where=where,
-            problems=problems,
-        ) from None
+        )
+        error.problems = [_entry_problem(err, where=where) for err in exc.errors()[:50]]
+        raise error from None
+
+
+def _entry_problem(err: Any, *, value: object = None, where: str | None = None) -> Problem:
+    """A pydantic error as a problem: its reason stays English for the API; the catalogue names the entry."""
+    entry = ".".join(map(str, err["loc"]))
+    found = Problem.of(
+        "dhis2.invalid_entry",
+        lazy_gettext("the entry %(entry)s is not valid"),
+        field=entry,
+        value=value,
+        where=where,
+        entry=entry,
+    )
+    return replace(found, message=err["msg"])
 
 
 def _periodicities(meta: _Metadata) -> dict[str, Freq]:
@@ -334,10 +348,11 @@ class _CodeMaker:
             if code and code not in self.made:
                 self.made.add(code)
                 return code
-        raise GovopsError(
-            f"two DHIS2 objects give the same govops code ({candidates[-1]})",
-            code="invalid",
-            hint="give one of them a distinct code in DHIS2",
+        raise GovopsError.of(
+            "invalid",
+            lazy_gettext("two DHIS2 objects give the same govops code (%(made)s)"),
+            lazy_gettext("give one of them a distinct code in DHIS2"),
+            made=candidates[-1],
         )
 
 

@@ -8,10 +8,10 @@ import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from govops.errors import GovopsError, Problem
+from govops.errors import GovopsError, Problem, lazy_gettext
 from govops.interop.dhis2.mapping import (
     Dhis2Mapping,
     decode_text,
@@ -58,8 +58,9 @@ class _RawValue:
     attribute_option_combo: object
     value: object
     deleted: bool
-    # Why the entry cannot be read as a data value at all (message, hint); None when it can.
-    malformed: tuple[str, str] | None = None
+    # Why the entry cannot be read as a data value at all (code, message and hint msgids, their values);
+    # None when it can.
+    malformed: tuple[str, str, str, Mapping[str, Any]] | None = None
 
 
 def read_data_value_set(
@@ -87,7 +88,9 @@ def read_data_value_set(
     elif fmt == "csv":
         raw_values = _csv_values(text, where)
     else:
-        raise GovopsError(f"unknown DHIS2 format {fmt!r}", code="unknown_format", hint="use json or csv")
+        raise GovopsError.of(
+            "unknown_format", lazy_gettext("unknown DHIS2 format %(fmt)r"), lazy_gettext("use json or csv"), fmt=fmt
+        )
     tally = Tally() if tally is None else tally
     rows: list[Row] = []
     for raw in raw_values:
@@ -102,30 +105,40 @@ def _json_values(text: str, where: str) -> list[_RawValue]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GovopsError(
-            f"the data value set is not valid JSON: {exc.msg}",
-            code="unparseable",
+        # The parser's reason is English: kept for the API; the catalogue's words say what it means.
+        error = GovopsError.of(
+            "unparseable",
+            lazy_gettext("the data value set is not valid JSON: the file is cut short or was changed"),
+            lazy_gettext("export it from DHIS2 again; the file may be cut short"),
             where=f"{where}, line {exc.lineno} column {exc.colno}",
-            hint="export it from DHIS2 again; the file may be cut short",
-        ) from None
+        )
+        error.message = f"the data value set is not valid JSON: {exc.msg}"
+        raise error from None
     except (ValueError, RecursionError):
         # Numbers with thousands of digits, or arrays nested thousands deep.
-        raise GovopsError("the data value set is not JSON that can be read", code="unparseable", where=where) from None
-    if not looks_like_data_value_set(doc):
-        raise GovopsError(
-            'the document is not a DHIS2 data value set: it has no "dataValues" list',
-            code="bad_shape",
+        raise GovopsError.of(
+            "unparseable",
+            lazy_gettext("the data value set is not JSON that can be read"),
+            lazy_gettext("export it from DHIS2 again; the file may be cut short"),
             where=where,
-            hint='send {"dataValues": [{"dataElement": ..., "period": ..., "orgUnit": ..., "value": ...}]}',
+        ) from None
+    if not looks_like_data_value_set(doc):
+        raise GovopsError.of(
+            "bad_shape",
+            lazy_gettext('the document is not a DHIS2 data value set: it has no "dataValues" list'),
+            lazy_gettext('send {"dataValues": [{"dataElement": ..., "period": ..., "orgUnit": ..., "value": ...}]}'),
+            where=where,
         )
     defaults = {key: doc.get(key) for key in ("period", "orgUnit", "attributeOptionCombo")}
     for key, default in defaults.items():
         if default is not None and not isinstance(default, str):
-            raise GovopsError(
-                f'the top-level "{key}" must be text, not {_json_type(default)}',
-                code="bad_shape",
+            raise GovopsError.of(
+                "bad_shape",
+                lazy_gettext('the top-level "%(key)s" must be text, not %(kind)s'),
+                lazy_gettext('write it like "%(key)s": "..." or leave it out'),
                 where=where,
-                hint=f'write it like "{key}": "..." or leave it out',
+                key=key,
+                kind=_json_type(default),
             )
     return [_json_value(n, item, defaults) for n, item in enumerate(doc["dataValues"], start=1)]
 
@@ -144,7 +157,12 @@ def _json_type(value: object) -> str:
 
 def _json_value(n: int, item: object, defaults: Mapping[str, object]) -> _RawValue:
     if not isinstance(item, dict):
-        malformed = ("the data value is not an object", 'write each data value as {"dataElement": ..., ...}')
+        malformed: tuple[str, str, str, Mapping[str, Any]] = (
+            "dhis2.not_an_object",
+            lazy_gettext("the data value is not an object"),
+            lazy_gettext('write each data value as {"dataElement": ..., ...}'),
+            {},
+        )
         return _RawValue(n, f"value {n}", None, None, None, None, None, None, deleted=False, malformed=malformed)
 
     def get(key: str) -> object:
@@ -167,7 +185,8 @@ def _json_value(n: int, item: object, defaults: Mapping[str, object]) -> _RawVal
 
 def _csv_values(text: str, where: str) -> Iterator[_RawValue]:
     reader = csv.reader(io.StringIO(text, newline=""))
-    with csv_read_errors(reader, where, hint="export it from DHIS2 again; quote cells that hold commas or line breaks"):
+    hint = lazy_gettext("export it from DHIS2 again; quote cells that hold commas or line breaks")
+    with csv_read_errors(reader, where, hint=hint):
         yield from _csv_records(reader, where)
 
 
@@ -175,11 +194,12 @@ def _csv_records(reader: Any, where: str) -> Iterator[_RawValue]:
     records: Iterator[list[str]] = iter(reader)
     first = next(records, None)
     if first is None:
-        raise GovopsError(
-            "the CSV file is empty",
-            code="empty_file",
+        raise GovopsError.of(
+            "empty_file",
+            lazy_gettext("the CSV file is empty"),
+            lazy_gettext("export the data value set from DHIS2 as CSV, with the header %(header)s"),
             where=where,
-            hint=f"export the data value set from DHIS2 as CSV, with the header {','.join(CSV_COLUMNS)}",
+            header=",".join(CSV_COLUMNS),
         )
     # DHIS2 writes the header with dataelement first, but any cell naming it marks a header.
     if any(cell.strip().lower() == "dataelement" for cell in first):
@@ -215,12 +235,17 @@ def _csv_header(cells: list[str], where: str) -> list[str]:
             )
             if part
         )
-        raise GovopsError(
-            f"the CSV header does not fit a DHIS2 data value set: {what}",
-            code="bad_header",
+        # The API keeps the full list; the catalogue names the columns found wrong, in any of the three ways.
+        error = GovopsError.of(
+            "bad_header",
+            lazy_gettext("the CSV header does not fit a DHIS2 data value set: check the columns %(columns)s"),
+            lazy_gettext("DHIS2's columns are %(header)s"),
             where=f"{where}, line 1",
-            hint=f"DHIS2's columns are {','.join(CSV_COLUMNS)}",
+            columns=", ".join([*map(repr, unknown), *missing, *repeated]),
+            header=",".join(CSV_COLUMNS),
         )
+        error.message = f"the CSV header does not fit a DHIS2 data value set: {what}"
+        raise error
     return columns
 
 
@@ -228,8 +253,10 @@ def _csv_value(line: int, cells: list[str], columns: list[str]) -> _RawValue:
     if len(cells) > len(columns):
         # The cells cannot be matched to columns, so none of them can be trusted.
         malformed = (
-            f"{len(cells)} cells where the data value set has {len(columns)} columns",
-            "check for a stray comma; quote text that contains commas",
+            "dhis2.cells",
+            lazy_gettext("%(cells)s cells where the data value set has %(columns)s columns"),
+            lazy_gettext("check for a stray comma; quote text that contains commas"),
+            {"cells": len(cells), "columns": len(columns)},
         )
         return _RawValue(line, f"line {line}", None, None, None, None, None, None, deleted=False, malformed=malformed)
     cell = {name: text.strip() for name, text in zip(columns, cells, strict=False)}
@@ -259,15 +286,27 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: b
     """The observation of one value, or a problem for each thing wrong with it; [] when it is left out."""
     at = f"{where}, {raw.place}" + _named(raw)
 
-    def problem(message: str, *, field: str | None, value: object = None, hint: str | None = None) -> Row:
+    def problem(
+        code: str,
+        message: str,
+        hint: str | None,
+        *,
+        field: str | None,
+        value: object = None,
+        english: str | None = None,
+        **params: object,
+    ) -> Row:
+        """`message` and `hint` are msgids filled with `params`, as in `Problem.of`; `english`, when given, is the
+        API's message (when it says more than the catalogue's wording)."""
         shown = value if isinstance(value, str | int | float) else None
-        return raw.position, Problem(message, row=raw.position, where=at, field=field, value=shown, hint=hint)
+        found = Problem.of(code, message, hint, row=raw.position, where=at, field=field, value=shown, **params)
+        return raw.position, found if english is None else replace(found, message=english)
 
     if raw.deleted:
         return []
     if raw.malformed is not None:
-        message, hint = raw.malformed
-        return [problem(message, field=None, hint=hint)]
+        code, message, hint, params = raw.malformed
+        return [(raw.position, Problem.of(code, message, hint, row=raw.position, where=at, **params))]
     problems: list[Row] = []
     missing = [
         name
@@ -280,7 +319,8 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: b
         if got is None or got == ""
     ]
     for name in missing:
-        problems.append(problem(f"{name} is missing", field=name, hint=f"give every data value its {name}"))
+        message, hint = lazy_gettext("%(name)s is missing"), lazy_gettext("give every data value its %(name)s")
+        problems.append(problem("dhis2.missing", message, hint, field=name, name=name))
     for name, got in (
         ("dataElement", raw.data_element),
         ("period", raw.period),
@@ -289,7 +329,12 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: b
         ("attributeOptionCombo", raw.attribute_option_combo),
     ):
         if got is not None and not isinstance(got, str):
-            problems.append(problem(f"{name} must be text, not {_json_type(got)}", field=name, hint="quote it"))
+            message = lazy_gettext("%(name)s must be text, not %(kind)s")
+            problems.append(
+                problem(
+                    "dhis2.not_text", message, lazy_gettext("quote it"), field=name, name=name, kind=_json_type(got)
+                )
+            )
     if problems:
         return problems
     assert isinstance(raw.data_element, str) and isinstance(raw.org_unit, str) and isinstance(raw.period, str)
@@ -306,37 +351,45 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: b
     if element is None:
         unmapped.append(
             problem(
-                f"data element {raw.data_element} is not in the mapping",
+                "dhis2.unknown_data_element",
+                lazy_gettext("data element %(uid)s is not in the mapping"),
+                lazy_gettext("add %(uid)s: {indicator: CODE} (or skip) under data_elements: in the mapping"),
                 field="dataElement",
                 value=raw.data_element,
-                hint=f"add {raw.data_element}: {{indicator: CODE}} (or skip) under data_elements: in the mapping",
+                uid=raw.data_element,
             )
         )
     if area is None:
         unmapped.append(
             problem(
-                f"org unit {raw.org_unit} is not in the mapping",
+                "dhis2.unknown_org_unit",
+                lazy_gettext("org unit %(uid)s is not in the mapping"),
+                lazy_gettext('add %(uid)s: "<govops area code>" under org_units: in the mapping'),
                 field="orgUnit",
                 value=raw.org_unit,
-                hint=f'add {raw.org_unit}: "<govops area code>" under org_units: in the mapping',
+                uid=raw.org_unit,
             )
         )
     if coc_dims is None:
         unmapped.append(
             problem(
-                f"category option combo {coc} is not in the mapping",
+                "dhis2.unknown_category_option_combo",
+                lazy_gettext("category option combo %(uid)s is not in the mapping"),
+                lazy_gettext("add %(uid)s: {CODELIST: CODE, ...} under category_option_combos: in the mapping"),
                 field="categoryOptionCombo",
                 value=coc,
-                hint=f"add {coc}: {{CODELIST: CODE, ...}} under category_option_combos: in the mapping",
+                uid=coc,
             )
         )
     if aoc_dims is None:
         unmapped.append(
             problem(
-                f"attribute option combo {aoc} is not in the mapping",
+                "dhis2.unknown_attribute_option_combo",
+                lazy_gettext("attribute option combo %(uid)s is not in the mapping"),
+                lazy_gettext("add %(uid)s: {CODELIST: CODE, ...} under attribute_option_combos: in the mapping"),
                 field="attributeOptionCombo",
                 value=aoc,
-                hint=f"add {aoc}: {{CODELIST: CODE, ...}} under attribute_option_combos: in the mapping",
+                uid=aoc,
             )
         )
     if unmapped and mapping.unmatched == "skip":
@@ -346,20 +399,41 @@ def _translate(raw: _RawValue, mapping: Dhis2Mapping, where: str, with_places: b
     try:
         period = dhis2_period(raw.period)
     except GovopsError as exc:
-        problems.append(problem(exc.message, field="period", value=raw.period, hint=exc.hint))
+        # The period reader's reason is English: kept for the API; the catalogue names the period.
+        message = lazy_gettext("%(period)s is not a DHIS2 period govops can read")
+        problems.append(
+            problem(
+                "dhis2.period",
+                message,
+                exc.hint,
+                field="period",
+                value=raw.period,
+                english=exc.message,
+                period=raw.period,
+            )
+        )
     number, why = _number(raw.value)
     if why is not None:
-        problems.append(problem(why, field="value", value=raw.value, hint=_NOT_A_NUMBER_HINT))
+        message, shown = why
+        problems.append(
+            problem("dhis2.not_a_number", message, _NOT_A_NUMBER_HINT, field="value", value=raw.value, shown=shown)
+        )
     dims: dict[str, str] = {}
     if element is not None and coc_dims is not None and aoc_dims is not None:
         dims, conflicts = merge_dims((element.dims, coc_dims, aoc_dims))
         for name, have, other in conflicts:
             problems.append(
                 problem(
-                    f"the data element and its combos give {name} two different codes ({have} and {other})",
+                    "dhis2.conflicting_codes",
+                    lazy_gettext(
+                        "the data element and its combos give %(name)s two different codes (%(have)s and %(other)s)"
+                    ),
+                    lazy_gettext("map %(name)s in only one of them in the mapping"),
                     field="categoryOptionCombo",
                     value=coc,
-                    hint=f"map {name} in only one of them in the mapping",
+                    name=name,
+                    have=have,
+                    other=other,
                 )
             )
     if problems:
@@ -393,16 +467,16 @@ def _named(raw: _RawValue) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-_NOT_A_NUMBER_HINT = (
+_NOT_A_NUMBER_HINT = lazy_gettext(
     "govops stores numbers only; if this data element holds text, true/false or dates, "
     "mark it skip in the mapping's data_elements:"
 )
 
 
-def _number(value: object) -> tuple[float | None, str | None]:
-    """The value as a finite float, or the reason it is not one."""
+def _number(value: object) -> tuple[float | None, tuple[str, str] | None]:
+    """The value as a finite float, or the reason it is not one (a msgid, and the value as %(shown)s)."""
     if isinstance(value, bool):
-        return None, f"value {str(value).lower()} is not a number"
+        return None, (lazy_gettext("value %(shown)s is not a number"), str(value).lower())
     try:
         if isinstance(value, int | float):
             number = float(value)
@@ -410,11 +484,11 @@ def _number(value: object) -> tuple[float | None, str | None]:
             number = float(value.strip())
         else:
             shown = value if isinstance(value, str) else _json_type(value)
-            return None, f"value {quoted(shown)} is not a number"
+            return None, (lazy_gettext("value %(shown)s is not a number"), quoted(shown))
     except OverflowError:
         number = math.inf
     if math.isnan(number):
-        return None, "value NaN is not a number"
+        return None, (lazy_gettext("value %(shown)s is not a number"), "NaN")
     if math.isinf(number):
-        return None, "value is too large to store"
+        return None, (lazy_gettext("value is too large to store"), "")
     return number, None

@@ -14,13 +14,16 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from govops.errors import lazy_gettext
 from govops.periods import Freq, Period, PeriodError
 
-PERIOD_HINT = (
+PERIOD_HINT = lazy_gettext(
     "SDMX periods govops reads: 2019, 2019-A1, 2019-S1, 2019-Q1, 2019-01, 2019-M01, 2019-W05, 2019-01-15, 2019-D015, "
     "and time ranges of one such period (2019-01-01/P1Y, 2019-04-01/P3M, 2019-01-28/P7D, 2021-01-01/P5Y)"
 )
-_RANGE_HINT = "govops periods are whole days, ISO weeks, months, quarters, half-years, years and 2, 5 or 10 years"
+_RANGE_HINT = lazy_gettext(
+    "govops periods are whole days, ISO weeks, months, quarters, half-years, years and 2, 5 or 10 years"
+)
 
 
 def sdmx_period(period: str) -> str:

@@ -61,7 +61,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
@@ -76,7 +76,7 @@ from pydantic import (
 )
 
 from govops.catalog.schemas import Code, ItemCode
-from govops.errors import GovopsError, Problem
+from govops.errors import GovopsError, Problem, lazy_gettext
 from govops.interop.mapping_yaml import read_mapping
 from govops.interop.sdmx.keys import key_parts
 from govops.interop.sdmx.periods import govops_period
@@ -255,16 +255,21 @@ _TextLoader.yaml_implicit_resolvers = {
 }
 
 _MAPPING_HINTS = {
-    "extra_forbidden": "allowed keys: dataflow, series, unmatched, missing, status_codes; a rule takes match or "
-    "key, indicator or indicator_from (+ indicator_codes), area or area_from (+ area_codes), dims, dims_from, "
-    "status_from, unit or unit_from (+ unit_codes), scale, scale_from, period",
-    "missing": "the mapping needs dataflow: and series: with at least one rule; a rule needs indicator:",
-    "literal_error": "unmatched and missing take problem or skip; status_codes values are provisional, final, "
-    "estimated or forecast",
-    "string_pattern_mismatch": "indicator, code list and unit codes are upper-case letters, digits and _ "
-    "(at most 32); codes of a code list may also hold lower-case letters, '.' and '-'",
-    "float_parsing": "write a number, e.g. 0.001",
-    "too_short": "give at least one rule under series:",
+    "extra_forbidden": lazy_gettext(
+        "allowed keys: dataflow, series, unmatched, missing, status_codes; a rule takes match or "
+        "key, indicator or indicator_from (+ indicator_codes), area or area_from (+ area_codes), dims, dims_from, "
+        "status_from, unit or unit_from (+ unit_codes), scale, scale_from, period"
+    ),
+    "missing": lazy_gettext("the mapping needs dataflow: and series: with at least one rule; a rule needs indicator:"),
+    "literal_error": lazy_gettext(
+        "unmatched and missing take problem or skip; status_codes values are provisional, final, estimated or forecast"
+    ),
+    "string_pattern_mismatch": lazy_gettext(
+        "indicator, code list and unit codes are upper-case letters, digits and _ "
+        "(at most 32); codes of a code list may also hold lower-case letters, '.' and '-'"
+    ),
+    "float_parsing": lazy_gettext("write a number, e.g. 0.001"),
+    "too_short": lazy_gettext("give at least one rule under series:"),
 }
 
 
@@ -276,8 +281,8 @@ def load_mapping(text: str, *, where: str = "mapping") -> SdmxMapping:
         where=where,
         loader=_TextLoader,
         hints=_MAPPING_HINTS,
-        shape="the mapping must be a YAML mapping with dataflow: and series:",
-        shape_hint="start from the example in the documentation of govops.interop.sdmx.read",
+        shape=lazy_gettext("the mapping must be a YAML mapping with dataflow: and series:"),
+        shape_hint=lazy_gettext("start from the example in the documentation of govops.interop.sdmx.read"),
     )
 
 
@@ -350,11 +355,11 @@ def read_sdmx(
     elif form == "sdmx-csv":
         message = _read_csv(body, where=where)
     else:
-        raise GovopsError(
-            "this is not an SDMX data message",
-            code="unparseable",
+        raise GovopsError.of(
+            "sdmx.not_sdmx",
+            lazy_gettext("this is not an SDMX data message"),
+            lazy_gettext("send SDMX-ML 2.1 (generic or structure-specific), SDMX-JSON 1.0 or SDMX-CSV 2.0 or 1.0"),
             where=where,
-            hint="send SDMX-ML 2.1 (generic or structure-specific), SDMX-JSON 1.0 or SDMX-CSV 2.0 or 1.0",
         )
     counted = Tally() if tally is None else tally
     return _apply(message, mapping=mapping, where=where, tally=counted, with_places=with_places)
@@ -431,24 +436,32 @@ def _apply(message: _Message, *, mapping: SdmxMapping, where: str, tally: Tally,
 
 
 def _unmatched(series: _Series, obs: _Obs, message: _Message) -> Problem:
-    return Problem(
-        f"series {series.key} matches no rule of the mapping",
+    return Problem.of(
+        "sdmx.unmatched_series",
+        lazy_gettext("series %(series)s matches no rule of the mapping"),
+        lazy_gettext(
+            "add a rule whose match: names codes of %(dimensions)s (or key: %(series)s), or set unmatched: skip to "
+            "leave such series out"
+        ),
         row=obs.position,
         where=f"series {series.key}" + (f", line {obs.line}" if obs.line is not None else ""),
         field="series",
         value=series.key,
-        hint=f"add a rule whose match: names codes of {', '.join(message.dimensions)} (or key: "
-        f"{series.key}), or set unmatched: skip to leave such series out",
+        series=series.key,
+        dimensions=", ".join(message.dimensions),
     )
 
 
 def _check_dataflow(message: _Message, mapping: SdmxMapping, where: str) -> None:
     if message.names and mapping.dataflow not in message.names:
-        raise GovopsError(
-            f"the mapping is for dataflow {mapping.dataflow}, but the message is {message.described_as}",
-            code="dataflow_mismatch",
+        raise GovopsError.of(
+            "dataflow_mismatch",
+            lazy_gettext("the mapping is for dataflow %(dataflow)s, but the message is %(described)s"),
+            lazy_gettext("use the mapping written for this data, or set dataflow: to %(names)s"),
             where=where,
-            hint=f"use the mapping written for this data, or set dataflow: to {' or '.join(sorted(message.names))}",
+            dataflow=mapping.dataflow,
+            described=message.described_as,
+            names=" or ".join(sorted(message.names)),
         )
 
 
@@ -458,49 +471,75 @@ def _compile(number: int, spec: SeriesRule, message: _Message, where: str) -> _R
     if spec.match is not None:
         for dim, codes in spec.match.items():
             if dim not in dims:
-                raise _misfit(
-                    number, f"matches on {dim}, which is not a series dimension of the message", message, where
+                what = lazy_gettext(
+                    "rule %(rule)s of the mapping matches on %(component)s, which is not a series dimension of the "
+                    "message"
                 )
+                raise _misfit(number, what, message, where, component=dim)
             conditions.append((dims.index(dim), frozenset([codes] if isinstance(codes, str) else codes)))
     if spec.key is not None:
         parts = key_parts("".join(spec.key.split()))
         if len(parts) != len(dims):
-            raise _misfit(
-                number,
-                f"has key {spec.key} of {len(parts)} part(s), but the message's series keys have {len(dims)}",
-                message,
-                where,
+            what = lazy_gettext(
+                "rule %(rule)s of the mapping has key %(key)s of %(parts)s part(s), but the message's series keys "
+                "have %(count)s"
             )
+            raise _misfit(number, what, message, where, key=spec.key, parts=len(parts), count=len(dims))
         conditions.extend((i, codes) for i, codes in enumerate(parts) if codes is not None)
     components = set(dims) | message.attributes
-    needed = [("the indicator", spec.indicator_from), ("the area", spec.area_from)] + [
-        (f"dims {k}", s.from_) for k, s in spec.dims_from.items()
-    ]
-    for what, component in needed:
+    takes_dims = lazy_gettext(
+        "rule %(rule)s of the mapping takes dims %(name)s from %(component)s, which the message does not have"
+    )
+    needed = [
+        (
+            lazy_gettext(
+                "rule %(rule)s of the mapping takes the indicator from %(component)s, which the message does not have"
+            ),
+            spec.indicator_from,
+            "",
+        ),
+        (
+            lazy_gettext(
+                "rule %(rule)s of the mapping takes the area from %(component)s, which the message does not have"
+            ),
+            spec.area_from,
+            "",
+        ),
+    ] + [(takes_dims, s.from_, k) for k, s in spec.dims_from.items()]
+    for what, component, name in needed:
         if component is not None and component not in components:
-            raise _misfit(number, f"takes {what} from {component}, which the message does not have", message, where)
+            raise _misfit(number, what, message, where, component=component, name=name)
     return _Rule(number, spec, tuple(conditions))
 
 
-def _misfit(number: int, what: str, message: _Message, where: str) -> GovopsError:
-    attributes = ", ".join(sorted(message.attributes)) or "none"
-    return GovopsError(
-        f"rule {number} of the mapping {what}",
-        code="mapping_mismatch",
+def _misfit(number: int, what: str, message: _Message, where: str, **params: Any) -> GovopsError:
+    """`what` is a msgid naming the rule as %(rule)s."""
+    return GovopsError.of(
+        "mapping_mismatch",
+        what,
+        lazy_gettext("the series dimensions are %(dimensions)s (in key order); the attributes are %(attributes)s"),
         where=where,
-        hint=f"the series dimensions are {'.'.join(message.dimensions) or 'none'} (in key order); "
-        f"the attributes are {attributes}",
+        rule=number,
+        dimensions=".".join(message.dimensions) or "none",
+        attributes=", ".join(sorted(message.attributes)) or "none",
+        **params,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class _Issue:
-    """A problem of one observation before its place is written out (most observations have none)."""
+    """A problem of one observation before its place is written out (most observations have none).
 
+    `message` and `hint` are msgids filled with `params`, as in `Problem.of`.
+    """
+
+    code: str
     message: str
     field: str
     value: object = None
     hint: str | None = None
+    params: Mapping[str, object] | None = None
+    english: str | None = None  # the API's words, when they say more than the catalogue's
 
 
 def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) -> list[dict[str, Any] | Problem]:
@@ -508,26 +547,31 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
     issues: list[_Issue] = []
     value, why = _number(obs.value)
     if why is not None:
-        issues.append(_Issue(why, "value", _shown(obs.value), "SDMX values are numbers like 1.2345 or -3e5"))
+        hint = lazy_gettext("SDMX values are numbers like 1.2345 or -3e5")
+        issues.append(_Issue("sdmx.not_a_number", why, "value", _shown(obs.value), hint, {"shown": _shown(obs.value)}))
     elif value is None:
         if context.mapping.missing == "skip":
             return []
-        hint = "send the value, or set missing: skip in the mapping to leave such observations out"
-        issues.append(_Issue("the observation has no value", "value", _shown(obs.value), hint))
+        hint = lazy_gettext("send the value, or set missing: skip in the mapping to leave such observations out")
+        issues.append(_Issue("sdmx.no_value", lazy_gettext("the observation has no value"), "value", None, hint))
     period = _period(obs, rule, context, issues)
     codes, attrs = series.codes, obs.attrs
     unread = [name for name in _attributes_read(rule) if attrs.get(name) == _UNREAD]
     for name in unread:
-        hint = f"take {name} out of the mapping's rule {context.rule_numbers[id(rule)]}, or ask the provider for "
-        hint += "SDMX-ML 2.1, SDMX-JSON or SDMX-CSV"
-        message = f"{name} is an SDMX-ML 3.0 attribute with several values, which govops cannot read yet"
-        issues.append(_Issue(message, name, None, hint))
+        hint = lazy_gettext(
+            "take %(name)s out of the mapping's rule %(rule)s, or ask the provider for SDMX-ML 2.1, SDMX-JSON or "
+            "SDMX-CSV"
+        )
+        message = lazy_gettext("%(name)s is an SDMX-ML 3.0 attribute with several values, which govops cannot read yet")
+        params = {"name": name, "rule": context.rule_numbers[id(rule)]}
+        issues.append(_Issue("sdmx.multi_valued_attribute", message, name, None, hint, params))
     if unread:
         attrs = {k: v for k, v in attrs.items() if v != _UNREAD}
     indicator = rule.indicator
     if rule.indicator_from is not None:
         raw = codes.get(rule.indicator_from) or attrs.get(rule.indicator_from)
         indicator = _code(raw, rule.indicator_from, rule.indicator_codes, "indicator", "indicator_codes", issues)
+        # "indicator_codes" and the like are the mapping's own keys: they read the same in every language.
     area = rule.area
     if rule.area_from is not None:
         raw = codes.get(rule.area_from) or attrs.get(rule.area_from)
@@ -542,8 +586,10 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
     if rule.status_from is not None and (raw := codes.get(rule.status_from) or attrs.get(rule.status_from)):
         status = context.statuses.get(raw)
         if status is None:
-            hint = f"add it to status_codes in the mapping, e.g. status_codes: {{{raw}: final}}"
-            issues.append(_Issue(f"{rule.status_from} {raw!r} has no govops status", "status", raw, hint))
+            message = lazy_gettext("%(component)s %(raw)r has no govops status")
+            hint = lazy_gettext("add it to status_codes in the mapping, e.g. status_codes: {%(raw)s: final}")
+            params = {"component": rule.status_from, "raw": raw}
+            issues.append(_Issue("sdmx.unknown_status", message, "status", raw, hint, params))
     unit = rule.unit
     if rule.unit_from is not None and (raw := codes.get(rule.unit_from) or attrs.get(rule.unit_from)):
         unit = _code(raw, rule.unit_from, rule.unit_codes, "unit", "unit_codes", issues)
@@ -552,8 +598,10 @@ def _translate(obs: _Obs, series: _Series, rule: SeriesRule, context: _Context) 
         if re.fullmatch(r"-?\d{1,2}", raw.strip()):
             factor *= 10.0 ** int(raw)
         else:
-            hint = f"{rule.scale_from} must be a whole number like 3 (thousands) or 6 (millions)"
-            issues.append(_Issue(f"{rule.scale_from} {raw!r} is not a power of ten", "scale", raw, hint))
+            message = lazy_gettext("%(component)s %(raw)r is not a power of ten")
+            hint = lazy_gettext("%(component)s must be a whole number like 3 (thousands) or 6 (millions)")
+            params = {"component": rule.scale_from, "raw": raw}
+            issues.append(_Issue("sdmx.bad_scale", message, "scale", raw, hint, params))
     if issues or value is None or period is None or area is None or indicator is None:
         return [_problem(obs, series, issue) for issue in issues]
     row: dict[str, Any] = {
@@ -585,21 +633,26 @@ def _attributes_read(rule: SeriesRule) -> list[str]:
 
 
 def _problem(obs: _Obs, series: _Series, issue: _Issue) -> Problem:
-    return Problem(
+    problem = Problem.of(
+        issue.code,
         issue.message,
+        issue.hint,
         row=obs.position,
         where=_place(obs, series),
         field=issue.field,
         value=issue.value,
-        hint=issue.hint,
+        **(issue.params or {}),
     )
+    return problem if issue.english is None else replace(problem, message=issue.english)
 
 
 def _period(obs: _Obs, rule: SeriesRule, context: _Context, issues: list[_Issue]) -> str | None:
     if obs.period is None:
         if rule.period is None:
-            hint = "give the period of such observations in the rule, e.g. period: 2018"
-            issues.append(_Issue("the observation has no time period", "period", None, hint))
+            hint = lazy_gettext("give the period of such observations in the rule, e.g. period: 2018")
+            issues.append(
+                _Issue("sdmx.no_period", lazy_gettext("the observation has no time period"), "period", None, hint)
+            )
         return rule.period
     converted = context.periods.get(obs.period)
     if converted is None:
@@ -609,7 +662,19 @@ def _period(obs: _Obs, rule: SeriesRule, context: _Context, issues: list[_Issue]
             converted = exc
         context.periods[obs.period] = converted
     if isinstance(converted, PeriodError):
-        issues.append(_Issue(converted.message, "period", obs.period, converted.hint))
+        # The API keeps the period reader's full reason; the catalogue names the period, the hint lists the forms read.
+        message = lazy_gettext("SDMX period %(period)r has no govops period")
+        issues.append(
+            _Issue(
+                "invalid_period",
+                message,
+                "period",
+                obs.period,
+                converted.hint,
+                {"period": obs.period},
+                english=converted.message,
+            )
+        )
         return None
     return converted
 
@@ -618,15 +683,18 @@ def _code(
     raw: str | None, source: str, table: Mapping[str, str] | None, field: str, table_name: str, issues: list[_Issue]
 ) -> str | None:
     if not raw:
-        hint = f"check that {source} is given for every series"
-        issues.append(_Issue(f"the observation has no {source}", field, None, hint))
+        hint = lazy_gettext("check that %(component)s is given for every series")
+        message = lazy_gettext("the observation has no %(component)s")
+        issues.append(_Issue("sdmx.no_code", message, field, None, hint, {"component": source}))
         return None
     if table is None:
         return raw
     code = table.get(raw)
     if code is None:
-        hint = f"add {raw}: <govops code> to {table_name} in the mapping"
-        issues.append(_Issue(f"{source} {raw!r} is not in {table_name}", field, raw, hint))
+        hint = lazy_gettext("add %(raw)s: <govops code> to %(table)s in the mapping")
+        message = lazy_gettext("%(component)s %(raw)r is not in %(table)s")
+        params = {"component": source, "raw": raw, "table": table_name}
+        issues.append(_Issue("sdmx.unmapped_code", message, field, raw, hint, params))
     return code
 
 
@@ -634,7 +702,7 @@ _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _number(raw: object) -> tuple[float | None, str | None]:
-    """The value as a float (None when missing), or why it is not a number."""
+    """The value as a float (None when missing), or why it is not a number (a msgid naming it as %(shown)s)."""
     if type(raw) is float or type(raw) is int:  # not bool, whose JSON true is no number
         value = float(raw)
     elif isinstance(raw, str):
@@ -642,16 +710,16 @@ def _number(raw: object) -> tuple[float | None, str | None]:
         if text == "" or text.lower() == "nan":
             return None, None
         if not _DECIMAL.fullmatch(text):
-            return None, f"the value {_shown(raw)!r} is not a number"
+            return None, lazy_gettext("the value %(shown)r is not a number")
         value = float(text)
     elif raw is None:
         return None, None
     else:
-        return None, f"the value {_shown(raw)} is not a number"
+        return None, lazy_gettext("the value %(shown)s is not a number")
     if math.isnan(value):
         return None, None
     if math.isinf(value):
-        return None, f"the value {_shown(raw)} is too large"
+        return None, lazy_gettext("the value %(shown)s is too large")
     return value, None
 
 
@@ -691,22 +759,31 @@ def _parse_xml(body: bytes, where: str) -> etree._Element:
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError as exc:
         line = f", line {exc.lineno}" if exc.lineno else ""
-        raise GovopsError(
-            f"not well-formed XML: {exc.msg}",
-            code="unparseable",
+        # The parser's reason is English: kept for the API; the catalogue's words say what it means.
+        error = GovopsError.of(
+            "unparseable",
+            lazy_gettext("not well-formed XML: the file is cut short or was changed after it was written"),
+            lazy_gettext("send the message as the provider wrote it, whole and unchanged"),
             where=f"{where}{line}",
-            hint="send the message as the provider wrote it, whole and unchanged",
-        ) from None
+        )
+        error.message = f"not well-formed XML: {exc.msg}"
+        raise error from None
     except ValueError as exc:  # e.g. an encoding declaration lxml does not know
-        raise GovopsError(f"cannot read the XML: {exc}", code="unparseable", where=where) from None
+        raise GovopsError.of(
+            "sdmx.unreadable",
+            lazy_gettext("cannot read the XML: %(reason)s"),
+            lazy_gettext("send the message as the provider wrote it, whole and unchanged"),
+            where=where,
+            reason=str(exc),
+        ) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         # SDMX-ML never uses a DTD; refusing one rules out entity expansion and external files.
-        raise GovopsError(
-            "the XML has a DOCTYPE, which SDMX-ML never uses",
-            code="unparseable",
+        raise GovopsError.of(
+            "sdmx.doctype",
+            lazy_gettext("the XML has a DOCTYPE, which SDMX-ML never uses"),
+            lazy_gettext("send the SDMX-ML message without a DOCTYPE"),
             where=where,
-            hint="send the SDMX-ML message without a DOCTYPE",
         )
     return root
 
@@ -747,26 +824,28 @@ def _read_ml(body: bytes, *, structures: Sequence[bytes], where: str) -> _Messag
     root = _parse_xml(body, where)
     kind = _localname(root)
     if kind == "Structure":
-        raise GovopsError(
-            "this is an SDMX structure message, not a data message",
-            code="unparseable",
+        raise GovopsError.of(
+            "sdmx.structure_message",
+            lazy_gettext("this is an SDMX structure message, not a data message"),
+            lazy_gettext("send the data message, and this structure message beside it"),
             where=where,
-            hint="send the data message, and this structure message beside it",
         )
     if kind == "Error":
         said = " ".join("".join(root.itertext()).split())[:300]
-        raise GovopsError(
-            f"the provider sent an SDMX error message instead of data: {said}",
-            code="unparseable",
+        raise GovopsError.of(
+            "sdmx.error_message",
+            lazy_gettext("the provider sent an SDMX error message instead of data: %(said)s"),
+            lazy_gettext("ask the provider again for the data"),
             where=where,
-            hint="ask the provider again for the data",
+            said=said,
         )
     if kind not in _DATA_ROOTS:
-        raise GovopsError(
-            f"<{kind}> is not an SDMX-ML data message",
-            code="unparseable",
+        raise GovopsError.of(
+            "sdmx.not_data_message",
+            lazy_gettext("<%(root)s> is not an SDMX-ML data message"),
+            lazy_gettext("send GenericData, GenericTimeSeriesData or StructureSpecificData"),
             where=where,
-            hint="send GenericData, GenericTimeSeriesData or StructureSpecificData",
+            root=kind,
         )
     ref = _header_ref(root)
     dsds, flows = _read_structures(structures, where)
@@ -781,12 +860,14 @@ def _read_ml(body: bytes, *, structures: Sequence[bytes], where: str) -> _Messag
             raise TypeError(type(msg).__name__)
         return _ml_message(msg, ref, dsd, flows)
     except Exception as exc:  # sdmx1 raises anything from KeyError to AssertionError on odd messages
-        against = f" against structure {dsd.id}" if dsd is not None else ""
-        raise GovopsError(
-            f"the SDMX-ML message cannot be read{against}: {_reason(exc)}",
-            code="unparseable",
-            where=where,
-            hint="check that the message is complete and that the structure given is the one it refers to",
+        hint = lazy_gettext("check that the message is complete and that the structure given is the one it refers to")
+        if dsd is None:
+            message = lazy_gettext("the SDMX-ML message cannot be read: %(reason)s")
+        else:
+            message = lazy_gettext("the SDMX-ML message cannot be read against structure %(structure)s: %(reason)s")
+        structure = None if dsd is None else dsd.id
+        raise GovopsError.of(
+            "sdmx.unreadable", message, hint, where=where, structure=structure, reason=_reason(exc)
         ) from None
 
 
@@ -810,23 +891,33 @@ def _read_structures(structures: Sequence[bytes], where: str) -> tuple[list[_DSD
         place = f"{where}, structure {n}"
         root = _parse_xml(body, place)
         if _localname(root) != "Structure":
-            raise GovopsError(
-                f"structure {n} is not an SDMX-ML structure message (its root is <{_localname(root)}>)",
-                code="unparseable",
+            raise GovopsError.of(
+                "sdmx.not_structure",
+                lazy_gettext("structure %(n)s is not an SDMX-ML structure message (its root is <%(root)s>)"),
+                lazy_gettext("give the structure message that defines the message's DSD"),
                 where=place,
-                hint="give the structure message that defines the message's DSD",
+                n=n,
+                root=_localname(root),
             )
         try:
             msg = _sdmx1().read_sdmx(io.BytesIO(body), format="XML")
         except Exception as exc:  # see _read_ml
-            raise GovopsError(
-                f"structure {n} cannot be read: {_reason(exc)}",
-                code="unparseable",
+            raise GovopsError.of(
+                "sdmx.structure_unreadable",
+                lazy_gettext("structure %(n)s cannot be read: %(reason)s"),
+                lazy_gettext("give the structure message as the provider wrote it"),
                 where=place,
-                hint="give the structure message as the provider wrote it",
+                n=n,
+                reason=_reason(exc),
             ) from None
         if not isinstance(msg, StructureMessage):
-            raise GovopsError(f"structure {n} is not a structure message", code="unparseable", where=place)
+            raise GovopsError.of(
+                "sdmx.not_structure",
+                lazy_gettext("structure %(n)s is not a structure message"),
+                lazy_gettext("give the structure message that defines the message's DSD"),
+                where=place,
+                n=n,
+            )
         dsds.extend(msg.structure.values())
         flows.extend(msg.dataflow.values())
     return dsds, flows
@@ -859,19 +950,31 @@ def _pick_dsd(ref: _Ref | None, dsds: list[_DSD], flows: list[common.BaseDataflo
 
 
 def _no_structure(ref: _Ref | None, dsds: list[_DSD], kind: str, where: str) -> GovopsError:
-    named = "a structure it does not name" if ref is None else f"{ref.cls} {ref}"
     given = ", ".join(f"{_agency(d) or '?'}:{d.id}({d.version or '?'})" for d in dsds)
-    if given:
-        message = f"the message refers to {named}, but the structures given define {given}"
+    if given and ref is None:
+        message = lazy_gettext(
+            "the message refers to a structure it does not name, but the structures given define %(given)s"
+        )
+    elif given:
+        message = lazy_gettext("the message refers to %(named)s, but the structures given define %(given)s")
+    elif ref is None:
+        message = lazy_gettext(
+            "this %(kind)s message needs its data structure definition (a structure it does not name) to be read"
+        )
     else:
-        message = f"this {kind} message needs its data structure definition ({named}) to be read"
-    return GovopsError(
+        message = lazy_gettext("this %(kind)s message needs its data structure definition (%(named)s) to be read")
+    return GovopsError.of(
+        "structure_missing",
         message,
-        code="structure_missing",
+        lazy_gettext(
+            "give the SDMX-ML structure message that defines it beside the data message (the provider serves it "
+            "at .../datastructure/AGENCY/ID/VERSION); a structure-specific message does not say which of its XML "
+            "attributes are dimensions"
+        ),
         where=where,
-        hint="give the SDMX-ML structure message that defines it beside the data message (the provider serves it "
-        "at .../datastructure/AGENCY/ID/VERSION); a structure-specific message does not say which of its XML "
-        "attributes are dimensions",
+        named=None if ref is None else f"{ref.cls} {ref}",
+        given=given,
+        kind=kind,
     )
 
 
@@ -955,13 +1058,16 @@ def _observation(
     series = tuple(map(codes.get, dims))
     if None in series or "" in series:
         lacking = [d for d in dims if not codes.get(d)]
-        return Problem(
-            f"observation {position} has no code for {', '.join(lacking)}",
+        return Problem.of(
+            "sdmx.no_series_code",
+            lazy_gettext("observation %(n)s has no code for %(dimensions)s"),
+            lazy_gettext("every observation needs a code for each dimension of its series key"),
             row=position,
             where=f"observation {position}" + (f", line {line}" if line is not None else ""),
             field="series",
             value=".".join(code or "" for code in series),
-            hint="every observation needs a code for each dimension of its series key",
+            n=position,
+            dimensions=", ".join(lacking),
         )
     return _Obs(position, series, period, value, attrs, line)  # type: ignore[arg-type]  # no None left
 
@@ -1042,30 +1148,42 @@ def _read_json(body: bytes, *, where: str) -> _Message:
         doc = json.loads(body)
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32
         place = f"{where}, line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else where
-        reason = (
-            exc.msg
-            if isinstance(exc, json.JSONDecodeError)
-            else "a number has more than 4,300 digits"
-            if "integer string conversion" in str(exc)
-            else "the text is not UTF-8"
-        )
-        raise GovopsError(
-            f"not valid JSON: {reason}",
-            code="unparseable",
-            where=place,
-            hint="send the SDMX-JSON message as the provider wrote it, whole and unchanged",
-        ) from None
+        hint = lazy_gettext("send the SDMX-JSON message as the provider wrote it, whole and unchanged")
+        if isinstance(exc, json.JSONDecodeError):
+            # The parser's reason is English: kept for the API; the catalogue's words say what it means.
+            error = GovopsError.of(
+                "unparseable",
+                lazy_gettext("not valid JSON: the file is cut short or was changed after it was written"),
+                hint,
+                where=place,
+            )
+            error.message = f"not valid JSON: {exc.msg}"
+            raise error from None
+        if "integer string conversion" in str(exc):
+            message = lazy_gettext("not valid JSON: a number has more than 4,300 digits")
+        else:
+            message = lazy_gettext("not valid JSON: the text is not UTF-8")
+        raise GovopsError.of("unparseable", message, hint, where=place) from None
     except RecursionError:
-        raise GovopsError("the JSON is nested too deeply to read", code="unparseable", where=where) from None
+        raise GovopsError.of(
+            "unparseable",
+            lazy_gettext("the JSON is nested too deeply to read"),
+            lazy_gettext("send the SDMX-JSON message as the provider wrote it, whole and unchanged"),
+            where=where,
+        ) from None
     try:
         return _json_message(doc)
     except _Shape as exc:
-        raise GovopsError(
-            f"not an SDMX-JSON 1.0 data message: {exc.path} {exc.message}",
-            code="unparseable",
+        # The part's fault is told in English (the format's own terms); the catalogue names the part.
+        error = GovopsError.of(
+            "sdmx.json_shape",
+            lazy_gettext("not an SDMX-JSON 1.0 data message: %(path)s is not what the format says"),
+            lazy_gettext("send an SDMX-JSON 1.0 data message (header, structure, dataSets)"),
             where=where,
-            hint="send an SDMX-JSON 1.0 data message (header, structure, dataSets)",
-        ) from None
+            path=exc.path,
+        )
+        error.message = f"not an SDMX-JSON 1.0 data message: {exc.path} {exc.message}"
+        raise error from None
 
 
 class _JsonLevel:
@@ -1220,22 +1338,28 @@ def _read_csv(body: bytes, *, where: str) -> _Message:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise GovopsError(
-            f"not UTF-8 text (byte {exc.start})", code="unparseable", where=where, hint="SDMX-CSV is UTF-8 text"
+        raise GovopsError.of(
+            "sdmx.not_utf8",
+            lazy_gettext("not UTF-8 text (byte %(byte)s)"),
+            lazy_gettext("SDMX-CSV is UTF-8 text"),
+            where=where,
+            byte=exc.start,
         ) from None
     first = text.split("\n", 1)[0]
     delimiter = next((c for c in ",;\t" if c in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    with csv_read_errors(reader, where, hint="check the quotes on that line"):
+    with csv_read_errors(reader, where, hint=lazy_gettext("check the quotes on that line")):
         header = next(reader)
         columns, labelled = _csv_columns(header, where)
         observations, flows = _csv_observations(reader, columns, labelled, where)
     if len(flows) > 1:
-        raise GovopsError(
-            f"the file holds {len(flows)} dataflows ({', '.join(sorted(flows))})",
-            code="dataflow_mismatch",
+        raise GovopsError.of(
+            "dataflow_mismatch",
+            lazy_gettext("the file holds %(count)s dataflows (%(flows)s)"),
+            lazy_gettext("send one dataflow per file"),
             where=where,
-            hint="send one dataflow per file",
+            count=len(flows),
+            flows=", ".join(sorted(flows)),
         )
     names = {_flow_id(f) for f in flows}
     described = f"dataflow {', '.join(sorted(flows))}" if flows else "data naming no dataflow"
@@ -1256,7 +1380,7 @@ class _CsvColumns:
     attribute_at: tuple[int, ...]
 
 
-_CSV_HEADER_HINT = (
+_CSV_HEADER_HINT = lazy_gettext(
     "the header is STRUCTURE,STRUCTURE_ID[,ACTION],<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes> (SDMX-CSV 2.0) "
     "or DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes> (SDMX-CSV 1.0)"
 )
@@ -1277,29 +1401,33 @@ def _csv_columns(header: list[str], where: str) -> tuple[_CsvColumns, bool]:
     elif ids[:2] == ["STRUCTURE", "STRUCTURE_ID"]:
         if "STRUCTURE_NAME" in ids or "SERIES_KEY" in ids or "OBS_KEY" in ids:
             extra = next(i for i in ("STRUCTURE_NAME", "SERIES_KEY", "OBS_KEY") if i in ids)
-            raise GovopsError(
-                f"the SDMX-CSV 2.0 column {extra} is not read",
-                code="unparseable",
+            raise GovopsError.of(
+                "sdmx.csv_column",
+                lazy_gettext("the SDMX-CSV 2.0 column %(column)s is not read"),
+                lazy_gettext("ask the provider for labels=id or labels=both and keys=none (the defaults)"),
                 where=place,
-                hint="ask the provider for labels=id or labels=both and keys=none (the defaults)",
+                column=extra,
             )
         lead = ("STRUCTURE", "STRUCTURE_ID", "ACTION") if ids[2:3] == ["ACTION"] else ("STRUCTURE", "STRUCTURE_ID")
     else:
-        raise GovopsError(
-            "an SDMX-CSV file starts with the columns STRUCTURE,STRUCTURE_ID (2.0) or DATAFLOW (1.0)",
-            code="unparseable",
+        raise GovopsError.of(
+            "sdmx.csv_header",
+            lazy_gettext("an SDMX-CSV file starts with the columns STRUCTURE,STRUCTURE_ID (2.0) or DATAFLOW (1.0)"),
+            _CSV_HEADER_HINT,
             where=place,
-            hint=_CSV_HEADER_HINT,
         )
     if "OBS_VALUE" not in ids:
-        raise GovopsError("the header has no OBS_VALUE column", code="unparseable", where=place, hint=_CSV_HEADER_HINT)
+        raise GovopsError.of(
+            "sdmx.csv_header", lazy_gettext("the header has no OBS_VALUE column"), _CSV_HEADER_HINT, where=place
+        )
     repeated = sorted({i for i in ids if ids.count(i) > 1 or not i})
     if repeated:
-        raise GovopsError(
-            f"the header repeats or leaves empty the column(s) {', '.join(repeated) or '(empty)'}",
-            code="unparseable",
+        raise GovopsError.of(
+            "sdmx.csv_header",
+            lazy_gettext("the header repeats or leaves empty the column(s) %(columns)s"),
+            lazy_gettext("give every column one distinct name"),
             where=place,
-            hint="give every column one distinct name",
+            columns=", ".join(repeated) or "(empty)",
         )
     value_at = ids.index("OBS_VALUE")
     # Without the DSD, the columns before OBS_VALUE are taken as dimensions and those after it as
@@ -1333,11 +1461,14 @@ def _csv_observations(
         line = getattr(reader, "line_num", line_of)
         if len(cells) != width:
             observations.append(
-                Problem(
-                    f"{len(cells)} cells where the header has {width}",
+                Problem.of(
+                    "sdmx.csv_cells",
+                    lazy_gettext("%(cells)s cells where the header has %(width)s"),
+                    lazy_gettext("check for a stray delimiter or a missing cell; quote text that holds the delimiter"),
                     row=position,
                     where=f"line {line}",
-                    hint="check for a stray delimiter or a missing cell; quote text that holds the delimiter",
+                    cells=len(cells),
+                    width=width,
                 )
             )
             continue
@@ -1349,13 +1480,14 @@ def _csv_observations(
         flows.add(cell(0 if lead == 1 else 1))  # DATAFLOW (1.0) or STRUCTURE_ID (2.0)
         if lead == 3 and cell(2).upper() == "D":
             observations.append(
-                Problem(
-                    "ACTION D (delete) is not taken: govops keeps every value it was sent",
+                Problem.of(
+                    "sdmx.csv_delete",
+                    lazy_gettext("ACTION D (delete) is not taken: govops keeps every value it was sent"),
+                    lazy_gettext("send a corrected value instead (ACTION I, A or R), or leave the line out"),
                     row=position,
                     where=f"line {line}",
                     field="ACTION",
                     value=cells[2].strip(),
-                    hint="send a corrected value instead (ACTION I, A or R), or leave the line out",
                 )
             )
             continue
