@@ -136,7 +136,8 @@ def shared_file(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding a store made by `govops demo` (once per test process; the browser tests copy it)."""
+    """A folder holding a store made by `govops demo` (once per test process; the browser tests copy it), and what
+    the command printed, in `demo.out`."""
     folder = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
     env["GOVOPS_DATABASE_URL"] = f"sqlite:///{folder / 'govops.db'}"
@@ -151,4 +152,5 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert demo.returncode == 0, demo.stderr
     assert "viewer" in demo.stdout and "govops-demo" in demo.stdout
+    (folder / "demo.out").write_text(demo.stdout, encoding="utf-8")
     return folder

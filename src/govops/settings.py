@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     session_purge_minutes: float = Field(
         default=60.0, gt=0, description="Minutes between purges of expired sign-in sessions and old sign-in failures."
     )
+    reporting_follow_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between the worker's looks at newly arrived data to recompute the reports it touches.",
+    )
     page_cache_minutes: float = Field(
         default=10.0, gt=0, description="Minutes between refreshes of the overview's and province pages' charts."
     )

@@ -68,6 +68,8 @@ def test_a_late_submission_turns_late_within_a_minute_and_reminders_go_out_once(
         "GOVOPS_SMTP_HOST": "127.0.0.1",
         "GOVOPS_SMTP_PORT": str(smtp.port),
         "GOVOPS_JOBS_POLL_SECONDS": "1",
+        # The data followed every 2 s rather than every 30: the status still has to turn within the minute.
+        "GOVOPS_REPORTING_FOLLOW_SECONDS": "2",
         "GOVOPS_PAGE_WARMER": "false",
     }
     try:

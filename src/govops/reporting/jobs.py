@@ -15,9 +15,6 @@ from govops.jobs.schedule import At, Daily, Every
 from govops.reporting import service
 from govops.settings import Settings
 
-FOLLOW_MINUTES = 0.5
-
-
 def follow_changes(context: JobContext) -> str:
     with transaction(context.engine) as session:
         read = service.follow_changes(session=session)
@@ -43,7 +40,7 @@ def jobs(settings: Settings) -> list[Job]:
     return [
         Job(
             name="reporting.follow-changes",
-            schedule=Every(FOLLOW_MINUTES),
+            schedule=Every(settings.reporting_follow_seconds / 60),
             run=follow_changes,
             summary=lazy_gettext("Recompute the compliance of the reports that newly arrived data touches."),
         ),
