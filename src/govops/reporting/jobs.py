@@ -15,6 +15,7 @@ from govops.jobs.schedule import At, Daily, Every
 from govops.reporting import service
 from govops.settings import Settings
 
+
 def follow_changes(context: JobContext) -> str:
     with transaction(context.engine) as session:
         read = service.follow_changes(session=session)
