@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govops.audit.models import AuditEntry
 from govops.auth.service import create_user
 from govops.tasks import service
 from govops.tasks.models import Directive, Task
@@ -86,6 +87,9 @@ def test_an_officer_reports_on_their_own_task_and_not_on_others(
     assert sent.status_code == 303, sent.text
     after = web.get(f"/tasks/{task.id}")
     assert "60%" in after.text and "Đã gửi lấy ý kiến" in after.text
+    # Audited as the API's report is, naming the person.
+    audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "task.progress")).all()
+    assert [(a.target, a.actor) for a in audited] == [(str(task.id), "btc.officer")]
     other = sign_in("bct.officer", "MOIT", "data_officer")
     page = other.get(f"/tasks/{task.id}")
     assert 'data-testid="report-form"' not in page.text
@@ -135,5 +139,14 @@ def test_a_directive_is_entered_from_its_text_and_its_tasks_confirmed(
     assert stored is not None
     tasks = session.scalars(select(Task).where(Task.directive_id == stored.id)).all()
     assert [(t.lead.code, t.deadline) for t in tasks] == [("MOF", date(2099, 6, 30))]
+    audited = session.execute(
+        select(AuditEntry.action, AuditEntry.target).where(AuditEntry.actor == "vpcp.analyst").order_by(AuditEntry.id)
+    ).all()
+    assert [tuple(a) for a in audited if a[0] != "auth.sign_in"] == [
+        ("directive.created", "77/NQ-CP-T"),
+        ("task.created", str(tasks[0].id)),
+    ]
     page = web.get(confirmed.headers["location"])
     assert "77/NQ-CP-T" in page.text and 'data-testid="directive-tasks"' in page.text
+    missing = web.get("/directives/999999")
+    assert missing.status_code == 404 and "không có văn bản chỉ đạo 999999" in missing.text

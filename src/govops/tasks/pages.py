@@ -14,11 +14,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User
-from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.errors import GovopsError, lazy_gettext
 from govops.tasks import service
 from govops.tasks.models import HEALTHS, Directive
 from govops.tasks.schemas import DirectiveIn, ProgressIn, TaskIn
 from govops.tasks.status import STATUSES
+from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.signin import SignedInUser, verify_csrf
 from govops.web.templating import render
@@ -222,6 +223,8 @@ def report(
             health=health or None,
         )
         service.report_progress(session=session, task_id=task_id, data=data, who=_caller(user), channel="console")
+        # The console's writes are audited as the API's are, under the same actions.
+        record_request(session=session, request=request, action="task.progress", target=str(task_id))
     except GovopsError as exc:
         return _refused(request, session, task_id, user, exc)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
@@ -238,6 +241,7 @@ def ask_extension(
 ) -> HTMLResponse | RedirectResponse:
     try:
         service.request_extension(session=session, task_id=task_id, deadline=deadline, reason=reason, who=_caller(user))
+        record_request(session=session, request=request, action="task.extension.requested", target=str(task_id))
     except GovopsError as exc:
         return _refused(request, session, task_id, user, exc)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
@@ -254,7 +258,7 @@ def decide(
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> HTMLResponse | RedirectResponse:
     try:
-        service.decide_extension(
+        ext = service.decide_extension(
             session=session,
             task_id=task_id,
             extension_id=extension_id,
@@ -262,6 +266,7 @@ def decide(
             note=note,
             who=_caller(user),
         )
+        record_request(session=session, request=request, action=f"task.extension.{ext.state}", target=str(task_id))
     except GovopsError as exc:
         return _refused(request, session, task_id, user, exc)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
@@ -315,11 +320,12 @@ async def enter_directive(
             ),
             who=who,
         )
+        record_request(session=session, request=request, action="directive.created", target=directive.number)
         for i, proposal in enumerate(proposals):
             if form.get(f"take_{i}") != "1":
                 continue
             recurrence = form.get(f"recurrence_{i}", proposal.recurrence)
-            service.create_task(
+            task = service.create_task(
                 session=session,
                 data=TaskIn(
                     directive=directive.number,
@@ -331,6 +337,7 @@ async def enter_directive(
                 ),
                 who=who,
             )
+            record_request(session=session, request=request, action="task.created", target=str(task.id))
     except GovopsError as exc:
         session.rollback()
         problems = exc.problems or [exc]
@@ -347,7 +354,13 @@ async def enter_directive(
 def directive_page(request: Request, session: SessionDep, user: SignedInUser, directive_id: int) -> HTMLResponse:
     found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
     if found is None:
-        raise NotFound(f"no directive {directive_id}")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no directive %(id)s"),
+            lazy_gettext("choose one from the list of directives"),
+            status=404,
+            id=directive_id,
+        )
     tasks = service.list_tasks(session=session, where=service.TaskFilter(directive=found.number), limit=500)
     return _page(
         request,
