@@ -150,3 +150,18 @@ def test_a_directive_is_entered_from_its_text_and_its_tasks_confirmed(
     assert "77/NQ-CP-T" in page.text and 'data-testid="directive-tasks"' in page.text
     missing = web.get("/directives/999999")
     assert missing.status_code == 404 and "không có văn bản chỉ đạo 999999" in missing.text
+
+
+def test_a_directive_form_with_a_field_left_empty_names_it_in_vietnamese_and_stores_nothing(
+    session: Session, sign_in: Callable[[str, str, str], TestClient]
+) -> None:
+    web = sign_in("vpcp.analyst", "GO", "analyst")
+    form = web.get("/directives/new")
+    refused = web.post(
+        "/directives/new",
+        data={"csrf_token": csrf(form.text), "kind": "resolution", "number": "", "signed_on": date.today().isoformat(),
+              "signer": "Thủ tướng", "title": "Nghị quyết thử", "text": TEXT, "action": "confirm"},  # fmt: skip
+    )
+    assert refused.status_code == 422
+    assert "trường number chưa hợp lệ" in refused.text and "not accepted" not in refused.text
+    assert session.scalar(select(Directive).where(Directive.title == "Nghị quyết thử")) is None

@@ -343,7 +343,16 @@ async def enter_directive(
         problems = exc.problems or [exc]
     except ValidationError as exc:
         session.rollback()
-        problems = [GovopsError(f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]
+        # pydantic's own wording is English: the page names the field in a sentence of the catalogue instead.
+        problems = [
+            GovopsError.of(
+                "invalid",
+                lazy_gettext("the field %(field)s is not accepted as written"),
+                lazy_gettext("correct it and confirm again"),
+                field=".".join(map(str, e["loc"])),
+            )
+            for e in exc.errors()
+        ]
     if problems:
         context = {"form": form, "proposals": proposals, "problems": problems}
         return _page(request, "tasks/new_directive.html", context, status_code=422)
