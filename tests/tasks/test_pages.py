@@ -159,8 +159,16 @@ def test_a_directive_form_with_a_field_left_empty_names_it_in_vietnamese_and_sto
     form = web.get("/directives/new")
     refused = web.post(
         "/directives/new",
-        data={"csrf_token": csrf(form.text), "kind": "resolution", "number": "", "signed_on": date.today().isoformat(),
-              "signer": "Thủ tướng", "title": "Nghị quyết thử", "text": TEXT, "action": "confirm"},  # fmt: skip
+        data={
+            "csrf_token": csrf(form.text),
+            "kind": "resolution",
+            "number": "",
+            "signed_on": date.today().isoformat(),
+            "signer": "Thủ tướng",
+            "title": "Nghị quyết thử",
+            "text": TEXT,
+            "action": "confirm",
+        },
     )
     assert refused.status_code == 422
     assert "trường number chưa hợp lệ" in refused.text and "not accepted" not in refused.text
