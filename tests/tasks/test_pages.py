@@ -150,6 +150,10 @@ def test_a_directive_is_entered_from_its_text_and_its_tasks_confirmed(
     assert "77/NQ-CP-T" in page.text and 'data-testid="directive-tasks"' in page.text
     missing = web.get("/directives/999999")
     assert missing.status_code == 404 and "không có văn bản chỉ đạo 999999" in missing.text
+    no_task = web.get("/tasks/999999")
+    assert no_task.status_code == 404 and "không có nhiệm vụ 999999" in no_task.text
+    bad_filter = web.get("/tasks", params={"status": "lost"})
+    assert "không có trạng thái lost" in bad_filter.text and "unknown status" not in bad_filter.text
 
 
 def test_a_directive_form_with_a_field_left_empty_names_it_in_vietnamese_and_stores_nothing(

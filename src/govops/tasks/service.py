@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User
 from govops.catalog.models import Agency, Area, Indicator
 from govops.db.base import utcnow
-from govops.errors import GovopsError, NotFound, Problem, Rejected, lazy_gettext
+from govops.errors import GovopsError, Problem, Rejected, lazy_gettext
 from govops.events.service import ReadRule, emit
 from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
@@ -150,7 +150,13 @@ def create_directive(*, session: Session, data: DirectiveIn, who: Caller, demo: 
 def get_directive(*, session: Session, number: str) -> Directive:
     found = session.scalar(select(Directive).where(Directive.number == number.strip()))
     if found is None:
-        raise NotFound(f"no directive numbered {number}", hint="list the directives with GET /api/v1/directives")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no directive numbered %(number)s"),
+            lazy_gettext("choose one from the list of directives"),
+            status=404,
+            number=number,
+        )
     return found
 
 
@@ -331,7 +337,13 @@ def _store_task(session: Session, data: TaskIn, *, who: Caller, today: date, dem
 def get_task(*, session: Session, task_id: int) -> Task:
     found = session.get(Task, task_id) if 0 < task_id < 2**31 else None
     if found is None:
-        raise NotFound(f"no task {task_id}", hint="list the tasks with GET /api/v1/tasks")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no task %(id)s"),
+            lazy_gettext("choose one from the list of tasks"),
+            status=404,
+            id=task_id,
+        )
     return found
 
 
@@ -409,10 +421,13 @@ def _filtered(session: Session, stmt: Select[Any], where: TaskFilter, today: dat
         stmt = stmt.where(Task.closed_on.is_(None), due >= today, due <= today + timedelta(days=st.DUE_SOON_DAYS))
     elif where.status:
         if where.status not in st.STATUSES:
-            raise GovopsError(
-                f"unknown status {where.status!r}",
+            raise GovopsError.of(
+                "invalid",
+                lazy_gettext("unknown status %(value)s"),
+                lazy_gettext("use one of %(choices)s"),
                 where="status",
-                hint=f"use one of {', '.join((*st.STATUSES, 'due_soon'))}",
+                value=where.status,
+                choices=", ".join((*st.STATUSES, "due_soon")),
             )
         stmt = stmt.where(st.status_column(today) == where.status)
     if where.directive:
@@ -553,7 +568,14 @@ def set_health(*, session: Session, task_id: int, health: str, who: Caller, now:
     task = get_task(session=session, task_id=task_id)
     _own_task(task, who)
     if health not in HEALTHS:
-        raise GovopsError(f"unknown health {health!r}", where="health", hint=f"use one of {', '.join(HEALTHS)}")
+        raise GovopsError.of(
+            "invalid",
+            lazy_gettext("unknown health %(value)s"),
+            lazy_gettext("use one of %(choices)s"),
+            where="health",
+            value=health,
+            choices=", ".join(HEALTHS),
+        )
     _set_health(session, task, health, who.name, now=now or utcnow())
     session.flush()
     return task
@@ -708,7 +730,13 @@ def decide_extension(
     task = get_task(session=session, task_id=task_id)
     ext = session.get(TaskExtension, extension_id)
     if ext is None or ext.task_id != task.id:
-        raise NotFound(f"task {task_id} has no extension request {extension_id}")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("task %(task)s has no extension request %(extension)s"),
+            status=404,
+            task=task_id,
+            extension=extension_id,
+        )
     if ext.state != "pending":
         raise GovopsError.of(
             "extension_decided",
