@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_ssl: bool = Field(default=False, description="Connect to the SMTP server over TLS from the start (port 465).")
     smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds the SMTP server has to answer each step.")
+    smtp_send_seconds: float = Field(
+        default=10.0, gt=0, description="Seconds between the worker's looks for notification e-mails to send."
+    )
 
     @field_validator("smtp_host", "smtp_port", "smtp_username", "smtp_password", "public_url", mode="before")
     @classmethod

@@ -34,17 +34,26 @@ def _key(govops: Govops, *args: str) -> str:
     return found.group(0)
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
-    """A served store with a province system that writes enterprises and a ministry system that reads them."""
-    govops = Govops(tmp_path / "govops.db", tmp_path)
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str, str]]:
+    """A served store with a province system that writes enterprises and a ministry system that reads them.
+
+    One server for the module: each test writes its own periods and listens only to what comes after it connects.
+    """
+    folder = tmp_path_factory.mktemp("live")
+    govops = Govops(folder / "govops.db", folder)
     assert govops("init").code == 0
     writer = _key(govops, "PC-79", "ioc")
     reader = _key(govops, "MOF", "enterprise-registry")
     assert govops("exchange", "grant", "PC-79/ioc", "ENTERPRISES", "--read", "--write").code == 0
     assert govops("exchange", "grant", "MOF/enterprise-registry", "ENTERPRISES", "--read").code == 0
     with serving(govops) as base:
-        yield base, writer, reader
+        yield folder, base, writer, reader
+
+
+@pytest.fixture
+def live(served: tuple[Path, str, str, str]) -> tuple[str, str, str]:
+    return served[1:]
 
 
 class Listener:
@@ -232,19 +241,17 @@ def test_a_server_killed_during_submissions_loses_and_doubles_nothing(tmp_path: 
     engine.dispose()
 
 
-def test_a_catalogue_change_reaches_a_stream_under_the_readers_rights(
-    live: tuple[str, str, str], tmp_path: Path
-) -> None:
-    base, writer, reader = live
-    govops = Govops(tmp_path / "govops.db", tmp_path)  # the store `live` serves
+def test_a_catalogue_change_reaches_a_stream_under_the_readers_rights(served: tuple[Path, str, str, str]) -> None:
+    folder, base, writer, reader = served
+    govops = Govops(folder / "govops.db", folder)  # the store being served
     member, anonymous = Listener(base, reader), Listener(base, "")
     try:
         assert govops("catalog", "export", "--format", "json", "-o", "catalogue.json").code == 0
-        doc = json.loads((tmp_path / "catalogue.json").read_text(encoding="utf-8"))
+        doc = json.loads((folder / "catalogue.json").read_text(encoding="utf-8"))
         for item in doc["indicators"]:
             if item["code"] in ("ENT_NEW", "CPI", "TREASURY_CASH"):
                 item["name_en"] += " (renamed)"
-        (tmp_path / "catalogue.json").write_text(json.dumps(doc), encoding="utf-8")
+        (folder / "catalogue.json").write_text(json.dumps(doc), encoding="utf-8")
         result = govops("catalog", "import", "catalogue.json")
         assert result.code == 0, result.err
         # A change the member may read comes after, so anything it may not read would have come before it.

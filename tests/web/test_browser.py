@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Response, Route, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -84,6 +84,34 @@ def signed_in(browser: Browser, console: str, username: str, **context: object) 
     return page
 
 
+def open_settled(page: Page, url: str, quiet_ms: int = 60) -> Response | None:
+    """Open `url` and wait until it has loaded and no request (HTMX partials, the map's shapes) has been in flight
+    for `quiet_ms`: Playwright's "networkidle" waits a fixed 500 ms, which a walk over every page pays each time."""
+    in_flight: set[object] = set()
+
+    def started(request: object) -> None:
+        in_flight.add(request)
+
+    def ended(request: object) -> None:
+        in_flight.discard(request)
+
+    handlers = {"request": started, "requestfinished": ended, "requestfailed": ended}
+    for name, handler in handlers.items():
+        page.on(name, handler)  # type: ignore[call-overload]
+    try:
+        response = page.goto(url)
+        quiet = 0
+        for _ in range(250):
+            page.wait_for_timeout(20)
+            quiet = quiet + 20 if not in_flight else 0
+            if quiet >= quiet_ms:
+                break
+    finally:
+        for name, handler in handlers.items():
+            page.remove_listener(name, handler)
+    return response
+
+
 def canvas_is_drawn(page: Page, selector: str) -> bool:
     return bool(
         page.evaluate(
@@ -149,8 +177,7 @@ def test_language_switch_and_keyboard_focus(browser: Browser, console: str) -> N
 def test_phone_viewport_has_no_sideways_scrolling(browser: Browser, console: str, tmp_path: Path) -> None:
     page = signed_in(browser, console, "viewer", viewport={"width": 390, "height": 844})
     for path in ("/", "/explorer/CPI", "/provinces/79"):
-        page.goto(f"{console}{path}")
-        page.wait_for_load_state("networkidle")
+        open_settled(page, f"{console}{path}")
         assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 390, path
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=False)
     page.context.close()

@@ -17,7 +17,7 @@ from govops.auth.service import create_user
 from govops.catalog.models import Area, Indicator, Unit
 from govops.db.engine import make_engine, transaction
 from tests.cli.conftest import Govops, initialised_store, serving
-from tests.web.test_browser import browser, canvas_is_drawn
+from tests.web.test_browser import browser, canvas_is_drawn, open_settled
 
 __all__ = ["browser", "initialised_store"]
 
@@ -148,8 +148,7 @@ def test_stored_markup_shows_as_text_in_the_map_and_chart_tooltips(browser: Brow
     seen.assert_nothing_ran()
 
     for path in ("/", "/provinces", "/provinces/01", "/explorer?q=RETAIL"):
-        page.goto(f"{console}{path}")
-        page.wait_for_load_state("networkidle")
+        open_settled(page, f"{console}{path}")
         seen.assert_nothing_ran()
     page.context.close()
 

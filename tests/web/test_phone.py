@@ -24,7 +24,7 @@ from govops.notify.pages import router as notify_pages
 from govops.reporting.pages import router as reporting_pages
 from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.pages import router as warehouse_pages
-from tests.web.test_browser import browser, console, signed_in  # noqa: F401  (fixtures shared with this module)
+from tests.web.test_browser import browser, console, open_settled, signed_in  # noqa: F401  (fixtures shared with this module)
 
 PHONE = {"width": 390, "height": 844}
 WALL = {"width": 1920, "height": 1080}
@@ -94,9 +94,8 @@ def width_problem(page: Page, path: str, width: int) -> str | None:
 
 
 def visit(page: Page, console: str, path: str) -> None:  # noqa: F811
-    response = page.goto(f"{console}{path}")
+    response = open_settled(page, f"{console}{path}")
     assert response is not None and response.status < 500, path
-    page.wait_for_load_state("networkidle")
 
 
 @pytest.fixture(scope="module")

@@ -119,7 +119,7 @@ class Worker:
             # Notification e-mails are an outbox drained like the webhooks' (SKIP LOCKED claims), not a scheduled
             # job: a run every few seconds would only fill the record of job runs.
             worker.periodic.append(
-                Periodic(email.EVERY_SECONDS, lambda: email.send_pending(engine, settings), "notification-email")
+                Periodic(settings.smtp_send_seconds, lambda: email.send_pending(engine, settings), "notification-email")
             )
         return worker
 

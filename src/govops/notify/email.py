@@ -32,8 +32,6 @@ from govops.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-# How often the worker looks for e-mails to send.
-EVERY_SECONDS = 10.0
 BATCH = 20
 # A claimed e-mail is another sender's to take up if not settled by then (a batch takes at most
 # BATCH times the SMTP timeout).

@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils import get_column_letter
-
 from govops.errors import GovopsError, lazy_gettext
 from govops.text import fold
 
@@ -63,6 +60,9 @@ def _header_key(text: str) -> str:
 
 def read(body: bytes, *, where: str) -> Sheet:
     """The rows of the first sheet, by column key; a file that is not a readable .xlsx is refused."""
+    from openpyxl import load_workbook  # openpyxl (and numpy) load on use: every `govops` command imports this module
+    from openpyxl.utils import get_column_letter
+
     try:
         book = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -100,6 +100,8 @@ def read(body: bytes, *, where: str) -> Sheet:
 
 
 def _columns(header: Sequence[Any], *, sheet: str, where: str) -> dict[str, int]:
+    from openpyxl.utils import get_column_letter
+
     positions: dict[str, int] = {}
     for index, cell in enumerate(header):
         if cell is None or not str(cell).strip():
@@ -165,6 +167,8 @@ def as_date(value: Any) -> date | None:
 
 def write(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> bytes:
     """A workbook of one sheet: the headers, then the rows."""
+    from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
