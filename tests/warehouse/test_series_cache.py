@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from structlog.testing import capture_logs
 
@@ -16,8 +18,15 @@ from govops.catalog.service import load_reference
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.warehouse import series_cache
-from govops.warehouse.series import SeriesQuery
-from govops.warehouse.series_cache import Warmer, cached_series, pending, refresh_recent
+from govops.warehouse.series import SeriesQuery, SeriesView, compute_series
+from govops.warehouse.series_cache import (
+    Warmer,
+    cached_series,
+    data_versions,
+    pending,
+    prefetch,
+    refresh_recent,
+)
 from tests.warehouse.conftest import obs, put
 
 
@@ -128,3 +137,60 @@ def test_the_warmer_tries_a_failing_warm_up_at_start_once(tmp_path: Path) -> Non
             engine.dispose()
     assert warmer.turns >= 5 and calls == [1]
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["warm-up at start failed; not retried"]
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_reading_ahead_gives_the_same_series_in_fewer_statements(session: Session) -> None:
+    """A page's series read ahead together (`prefetch`) are those computed one by one, from a few statements."""
+    rows = [
+        obs(code, area, f"2025-{month:02d}", value * month)
+        for code, value in (("T_FLOW", 10), ("T_FLOW2", 4), ("T_STOCK", 7), ("T_MEAN", 101))
+        for area in ("01", "79", "25747")
+        for month in range(1, 13)
+        if area != "25747" or month >= 7  # the ward exists from July 2025 (the merger)
+    ]
+    put(session, [*rows, obs("T_NONE", "VN", "2025-03", 2.5), obs("T_POP", "79", "2025", 9_000_000)])
+    areas = ["VN", "01", "79", "25747"]
+    queries = [
+        SeriesQuery.of(code, areas, start="2025-02", view=view)
+        for code, views in (
+            ("T_FLOW", ("level", "ytd", "yoy")),
+            ("T_FLOW2", ("level", "ytd")),
+            ("T_STOCK", ("level",)),
+            ("T_MEAN", ("level", "ytd")),
+            ("T_NONE", ("level",)),
+            ("T_BALANCE", ("level", "ytd")),
+            ("T_YTD", ("level",)),
+            ("T_Q", ("level",)),
+        )
+        for view in views
+    ]
+    statements: list[str] = []
+
+    def computed(read_ahead: bool) -> list[list[SeriesView]]:
+        series_cache.clear()
+        versions = data_versions(session)
+        statements.clear()
+        if read_ahead:
+            prefetch(session=session, queries=queries, versions=versions)
+        return [cached_series(session=session, query=q, versions=versions) for q in queries]
+
+    engine = session.get_bind().engine
+    listen = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        one_by_one = computed(read_ahead=False)
+        by_one = len(statements)
+        ahead = computed(read_ahead=True)
+        together = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert ahead == one_by_one
+    # And both are what adding up the observations themselves gives (the path of a past moment, no roll-ups).
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    added_up = [compute_series(session=session, query=q, as_of=now) for q in queries]
+    assert [[(s.area, s.points) for s in found] for found in ahead] == [
+        [(s.area, s.points) for s in found] for found in added_up
+    ]
+    assert any(p.value for s in ahead[0] for p in s.points)  # the test compares figures, not empty series
+    assert together <= 3 < by_one, (together, by_one)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from govops.catalog.models import Area
 from govops.catalog.snapshot import catalogue_snapshot
 from govops.warehouse.series import SeriesQuery, ytd_rule
-from govops.warehouse.series_cache import cached_series, data_versions
+from govops.warehouse.series_cache import cached_series, data_versions, prefetch
 
 # The tiles of the national overview, in the order of the Government's monthly socio-economic report.
 OVERVIEW: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -65,14 +65,15 @@ def warm_up(session: Session) -> None:
     versions = data_versions(session)
     catalogue = catalogue_snapshot(session)
     provinces = [a.code for a in current_provinces(session)]
+    queries = []
     for _group, codes in OVERVIEW:
         for code in codes:
-            if code not in catalogue.indicators:
-                continue
-            rule = ytd_rule(catalogue, catalogue.indicators[code])
-            for query in (*overview_queries(code, rule), *province_queries(code, provinces, rule)):
-                if query is not None:
-                    cached_series(session=session, query=query, versions=versions)
+            if code in catalogue.indicators:
+                rule = ytd_rule(catalogue, catalogue.indicators[code])
+                queries += [q for q in (*overview_queries(code, rule), *province_queries(code, provinces, rule)) if q]
+    prefetch(session=session, queries=queries, versions=versions)
+    for query in queries:
+        cached_series(session=session, query=query, versions=versions)
 
 
 def current_provinces(session: Session) -> list[Area]:

@@ -30,7 +30,7 @@ from govops.warehouse.series import (
     change_kind,
     ytd_rule,
 )
-from govops.warehouse.series_cache import cached_series, data_versions
+from govops.warehouse.series_cache import cached_series, data_versions, prefetch
 from govops.web.auditing import record_confidential_reads
 from govops.web.console import ViewerDep
 from govops.web.deps import SessionDep, WriteSessionDep
@@ -194,6 +194,17 @@ def overview(request: Request, session: SessionDep, viewer: ViewerDep) -> HTMLRe
     indicators = _readable(session, viewer)
     catalogue = catalogue_snapshot(session)
     versions = data_versions(session)
+    prefetch(
+        session=session,
+        queries=[
+            q
+            for _group, codes in OVERVIEW
+            for code in codes
+            if code in indicators
+            for q in overview_queries(code, ytd_rule(catalogue, indicators[code]))
+        ],
+        versions=versions,
+    )
     sections = []
     for group_code, codes in OVERVIEW:
         if group_code not in catalogue.groups:
@@ -600,6 +611,17 @@ def province(request: Request, session: SessionDep, viewer: ViewerDep, code: str
     indicators = _readable(session, viewer)
     catalogue = catalogue_snapshot(session)
     versions = data_versions(session)
+    prefetch(
+        session=session,
+        queries=[
+            q
+            for _group, codes in OVERVIEW
+            for ind_code in codes
+            if ind_code in indicators
+            for q in province_queries(ind_code, list(provinces), ytd_rule(catalogue, indicators[ind_code]))
+        ],
+        versions=versions,
+    )
     rows = []
     for _group, codes in OVERVIEW:
         for ind_code in codes:

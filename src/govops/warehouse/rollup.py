@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import BindParameter, Executable, Integer, bindparam, cast, delete, null, select, union_all, update
 from sqlalchemy.orm import Session, lazyload
@@ -199,6 +200,20 @@ def _aggregated(
                 )
 
 
+class Read(NamedTuple):
+    """What one read of stored points asks for: an indicator's breakdown at some areas, from a first day."""
+
+    indicator: Indicator
+    key: str
+    area_ids: tuple[int, ...]
+    since: date | None
+
+    @property
+    def memo(self) -> tuple[int, str, tuple[int, ...], date | None]:
+        """The read without the indicator's row: what answers it are kept under (series.Shared.stored)."""
+        return self.indicator.id, self.key, self.area_ids, self.since
+
+
 def read(
     session: Session,
     *,
@@ -219,9 +234,21 @@ def read(
     if not knows_signature:
         state = session.get(IndicatorState, ind.id)
         signature_now = state.rollup_signature if state is not None else None
-    if signature_now is None or signature_now != signature(ind, tree):
-        return None
-    out: dict[int, dict[Period, Point]] = {a: {} for a in area_ids}
+    wanted = Read(ind, key, tuple(area_ids), since)
+    return read_many(session, reads=[wanted], tree=tree, signatures={ind.id: signature_now}).get(wanted.memo)
+
+
+def read_many(
+    session: Session, *, reads: Iterable[Read], tree: AreaTree, signatures: Mapping[int, str | None]
+) -> dict[tuple[int, str, tuple[int, ...], date | None], dict[int, dict[Period, Point]]]:
+    """Several `read`s, in one statement for all those of the same breakdown, areas and first day: a page that
+    shows twenty indicators makes a round trip, not twenty. Reads of indicators whose roll-ups are stale
+    (`signatures`: each indicator's stored signature) are left out; their callers add up the observations."""
+    groups: dict[tuple[str, tuple[int, ...], date | None], dict[int, Indicator]] = defaultdict(dict)
+    for wanted in reads:
+        ind = wanted.indicator
+        if signatures.get(ind.id) == signature(ind, tree):
+            groups[(wanted.key, wanted.area_ids, wanted.since)][ind.id] = ind
     labels: dict[str, Period] = {}
 
     def period(label: str) -> Period:
@@ -230,33 +257,50 @@ def read(
             found = labels[label] = Period.parse(label)
         return found
 
-    statement = _READS[(_rolls_up(ind), since is not None)]
-    params = {"indicator_id": ind.id, "key": key, "area_ids": area_ids, "since": since or date.min}
-    for area_id, label, value, status, have, expected in session.execute(statement, params):
-        at = period(label)
-        if have is None:
-            # Where a roll-up exists it is what the aggregation rules chose over the area's own figure.
-            out[area_id].setdefault(at, Point(value=value, status=status, source="reported"))
-        else:
-            out[area_id][at] = Point(value=value, status=status, source="aggregated", areas=Share(have, expected))
+    out: dict[tuple[int, str, tuple[int, ...], date | None], dict[int, dict[Period, Point]]] = {}
+    for (key, area_ids, since), indicators in groups.items():
+        rolled = [ind_id for ind_id, ind in indicators.items() if _rolls_up(ind)]
+        by_indicator: dict[int, dict[int, dict[Period, Point]]] = {
+            ind_id: {area_id: {} for area_id in area_ids} for ind_id in indicators
+        }
+        params = {
+            "ids": list(indicators),
+            "rolled_ids": rolled,
+            "key": key,
+            "area_ids": list(area_ids),
+            "since": since or date.min,
+        }
+        rows = session.execute(_READS[(bool(rolled), since is not None)], params)
+        for ind_id, area_id, label, value, status, have, expected in rows:
+            points = by_indicator[ind_id][area_id]
+            at = period(label)
+            if have is None:
+                # Where a roll-up exists it is what the aggregation rules chose over the area's own figure.
+                points.setdefault(at, Point(value=value, status=status, source="reported"))
+            else:
+                points[at] = Point(value=value, status=status, source="aggregated", areas=Share(have, expected))
+        for ind_id, points_by_area in by_indicator.items():
+            out[(ind_id, key, area_ids, since)] = points_by_area
     return out
 
 
 def _read_statement(rolls_up: bool, has_since: bool) -> Executable:
-    """One statement for the areas' own figures and their roll-ups (a round trip, not the rows, is the cost
-    here), built once with bound parameters rather than for each read."""
+    """One statement for the areas' own figures and their roll-ups, for several indicators (a round trip, not the
+    rows, is the cost here), built once with bound parameters rather than for each read."""
     o, r = Observation, AreaRollup
     no_count = cast(null(), Integer)
     areas: BindParameter[list[int]] = bindparam("area_ids", expanding=True)
-    own = select(o.area_id, o.period, o.value, o.status, no_count.label("have"), no_count.label("expected")).where(
-        o.indicator_id == bindparam("indicator_id"), o.dim_key == bindparam("key"), o.area_id.in_(areas)
-    )
+    own = select(
+        o.indicator_id, o.area_id, o.period, o.value, o.status, no_count.label("have"), no_count.label("expected")
+    ).where(o.indicator_id.in_(bindparam("ids", expanding=True)), o.dim_key == bindparam("key"), o.area_id.in_(areas))
     if has_since:
         own = own.where(o.period_start >= bindparam("since"))
     if not rolls_up:
         return own
-    rolled = select(r.area_id, r.period, r.value, r.status, r.have, r.expected).where(
-        r.indicator_id == bindparam("indicator_id"), r.dim_key == bindparam("key"), r.area_id.in_(areas)
+    rolled = select(r.indicator_id, r.area_id, r.period, r.value, r.status, r.have, r.expected).where(
+        r.indicator_id.in_(bindparam("rolled_ids", expanding=True)),
+        r.dim_key == bindparam("key"),
+        r.area_id.in_(areas),
     )
     if has_since:
         rolled = rolled.where(r.period_start >= bindparam("since"))

@@ -239,10 +239,7 @@ def compute_series(
     first, last = _bounds(start, end)
     dims = dict(query.dims)
     reader = _Reader(session, shared, target, as_of)
-    # Old data is skipped, but a formula gets the years before `start` that its yoy, pop and lag reach into,
-    # and a change on a year earlier the year before.
-    back = _years_back(catalogue, ind) + (1 if query.view == "yoy" else 0)
-    since = date(first.start.year - back, 1, 1) if first is not None and not (target.years or 0) > 1 else None
+    since = _first_day(catalogue, ind, query, first, target)
     ids = [n.id for n in nodes]
     if query.view == "ytd":
         per_area = reader.year_to_date(ind, ids, dims, since)
@@ -271,6 +268,46 @@ def compute_series(
                 points=tuple(_point_out(p, points.get(p)) for p in filled),
             )
         )
+    return out
+
+
+def _first_day(
+    catalogue: CatalogueSnapshot, ind: Indicator, query: SeriesQuery, first: Period | None, target: Freq
+) -> date | None:
+    """The first day of data a query reads: old data is skipped, but a formula gets the years before `start`
+    that its yoy, pop and lag reach into, and a change on a year earlier the year before."""
+    back = _years_back(catalogue, ind) + (1 if query.view == "yoy" else 0)
+    return date(first.start.year - back, 1, 1) if first is not None and not (target.years or 0) > 1 else None
+
+
+def stored_reads(query: SeriesQuery, shared: Shared) -> list[rollup.Read]:
+    """The reads of stored points `compute_series` makes for `query` (current values), so that a page can make
+    those of all its series in a few statements first (`rollup.read_many` into `shared.stored`). A query
+    compute_series would refuse plans nothing: it is refused there, as before."""
+    catalogue, tree = shared.catalogue, shared.tree
+    ind = catalogue.indicators.get(query.indicator)
+    nodes = [tree.by_code.get(code) for code in query.areas]
+    if ind is None or None in nodes:
+        return []
+    try:
+        target = Freq(query.freq) if query.freq else Freq(ind.periodicity)
+        first, _last = _bounds(query.start, query.end)
+    except (ValueError, PeriodError):
+        return []
+    since = _first_day(catalogue, ind, query, first, target)
+    area_ids = tuple(node.id for node in nodes if node is not None)
+    out: list[rollup.Read] = []
+
+    def leaves(ind: Indicator, dims: dict[str, str]) -> None:
+        if ind.formula:
+            for code in sorted(parse_formula(ind.formula).references):
+                comp = catalogue.indicators.get(code)
+                if comp is not None:
+                    leaves(comp, {k: v for k, v in dims.items() if k in comp.dimension_codes})
+        elif not set(dims) - set(ind.dimension_codes):
+            out.append(rollup.Read(ind, dim_key(tuple(ind.dimension_codes), dims), area_ids, since))
+
+    leaves(ind, dict(query.dims))
     return out
 
 
@@ -373,7 +410,7 @@ class _Reader:
             )
         key = dim_key(tuple(ind.dimension_codes), dims)
         if as_of is None:
-            memo = (ind.id, key, tuple(area_ids), since)
+            memo = rollup.Read(ind, key, tuple(area_ids), since).memo
             if memo in self.shared.stored:
                 stored = self.shared.stored[memo]
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Indicator
 from govops.catalog.snapshot import catalogue_snapshot
+from govops.warehouse import rollup
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.models import IndicatorState
-from govops.warehouse.series import SeriesQuery, SeriesView, Shared, compute_series
+from govops.warehouse.series import SeriesQuery, SeriesView, Shared, compute_series, stored_reads
 
 log = structlog.get_logger(__name__)
 
@@ -132,6 +133,21 @@ def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> lis
         if len(_CACHE) > _CACHE_LIMIT:
             _CACHE.popitem(last=False)
     return found
+
+
+def prefetch(*, session: Session, queries: Iterable[SeriesQuery | None], versions: DataVersions) -> None:
+    """Read ahead, in a statement or two, the stored points of the `queries` not answered yet, which their
+    computation would otherwise read one by one: for a page that shows many series, such as the overview."""
+    shared = versions.shared
+    if shared is None or shared.signatures is None:
+        return
+    url = str(session.get_bind().engine.url)
+    with _LOCK:
+        missing = [q for q in queries if q is not None and (versions.of(q.indicator), url, q) not in _CACHE]
+    reads = {read.memo: read for query in missing for read in stored_reads(query, shared)}
+    wanted = [read for memo, read in reads.items() if memo not in shared.stored]
+    if wanted:
+        shared.stored.update(rollup.read_many(session, reads=wanted, tree=shared.tree, signatures=shared.signatures))
 
 
 def refresh_recent(*, session: Session, within: float = 900.0) -> int:
