@@ -3,6 +3,7 @@ migrated and loaded with the reference data once; each test runs inside a savepo
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -136,9 +137,22 @@ def shared_file(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding a store made by `govops demo` (once per test process; the browser tests copy it), and what
-    the command printed, in `demo.out`."""
-    folder = tmp_path_factory.mktemp("demo")
+    """A folder holding a store made by `govops demo` (once per test run, shared by its parallel workers, which only
+    read it or copy it), and what the command printed, in `demo.out`."""
+    # The parent of each worker's base folder is the run's own, the same for every worker of the run.
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    if shared is None:
+        return _make_demo(tmp_path_factory.mktemp("demo"))
+    folder = shared / "demo"
+    with open(shared / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker makes it; the others wait for it, then read it
+        if not (folder / "demo.out").exists():
+            folder.mkdir(exist_ok=True)
+            _make_demo(folder)
+    return folder
+
+
+def _make_demo(folder: Path) -> Path:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
     env["GOVOPS_DATABASE_URL"] = f"sqlite:///{folder / 'govops.db'}"
     demo = subprocess.run(
@@ -152,5 +166,6 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert demo.returncode == 0, demo.stderr
     assert "viewer" in demo.stdout and "govops-demo" in demo.stdout
+    # Written last: its presence says the store is whole.
     (folder / "demo.out").write_text(demo.stdout, encoding="utf-8")
     return folder
