@@ -146,7 +146,7 @@ def test_a_revised_annual_figure_changes_the_series_pages_show_and_is_in_the_cha
     query = SeriesQuery.of("T_MEAN", ["01"], freq="A")
     before = cached_series(session=session, query=query)
     assert before[0].points[-1].value == 116.2
-    assert cached_series(session=session, query=query) is before
+    assert cached_series(session=session, query=query)[0] is before[0]
 
     summary = put(session, [obs("T_MEAN", "01", "2024", 116.4, status="final")])
     assert (summary.updated, summary.created) == (1, 0)

@@ -41,7 +41,7 @@ def test_refresh_recomputes_only_what_pages_asked_for_and_whose_data_changed(ses
     assert refresh_recent(session=session) == 1  # T_BALANCE; T_FLOW2 did not change
     assert refresh_recent(session=session) == 0
     assert cached_series(session=session, query=SeriesQuery.of("T_BALANCE", ["VN"]))[0].points[0].value == 11
-    assert cached_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN"])) is flow2
+    assert cached_series(session=session, query=SeriesQuery.of("T_FLOW2", ["VN"]))[0] is flow2[0]
 
 
 def test_the_warmer_thread_has_the_new_answer_ready_after_a_write(tmp_path: Path) -> None:
@@ -194,3 +194,47 @@ def test_reading_ahead_gives_the_same_series_in_fewer_statements(session: Sessio
     ]
     assert any(p.value for s in ahead[0] for p in s.points)  # the test compares figures, not empty series
     assert together <= 3 < by_one, (together, by_one)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_write_recomputes_only_the_areas_it_adds_up_into(session: Session) -> None:
+    """A province's write recomputes that province and the nation, a ward's its province too, a retired unit's the
+    province it was merged into; the other provinces' answers are kept. Each answer equals one computed afresh."""
+    series_cache.clear()
+    put(session, [obs(code, area, "2025-08", 10) for code in ("T_FLOW", "T_FLOW2") for area in ("01", "79", "48")])
+    areas = ["VN", "01", "79", "48"]
+    query = SeriesQuery.of("T_FLOW", areas)
+    balance = SeriesQuery.of("T_BALANCE", areas)  # computed from T_FLOW and T_FLOW2
+
+    def answers() -> dict[tuple[str, str], SeriesView]:
+        return {(v.indicator, v.area): v for q in (query, balance) for v in cached_series(session=session, query=q)}
+
+    def fresh() -> dict[tuple[str, str], tuple[object, ...]]:
+        return {
+            (v.indicator, v.area): v.points for q in (query, balance) for v in compute_series(session=session, query=q)
+        }
+
+    def recomputed(now: dict[tuple[str, str], SeriesView], then: dict[tuple[str, str], SeriesView]) -> set[str]:
+        return {f"{code}@{area}" for (code, area), view in now.items() if view is not then[(code, area)]}
+
+    before = answers()
+    put(session, [obs("T_FLOW", "79", "2025-08", 25)])
+    after = answers()
+    touched = {"T_FLOW@VN", "T_FLOW@79", "T_BALANCE@VN", "T_BALANCE@79"}
+    assert recomputed(after, before) == touched
+    assert after[("T_FLOW", "79")].points[-1].value == 25 and after[("T_FLOW", "VN")].points[-1].value == 45
+    assert after[("T_BALANCE", "79")].points[-1].value == 15
+    assert {key: v.points for key, v in after.items()} == fresh()
+
+    put(session, [obs("T_FLOW", "25747", "2025-08", 5)])  # a ward of province 79
+    again = answers()
+    assert recomputed(again, after) == touched
+
+    put(session, [obs("T_FLOW", "77", "2025-05", 7)])  # Bà Rịa - Vũng Tàu, merged into 79 in July 2025
+    merged = answers()
+    assert recomputed(merged, again) == touched
+    assert {key: v.points for key, v in merged.items()} == fresh()
+
+    # Another indicator's write leaves these answers as they are.
+    put(session, [obs("T_STOCK", "01", "2025-08", 3)])
+    assert recomputed(answers(), merged) == set()

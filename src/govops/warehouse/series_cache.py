@@ -1,18 +1,25 @@
 """Series as pages ask for them: computed once per data version, kept, and recomputed ahead of the next visitor.
 
-A write to one indicator changes its data version (and that of the indicators computed from it), so only
-those answers are computed again. A warmer thread recomputes the answers pages asked for recently as soon
+Answers are kept per area. A write to one indicator at one area changes the data of that area and of every
+area it adds up into (its province, the nation, the province a retired unit was merged into), for that
+indicator and the indicators computed from it, so only those answers are computed again: after a province
+writes its exports, the national figure and the province's own are recomputed, not the 33 other provinces'.
+The areas a write touched are read from its change events (one per written value, numbered per indicator);
+when they cannot all be found, every answer of the indicator is computed again.
+
+A warmer thread recomputes the answers pages asked for recently as soon
 as their data changes, and the national overview and the province table when the server starts, so that
 a visitor seldom waits for them.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 from sqlalchemy import Engine, func, select
@@ -21,8 +28,11 @@ from sqlalchemy.orm import Session
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Indicator
 from govops.catalog.snapshot import catalogue_snapshot
+from govops.events.models import DomainEvent
 from govops.warehouse import rollup
 from govops.warehouse.areas import AreaTree
+from govops.warehouse.changes import TOPIC as CHANGE_TOPIC
+from govops.warehouse.changes import TYPE as CHANGE_TYPE
 from govops.warehouse.models import IndicatorState
 from govops.warehouse.series import SeriesQuery, SeriesView, Shared, compute_series, stored_reads
 
@@ -31,7 +41,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class DataVersions:
-    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data.
+    """What the answers pages compute depend on: the catalogue, the area tree and each indicator's data per area.
 
     Asked once per page (or warm-up pass), it also carries what that page's computations share: the catalogue and
     the area tree as read for it, and the stored points already read (a tile's level and year to date, a balance
@@ -39,42 +49,153 @@ class DataVersions:
     """
 
     catalogue: tuple[object, ...]
-    by_indicator: Mapping[str, int]
+    # Code -> how many times all its answers were made stale; code -> area code -> writes seen at or below it.
+    epochs: Mapping[str, int]
+    touched: Mapping[str, Mapping[str, int]]
     # Code -> the codes whose data its series is computed from (itself, its formula's, its weights').
     inputs: Mapping[str, frozenset[str]]
     shared: Shared | None = field(default=None, compare=False)
 
-    def of(self, code: str) -> tuple[object, ...]:
-        used = sorted(self.inputs.get(code, frozenset({code})))
-        return (self.catalogue, *((c, self.by_indicator.get(c, 0)) for c in used))
+    def at(self, code: str) -> Callable[[str], tuple[object, ...]]:
+        """The version of `code`'s data at an area: what an answer for that area was computed from."""
+        counts = [(c, self.epochs.get(c, 0), self.touched.get(c, _NONE)) for c in sorted(self.inputs.get(code, {code}))]
+        return lambda area: (self.catalogue, *((c, epoch, touched.get(area, 0)) for c, epoch, touched in counts))
+
+
+_NONE: Mapping[str, int] = {}
+
+
+@dataclass
+class _Seen:
+    """What this process last saw of one store's indicators, and the writes it has counted per area since."""
+
+    # Code -> (data version, last change seq) as last read.
+    states: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The newest change event id as last read: a later write's events have larger ids.
+    last_event: int = 0
+    looked: bool = False
+    epochs: dict[str, int] = field(default_factory=dict)
+    # Replaced, never changed in place, per indicator: a DataVersions handed out keeps its own.
+    touched: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+# More than this many changes to one indicator since the last look: all its answers are computed again.
+_MOST_EVENTS = 2_000
 
 
 def data_versions(session: Session) -> DataVersions:
-    """Cheap enough to ask on every page: a write to one indicator leaves every other's answers reusable."""
+    """Cheap enough to ask on every page: a write leaves every other indicator's, and other areas', answers."""
     tree = AreaTree.cached(session)
     catalogue = (
         tree.version,
         *session.execute(select(func.max(Indicator.updated_at), func.count()).select_from(Indicator)).one(),
     )
-    # The roll-ups' signatures with the versions: the roll-up readers need not look each one up.
+    # In one statement, so that the newest event id is read as of the same moment as the states.
+    newest = select(func.coalesce(func.max(DomainEvent.id), 0)).scalar_subquery()
     states = session.execute(
-        select(Indicator.id, Indicator.code, IndicatorState.data_version, IndicatorState.rollup_signature).join(
-            IndicatorState, IndicatorState.indicator_id == Indicator.id
-        )
+        select(
+            Indicator.id,
+            Indicator.code,
+            IndicatorState.data_version,
+            IndicatorState.last_change_seq,
+            IndicatorState.rollup_signature,
+            newest,
+        ).join(IndicatorState, IndicatorState.indicator_id == Indicator.id)
     ).all()
-    versions = [(code, version) for _, code, version, _ in states]
-    signatures = {indicator_id: signature for indicator_id, _, _, signature in states}
-    key = (str(session.get_bind().engine.url), catalogue)
+    signatures = {indicator_id: signature for indicator_id, _, _, _, signature, _ in states}
+    url = str(session.get_bind().engine.url)
+    key = (url, catalogue)
     inputs = _INPUTS.get(key)
     if inputs is None:
         _INPUTS.clear()
         inputs = _INPUTS[key] = _inputs(session)
+    now = {code: (version, seq) for _, code, version, seq, _, _ in states}
+    last_event = states[0][5] if states else 0
+    epochs, touched = _follow(session, url, tree, now, last_event)
     return DataVersions(
         catalogue=catalogue,
-        by_indicator={code: version for code, version in versions},
+        epochs=epochs,
+        touched=touched,
         inputs=inputs,
         shared=Shared(catalogue_snapshot(session), tree, signatures),
     )
+
+
+def _follow(
+    session: Session, url: str, tree: AreaTree, now: dict[str, tuple[int, int]], last_event: int
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Count the writes since the last look against the areas they reach; returns copies for a DataVersions."""
+    with _LOCK:
+        seen = _SEEN.setdefault(url, _Seen())
+        first_look = not seen.looked
+        changed = {
+            code: (seen.states.get(code), state) for code, state in now.items() if seen.states.get(code) != state
+        }
+        since = seen.last_event
+    # Indicator code -> the seqs of the writes to find, read outside the lock.
+    wanted: dict[str, range] = {}
+    for code, (before, after) in changed.items():
+        if before is not None and after[1] > before[1] and after[1] - before[1] <= _MOST_EVENTS:
+            wanted[code] = range(before[1] + 1, after[1] + 1)
+    found = _written_areas(session, wanted, since) if wanted and not first_look else {}
+    with _LOCK:
+        # Another page may have counted these writes meanwhile: only what it has not seen is counted.
+        if not seen.looked:
+            seen.states, seen.looked = dict(now), True
+            seen.last_event = max(seen.last_event, last_event)
+        else:
+            for code, (before, after) in changed.items():
+                if seen.states.get(code) != before:
+                    continue
+                areas = found.get(code)
+                if areas is None:
+                    seen.epochs[code] = seen.epochs.get(code, 0) + 1
+                else:
+                    counts = dict(seen.touched.get(code, {}))
+                    for area in _reached(tree, areas):
+                        counts[area] = counts.get(area, 0) + 1
+                    seen.touched[code] = counts
+                seen.states[code] = after
+            seen.last_event = max(seen.last_event, last_event)
+        return dict(seen.epochs), dict(seen.touched)
+
+
+def _written_areas(session: Session, wanted: Mapping[str, range], since: int) -> dict[str, set[str]]:
+    """The areas written by each indicator's changes numbered `wanted[code]`, from the change events after event
+    `since`; an indicator some of whose changes are not found there is left out (all its answers go stale)."""
+    rows = session.execute(
+        select(DomainEvent.read_indicator, DomainEvent.payload).where(
+            DomainEvent.topic == CHANGE_TOPIC,
+            DomainEvent.type == CHANGE_TYPE,
+            DomainEvent.id > since,
+            DomainEvent.read_indicator.in_(sorted(wanted)),
+        )
+    ).all()
+    seqs: dict[str, set[int]] = {}
+    areas: dict[str, set[str]] = {}
+    for code, payload in rows:
+        assert code is not None
+        change = json.loads(payload)
+        if change["seq"] in wanted[code]:
+            seqs.setdefault(code, set()).add(change["seq"])
+            areas.setdefault(code, set()).add(change["area"])
+    return {code: areas[code] for code, numbers in wanted.items() if seqs.get(code, set()) == set(numbers)}
+
+
+def _reached(tree: AreaTree, written: Iterable[str]) -> set[str]:
+    """The areas whose figures include those of `written`: each one, the areas above it, and the unit a retired
+    one was merged into (and that unit's own)."""
+    out: set[str] = set()
+    stack = [tree.by_code[code].id for code in written if code in tree.by_code]
+    while stack:
+        node = tree.nodes[stack.pop()]
+        if node.code in out:
+            continue
+        out.add(node.code)
+        stack.extend(i for i in (node.parent_id, node.successor_id) if i is not None and i in tree.nodes)
+    # An area the tree does not know (removed since): every answer for it is read from the store anyway.
+    out.update(code for code in written if code not in tree.by_code)
+    return out
 
 
 def _inputs(session: Session) -> dict[str, frozenset[str]]:
@@ -98,9 +219,12 @@ def _inputs(session: Session) -> dict[str, frozenset[str]]:
 
 
 _INPUTS: dict[tuple[object, ...], dict[str, frozenset[str]]] = {}
-# Least recently used answers go first; a stale one is never asked for again, so it ages out.
-_CACHE: OrderedDict[tuple[tuple[object, ...], str, SeriesQuery], list[SeriesView]] = OrderedDict()
-_CACHE_LIMIT = 512
+_SEEN: dict[str, _Seen] = {}
+# (store, query without its areas, area) -> the version of the data it was computed from, and the answer; one per
+# area. Least recently used answers go first; an answer computed again replaces the stale one.
+_CACHE: OrderedDict[tuple[str, SeriesQuery, str], tuple[tuple[object, ...], SeriesView]] = OrderedDict()
+_CACHE_LIMIT = 8_192
+_RECIPES_LIMIT = 512
 # What pages asked for (without the data version) and when, for the warmer to recompute when data changes.
 _RECIPES: OrderedDict[tuple[str, SeriesQuery], float] = OrderedDict()
 _LOCK = threading.Lock()
@@ -115,24 +239,49 @@ def cached_series(*, session: Session, query: SeriesQuery, versions: DataVersion
     with _LOCK:
         _RECIPES[recipe] = time.monotonic()
         _RECIPES.move_to_end(recipe)
-        if len(_RECIPES) > _CACHE_LIMIT:
+        if len(_RECIPES) > _RECIPES_LIMIT:
             _RECIPES.popitem(last=False)
     return found
 
 
+def _shape(query: SeriesQuery) -> SeriesQuery:
+    """The query without its areas: with an area, the key of one kept answer."""
+    return replace(query, areas=())
+
+
+def _missing(versions: DataVersions, url: str, query: SeriesQuery) -> tuple[str, ...]:
+    """The areas of `query` with no answer for their current data (under the lock)."""
+    version, shape = versions.at(query.indicator), _shape(query)
+    out = []
+    for area in query.areas:
+        kept = _CACHE.get((url, shape, area))
+        if kept is None or kept[0] != version(area):
+            out.append(area)
+    return tuple(dict.fromkeys(out))
+
+
 def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> list[SeriesView]:
-    key = (versions.of(query.indicator), str(session.get_bind().engine.url), query)
+    url, version, shape = str(session.get_bind().engine.url), versions.at(query.indicator), _shape(query)
+    found: dict[str, SeriesView] = {}
     with _LOCK:
-        found = _CACHE.get(key)
-        if found is not None:
-            _CACHE.move_to_end(key)
-            return found
-    found = compute_series(session=session, query=query, shared=versions.shared)
-    with _LOCK:
-        _CACHE[key] = found
-        if len(_CACHE) > _CACHE_LIMIT:
-            _CACHE.popitem(last=False)
-    return found
+        for area in query.areas:
+            key = (url, shape, area)
+            kept = _CACHE.get(key)
+            if kept is not None and kept[0] == version(area):
+                _CACHE.move_to_end(key)
+                found[area] = kept[1]
+    missing = tuple(dict.fromkeys(a for a in query.areas if a not in found))
+    if missing:
+        computed = compute_series(session=session, query=replace(query, areas=missing), shared=versions.shared)
+        with _LOCK:
+            for view in computed:
+                found[view.area] = view
+                key = (url, shape, view.area)
+                _CACHE[key] = (version(view.area), view)
+                _CACHE.move_to_end(key)
+            while len(_CACHE) > _CACHE_LIMIT:
+                _CACHE.popitem(last=False)
+    return [found[area] for area in query.areas]
 
 
 def prefetch(*, session: Session, queries: Iterable[SeriesQuery | None], versions: DataVersions) -> None:
@@ -143,7 +292,7 @@ def prefetch(*, session: Session, queries: Iterable[SeriesQuery | None], version
         return
     url = str(session.get_bind().engine.url)
     with _LOCK:
-        missing = [q for q in queries if q is not None and (versions.of(q.indicator), url, q) not in _CACHE]
+        missing = [replace(q, areas=areas) for q in queries if q is not None if (areas := _missing(versions, url, q))]
     reads = {read.memo: read for query in missing for read in stored_reads(query, shared)}
     wanted = [read for memo, read in reads.items() if memo not in shared.stored]
     if wanted:
@@ -191,13 +340,14 @@ def _stale(session: Session, versions: DataVersions, within: float) -> list[Seri
     now = time.monotonic()
     with _LOCK:
         recent = [query for (at, query), used in _RECIPES.items() if at == url and now - used <= within]
-        return [q for q in recent if (versions.of(q.indicator), url, q) not in _CACHE]
+        return [q for q in recent if _missing(versions, url, q)]
 
 
 def clear() -> None:
     with _LOCK:
         _CACHE.clear()
         _RECIPES.clear()
+        _SEEN.clear()
 
 
 class Warmer:
