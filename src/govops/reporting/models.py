@@ -48,6 +48,19 @@ class Regime(Base):
         back_populates="regime", order_by="RegimeVersion.valid_from_start", cascade="all, delete-orphan"
     )
 
+    @property
+    def current(self) -> RegimeVersion | None:
+        """The latest version: what the regime asks from its first period on."""
+        return self.versions[-1] if self.versions else None
+
+    def spans(self) -> list[tuple[RegimeVersion, date | None]]:
+        """Each version, oldest first, with the first day it no longer applies (None: the latest)."""
+        ordered = sorted(self.versions, key=lambda v: v.valid_from_start)
+        return [
+            (version, ordered[i + 1].valid_from_start if i + 1 < len(ordered) else None)
+            for i, version in enumerate(ordered)
+        ]
+
 
 class RegimeVersion(Base):
     """What a regime asks from the period `valid_from` on (until the next version's)."""

@@ -27,7 +27,7 @@ that no report already due belongs to.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -77,6 +77,9 @@ class VersionSpec:
         return self == spec_of(stored)
 
 
+_SPEC_FIELDS = tuple(f.name for f in fields(VersionSpec))
+
+
 @dataclass(frozen=True)
 class RegimeSpec:
     code: str
@@ -95,25 +98,40 @@ class ImportSummary:
 
 
 def spec_of(v: RegimeVersion) -> VersionSpec:
-    return VersionSpec(
-        valid_from=v.valid_from,
-        name_vi=v.name_vi,
-        name_en=v.name_en,
-        legal_basis=v.legal_basis,
-        legal_date=v.legal_date,
-        frequency=v.frequency,
-        deadline_rule=v.deadline_rule,
-        cutoff_rule=v.cutoff_rule,
-        grace_days=v.grace_days,
-        lock_days=v.lock_days,
-        replaced_by_data=v.replaced_by_data,
-        requires_document=v.requires_document,
-        indicators=tuple(v.indicators),
-        agency_kinds=tuple(v.agency_kinds),
-        agencies=tuple(v.agencies),
-        coverage=v.coverage,
-        note=v.note,
-    )
+    """A stored version as a file gives it: the columns of the same names, lists as tuples."""
+    values: dict[str, Any] = {}
+    for name in _SPEC_FIELDS:
+        value = getattr(v, name)
+        values[name] = tuple(value) if isinstance(value, list) else value
+    return VersionSpec(**values)
+
+
+def row_of(spec: VersionSpec, now: datetime) -> RegimeVersion:
+    """A version to store: the spec's fields into the columns of the same names."""
+    values = {name: list(value) if isinstance(value := getattr(spec, name), tuple) else value for name in _SPEC_FIELDS}
+    return RegimeVersion(**values, valid_from_start=Period(spec.valid_from).start, created_at=now)
+
+
+def file_entry(spec: VersionSpec) -> dict[str, Any]:
+    """A version as a regime file writes it (what `read_file` reads back as the same spec)."""
+    entry: dict[str, Any] = {
+        "from": spec.valid_from,
+        "name_vi": spec.name_vi,
+        "name_en": spec.name_en,
+        "legal_basis": spec.legal_basis,
+        "legal_date": spec.legal_date,
+        "frequency": spec.frequency,
+        "deadline": spec.deadline_rule,
+        "cutoff": spec.cutoff_rule,
+        "grace_days": spec.grace_days,
+        "lock_days": spec.lock_days,
+        "replaced_by_data": spec.replaced_by_data,
+        "requires_document": spec.requires_document,
+        "indicators": list(spec.indicators),
+        "reporters": {"kinds": list(spec.agency_kinds), "agencies": list(spec.agencies), "coverage": spec.coverage},
+        "note": spec.note or None,
+    }
+    return {key: value for key, value in entry.items() if value is not None}
 
 
 # --- reading a file, with the line of every key ----------------------------------------------------------
@@ -527,7 +545,7 @@ def import_regimes(*, session: Session, text: str, where: str, now: datetime | N
         else:
             regime.demo = spec.demo
         for version in versions:
-            regime.versions.append(_row(version, now))
+            regime.versions.append(row_of(version, now))
             summary.versions_added.append(f"{spec.code}@{version.valid_from}")
     session.flush()
     return summary
@@ -579,55 +597,9 @@ def _rewrite(spec: RegimeSpec, version: VersionSpec, code: str) -> Problem:
     )
 
 
-def _row(v: VersionSpec, now: datetime) -> RegimeVersion:
-    return RegimeVersion(
-        valid_from=v.valid_from,
-        valid_from_start=Period(v.valid_from).start,
-        name_vi=v.name_vi,
-        name_en=v.name_en,
-        legal_basis=v.legal_basis,
-        legal_date=v.legal_date,
-        frequency=v.frequency,
-        deadline_rule=v.deadline_rule,
-        cutoff_rule=v.cutoff_rule,
-        grace_days=v.grace_days,
-        lock_days=v.lock_days,
-        replaced_by_data=v.replaced_by_data,
-        requires_document=v.requires_document,
-        indicators=list(v.indicators),
-        agency_kinds=list(v.agency_kinds),
-        agencies=list(v.agencies),
-        coverage=v.coverage,
-        note=v.note,
-        created_at=now,
-    )
-
-
 def export_regimes(*, session: Session) -> str:
     """Every regime with all its versions, in the format `import_regimes` reads (importing it again changes
     nothing)."""
     regimes = session.scalars(select(Regime).order_by(Regime.code)).all()
-    out: list[dict[str, Any]] = []
-    for regime in regimes:
-        versions = []
-        for v in regime.versions:
-            entry: dict[str, Any] = {
-                "from": v.valid_from,
-                "name_vi": v.name_vi,
-                "name_en": v.name_en,
-                "legal_basis": v.legal_basis,
-                "legal_date": v.legal_date,
-                "frequency": v.frequency,
-                "deadline": v.deadline_rule,
-                "cutoff": v.cutoff_rule,
-                "grace_days": v.grace_days,
-                "lock_days": v.lock_days,
-                "replaced_by_data": v.replaced_by_data,
-                "requires_document": v.requires_document,
-                "indicators": list(v.indicators),
-                "reporters": {"kinds": list(v.agency_kinds), "agencies": list(v.agencies), "coverage": v.coverage},
-                "note": v.note or None,
-            }
-            versions.append({k: val for k, val in entry.items() if val is not None})
-        out.append({"code": regime.code, "demo": regime.demo, "versions": versions})
+    out = [{"code": r.code, "demo": r.demo, "versions": [file_entry(spec_of(v)) for v in r.versions]} for r in regimes]
     return yaml.safe_dump({"regimes": out}, allow_unicode=True, sort_keys=False, width=120)
