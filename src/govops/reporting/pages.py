@@ -10,7 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
+from govops.auth.models import User
+from govops.catalog.models import Agency
 from govops.errors import lazy_gettext
 from govops.i18n import translations
 from govops.reporting import service
@@ -71,6 +74,43 @@ def board_page(
     )
 
 
+def _due(request: Request, session: Session, user: User, agency: Agency) -> dict[str, Any]:
+    """What the "due this period" list needs: the reports `agency` owes, its indicators' names in the reader's
+    language, and whether `user` may act on them (the agency's own data officer, or an administrator)."""
+    due = service.due_for(session=session, agency=agency)
+    names = service.indicator_names(session=session, codes=[code for d in due for code in d.missing])
+    english = locale_of(request) == "en"
+    return {
+        "agency": agency,
+        "due": due,
+        "indicator_label": lambda code: f"{names[code][1 if english else 0]} ({code})" if code in names else code,
+        "own_area": agency.area.code if agency.area is not None else None,
+        "may_submit": user.role == "administrator" or (user.role == "data_officer" and user.agency_id == agency.id),
+        "lookback": service.DUE_LOOKBACK_DAYS,
+    }
+
+
+@router.get("/due", response_class=HTMLResponse)
+def due_page(
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    agency: Annotated[str | None, Query(max_length=32, description="for analysts and administrators")] = None,
+) -> HTMLResponse:
+    """What the signed-in person's agency owes this round (an analyst or administrator may name another agency);
+    the upload page loads it as a part of itself."""
+    user = viewer.user
+    chosen = user.agency
+    if agency is not None and user.role in ("analyst", "administrator"):
+        chosen = service.get_agency(session=session, code=agency)
+    return render(
+        request,
+        "reporting/due.html",
+        _common(request) | _due(request, session, user, chosen),
+        fragment="reporting/_due.html",
+    )
+
+
 @router.get("/agencies/{code}", response_class=HTMLResponse)
 def agency_page(request: Request, session: SessionDep, viewer: ViewerDep, code: str) -> HTMLResponse:
     """An agency's regimes, history and ranking among agencies of its kind."""
@@ -92,8 +132,8 @@ def agency_page(request: Request, session: SessionDep, viewer: ViewerDep, code: 
             "by_regime": by_regime,
             "place": place,
             "of": len(ranked),
-            "due": [r for r in history if r.status == "not_due"],
-        },
+        }
+        | _due(request, session, viewer.user, agency),
     )
 
 

@@ -53,8 +53,10 @@ from govops.reporting.reminders import (
     REMINDER_SENT,
     send_reminders,
 )
+from govops.reporting.reports import DUE_LOOKBACK_DAYS, Owed, due_for, indicator_names
 
 __all__ = [
+    "DUE_LOOKBACK_DAYS",
     "ESCALATE_AFTER_DAYS",
     "MAX_DOCUMENT_BYTES",
     "REMINDER_SENT",
@@ -66,6 +68,7 @@ __all__ = [
     "Context",
     "Filter",
     "ImportSummary",
+    "Owed",
     "Rates",
     "abolition_candidates",
     "attach_document",
@@ -74,6 +77,7 @@ __all__ = [
     "check_status",
     "compliance",
     "deadlines_between",
+    "due_for",
     "ensure_expected",
     "expected_for",
     "export_regimes",
@@ -81,6 +85,7 @@ __all__ = [
     "get_agency",
     "get_regime",
     "import_regimes",
+    "indicator_names",
     "judge",
     "latest_due_period",
     "list_regimes",
