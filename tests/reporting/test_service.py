@@ -117,3 +117,7 @@ def test_revisions_after_the_lock_date_are_counted(session: Session) -> None:
     report = _report(session, "TEST_MONTHLY", "PC-01", "2025-08")
     # Arrival is the first value's: the report stays on time, with one revision after the lock.
     assert (report.status, report.revisions_after_lock) == ("on_time", 1)
+    # Listed, not only counted: which value, old -> new, when and by whom.
+    (listed,) = service.revisions_after_lock(session=session, report=report)
+    assert (listed.indicator, listed.area, listed.old, listed.new) == ("CPI", "01", 101.0, 102.0)
+    assert (listed.recorded_at, listed.recorded_by) == (utc(2025, 10, 15, 2), "test")

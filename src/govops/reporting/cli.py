@@ -29,9 +29,15 @@ def import_(
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            from govops.errors import GovopsError
+            from govops.errors import GovopsError, lazy_gettext
 
-            raise GovopsError(f"cannot read {file}: {exc}", code="unreadable_file", where=str(file)) from None
+            raise GovopsError.of(
+                "unreadable_file",
+                lazy_gettext("The file cannot be read as UTF-8 text: %(reason)s."),
+                lazy_gettext("Check the file's name, and save it as UTF-8."),
+                where=str(file),
+                reason=str(getattr(exc, "strerror", None) or exc)[:200],
+            ) from None
         summary = service.import_regimes(session=session, text=text, where=str(file))
         made = service.ensure_expected(session=session)
         record_cli(

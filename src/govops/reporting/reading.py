@@ -124,7 +124,7 @@ class Filter:
         return out
 
 
-def _out(row: ExpectedReport, regimes: dict[int, str], agencies: dict[int, tuple[str, str]]) -> ComplianceOut:
+def compliance_out(row: ExpectedReport, regimes: dict[int, str], agencies: dict[int, tuple[str, str]]) -> ComplianceOut:
     code, kind = agencies[row.agency_id]
     return ComplianceOut(
         id=row.id,
@@ -155,7 +155,7 @@ def compliance(*, session: Session, where: Filter, after_id: int = 0, limit: int
     ).all()
     regimes = dict(session.execute(select(Regime.id, Regime.code)).all())
     agencies = {i: (c, k) for i, c, k in session.execute(select(Agency.id, Agency.code, Agency.kind))}
-    return make_page(rows, limit=limit, key=lambda r: r.id, out=lambda r: _out(r, regimes, agencies))
+    return make_page(rows, limit=limit, key=lambda r: r.id, out=lambda r: compliance_out(r, regimes, agencies))
 
 
 def expected_for(*, session: Session, regime: str, agency: str, period: str) -> ExpectedReport:

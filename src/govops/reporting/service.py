@@ -25,7 +25,17 @@ from govops.reporting.compliance import (
     recompute_cells,
 )
 from govops.reporting.context import Context, today_in_vietnam
-from govops.reporting.documents import MAX_DOCUMENT_BYTES, attach_document
+from govops.reporting.documents import (
+    MAX_DOCUMENT_BYTES,
+    DocumentInfo,
+    Party,
+    attach_document,
+    documents_of,
+    download_headers,
+    file_document,
+    read_document,
+    too_large,
+)
 from govops.reporting.reading import (
     SEVERITY,
     Cell,
@@ -46,14 +56,28 @@ from govops.reporting.reading import (
     rates_by_regime,
     recent_periods,
 )
-from govops.reporting.regimes import ImportSummary, export_regimes, import_regimes
+from govops.reporting.regimes import (
+    ImportPlan,
+    ImportSummary,
+    apply_import,
+    export_regimes,
+    import_regimes,
+    plan_import,
+)
 from govops.reporting.reminders import (
     ESCALATE_AFTER_DAYS,
     REMIND_BEFORE_DAYS,
     REMINDER_SENT,
     send_reminders,
 )
-from govops.reporting.reports import DUE_LOOKBACK_DAYS, Owed, due_for, indicator_names
+from govops.reporting.reports import (
+    DUE_LOOKBACK_DAYS,
+    Owed,
+    due_for,
+    indicator_names,
+    report_out,
+    revisions_after_lock,
+)
 
 __all__ = [
     "DUE_LOOKBACK_DAYS",
@@ -66,21 +90,28 @@ __all__ = [
     "TOPIC",
     "Cell",
     "Context",
+    "DocumentInfo",
     "Filter",
+    "ImportPlan",
     "ImportSummary",
     "Owed",
+    "Party",
     "Rates",
     "abolition_candidates",
+    "apply_import",
     "attach_document",
     "board",
     "check_period",
     "check_status",
     "compliance",
     "deadlines_between",
+    "documents_of",
+    "download_headers",
     "due_for",
     "ensure_expected",
     "expected_for",
     "export_regimes",
+    "file_document",
     "follow_changes",
     "get_agency",
     "get_regime",
@@ -90,12 +121,17 @@ __all__ = [
     "latest_due_period",
     "list_regimes",
     "pass_deadlines",
+    "plan_import",
     "rates",
     "rates_by_period",
     "rates_by_regime",
+    "read_document",
     "recent_periods",
     "recompute",
     "recompute_cells",
+    "report_out",
+    "revisions_after_lock",
     "send_reminders",
     "today_in_vietnam",
+    "too_large",
 ]
