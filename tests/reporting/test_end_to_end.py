@@ -108,10 +108,11 @@ def test_a_late_submission_turns_late_within_a_minute_and_reminders_go_out_once(
             time.sleep(3)  # more rounds of the e-mail sender: nothing else goes out
             assert [to for to, _ in smtp.inbox.received] == [["officer@hanoi.example"]] * 2
             subjects = {mail["Subject"] for _, mail in smtp.inbox.received}
-            assert subjects == {"Report overdue: E2E_MONTHLY (Báo cáo doanh nghiệp tháng)"}
+            # The officer reads English: the regime's English name.
+            assert subjects == {"Report overdue: E2E_MONTHLY (Monthly business report)"}
             bodies = sorted(text_of(mail) for _, mail in smtp.inbox.received)
             after = str(Period(PERIOD) + 1)
-            assert f"The report E2E_MONTHLY (Báo cáo doanh nghiệp tháng) of PC-01 for {PERIOD}" in bodies[0]
+            assert f"The report E2E_MONTHLY (Monthly business report) of PC-01 for {PERIOD}" in bodies[0]
             assert f"of PC-01 for {after}" in bodies[1]
             # The board shows it to the Government Office's analyst.
             with httpx.Client(base_url=base, timeout=10) as browser:

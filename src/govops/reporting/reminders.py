@@ -125,6 +125,7 @@ def send_reminders(*, session: Session, now: datetime | None = None) -> dict[str
             )
             params: dict[str, Any] = {
                 "report": f"{regime} ({version.name_vi})",
+                "report.en": f"{regime} ({version.name_en})",
                 "agency": agency,
                 "period": report.period,
                 "due": report.deadline.astimezone(ZONE).date().isoformat(),
