@@ -282,3 +282,33 @@ def test_an_administrator_imports_a_regime_file_on_the_console_after_a_preview(
     # Only administrators import.
     sign_in("analyst")
     assert client.get("/reporting/regimes/import").status_code == 403
+
+
+SEPARATE = """\
+  - code: TEST_SEPARATE
+    versions:
+      - {from: 2025-08, name_vi: Báo cáo giá riêng, name_en: Separate price report,
+         legal_basis: Nghị định 09/2019/NĐ-CP, frequency: M, deadline: day 12 of the month after the period,
+         replaced_by_data: false, indicators: [CPI], reporters: {agencies: [PC-01], coverage: own_area}}
+"""
+
+
+def test_a_separate_report_whose_figures_arrive_as_data_is_proposed_for_abolition_unless_it_is_signed(
+    client: TestClient, session: Session, sign_in: Callable[[str], TestClient]
+) -> None:
+    import_regimes(session=session, text=REGIME_FILE + SEPARATE, where="regimes.yaml", now=NOW)
+    submit(session, utc(2025, 9, 5), [("CPI", "01", p) for p in ("2025-08", "2025-09", "2025-10")])
+    submit(session, utc(2025, 10, 5), [("BUDGET_REVENUE", "VN", p) for p in ("2025-Q3", "2025-Q4")])
+    service.ensure_expected(session=session, now=NOW)
+    sign_in("analyst")
+    board = client.get("/reporting", params={"lang": "en"}).text
+    abolish = board.split('data-testid="candidates"')[1].split("</ul>")[0]
+    signed = board.split('data-testid="candidates-signed"')[1].split("</ul>")[0]
+    assert "TEST_SEPARATE" in abolish and "Separate price report" in abolish and "TEST_QUARTERLY" not in abolish
+    assert "TEST_QUARTERLY_MINISTRY" in signed and "TEST_MONTHLY" not in abolish + signed
+    assert "The figures can come from data; the signed report remains:" in board
+    ministry = client.get("/reporting/regimes/TEST_QUARTERLY_MINISTRY", params={"lang": "vi"}).text
+    candidate = ministry.split('data-testid="candidate">')[1].split("</p>")[0]
+    assert candidate.startswith("Số liệu có thể lấy từ dữ liệu; báo cáo có chữ ký vẫn được giữ lại.")
+    separate = client.get("/reporting/regimes/TEST_SEPARATE", params={"lang": "en"}).text
+    assert "Abolition candidate: every figure" in separate.split('data-testid="candidate">')[1]

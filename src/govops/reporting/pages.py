@@ -389,7 +389,7 @@ def regime_page(request: Request, session: SessionDep, viewer: ViewerDep, code: 
         | {
             "regime": regime,
             "periods": service.rates_by_period(session=session, regime=regime.code),
-            "candidate": regime in service.abolition_candidates(session=session),
+            "candidate": next((c for c in service.abolition_candidates(session=session) if c.regime is regime), None),
         },
     )
 

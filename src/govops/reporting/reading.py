@@ -287,9 +287,18 @@ def latest_due_period(*, session: Session, regime: Regime, now: datetime | None 
     )
 
 
-def abolition_candidates(*, session: Session, now: datetime | None = None) -> list[Regime]:
+@dataclass(frozen=True)
+class Candidate:
+    """A regime whose figures all arrive as data. Without a signed report it can be abolished (the plan's "reports
+    replaced by data"); with one, the figures can come from data but the signed report remains."""
+
+    regime: Regime
+    signed_report_remains: bool
+
+
+def abolition_candidates(*, session: Session, now: datetime | None = None) -> list[Candidate]:
     """Regimes still asking for a separate report whose every required value of their latest due period already
-    arrived as data (the plan's "reports replaced by data")."""
+    arrived as data."""
     out = []
     for regime in session.scalars(select(Regime).order_by(Regime.code)):
         version = regime.current
@@ -302,7 +311,7 @@ def abolition_candidates(*, session: Session, now: datetime | None = None) -> li
             select(ExpectedReport.missing).where(ExpectedReport.regime_id == regime.id, ExpectedReport.period == period)
         ).all()
         if rows and all(not [m for m in missing if m != "document"] for (missing,) in rows):
-            out.append(regime)
+            out.append(Candidate(regime, signed_report_remains=version.requires_document))
     return out
 
 

@@ -38,6 +38,7 @@ from govops.reporting.documents import (
 )
 from govops.reporting.reading import (
     SEVERITY,
+    Candidate,
     Cell,
     Filter,
     Rates,
@@ -88,6 +89,7 @@ __all__ = [
     "SEVERITY",
     "STATUS_CHANGED",
     "TOPIC",
+    "Candidate",
     "Cell",
     "Context",
     "DocumentInfo",
