@@ -23,6 +23,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -36,13 +37,14 @@ from govops.periods import Period
 from govops.reporting.context import Context, periods_of, today_in_vietnam
 from govops.reporting.models import Cursor, ExpectedReport, Regime, RegimeVersion, ReportDocument
 from govops.reporting.rules import parse_rule
+from govops.warehouse.changes import TOPIC as OBSERVATIONS
+from govops.warehouse.changes import TYPE as OBSERVATION_CHANGED
 from govops.warehouse.models import Observation, ObservationRevision
 
 TOPIC = "reporting"
 STATUS_CHANGED = "reporting.status_changed"
 FOLLOWER = "observations"
 _FOLLOW_LOCK = lock_key("govops.reporting.follow")
-_OBSERVATION_CHANGED = "observation.changed"
 
 
 # --- expected reports -------------------------------------------------------------------------------------
@@ -301,6 +303,20 @@ def recompute_cells(
     return recompute(session=session, ids=ids, now=now, context=context)
 
 
+def _observation_changes(after_id: int) -> list[Any]:
+    e = DomainEvent
+    return [e.topic == OBSERVATIONS, e.id > after_id, e.type == OBSERVATION_CHANGED]
+
+
+def changes_pending(*, session: Session) -> bool:
+    """Whether observation changes arrived that the follower has not read (a read, no lock)."""
+    cursor = session.get(Cursor, FOLLOWER)
+    if cursor is None:
+        return True  # the follower has not started: its first run sets its cursor
+    found = session.scalar(select(DomainEvent.id).where(*_observation_changes(cursor.last_event_id)).limit(1))
+    return found is not None
+
+
 def follow_changes(*, session: Session, now: datetime | None = None, batch: int = 5000) -> int:
     """Read the observation change events after the follower's cursor and recompute what they touch; how many
     events were read. One follower at a time (a lock), so two workers never read the same events twice."""
@@ -317,7 +333,7 @@ def follow_changes(*, session: Session, now: datetime | None = None, batch: int 
     while True:
         rows = session.execute(
             select(DomainEvent.id, DomainEvent.subject)
-            .where(DomainEvent.id > cursor.last_event_id, DomainEvent.type == _OBSERVATION_CHANGED)
+            .where(*_observation_changes(cursor.last_event_id))
             .order_by(DomainEvent.id)
             .limit(batch)
         ).all()

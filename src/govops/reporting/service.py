@@ -16,6 +16,7 @@ from __future__ import annotations
 from govops.reporting.compliance import (
     STATUS_CHANGED,
     TOPIC,
+    changes_pending,
     deadlines_between,
     ensure_expected,
     follow_changes,
@@ -103,6 +104,7 @@ __all__ = [
     "apply_import",
     "attach_document",
     "board",
+    "changes_pending",
     "check_period",
     "check_status",
     "compliance",
