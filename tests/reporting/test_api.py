@@ -88,7 +88,13 @@ def test_an_agency_system_reads_its_own_compliance_only_and_files_its_signed_pdf
     own = client.get("/api/v1/reporting/compliance", headers=key).json()["items"]
     assert {r["agency"] for r in own} == {"MOF"}
     refused = client.get("/api/v1/reporting/compliance", params={"agency": "PC-01"}, headers=key)
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and refused.json()["error"] == {
+        "code": "forbidden", "message": "Your key reads the compliance of MOF only.", "where": "agency",
+        "hint": "Ask for agency=MOF, or leave agency out.",
+    }  # fmt: skip
+    in_vietnamese = client.get("/api/v1/reporting/compliance", params={"agency": "PC-01"},
+                               headers=key | {"Accept-Language": "vi"})  # fmt: skip
+    assert in_vietnamese.json()["error"]["message"] == "Khóa của bạn chỉ xem được tình hình chấp hành của MOF."
     url = "/api/v1/reporting/reports/TEST_QUARTERLY_MINISTRY/MOF/2025-Q3/document"
     not_pdf = client.put(url, content=b"PK\x03\x04 a zip", headers=key | {"X-Filename": "report.docx"})
     assert not_pdf.status_code == 415 and not_pdf.json()["error"]["code"] == "document_not_pdf"

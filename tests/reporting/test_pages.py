@@ -70,7 +70,12 @@ def test_agency_and_regime_pages(client: TestClient, session: Session, sign_in: 
     assert "ngày 12 tháng sau kỳ báo cáo" in regime and "ngày 14 tháng cuối kỳ" in regime
     english = client.get("/reporting/regimes/TEST_MONTHLY", params={"lang": "en"}).text
     assert "day 12 of the month after the period" in english and "Test monthly report" in english
-    assert client.get("/reporting/regimes/NOPE").status_code == 404
+    missing = client.get("/reporting/regimes/NOPE", params={"lang": "vi"})
+    assert missing.status_code == 404 and "Không có chế độ báo cáo &#39;NOPE&#39;." in missing.text
+    nobody = client.get("/reporting/agencies/PC-99", params={"lang": "en"})
+    assert nobody.status_code == 404 and "There is no agency &#39;PC-99&#39;." in nobody.text
+    unowed = client.get("/reporting/reports/TEST_MONTHLY/MOF/2025-08", params={"lang": "vi"}).text
+    assert "MOF không phải nộp báo cáo TEST_MONTHLY kỳ 2025-08." in unowed
 
 
 LAST_MONTH = str(Period.from_date(date.today(), Freq.M) - 1)
