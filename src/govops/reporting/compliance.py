@@ -177,14 +177,20 @@ def recompute(
                 required=required, arrivals=mine, deadline=report.deadline, grace_until=report.grace_until, now=now
             )
             after_lock = sum(1 for item in required for at in revisions.get(item, ()) if at > report.lock_at)
+            missing = [item for item in required if item not in mine]
+            computed = (status, len(required), len(mine), missing, received, days_late, after_lock)
+            if computed == _stored(report):
+                continue  # written only when it changed: a full recompute rewrites nothing that holds
             previous = report.status
-            report.status = status
-            report.required = len(required)
-            report.present = len(mine)
-            report.missing = [item for item in required if item not in mine]
-            report.received_at = received
-            report.days_late = days_late
-            report.revisions_after_lock = after_lock
+            (
+                report.status,
+                report.required,
+                report.present,
+                report.missing,
+                report.received_at,
+                report.days_late,
+                report.revisions_after_lock,
+            ) = computed
             report.computed_at = now
             if previous != status:
                 changed.append(report)
@@ -192,6 +198,18 @@ def recompute(
                     _announce(session, context, report, previous, now)
     session.flush()
     return changed
+
+
+def _stored(report: ExpectedReport) -> tuple[Any, ...]:
+    return (
+        report.status,
+        report.required,
+        report.present,
+        list(report.missing),
+        report.received_at,
+        report.days_late,
+        report.revisions_after_lock,
+    )
 
 
 def _arrivals(

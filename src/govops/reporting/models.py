@@ -106,7 +106,9 @@ class ExpectedReport(Base):
     __table_args__ = (
         UniqueConstraint("regime_id", "agency_id", "period"),
         CheckConstraint("status IN ('on_time', 'late', 'partial', 'missing', 'not_due')", name="status"),
-        Index("ix_reporting_expected_period_status", "period", "status"),
+        # The board: the latest periods, then each period's reports counted by agency and status from the index.
+        Index("ix_reporting_expected_period_start", "period_start", "period"),
+        Index("ix_reporting_expected_period_agency_status", "period", "agency_id", "status"),
         Index("ix_reporting_expected_agency_period", "agency_id", "period_start"),
         Index("ix_reporting_expected_deadline", "deadline"),
     )
@@ -128,6 +130,7 @@ class ExpectedReport(Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     days_late: Mapped[int | None] = mapped_column(Integer)
     revisions_after_lock: Mapped[int] = mapped_column(Integer, default=0)
+    # When its compliance last changed (a computation that finds it as it was writes nothing).
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

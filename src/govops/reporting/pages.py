@@ -8,11 +8,13 @@ filtered by regime and agency kind; every text in the reader's language.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -31,6 +33,13 @@ from govops.web.templating import locale_of, render
 router = APIRouter(prefix="/reporting", include_in_schema=False)
 
 SYMBOL = {"on_time": "✓", "late": "⏱", "partial": "◐", "missing": "✗", "not_due": "·"}
+STATUS_LABELS = {
+    "on_time": lazy_gettext("On time"),
+    "late": lazy_gettext("Late"),
+    "partial": lazy_gettext("Partial"),
+    "missing": lazy_gettext("Missing"),
+    "not_due": lazy_gettext("Not due"),
+}
 KINDS = {
     "provincial_committee": lazy_gettext("provincial people's committees"),
     "ministry": lazy_gettext("ministries"),
@@ -45,6 +54,7 @@ def _common(request: Request) -> dict[str, Any]:
     return {
         "symbol": SYMBOL,
         "statuses": list(SYMBOL),
+        "status_label": {status: gettext(label) for status, label in STATUS_LABELS.items()},
         "kind_label": {k: gettext(v) for k, v in KINDS.items()},
         "rule": lambda text: describe(text, gettext),
     }
@@ -59,11 +69,11 @@ def board_page(
     kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> HTMLResponse:
     """Agencies x periods, worst first."""
-    regimes = service.list_regimes(session=session)
+    regimes = service.all_regimes(session=session)
     chosen = regime if regime in {r.code for r in regimes} else None
     where = service.Filter(regime=chosen, kind=kind if kind in KINDS else None)
     periods = service.recent_periods(session=session, where=where)
-    rows, _ = service.board(session=session, periods=periods, where=where)
+    rows = service.board(session=session, periods=periods, where=where)
     return render(
         request,
         "reporting/board.html",
@@ -75,9 +85,34 @@ def board_page(
             "kind": kind if kind in KINDS else None,
             "periods": periods,
             "rows": rows,
-            "candidates": service.abolition_candidates(session=session),
+            "candidates": service.abolition_candidates(session=session, regimes=regimes),
+            "marks": _marks(request),
         },
     )
+
+
+def _marks(request: Request) -> Callable[[service.Cell], Markup]:
+    """A board cell's marks: for each status, its colour and symbol, the number of reports when more than one, and
+    its name on hover and for screen readers. Made here, once per status, rather than by the template for each of
+    the board's thousands of marks."""
+    gettext = translations(locale_of(request)).gettext
+    parts = {}
+    for status, symbol in SYMBOL.items():
+        label = escape(gettext(STATUS_LABELS[status]))
+        parts[status] = (
+            f'<span class="rs rs-{status}" title="{label}" data-status="{status}">{symbol}',
+            f'<span class="visually-hidden"> {label}</span></span>',
+        )
+
+    def marks(cell: service.Cell) -> Markup:
+        return Markup(
+            "".join(
+                f"{parts[status][0]}{f'<small>{n}</small>' if n > 1 else ''}{parts[status][1]}"
+                for status, n in cell.counts
+            )
+        )
+
+    return marks
 
 
 def _due(request: Request, session: Session, user: User, agency: Agency) -> dict[str, Any]:
@@ -389,7 +424,7 @@ def regime_page(request: Request, session: SessionDep, viewer: ViewerDep, code: 
         | {
             "regime": regime,
             "periods": service.rates_by_period(session=session, regime=regime.code),
-            "candidate": next((c for c in service.abolition_candidates(session=session) if c.regime is regime), None),
+            "candidate": next(iter(service.abolition_candidates(session=session, regimes=[regime])), None),
         },
     )
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from govops.catalog.models import Agency
 from govops.db.base import utcnow
@@ -28,6 +28,11 @@ SEVERITY = {"missing": 0, "partial": 1, "late": 2, "not_due": 3, "on_time": 4}
 _API_NAMES = {"deadline_rule": "deadline", "cutoff_rule": "cutoff"}
 
 
+def all_regimes(*, session: Session) -> list[Regime]:
+    """Every regime by code, with its versions (two statements, however many regimes there are)."""
+    return list(session.scalars(select(Regime).options(selectinload(Regime.versions)).order_by(Regime.code)))
+
+
 def list_regimes(*, session: Session) -> list[RegimeOut]:
     return [
         RegimeOut(
@@ -38,7 +43,7 @@ def list_regimes(*, session: Session) -> list[RegimeOut]:
                 for v in r.versions
             ],
         )
-        for r in session.scalars(select(Regime).order_by(Regime.code))
+        for r in all_regimes(session=session)
     ]
 
 
@@ -296,63 +301,86 @@ class Candidate:
     signed_report_remains: bool
 
 
-def abolition_candidates(*, session: Session, now: datetime | None = None) -> list[Candidate]:
-    """Regimes still asking for a separate report whose every required value of their latest due period already
-    arrived as data."""
-    out = []
-    for regime in session.scalars(select(Regime).order_by(Regime.code)):
-        version = regime.current
-        if version is None or version.replaced_by_data:
-            continue
-        period = latest_due_period(session=session, regime=regime, now=now)
-        if period is None:
-            continue
-        rows = session.execute(
-            select(ExpectedReport.missing).where(ExpectedReport.regime_id == regime.id, ExpectedReport.period == period)
-        ).all()
-        if rows and all(not [m for m in missing if m != "document"] for (missing,) in rows):
-            out.append(Candidate(regime, signed_report_remains=version.requires_document))
-    return out
+def abolition_candidates(
+    *, session: Session, now: datetime | None = None, regimes: Sequence[Regime] | None = None
+) -> list[Candidate]:
+    """Regimes (of `regimes`, by default all) still asking for a separate report whose every required value of
+    their latest due period already arrived as data."""
+    regimes = all_regimes(session=session) if regimes is None else regimes
+    separate = [r for r in regimes if r.current is not None and not r.current.replaced_by_data]
+    if not separate:
+        return []
+    e = ExpectedReport
+    ids = [r.id for r in separate]
+    latest = (
+        select(e.regime_id, func.max(e.period_start).label("start"))
+        .where(e.regime_id.in_(ids), e.grace_until < (now or utcnow()))
+        .group_by(e.regime_id)
+        .subquery()
+    )
+    complete: dict[int, bool] = {}
+    for regime_id, missing in session.execute(
+        select(e.regime_id, e.missing).join(
+            latest, and_(e.regime_id == latest.c.regime_id, e.period_start == latest.c.start)
+        )
+    ):
+        figures_in = not [m for m in missing if m != "document"]
+        complete[regime_id] = complete.get(regime_id, True) and figures_in
+    return [
+        Candidate(r, signed_report_remains=r.current.requires_document)
+        for r in separate
+        if complete.get(r.id) and r.current is not None
+    ]
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One report on the board: its regime and status."""
+    """An agency's reports of one period on the board: how many have each status, the worst first."""
 
-    regime_id: int
-    status: str
+    counts: tuple[tuple[str, int], ...]
 
 
-def board(
-    *, session: Session, periods: Sequence[str], where: Filter
-) -> tuple[list[tuple[Agency, dict[str, list[Cell]]]], list[str]]:
-    """Agencies x periods, each cell the agency's reports of that period, the worst agencies first."""
+def board(*, session: Session, periods: Sequence[str], where: Filter) -> list[tuple[Agency, dict[str, Cell]]]:
+    """Agencies x periods, each cell the count of the agency's reports of that period by status, the worst
+    agencies first (the mean severity of their reports). Counted by the database: a cell is a few numbers, not
+    one row per report."""
     e = ExpectedReport
     rows = session.execute(
-        select(e.agency_id, e.period, e.regime_id, e.status)
+        select(e.agency_id, e.period, e.status, func.count())
         .where(e.period.in_(list(periods)), *where.where(session))
-        .order_by(e.regime_id)
+        .group_by(e.agency_id, e.period, e.status)
     ).all()
-    cells: dict[int, dict[str, list[Cell]]] = defaultdict(lambda: defaultdict(list))
-    for agency_id, period, regime_id, status in rows:
-        cells[agency_id][period].append(Cell(regime_id, status))
-    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(list(cells))))} if cells else {}
+    counts: dict[int, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
+    for agency_id, period, status, n in rows:
+        counts[agency_id][period].append((status, int(n)))
+    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(list(counts))))} if counts else {}
 
     def badness(agency_id: int) -> tuple[float, str]:
-        reports = [r for cell in cells[agency_id].values() for r in cell]
-        return (sum(SEVERITY[r.status] for r in reports) / max(len(reports), 1), agencies[agency_id].code)
+        pairs = [pair for cell in counts[agency_id].values() for pair in cell]
+        total = sum(n for _, n in pairs)
+        return sum(SEVERITY[status] * n for status, n in pairs) / max(total, 1), agencies[agency_id].code
 
-    ordered = sorted(cells, key=badness)
-    return [(agencies[i], dict(cells[i])) for i in ordered], list(periods)
+    return [
+        (
+            agencies[agency_id],
+            {
+                period: Cell(tuple(sorted(cell, key=lambda pair: SEVERITY[pair[0]])))
+                for period, cell in counts[agency_id].items()
+            },
+        )
+        for agency_id in sorted(counts, key=badness)
+    ]
 
 
 def recent_periods(*, session: Session, where: Filter, count: int = 12) -> list[str]:
+    """The `count` latest periods that have expected reports, oldest first (read backwards along the index on
+    their start, stopping at the last one needed)."""
     e = ExpectedReport
     rows = session.execute(
         select(e.period, e.period_start)
         .where(*where.where(session))
-        .group_by(e.period, e.period_start)
-        .order_by(e.period_start.desc(), e.period)
+        .group_by(e.period_start, e.period)
+        .order_by(e.period_start.desc(), e.period.desc())
         .limit(count)
     ).all()
     return [period for period, _ in reversed(rows)]
