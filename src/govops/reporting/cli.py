@@ -15,8 +15,6 @@ reporting_app = typer.Typer(help="Reporting regimes and the compliance of every 
 regimes_app = typer.Typer(help="Reporting regimes as YAML files.", no_args_is_help=True)
 reporting_app.add_typer(regimes_app, name="regimes")
 
-SYMBOL = {"on_time": "✓", "late": "⏱", "partial": "◐", "missing": "✗", "not_due": "·"}
-
 
 @regimes_app.command("import")
 def import_(
@@ -99,7 +97,7 @@ def status(
     for r in rows:
         table.add_row(
             r.agency,
-            f"{SYMBOL[r.status]} {r.status}",
+            f"{service.SYMBOL[r.status]} {r.status}",
             f"{r.received_at:%Y-%m-%d %H:%M}" if r.received_at else "-",
             str(r.days_late or ""),
             f"{r.values_present}/{r.values_required}",

@@ -32,7 +32,6 @@ from govops.web.templating import locale_of, render
 
 router = APIRouter(prefix="/reporting", include_in_schema=False)
 
-SYMBOL = {"on_time": "✓", "late": "⏱", "partial": "◐", "missing": "✗", "not_due": "·"}
 STATUS_LABELS = {
     "on_time": lazy_gettext("On time"),
     "late": lazy_gettext("Late"),
@@ -52,8 +51,8 @@ KINDS = {
 def _common(request: Request) -> dict[str, Any]:
     gettext = translations(locale_of(request)).gettext
     return {
-        "symbol": SYMBOL,
-        "statuses": list(SYMBOL),
+        "symbol": service.SYMBOL,
+        "statuses": list(service.SYMBOL),
         "status_label": {status: gettext(label) for status, label in STATUS_LABELS.items()},
         "kind_label": {k: gettext(v) for k, v in KINDS.items()},
         "rule": lambda text: describe(text, gettext),
@@ -97,7 +96,7 @@ def _marks(request: Request) -> Callable[[service.Cell], Markup]:
     the board's thousands of marks."""
     gettext = translations(locale_of(request)).gettext
     parts = {}
-    for status, symbol in SYMBOL.items():
+    for status, symbol in service.SYMBOL.items():
         label = escape(gettext(STATUS_LABELS[status]))
         parts[status] = (
             f'<span class="rs rs-{status}" title="{label}" data-status="{status}">{symbol}',
@@ -119,12 +118,10 @@ def _due(request: Request, session: Session, user: User, agency: Agency) -> dict
     """What the "due this period" list needs: the reports `agency` owes, its indicators' names in the reader's
     language, and whether `user` may act on them (the agency's own data officer, or an administrator)."""
     due = service.due_for(session=session, agency=agency)
-    names = service.indicator_names(session=session, codes=[code for d in due for code in d.missing])
-    english = locale_of(request) == "en"
     return {
         "agency": agency,
         "due": due,
-        "indicator_label": lambda code: f"{names[code][1 if english else 0]} ({code})" if code in names else code,
+        "indicator_label": _indicator_label(request, session, [code for d in due for code in d.missing]),
         "own_area": agency.area.code if agency.area is not None else None,
         "may_submit": user.role == "administrator" or (user.role == "data_officer" and user.agency_id == agency.id),
         "lookback": service.DUE_LOOKBACK_DAYS,
@@ -181,7 +178,8 @@ def agency_page(request: Request, session: SessionDep, viewer: ViewerDep, code: 
 # --- one report: its revisions after the lock, its signed document ---------------------------------------------
 
 
-def _indicator_label(request: Request, session: Session, codes: list[str]) -> Any:
+def _indicator_label(request: Request, session: Session, codes: list[str]) -> Callable[[str], str]:
+    """An indicator's name in the reader's language, with its code: "Chỉ số giá tiêu dùng (CPI)"."""
     names = service.indicator_names(session=session, codes=codes)
     english = locale_of(request) == "en"
     return lambda code: f"{names[code][1 if english else 0]} ({code})" if code in names else code

@@ -24,6 +24,8 @@ from govops.reporting.schemas import ComplianceOut, RatesOut, RegimeOut, RegimeV
 
 # Worst first: what the board sorts by.
 SEVERITY = {"missing": 0, "partial": 1, "late": 2, "not_due": 3, "on_time": 4}
+# Each status's symbol, beside its colour on the console and alone in the command's tables.
+SYMBOL = {"on_time": "✓", "late": "⏱", "partial": "◐", "missing": "✗", "not_due": "·"}
 # The API's names of the two rules, where the file and the store say deadline_rule and cutoff_rule.
 _API_NAMES = {"deadline_rule": "deadline", "cutoff_rule": "cutoff"}
 

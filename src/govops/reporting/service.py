@@ -39,6 +39,7 @@ from govops.reporting.documents import (
 )
 from govops.reporting.reading import (
     SEVERITY,
+    SYMBOL,
     Candidate,
     Cell,
     Filter,
@@ -90,6 +91,7 @@ __all__ = [
     "REMIND_BEFORE_DAYS",
     "SEVERITY",
     "STATUS_CHANGED",
+    "SYMBOL",
     "TOPIC",
     "Candidate",
     "Cell",
