@@ -244,7 +244,7 @@ def test_an_administrator_imports_a_regime_file_on_the_console_after_a_preview(
     bad = _preview(client, REGIME_FILE.replace("[CPI,", "[NOPE,").replace("frequency: Q", "frequency: W"))
     assert bad.status_code == 422
     problems = bad.text.split('data-testid="import-problem-list"')[1].split("</table>")[0]
-    rows = re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*><code>([^<]+)</code></td>\s*<td[^>]*>([^<]+)</td>", problems)
+    rows = re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*><span>([^<]+)</span></td>\s*<td[^>]*>([^<]+)</td>", problems)
     assert rows == [
         ("24", "regimes[1].versions[0].frequency", "Trường frequency phải là M, Q, S hoặc A, không phải &#39;W&#39;."),
     ]
