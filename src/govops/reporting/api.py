@@ -215,7 +215,11 @@ def _party(request: Request, session: Session, user: User | None) -> service.Par
     return service.Party.of_user(require_user(user))
 
 
-@router.get("/reports/{regime}/{agency}/{period}", response_model=ReportOut, responses=_SIGNED)
+@router.get(
+    "/reports/{regime}/{agency}/{period}",
+    response_model=ReportOut,
+    responses=_SIGNED | {403: {"model": ErrorBody, "description": "another agency's report, for an agency's key"}},
+)
 def report(session: SessionDep, reader: Readable, regime: str, agency: str, period: str) -> ReportOut:
     """One expected report: its compliance, every change to its values after the lock date (which value, old ->
     new, when, by whom) and the signed documents filed for it."""
