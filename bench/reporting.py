@@ -7,7 +7,7 @@ recompute, and the compliance board against /healthz, side by side in one run.
 The database is emptied and filled anew. Printed: p50/p95 of the time from a submission's commit to its
 report's updated status (the follower reading the change events and recomputing what they touch), the full
 recompute of every expected report, and the ratio between them; the board page's p95 beside /healthz's.
-Goal (issue 13): incremental under 100 ms p95 on PostgreSQL.
+Goals (issue 13): incremental under 100 ms p95 on PostgreSQL; the board under 150 ms p95.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from govops.app import create_app
+from govops.auth.models import User
 from govops.auth.service import create_user
 from govops.catalog.models import Agency, Area
 from govops.catalog.service import load_reference
@@ -104,6 +105,8 @@ def build(engine_url: str) -> None:
         made = service.ensure_expected(session=session, now=NOW)
         service.follow_changes(session=session, now=NOW)
     print(f"expected reports: {len(made)}")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))  # the store as autovacuum leaves it after a load
     engine.dispose()
 
 
@@ -156,23 +159,26 @@ def board(engine_url: str, engine: object) -> None:
         )
         app = create_app(settings, engine=engine)  # type: ignore[arg-type]
         with transaction(engine) as session:  # type: ignore[arg-type]
-            create_user(session=session, username="bench.analyst", password="bench-password-1", full_name="B",
-                        agency="GO", role="analyst")  # fmt: skip
+            if session.scalar(select(User.id).where(User.username == "bench.analyst")) is None:  # --reuse
+                create_user(session=session, username="bench.analyst", password="bench-password-1", full_name="B",
+                            agency="GO", role="analyst")  # fmt: skip
         with TestClient(app) as client:
             form = client.get("/signin").text
             token = form.split('name="csrf_token" value="')[1].split('"')[0]
             client.post("/signin", data={"username": "bench.analyst", "password": "bench-password-1",
                                          "csrf_token": token})  # fmt: skip
             timings: dict[str, list[float]] = {"/reporting": [], "/healthz": []}
-            for _ in range(15):
+            size = len(client.get("/reporting").content)  # and a first request, not counted
+            for _ in range(30):
                 for path, values in timings.items():
                     started = time.perf_counter()
                     response = client.get(path)
                     values.append((time.perf_counter() - started) * 1000)
                     assert response.status_code == 200, (path, response.status_code)
         board_p95, health_p95 = pct(timings["/reporting"], 0.95), pct(timings["/healthz"], 0.95)
-        print(f"board page (70 agencies x 12 periods, 10 regimes): p95 {board_p95:.0f} ms; "
-              f"/healthz p95 {health_p95:.1f} ms; ratio {board_p95 / health_p95:.0f}x")  # fmt: skip
+        print(f"board page (70 agencies x 12 periods, 10 regimes, {size / 1024:.0f} KiB): p50 "
+              f"{statistics.median(timings['/reporting']):.0f} ms, p95 {board_p95:.0f} ms; /healthz p95 "
+              f"{health_p95:.1f} ms; ratio {board_p95 / health_p95:.0f}x (goal < 150 ms p95)")  # fmt: skip
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, bindparam, select, text
+from sqlalchemy import Engine, bindparam, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from govops.catalog.service import load_reference
@@ -112,3 +112,16 @@ def test_stored_change_events_become_domain_events_with_their_ids(fresh_engine: 
         # New events follow the moved ones.
         new = emit(session=session, topic="t", type="t.x", subject="s", payload={}, rule=ReadRule("public"))
         assert new.id > 12
+
+
+def test_the_reporting_board_indexes_go_up_and_down(fresh_engine: Engine) -> None:
+    def indexes() -> set[str]:
+        return {i["name"] for i in inspect(fresh_engine).get_indexes("reporting_expected") if i["name"]}
+
+    upgrade(fresh_engine)
+    board = {"ix_reporting_expected_period_start", "ix_reporting_expected_period_agency_status"}
+    assert board <= indexes() and "ix_reporting_expected_period_status" not in indexes()
+    command.downgrade(alembic_config(fresh_engine), "0019")
+    assert not board & indexes() and "ix_reporting_expected_period_status" in indexes()
+    upgrade(fresh_engine)
+    assert current_revision(fresh_engine) == head_revision(fresh_engine) and board <= indexes()

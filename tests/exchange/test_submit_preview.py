@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import date
 
 import openpyxl
 import pytest
@@ -18,7 +17,7 @@ from govops.auth.service import create_user
 from govops.catalog.models import Agency, Area, Indicator
 from govops.exchange import service
 from govops.exchange.models import Submission, UploadPreview
-from govops.periods import Freq, Period
+from govops.periods import Period
 from govops.warehouse.accept import ingest
 from govops.warehouse.models import Observation, ObservationRevision
 from tests.audit.conftest import PASSWORD, token_of
@@ -194,20 +193,15 @@ def test_a_cancelled_preview_cannot_be_confirmed_nor_confirmed_by_someone_else(
     assert status == 410 and "2025-07" not in _stored(session)
 
 
-def test_the_group_list_offers_only_writable_groups_and_the_page_says_what_is_due(
+def test_the_group_list_offers_only_writable_groups_and_the_page_holds_the_reports_due(
     officer: TestClient, session: Session
 ) -> None:
     page = officer.get("/submit", params={"lang": "vi"}).text
     groups = page.split('name="group"')[1].split("</select>")[0]
     assert 'value="ENTERPRISES"' in groups and groups.count("<option") == 1
-    # Due: each enterprise indicator of Hồ Chí Minh City for last month; none is in yet.
-    last_month = str(Period.from_date(date.today(), Freq.M).previous())
-    due = page.split('data-testid="due"')[1].split("</section>")[0]
-    assert "Còn thiếu số liệu kỳ gần nhất của 6 trên 6 chỉ tiêu." in due
-    assert 'data-testid="due-ENT_NEW"' in due and "còn thiếu 1/1" in due
-    ingest(session=session, rows=[(1, {"indicator": "ENT_NEW", "area": "79", "period": last_month, "value": 3000})])
-    due = officer.get("/submit").text.split('data-testid="due"')[1].split("</section>")[0]
-    assert "5 trên 6" in due and "đã có 1/1" in due.split('data-testid="due-ENT_NEW"')[1].split("</tr>")[0]
+    # What is due comes from the reporting regimes: the reporting domain's list, loaded in place.
+    slot = page.split('data-testid="due-slot"')[1].split("</section>")[0]
+    assert 'hx-get="/reporting/due"' in slot and "Xem các báo cáo đơn vị phải nộp kỳ này" in slot
 
 
 def test_an_agency_without_grants_is_told_so_and_offered_no_group(client: TestClient, session: Session) -> None:

@@ -22,9 +22,14 @@ from govops.db import dialect
 from govops.db.engine import make_engine, transaction
 from govops.db.migrate import upgrade
 from govops.events.models import DomainEvent
+from govops.events.service import ReadRule, emit
 from govops.exchange import service, webhooks
 from govops.exchange.models import WebhookDelivery, WebhookSubscription
-from govops.exchange.worker import PRESENCE
+from govops.exchange.worker import PRESENCE, Worker
+from govops.jobs.models import JobRun
+from govops.jobs.registry import Job, JobContext
+from govops.jobs.schedule import Every
+from govops.settings import Settings
 from tests.warehouse.conftest import obs, put
 
 SUBSCRIPTIONS = 4
@@ -211,3 +216,43 @@ def test_two_workers_each_lease_their_share_of_the_subscriptions(pg_store: Engin
         alone.commit()
         with Session(bind=alone) as session:
             assert dialect.count_announced(session, PRESENCE) == 1
+
+
+FOLLOWER = "t.follows-commits"
+
+
+def test_work_that_follows_commits_starts_as_soon_as_another_connection_commits_events(engine: Engine) -> None:
+    """A job marked `on_commit` runs when a commit with events wakes the worker (another pool's commit: on
+    PostgreSQL it arrives through LISTEN/NOTIFY), not at its next due time, and such runs are not recorded."""
+    runs: list[float] = []
+    ran = threading.Event()
+
+    def follow(context: JobContext) -> str:
+        runs.append(time.monotonic())
+        ran.set()
+        return "followed"
+
+    job = Job(name=FOLLOWER, schedule=Every(60), run=follow, summary="t", on_commit=True)
+    settings = Settings(database_url=str(engine.url), jobs_poll_seconds=60, audit_checkpoint_minutes=0)
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    worker = Worker.configured(engine, settings, every=30, jobs=[job])
+    worker.start()
+    try:
+        assert ran.wait(10)  # at start: its schedule's latest due time, and a first look
+        time.sleep(1.5)
+        ran.clear()
+        before = len(runs)
+        committed = time.monotonic()
+        with transaction(other) as session:
+            emit(session=session, topic="t-follow", type="t.changed", subject="x", payload={}, rule=ReadRule("public"))
+        assert ran.wait(5), "the commit did not wake the work that follows commits"
+        assert len(runs) == before + 1 and runs[-1] - committed < 5
+        with Session(engine) as session:
+            recorded = session.scalars(select(JobRun.due_at).where(JobRun.job == FOLLOWER)).all()
+        assert len(recorded) <= 1  # the schedule's own run at start, if any; never the woken ones
+    finally:
+        worker.stop()
+        other.dispose()
+        with engine.begin() as conn:
+            conn.execute(DomainEvent.__table__.delete().where(DomainEvent.topic == "t-follow"))
+            conn.execute(JobRun.__table__.delete().where(JobRun.job == FOLLOWER))

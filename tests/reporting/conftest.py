@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from govops.auth.service import create_user
 from govops.warehouse.accept import accept
-from tests.audit.conftest import sign_in, token_of
+from tests.audit.conftest import PASSWORD, sign_in, token_of
 from tests.cli.conftest import govops, initialised_store
 
-__all__ = ["govops", "initialised_store", "sign_in", "submit", "token_of", "utc"]
+__all__ = ["govops", "initialised_store", "sign_in", "sign_in_as", "submit", "token_of", "utc"]
 
 REGIME_FILE = """\
 regimes:
@@ -58,3 +60,17 @@ def submit(session: Session, at: datetime, cells: Iterable[tuple[str, str, str]]
     ]
     outcome = accept(session=session, rows=rows, recorded_by="test", now=at)
     assert outcome.accepted, outcome.problems
+
+
+def sign_in_as(client: TestClient, session: Session, username: str, *, role: str, agency: str) -> TestClient:
+    """Create `username` with `role` in `agency` and sign the test client in as them (signing out whoever was)."""
+    create_user(session=session, username=username, password=PASSWORD, full_name=username, agency=agency, role=role)
+    client.cookies.clear()
+    form = client.get("/signin")
+    done = client.post(
+        "/signin",
+        data={"username": username, "password": PASSWORD, "csrf_token": token_of(form.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    return client

@@ -59,6 +59,25 @@ def test_staff_read_every_agency_paged_and_the_dhis2_rates(
     }  # fmt: skip
     bad = client.get("/api/v1/reporting/compliance", params={"period": "July"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_period"
+    vietnamese = client.get("/api/v1/reporting/compliance", params={"period": "July"},
+                            headers={"Accept-Language": "vi"})  # fmt: skip
+    assert vietnamese.json()["error"]["message"] == "Không đọc được kỳ 'July'."
+    # A report's page in the API lists the changes to its values after the lock date, not only their number.
+    submit(session, utc(2025, 10, 15, 2), [("CPI", "01", "2025-08")], value=104.5)
+    service.recompute(session=session, now=NOW)
+    report = client.get("/api/v1/reporting/reports/TEST_MONTHLY/PC-01/2025-08").json()
+    assert (report["status"], report["revisions_after_lock"], report["lock_at"]) == (
+        "on_time",
+        1,
+        "2025-10-12T16:59:59Z",
+    )
+    assert report["revisions"] == [{"indicator": "CPI", "area": "01", "old": 100.0, "new": 104.5, "status": "final",
+                                    "recorded_at": "2025-10-15T02:00:00Z", "recorded_by": "test"}]  # fmt: skip
+    assert report["regime_name_en"] == "Test monthly report" and report["documents"] == []
+    missing = client.get("/api/v1/reporting/reports/TEST_MONTHLY/PC-01/2024-01")
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == (
+        "PC-01 owes no report of TEST_MONTHLY for 2024-01."
+    )
 
 
 def test_an_agency_system_reads_its_own_compliance_only_and_files_its_signed_pdf(
@@ -69,21 +88,39 @@ def test_an_agency_system_reads_its_own_compliance_only_and_files_its_signed_pdf
     own = client.get("/api/v1/reporting/compliance", headers=key).json()["items"]
     assert {r["agency"] for r in own} == {"MOF"}
     refused = client.get("/api/v1/reporting/compliance", params={"agency": "PC-01"}, headers=key)
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and refused.json()["error"] == {
+        "code": "forbidden", "message": "Your key reads the compliance of MOF only.", "where": "agency",
+        "hint": "Ask for agency=MOF, or leave agency out.",
+    }  # fmt: skip
+    in_vietnamese = client.get("/api/v1/reporting/compliance", params={"agency": "PC-01"},
+                               headers=key | {"Accept-Language": "vi"})  # fmt: skip
+    assert in_vietnamese.json()["error"]["message"] == "Khóa của bạn chỉ xem được tình hình chấp hành của MOF."
     url = "/api/v1/reporting/reports/TEST_QUARTERLY_MINISTRY/MOF/2025-Q3/document"
     not_pdf = client.put(url, content=b"PK\x03\x04 a zip", headers=key | {"X-Filename": "report.docx"})
     assert not_pdf.status_code == 415 and not_pdf.json()["error"]["code"] == "document_not_pdf"
     assert "'report.docx' is not a PDF" in not_pdf.json()["error"]["message"]
     too_large = client.put(url, content=b"%PDF-" + b"0" * service.MAX_DOCUMENT_BYTES, headers=key)
     assert too_large.status_code == 413
-    others = client.put(url.replace("MOF", "PC-01").replace("TEST_QUARTERLY_MINISTRY", "TEST_MONTHLY"), content=PDF,
-                        headers=key)  # fmt: skip
-    assert others.status_code == 403
+    others = client.put("/api/v1/reporting/reports/TEST_MONTHLY/PC-01/2025-09/document", content=PDF, headers=key)
+    assert others.status_code == 403 and others.json()["error"]["code"] == "forbidden"
     filed = client.put(url, content=PDF, headers=key | {"X-Filename": "bao-cao-quy-3.pdf"})
     assert filed.status_code == 201, filed.text
     assert filed.json()["filename"] == "bao-cao-quy-3.pdf" and filed.json()["size"] == len(PDF)
     row = client.get("/api/v1/reporting/compliance", params={"regime": "TEST_QUARTERLY_MINISTRY"}, headers=key)
     assert row.json()["items"][0]["missing"] == ["BUDGET_REVENUE/VN"]
+    # The filed document is listed on the report, and read back by the agency's own system only.
+    report = client.get("/api/v1/reporting/reports/TEST_QUARTERLY_MINISTRY/MOF/2025-Q3", headers=key).json()
+    (document,) = report["documents"]
+    assert (document["filename"], document["size"], document["uploaded_by"]) == ("bao-cao-quy-3.pdf", len(PDF),
+                                                                                 "MOF/reports")  # fmt: skip
+    back = client.get(f"/api/v1/reporting/documents/{document['id']}", headers=key)
+    assert back.status_code == 200 and back.content == PDF and back.headers["content-type"] == "application/pdf"
+    assert back.headers["content-disposition"].startswith('attachment; filename="bao-cao-quy-3.pdf"')
+    hanoi = _key(session, "PC-01")
+    refused = client.get(f"/api/v1/reporting/documents/{document['id']}", headers=hanoi)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert client.get("/api/v1/reporting/reports/TEST_QUARTERLY_MINISTRY/MOF/2025-Q3", headers=hanoi).status_code == 403
+    assert client.get(f"/api/v1/reporting/documents/{document['id']}").status_code == 401
 
 
 def test_administrators_import_a_regime_file_all_or_nothing(

@@ -43,10 +43,12 @@ def test_the_demo_has_four_or_more_regimes_with_a_mix_of_every_status(demo_folde
                 )
             ).all()
             assert "missing" not in hcm and "partial" not in hcm and "on_time" in hcm
-            # Separate reports whose every figure already arrives as data are abolition candidates; regimes
-            # replaced by data already are not listed.
-            candidates = [r.code for r in service.abolition_candidates(session=session)]
-            assert candidates == ["DEMO_BO_NGANH_QUY", "DEMO_DOANH_NGHIEP_THANG"]
+            # Separate reports whose every figure already arrives as data are abolition candidates, except that a
+            # signed report remains where one is asked; regimes replaced by data already are not listed.
+            candidates = [
+                (c.regime.code, c.signed_report_remains) for c in service.abolition_candidates(session=session)
+            ]
+            assert candidates == [("DEMO_BO_NGANH_QUY", True), ("DEMO_DOANH_NGHIEP_THANG", False)]
     finally:
         engine.dispose()
     # Deterministic: the same report always has the same fate.

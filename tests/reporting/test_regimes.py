@@ -118,6 +118,10 @@ def test_the_cli_imports_exports_and_shows_a_period(govops: Govops) -> None:
     shown = govops("reporting", "status", "--regime", "TEST_MONTHLY", "--period", "2025-08")
     assert shown.code == 0, shown.err
     assert "PC-79" in shown.out and "✗ missing" in shown.out and "REPORTING_RATE 0.0" in shown.out
+    unknown = govops("reporting", "status", "--regime", "NOPE")
+    assert unknown.code == 1 and "regime: There is no reporting regime 'NOPE'." in unknown.err
+    unreadable = govops("reporting", "regimes", "import", "missing.yaml")
+    assert unreadable.code == 1 and "cannot be read as UTF-8 text: No such file or directory." in unreadable.err
 
 
 def test_problems_read_in_vietnamese_whole(session: Session) -> None:

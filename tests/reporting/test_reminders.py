@@ -59,8 +59,10 @@ def test_before_on_and_after_the_deadline_then_escalation_each_once(session: Ses
         select(Notification).where(Notification.user_id == officer, Notification.kind == "report_overdue")
     ).one()
     text = render(overdue, "en")
-    assert text.subject == "Report overdue: TEST_MONTHLY (Báo cáo tháng thử nghiệm)"
+    assert text.subject == "Report overdue: TEST_MONTHLY (Test monthly report)"
     assert "was due on 2025-09-12; 1 of 2 values have arrived" in text.body
+    assert "The report TEST_MONTHLY (Test monthly report) of PC-79" in text.body
+    assert "TEST_MONTHLY (Báo cáo tháng thử nghiệm)" in render(overdue, "vi").subject
     escalation = session.scalars(select(Notification).where(Notification.user_id == analyst).limit(1)).one()
     assert render(escalation, "vi").subject.startswith("Trễ quá 10 ngày")
     # Each reminder is recorded once and announced to the agency's own subscribers.

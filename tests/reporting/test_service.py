@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency
@@ -54,13 +54,15 @@ def test_one_submission_recomputes_only_the_reports_it_touches(session: Session)
     import_regimes(session=session, text=REGIME_FILE, where="regimes.yaml", now=NOW)
     service.ensure_expected(session=session, now=NOW)
     service.follow_changes(session=session, now=NOW)  # the follower starts at the newest event
-    before = {r.id: r.computed_at for r in session.scalars(select(ExpectedReport))}
+    # Every report marked stale: only those the follower recomputes lose the mark.
+    session.execute(update(ExpectedReport).values(revisions_after_lock=-1))
+    session.expire_all()
     later = utc(2025, 10, 21, 1)
     submit(session, later, [("CPI", "79", "2025-09"), ("RETAIL_SALES", "79", "2025-09")])
     assert service.follow_changes(session=session, now=later) == 2
     report = _report(session, "TEST_MONTHLY", "PC-79", "2025-09")
-    assert (report.status, report.days_late) == ("late", 9)
-    touched = [r.id for r in session.scalars(select(ExpectedReport)) if r.computed_at != before[r.id]]
+    assert (report.status, report.days_late, report.computed_at) == ("late", 9, later)
+    touched = [r.id for r in session.scalars(select(ExpectedReport)) if r.revisions_after_lock != -1]
     assert touched == [report.id]
     # The change is announced to the agency's own subscribers.
     from govops.events.models import DomainEvent
@@ -117,3 +119,7 @@ def test_revisions_after_the_lock_date_are_counted(session: Session) -> None:
     report = _report(session, "TEST_MONTHLY", "PC-01", "2025-08")
     # Arrival is the first value's: the report stays on time, with one revision after the lock.
     assert (report.status, report.revisions_after_lock) == ("on_time", 1)
+    # Listed, not only counted: which value, old -> new, when and by whom.
+    (listed,) = service.revisions_after_lock(session=session, report=report)
+    assert (listed.indicator, listed.area, listed.old, listed.new) == ("CPI", "01", 101.0, 102.0)
+    assert (listed.recorded_at, listed.recorded_by) == (utc(2025, 10, 15, 2), "test")

@@ -5,6 +5,7 @@ chooser for multiple choices. Screenshots at 390 and 1920 px land in the test's 
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from govops.exchange.submit.pages import router as submit_pages
 from govops.interop.mapping.pages import router as mapping_pages
 from govops.jobs.pages import router as jobs_pages
 from govops.notify.pages import router as notify_pages
+from govops.periods import Freq, Period
 from govops.reporting.pages import router as reporting_pages
 from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.pages import router as warehouse_pages
@@ -43,6 +45,10 @@ SAMPLES: dict[str, list[str]] = {
     "/admin/exchange/members/{member_id}": ["/admin/exchange/members/1"],
     "/reporting/agencies/{code}": ["/reporting/agencies/PC-79"],
     "/reporting/regimes/{code}": ["/reporting/regimes/DEMO_KTXH_TINH_THANG"],
+    "/reporting/reports/{regime}/{agency}/{period}": [
+        "/reporting/reports/DEMO_KTXH_TINH_THANG/PC-79/" + str(Period.from_date(date.today(), Freq.M) - 2),
+        "/reporting/reports/DEMO_BO_NGANH_QUY/MOF/" + str(Period.from_date(date.today(), Freq.Q) - 1),
+    ],
     "/tasks/{task_id}": ["/tasks/1", "/tasks/2"],
     "/directives/{directive_id}": ["/directives/1"],
 }

@@ -135,10 +135,7 @@ def load_reporting_demo(*, session: Session, plan: Plan) -> dict[str, int]:
         rows = service.compliance(session=session, where=service.Filter(regime=regime["code"]), limit=1000).items
         for row in rows:
             at = plan.arrival(regime["code"], row.agency, Period(row.period), version)
-            if at is None or (
-                regime["code"] == "DEMO_DOANH_NGHIEP_THANG"
-                and outcome(regime["code"], row.agency, row.period).kind == "partial"
-            ):
+            if at is None:
                 continue
             report = service.expected_for(session=session, regime=regime["code"], agency=row.agency, period=row.period)
             service.attach_document(

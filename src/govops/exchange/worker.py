@@ -8,6 +8,7 @@ another worker, or the same one restarted, takes the work up.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -21,10 +22,11 @@ import structlog
 from sqlalchemy import Engine
 
 from govops.db import dialect
+from govops.db.base import utcnow
 from govops.db.engine import make_session_factory
 from govops.events import service as events
 from govops.exchange import webhooks
-from govops.jobs.registry import Job
+from govops.jobs.registry import Job, JobContext
 from govops.jobs.runner import JobRunner
 from govops.notify import email
 from govops.settings import Settings
@@ -47,18 +49,21 @@ CLOSE_WAIT = 5.0
 
 @dataclass
 class Periodic:
-    """Work the worker runs every `seconds` beside the deliveries (scheduled jobs, notification e-mail).
+    """Work the worker runs every `seconds` beside the deliveries (scheduled jobs, notification e-mail), and,
+    when `on_commit`, as soon as a commit wakes the worker (work that follows the store's changes).
 
     Each run has a thread of its own, so that a slow one (an SMTP server that stalls, a long job) holds up
     neither the deliveries nor the other periodic work; a run still going when the next falls due is not
-    started twice, the next turn starts it once it has ended.
+    started twice, the next turn starts it once it has ended (and a commit while it runs starts it once more).
     """
 
     seconds: float
     run: Callable[[], object]
     name: str
+    on_commit: bool = False
     due: float | None = None
     thread: threading.Thread | None = None
+    pending: bool = False  # a commit woke the worker while this ran: run once more
 
     def busy(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
@@ -77,6 +82,15 @@ class Periodic:
     def join(self, timeout: float | None = None) -> None:
         if self.thread is not None:
             self.thread.join(timeout)
+
+
+def _on_commit_run(job: Job, engine: Engine, settings: Settings) -> Callable[[], object]:
+    """`job` run outside its schedule, because a commit came (not recorded as a run: it would fill the record)."""
+
+    def run() -> object:
+        return job.run(JobContext(engine=engine, settings=settings, due_at=utcnow(), attempt=1, manual=False))
+
+    return run
 
 
 class Worker:
@@ -103,6 +117,8 @@ class Worker:
         self._senders = ThreadPoolExecutor(max_workers=batch, thread_name_prefix="govops-webhook-post")
         self._stop = threading.Event()
         self._wake = threading.Event()
+        # Set by each commit that wrote events (this process's, or another's through LISTEN/NOTIFY).
+        self._committed = threading.Event()
         self._thread: threading.Thread | None = None
         # Periodic work beside the deliveries, started between steps.
         self.periodic: list[Periodic] = []
@@ -115,6 +131,11 @@ class Worker:
         runner = JobRunner(engine, settings, jobs, worker=worker.name)
         if len(runner.registry):
             worker.periodic.append(Periodic(settings.jobs_poll_seconds, runner.run_due, "jobs"))
+        for job in runner.registry:
+            if job.on_commit:
+                worker.periodic.append(
+                    Periodic(math.inf, _on_commit_run(job, engine, settings), f"{job.name}.on-commit", on_commit=True)
+                )
         if settings.smtp_host:
             # Notification e-mails are an outbox drained like the webhooks' (SKIP LOCKED claims), not a scheduled
             # job: a run every few seconds would only fill the record of job runs.
@@ -124,14 +145,27 @@ class Worker:
         return worker
 
     def run_periodic(self) -> None:
-        """Start each periodic job that is due (the first time at once) and not still running from its last turn.
+        """Start each periodic job that is due (the first time at once), or follows commits and one came, and is
+        not still running from its last turn.
 
         It runs in a thread of its own and returns at once; a failing one is logged, not fatal.
         """
         now = time.monotonic()
+        committed = self._committed.is_set()
+        if committed:
+            # Cleared before the runs start: they read the store after the commit that set it.
+            self._committed.clear()
         for job in self.periodic:
-            if (job.due is None or now >= job.due) and not job.busy():
+            wanted = job.due is None or now >= job.due or (job.on_commit and (committed or job.pending))
+            if wanted and not job.busy():
+                job.pending = False
                 job.start(now)
+            elif job.on_commit and committed:
+                job.pending = True
+
+    def _woken_by_commit(self) -> None:
+        self._committed.set()
+        self._wake.set()
 
     def join_periodic(self, timeout: float | None = None) -> None:
         """Wait for the periodic jobs running now to end (up to `timeout` seconds each)."""
@@ -203,23 +237,24 @@ class Worker:
         self.join_periodic(timeout=CLOSE_WAIT)
 
     def run_forever(self) -> None:
-        events.on_commit.append(self._wake.set)
+        events.on_commit.append(self._woken_by_commit)
         listener = CommitListener.acquire(self.engine, events.on_commit)
         try:
             while not self._stop.is_set():
+                # First: work that follows commits starts at once, whatever deliveries are waiting.
+                self.run_periodic()
                 try:
                     busy = self.run_once()
                 except Exception:
                     log.exception("webhook worker step failed")
                     busy = 0
-                self.run_periodic()
                 if not busy:
                     self._wake.wait(self.every)
                     self._wake.clear()
         finally:
             if listener is not None:
                 listener.release()
-            events.on_commit.remove(self._wake.set)
+            events.on_commit.remove(self._woken_by_commit)
             self.close()
 
     def start(self) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.catalog.dimensions import TOTAL
@@ -14,7 +12,6 @@ from govops.catalog.models import Agency, Area, Indicator, IndicatorGroup
 from govops.errors import GovopsError, NotFound
 from govops.interop.excel.template import Lang, TemplateArea, TemplateIndicator, build_template
 from govops.periods import Freq, Period
-from govops.warehouse.models import Observation
 
 
 def template_workbook(
@@ -72,46 +69,6 @@ def expected_areas(*, session: Session, agency: Agency) -> list[Area]:
             select(Area).where(current, Area.level.in_(("nation", "province"))).order_by(Area.level, Area.code)
         )
     )
-
-
-@dataclass(frozen=True)
-class Due:
-    """One indicator an agency owes for a period: how many of its areas are expected and how many are in."""
-
-    group: IndicatorGroup
-    indicator: Indicator
-    period: str
-    expected: int
-    received: int
-
-    @property
-    def missing(self) -> int:
-        return self.expected - self.received
-
-
-def due_now(*, session: Session, agency: Agency, groups: Sequence[IndicatorGroup], today: date) -> list[Due]:
-    """What `agency` owes for the latest finished period of each indicator of `groups`, with what is already stored.
-
-    Until reporting regimes say otherwise, an agency owes each indicator it submits for each of its areas (the
-    total, without breakdowns) for the last period that has ended.
-    """
-    areas = [a.id for a in expected_areas(session=session, agency=agency)]
-    out: list[Due] = []
-    for group in groups:
-        for ind in submitted_indicators(session=session, group=group, agency=agency):
-            period = str(Period.from_date(today, Freq(ind.periodicity)).previous())
-            received = session.scalar(
-                select(func.count())
-                .select_from(Observation)
-                .where(
-                    Observation.indicator_id == ind.id,
-                    Observation.area_id.in_(areas),
-                    Observation.period == period,
-                    Observation.dim_key == "",
-                )
-            )
-            out.append(Due(group=group, indicator=ind, period=period, expected=len(areas), received=received or 0))
-    return out
 
 
 def template_indicator(ind: Indicator) -> TemplateIndicator:

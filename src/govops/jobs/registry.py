@@ -49,6 +49,9 @@ class Job:
     lease: timedelta = timedelta(minutes=15)
     # Work on this process's memory (page caches): every process runs it, each once per due time.
     per_process: bool = False
+    # Work that follows the store's changes: the worker also runs it as soon as a commit wakes it (in a thread of
+    # its own, never twice at once, not recorded as a run); the schedule stays its safety net.
+    on_commit: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 100 or not self.name.replace("-", "").replace(".", "").isalnum():

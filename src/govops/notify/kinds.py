@@ -3,7 +3,9 @@
 A domain adds its own kinds with `register` at import time (its module imported by the app and the
 worker). Texts are message ids of the console's catalogue (`_` below only marks them for extraction;
 the translation happens when a notification is shown or e-mailed, in the reader's language) and take
-their params as ``%(name)s``. Run scripts/update_translations.py after adding one, and translate it.
+their params as ``%(name)s``. Run scripts/update_translations.py after adding one, and translate it. A param
+that reads differently by language (a name the sender has in Vietnamese and English) is given once more per
+language, as ``name.en``: the reader of that language sees it in place of ``name``.
 """
 
 from __future__ import annotations

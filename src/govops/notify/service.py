@@ -123,6 +123,11 @@ def render(notification: Notification, locale: str) -> Rendered:
     kind = KINDS.get(notification.kind, UNKNOWN)
     params = _Params(notification.params)
     params.setdefault("kind", notification.kind)
+    # A param also given in the reader's language ("report.en" beside "report") reads in it: a name the sender
+    # knows in both languages, such as a reporting regime's.
+    for name in kind.params:
+        if isinstance(localised := notification.params.get(f"{name}.{locale}"), str | int | float):
+            params[name] = localised
     return Rendered(subject=gettext(kind.subject) % params, body=gettext(kind.body) % params)
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from govops.auth.service import OFFICER_ROLES
-from govops.errors import GovopsError
+from govops.auth.models import User
+from govops.errors import GovopsError, lazy_gettext
 from govops.exchange import service as exchange
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, make_page
 from govops.reporting import service
-from govops.reporting.schemas import ComplianceOut, RatesOut, RegimeOut
+from govops.reporting.schemas import ComplianceOut, RatesOut, RegimeOut, ReportOut
 from govops.web.access import Readable, Reader, authenticated_member_id, presented_key
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
@@ -54,19 +56,20 @@ def _agency_of(reader: Reader, agency: str | None) -> str | None:
     if reader.staff:
         return agency
     if reader.agency is None:
-        raise GovopsError(
-            "compliance is read with credentials",
-            code="unauthorized",
+        raise GovopsError.of(
+            "unauthorized",
+            lazy_gettext("Compliance is read with credentials."),
+            lazy_gettext("Send your system's key (Authorization: Bearer gvk_...), or sign in to the console."),
             status=401,
-            hint="send `Authorization: Bearer gvk_...` or sign in to the console",
         )
     if agency is not None and agency != reader.agency:
-        raise GovopsError(
-            f"your key reads the compliance of {reader.agency} only",
-            code="forbidden",
+        raise GovopsError.of(
+            "forbidden",
+            lazy_gettext("Your key reads the compliance of %(agency)s only."),
+            lazy_gettext("Ask for agency=%(agency)s, or leave agency out."),
             status=403,
             where="agency",
-            hint=f"ask for agency={reader.agency}, or leave agency out",
+            agency=reader.agency,
         )
     return reader.agency
 
@@ -94,7 +97,14 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> GovopsError:
-    return GovopsError(f"the body is larger than {limit:,} bytes", code="too_large", status=413, where="body")
+    return GovopsError.of(
+        "too_large",
+        lazy_gettext("The body is larger than %(limit)s bytes."),
+        lazy_gettext("A regime file holds at most 1 MiB, a signed document at most 10 MiB."),
+        status=413,
+        where="body",
+        limit=limit,
+    )
 
 
 async def regime_file(request: Request) -> bytes:
@@ -120,7 +130,12 @@ def import_regimes(
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise GovopsError("the regime file is not UTF-8 text", code="invalid_encoding", where="body") from None
+        raise GovopsError.of(
+            "invalid_encoding",
+            lazy_gettext("The regime file is not UTF-8 text."),
+            lazy_gettext("Save the file as UTF-8 (any editor offers it) and send it again."),
+            where="body",
+        ) from None
     summary = service.import_regimes(session=session, text=text, where="body")
     made = service.ensure_expected(session=session)
     record_request(
@@ -165,13 +180,9 @@ def put_document(
 ) -> DocumentOut:
     """File the signed report (PDF, at most 10 MiB) of an agency's expected report: by that agency's system (API
     key) or its data officer signed in. The report's status is recomputed at once."""
-    sender = _sender(request, session, user)
-    if sender[0] != agency and sender[0] != "*":
-        raise GovopsError(f"you file the reports of {sender[0]} only", code="forbidden", status=403, where="agency")
+    party = _party(request, session, user)
     report = service.expected_for(session=session, regime=regime, agency=agency, period=period)
-    document = service.attach_document(
-        session=session, report=report, filename=filename, content=body, uploaded_by=sender[1]
-    )
+    document = service.file_document(session=session, party=party, report=report, filename=filename, content=body)
     record_request(
         session=session,
         request=request,
@@ -190,8 +201,8 @@ def put_document(
     )
 
 
-def _sender(request: Request, session: WriteSessionDep, user: CurrentUser) -> tuple[str, str]:
-    """(the agency the caller files for, '*' for an administrator; who it is)."""
+def _party(request: Request, session: Session, user: User | None) -> service.Party:
+    """Who calls: an agency's system by its key, or a person signed in; 401 for nobody."""
     presented = presented_key(request)
     if presented:
         member_id = authenticated_member_id(request, presented)
@@ -200,9 +211,38 @@ def _sender(request: Request, session: WriteSessionDep, user: CurrentUser) -> tu
             if member_id is not None
             else exchange.authenticate(session=session, presented=presented)
         )
-        return member.agency.code, member.code
-    person = require_role(*OFFICER_ROLES)(require_user(user))
-    return ("*" if person.role == "administrator" else person.agency.code), person.username
+        return service.Party(name=member.code, agency_id=member.agency_id)
+    return service.Party.of_user(require_user(user))
+
+
+@router.get(
+    "/reports/{regime}/{agency}/{period}",
+    response_model=ReportOut,
+    responses=_SIGNED | {403: {"model": ErrorBody, "description": "another agency's report, for an agency's key"}},
+)
+def report(session: SessionDep, reader: Readable, regime: str, agency: str, period: str) -> ReportOut:
+    """One expected report: its compliance, every change to its values after the lock date (which value, old ->
+    new, when, by whom) and the signed documents filed for it."""
+    found = service.expected_for(session=session, regime=regime, agency=_agency_of(reader, agency) or agency,
+                                 period=period)  # fmt: skip
+    return service.report_out(session=session, report=found)
+
+
+@router.get(
+    "/documents/{document_id}",
+    response_class=Response,
+    responses=_SIGNED
+    | {
+        200: {"content": {"application/pdf": {}}, "description": "the signed document as filed"},
+        403: {"model": ErrorBody, "description": "another agency's document"},
+    },
+)
+def get_document(request: Request, session: SessionDep, user: CurrentUser, document_id: int) -> Response:
+    """A filed signed document, to the agency that owes the report (its system or data officers), the Government
+    Office's analysts and administrators."""
+    party = _party(request, session, user)
+    document, _ = service.read_document(session=session, party=party, document_id=document_id)
+    return Response(document.content, media_type="application/pdf", headers=service.download_headers(document.filename))
 
 
 @router.get("/compliance", response_model=Page[ComplianceOut], responses=_SIGNED)

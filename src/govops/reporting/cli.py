@@ -15,8 +15,6 @@ reporting_app = typer.Typer(help="Reporting regimes and the compliance of every 
 regimes_app = typer.Typer(help="Reporting regimes as YAML files.", no_args_is_help=True)
 reporting_app.add_typer(regimes_app, name="regimes")
 
-SYMBOL = {"on_time": "✓", "late": "⏱", "partial": "◐", "missing": "✗", "not_due": "·"}
-
 
 @regimes_app.command("import")
 def import_(
@@ -29,9 +27,15 @@ def import_(
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            from govops.errors import GovopsError
+            from govops.errors import GovopsError, lazy_gettext
 
-            raise GovopsError(f"cannot read {file}: {exc}", code="unreadable_file", where=str(file)) from None
+            raise GovopsError.of(
+                "unreadable_file",
+                lazy_gettext("The file cannot be read as UTF-8 text: %(reason)s."),
+                lazy_gettext("Check the file's name, and save it as UTF-8."),
+                where=str(file),
+                reason=str(getattr(exc, "strerror", None) or exc)[:200],
+            ) from None
         summary = service.import_regimes(session=session, text=text, where=str(file))
         made = service.ensure_expected(session=session)
         record_cli(
@@ -93,7 +97,7 @@ def status(
     for r in rows:
         table.add_row(
             r.agency,
-            f"{SYMBOL[r.status]} {r.status}",
+            f"{service.SYMBOL[r.status]} {r.status}",
             f"{r.received_at:%Y-%m-%d %H:%M}" if r.received_at else "-",
             str(r.days_late or ""),
             f"{r.values_present}/{r.values_required}",

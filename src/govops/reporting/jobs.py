@@ -1,13 +1,16 @@
 """reporting's scheduled work: follow the data as it arrives, judge each deadline as it passes, remind people.
 
-Compliance follows submissions within a minute: `reporting.follow-changes` reads the observation change events
-every 30 s and recomputes only the expected reports they touch. `reporting.deadlines` runs at the end of each
-grace period (moments stored with the reports), and `reporting.reminders` each morning, Vietnam time.
+Compliance follows submissions at once: `reporting.follow-changes` reads the observation change events and
+recomputes only the expected reports they touch, run by the worker as soon as a submission's commit wakes it,
+and every 30 s as the safety net (a worker that was down, a notification lost). `reporting.deadlines` runs at the
+end of each grace period (moments stored with the reports), and `reporting.reminders` each morning, Vietnam time.
 """
 
 from __future__ import annotations
 
 from datetime import time
+
+from sqlalchemy.orm import Session
 
 from govops.db.engine import transaction
 from govops.jobs.registry import Job, JobContext, lazy_gettext
@@ -17,6 +20,10 @@ from govops.settings import Settings
 
 
 def follow_changes(context: JobContext) -> str:
+    # A look first, without the write lock: most commits that wake the worker stored no observation.
+    with Session(context.engine) as session:
+        if not service.changes_pending(session=session):
+            return "no new observation changes"
     with transaction(context.engine) as session:
         read = service.follow_changes(session=session)
     return f"{read} observation changes read"
@@ -44,6 +51,7 @@ def jobs(settings: Settings) -> list[Job]:
             schedule=Every(settings.reporting_follow_seconds / 60),
             run=follow_changes,
             summary=lazy_gettext("Recompute the compliance of the reports that newly arrived data touches."),
+            on_commit=True,
         ),
         Job(
             name="reporting.deadlines",

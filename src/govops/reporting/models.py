@@ -48,6 +48,19 @@ class Regime(Base):
         back_populates="regime", order_by="RegimeVersion.valid_from_start", cascade="all, delete-orphan"
     )
 
+    @property
+    def current(self) -> RegimeVersion | None:
+        """The latest version: what the regime asks from its first period on."""
+        return self.versions[-1] if self.versions else None
+
+    def spans(self) -> list[tuple[RegimeVersion, date | None]]:
+        """Each version, oldest first, with the first day it no longer applies (None: the latest)."""
+        ordered = sorted(self.versions, key=lambda v: v.valid_from_start)
+        return [
+            (version, ordered[i + 1].valid_from_start if i + 1 < len(ordered) else None)
+            for i, version in enumerate(ordered)
+        ]
+
 
 class RegimeVersion(Base):
     """What a regime asks from the period `valid_from` on (until the next version's)."""
@@ -93,7 +106,9 @@ class ExpectedReport(Base):
     __table_args__ = (
         UniqueConstraint("regime_id", "agency_id", "period"),
         CheckConstraint("status IN ('on_time', 'late', 'partial', 'missing', 'not_due')", name="status"),
-        Index("ix_reporting_expected_period_status", "period", "status"),
+        # The board: the latest periods, then each period's reports counted by agency and status from the index.
+        Index("ix_reporting_expected_period_start", "period_start", "period"),
+        Index("ix_reporting_expected_period_agency_status", "period", "agency_id", "status"),
         Index("ix_reporting_expected_agency_period", "agency_id", "period_start"),
         Index("ix_reporting_expected_deadline", "deadline"),
     )
@@ -115,6 +130,7 @@ class ExpectedReport(Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     days_late: Mapped[int | None] = mapped_column(Integer)
     revisions_after_lock: Mapped[int] = mapped_column(Integer, default=0)
+    # When its compliance last changed (a computation that finds it as it was writes nothing).
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -26,8 +26,9 @@ that no report already due belongs to.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -77,6 +78,9 @@ class VersionSpec:
         return self == spec_of(stored)
 
 
+_SPEC_FIELDS = tuple(f.name for f in fields(VersionSpec))
+
+
 @dataclass(frozen=True)
 class RegimeSpec:
     code: str
@@ -95,25 +99,40 @@ class ImportSummary:
 
 
 def spec_of(v: RegimeVersion) -> VersionSpec:
-    return VersionSpec(
-        valid_from=v.valid_from,
-        name_vi=v.name_vi,
-        name_en=v.name_en,
-        legal_basis=v.legal_basis,
-        legal_date=v.legal_date,
-        frequency=v.frequency,
-        deadline_rule=v.deadline_rule,
-        cutoff_rule=v.cutoff_rule,
-        grace_days=v.grace_days,
-        lock_days=v.lock_days,
-        replaced_by_data=v.replaced_by_data,
-        requires_document=v.requires_document,
-        indicators=tuple(v.indicators),
-        agency_kinds=tuple(v.agency_kinds),
-        agencies=tuple(v.agencies),
-        coverage=v.coverage,
-        note=v.note,
-    )
+    """A stored version as a file gives it: the columns of the same names, lists as tuples."""
+    values: dict[str, Any] = {}
+    for name in _SPEC_FIELDS:
+        value = getattr(v, name)
+        values[name] = tuple(value) if isinstance(value, list) else value
+    return VersionSpec(**values)
+
+
+def row_of(spec: VersionSpec, now: datetime) -> RegimeVersion:
+    """A version to store: the spec's fields into the columns of the same names."""
+    values = {name: list(value) if isinstance(value := getattr(spec, name), tuple) else value for name in _SPEC_FIELDS}
+    return RegimeVersion(**values, valid_from_start=Period(spec.valid_from).start, created_at=now)
+
+
+def file_entry(spec: VersionSpec) -> dict[str, Any]:
+    """A version as a regime file writes it (what `read_file` reads back as the same spec)."""
+    entry: dict[str, Any] = {
+        "from": spec.valid_from,
+        "name_vi": spec.name_vi,
+        "name_en": spec.name_en,
+        "legal_basis": spec.legal_basis,
+        "legal_date": spec.legal_date,
+        "frequency": spec.frequency,
+        "deadline": spec.deadline_rule,
+        "cutoff": spec.cutoff_rule,
+        "grace_days": spec.grace_days,
+        "lock_days": spec.lock_days,
+        "replaced_by_data": spec.replaced_by_data,
+        "requires_document": spec.requires_document,
+        "indicators": list(spec.indicators),
+        "reporters": {"kinds": list(spec.agency_kinds), "agencies": list(spec.agencies), "coverage": spec.coverage},
+        "note": spec.note or None,
+    }
+    return {key: value for key, value in entry.items() if value is not None}
 
 
 # --- reading a file, with the line of every key ----------------------------------------------------------
@@ -459,9 +478,67 @@ def _version(entry: _Node, path: str, problems: list[Problem]) -> VersionSpec | 
 # --- against the store -----------------------------------------------------------------------------------
 
 
-def import_regimes(*, session: Session, text: str, where: str, now: datetime | None = None) -> ImportSummary:
-    """Add the regimes and versions of a file (flushed, not committed); Rejected with every problem, nothing
-    written, when any is wrong."""
+@dataclass(frozen=True)
+class Change:
+    """One field a new version changes against the version in force before it."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class RegimePlan:
+    """What importing a file would do to one regime."""
+
+    spec: RegimeSpec
+    exists: bool
+    new_versions: tuple[VersionSpec, ...]
+    # For each new version, what it changes against the version in force before it (empty for a new regime's
+    # first version).
+    changes: tuple[tuple[Change, ...], ...]
+    unchanged: int
+    demo_changed: bool
+
+    @property
+    def changes_anything(self) -> bool:
+        return not self.exists or bool(self.new_versions) or self.demo_changed
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What importing a file would do, worked out against the store without writing: shown before it is
+    confirmed, and worked out again on confirming (a different plan means the store changed meanwhile)."""
+
+    regimes: tuple[RegimePlan, ...]
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of what the plan would write."""
+        parts = [
+            (r.spec.code, r.exists, r.demo_changed, r.spec.demo, [repr(v) for v in r.new_versions], r.unchanged)
+            for r in self.regimes
+        ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    @property
+    def changes_anything(self) -> bool:
+        return any(r.changes_anything for r in self.regimes)
+
+
+def _changes(before: VersionSpec | None, after: VersionSpec) -> tuple[Change, ...]:
+    if before is None:
+        return ()
+    return tuple(
+        Change(name, getattr(before, name), getattr(after, name))
+        for name in _SPEC_FIELDS
+        if name != "valid_from" and getattr(before, name) != getattr(after, name)
+    )
+
+
+def plan_import(*, session: Session, text: str, where: str, now: datetime | None = None) -> ImportPlan:
+    """What importing the regime file `text` would do; Rejected with every problem (by line and field) when
+    anything in it is wrong. Writes nothing."""
     now = now or utcnow()
     specs = read_file(text, where=where)
     known_indicators = set(session.scalars(select(Indicator.code)))
@@ -470,8 +547,7 @@ def import_regimes(*, session: Session, text: str, where: str, now: datetime | N
     known_kinds = {kind for _, kind in agency_rows}
     stored = {r.code: r for r in session.scalars(select(Regime).where(Regime.code.in_([s.code for s in specs])))}
     problems: list[Problem] = []
-    summary = ImportSummary()
-    plans: list[tuple[RegimeSpec, list[VersionSpec]]] = []
+    plans: list[RegimePlan] = []
     for spec in specs:
         for j, version in enumerate(spec.versions):
             vpath = f"regimes[{spec.code}].versions[{j}]"
@@ -485,20 +561,23 @@ def import_regimes(*, session: Session, text: str, where: str, now: datetime | N
                     if code not in known:
                         problems.append(_unknown(what, code, lines.get(key, lines[""]), f"{vpath}.{key}"))
         regime = stored.get(spec.code)
-        new_versions = list(spec.versions)
-        if regime is not None:
-            by_from = {v.valid_from: v for v in regime.versions}
-            latest = max((Period(v.valid_from) for v in regime.versions), default=None)
-            new_versions = []
-            for version in spec.versions:
-                old = by_from.get(version.valid_from)
-                if old is not None:
-                    if version.same_as(old):
-                        summary.unchanged += 1
-                    else:
-                        problems.append(_rewrite(spec, version, "reporting.version_exists"))
-                    continue
+        current = regime.current if regime is not None else None
+        before = spec_of(current) if current is not None else None
+        new_versions: list[VersionSpec] = []
+        changes: list[tuple[Change, ...]] = []
+        unchanged = 0
+        by_from = {v.valid_from: v for v in regime.versions} if regime is not None else {}
+        for version in spec.versions:
+            old = by_from.get(version.valid_from)
+            if old is not None:
+                if version.same_as(old):
+                    unchanged += 1
+                else:
+                    problems.append(_rewrite(spec, version, "reporting.version_exists"))
+                continue
+            if regime is not None:
                 start = Period(version.valid_from)
+                latest = Period(current.valid_from) if current is not None else None
                 if latest is not None and (start.freq != latest.freq or start <= latest):
                     problems.append(_rewrite(spec, version, "reporting.overlapping_versions"))
                     continue
@@ -514,23 +593,52 @@ def import_regimes(*, session: Session, text: str, where: str, now: datetime | N
                 if due_already is not None:
                     problems.append(_rewrite(spec, version, "reporting.past_rewritten"))
                     continue
-                new_versions.append(version)
-        plans.append((spec, new_versions))
+            new_versions.append(version)
+            changes.append(_changes(before, version))
+            before = version
+        plans.append(
+            RegimePlan(
+                spec=spec,
+                exists=regime is not None,
+                new_versions=tuple(new_versions),
+                changes=tuple(changes),
+                unchanged=unchanged,
+                demo_changed=regime is not None and regime.demo != spec.demo,
+            )
+        )
     if problems:
         raise Rejected(problems, where=where)
-    for spec, versions in plans:
-        regime = stored.get(spec.code)
+    return ImportPlan(tuple(plans))
+
+
+def apply_import(*, session: Session, plan: ImportPlan, now: datetime | None = None) -> ImportSummary:
+    """Write what `plan` says (flushed, not committed)."""
+    now = now or utcnow()
+    summary = ImportSummary()
+    stored = {
+        r.code: r for r in session.scalars(select(Regime).where(Regime.code.in_([p.spec.code for p in plan.regimes])))
+    }
+    for entry in plan.regimes:
+        regime = stored.get(entry.spec.code)
         if regime is None:
-            regime = Regime(code=spec.code, demo=spec.demo, created_at=now)
+            regime = Regime(code=entry.spec.code, demo=entry.spec.demo, created_at=now)
             session.add(regime)
-            summary.regimes_created.append(spec.code)
+            summary.regimes_created.append(entry.spec.code)
         else:
-            regime.demo = spec.demo
-        for version in versions:
-            regime.versions.append(_row(version, now))
-            summary.versions_added.append(f"{spec.code}@{version.valid_from}")
+            regime.demo = entry.spec.demo
+        summary.unchanged += entry.unchanged
+        for version in entry.new_versions:
+            regime.versions.append(row_of(version, now))
+            summary.versions_added.append(f"{entry.spec.code}@{version.valid_from}")
     session.flush()
     return summary
+
+
+def import_regimes(*, session: Session, text: str, where: str, now: datetime | None = None) -> ImportSummary:
+    """Add the regimes and versions of a file (flushed, not committed); Rejected with every problem, nothing
+    written, when any is wrong."""
+    plan = plan_import(session=session, text=text, where=where, now=now)
+    return apply_import(session=session, plan=plan, now=now)
 
 
 _UNKNOWN = {
@@ -579,55 +687,9 @@ def _rewrite(spec: RegimeSpec, version: VersionSpec, code: str) -> Problem:
     )
 
 
-def _row(v: VersionSpec, now: datetime) -> RegimeVersion:
-    return RegimeVersion(
-        valid_from=v.valid_from,
-        valid_from_start=Period(v.valid_from).start,
-        name_vi=v.name_vi,
-        name_en=v.name_en,
-        legal_basis=v.legal_basis,
-        legal_date=v.legal_date,
-        frequency=v.frequency,
-        deadline_rule=v.deadline_rule,
-        cutoff_rule=v.cutoff_rule,
-        grace_days=v.grace_days,
-        lock_days=v.lock_days,
-        replaced_by_data=v.replaced_by_data,
-        requires_document=v.requires_document,
-        indicators=list(v.indicators),
-        agency_kinds=list(v.agency_kinds),
-        agencies=list(v.agencies),
-        coverage=v.coverage,
-        note=v.note,
-        created_at=now,
-    )
-
-
 def export_regimes(*, session: Session) -> str:
     """Every regime with all its versions, in the format `import_regimes` reads (importing it again changes
     nothing)."""
     regimes = session.scalars(select(Regime).order_by(Regime.code)).all()
-    out: list[dict[str, Any]] = []
-    for regime in regimes:
-        versions = []
-        for v in regime.versions:
-            entry: dict[str, Any] = {
-                "from": v.valid_from,
-                "name_vi": v.name_vi,
-                "name_en": v.name_en,
-                "legal_basis": v.legal_basis,
-                "legal_date": v.legal_date,
-                "frequency": v.frequency,
-                "deadline": v.deadline_rule,
-                "cutoff": v.cutoff_rule,
-                "grace_days": v.grace_days,
-                "lock_days": v.lock_days,
-                "replaced_by_data": v.replaced_by_data,
-                "requires_document": v.requires_document,
-                "indicators": list(v.indicators),
-                "reporters": {"kinds": list(v.agency_kinds), "agencies": list(v.agencies), "coverage": v.coverage},
-                "note": v.note or None,
-            }
-            versions.append({k: val for k, val in entry.items() if val is not None})
-        out.append({"code": regime.code, "demo": regime.demo, "versions": versions})
+    out = [{"code": r.code, "demo": r.demo, "versions": [file_entry(spec_of(v)) for v in r.versions]} for r in regimes]
     return yaml.safe_dump({"regimes": out}, allow_unicode=True, sort_keys=False, width=120)

@@ -66,3 +66,39 @@ class RatesOut(BaseModel):
     partial: int
     missing: int
     not_due: int
+
+
+class RevisionOut(BaseModel):
+    """A value of the report changed after its lock date: which, old -> new, when and by whom."""
+
+    indicator: str
+    area: str
+    old: float | None = Field(description="the value it replaced")
+    new: float
+    status: str
+    recorded_at: datetime
+    recorded_by: str | None
+
+
+class FiledDocumentOut(BaseModel):
+    """A signed document filed for a report (its content at GET /api/v1/reporting/documents/{id})."""
+
+    id: int
+    filename: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    uploaded_by: str
+
+
+class ReportOut(ComplianceOut):
+    """One expected report with the revisions after its lock date listed, and the documents filed for it."""
+
+    regime_name_vi: str
+    regime_name_en: str
+    agency_name_vi: str
+    agency_name_en: str
+    lock_at: datetime = Field(description="changes to its values after this moment are listed as revisions")
+    requires_document: bool
+    revisions: list[RevisionOut]
+    documents: list[FiledDocumentOut]

@@ -32,7 +32,7 @@ from govops.i18n import translations
 from govops.interop.excel.template import Lang
 from govops.interop.mapping.service import list_mappings
 from govops.interop.readers import XLSX
-from govops.interop.templates import due_now, template_workbook
+from govops.interop.templates import template_workbook
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.security import client_ip
 from govops.web.signin import require_role, verify_csrf
@@ -326,7 +326,6 @@ def _context(session: Session, user: User) -> dict[str, Any]:
     }
     return {
         "groups": groups,
-        "due": due_now(session=session, agency=user.agency, groups=groups, today=date.today()),
         "year": date.today().year,
         "agency": user.agency,
         "mappings": list_mappings(session=session),
