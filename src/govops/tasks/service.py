@@ -60,7 +60,6 @@ from govops.warehouse.models import Observation
 TOPIC = "tasks"
 GOVERNMENT_OFFICE = "government_office"
 OVERDUE_LIST_DAYS = 30
-REMIND_DAYS = 7
 
 TASK_DUE_SOON = register(
     Kind(
@@ -81,10 +80,18 @@ class Caller:
     agency_code: str
     government_office: bool
 
+    @classmethod
+    def acting_for(cls, agency: Agency, name: str) -> Caller:
+        return cls(name, agency.id, agency.code, agency.kind == GOVERNMENT_OFFICE)
+
 
 def caller(*, session: Session, agency_code: str, name: str) -> Caller:
-    agency = _agency(session, agency_code, field="agency")
-    return Caller(name, agency.id, agency.code, agency.kind == GOVERNMENT_OFFICE)
+    return Caller.acting_for(_agency(session, agency_code, field="agency"), name)
+
+
+def user_caller(user: User) -> Caller:
+    """A signed-in person acting for their agency."""
+    return Caller.acting_for(user.agency, user.username)
 
 
 def _agency(session: Session, code: str, *, field: str, row: int | None = None) -> Agency:
@@ -417,8 +424,7 @@ def _filtered(session: Session, stmt: Select[Any], where: TaskFilter, today: dat
         else:
             stmt = stmt.where(Task.lead_agency_id == agency.id)
     if where.status == "due_soon":
-        due = st.due_column()
-        stmt = stmt.where(Task.closed_on.is_(None), due >= today, due <= today + timedelta(days=st.DUE_SOON_DAYS))
+        stmt = stmt.where(st.due_soon_clause(today))
     elif where.status:
         if where.status not in st.STATUSES:
             raise GovopsError.of(
@@ -469,15 +475,16 @@ def prime_minister_view(
     """Open tasks the leader must see first: overdue (longest first), then rated red, then due soonest."""
     today = today or date.today()
     due = st.due_column()
-    open_ = _filtered(session, select(Task), TaskFilter(agency=agency), today).where(Task.closed_on.is_(None))
-    overdue = list(session.scalars(open_.where(due < today).order_by(due, Task.id).limit(limit)))
-    shown = overdue
+    # `closed_on IS NULL` once per statement: said twice, PostgreSQL counts it twice and skips the index of open
+    # tasks by due date.
+    tasks = _filtered(session, select(Task), TaskFilter(agency=agency), today)
+    shown = list(session.scalars(tasks.where(st.overdue_clause(today)).order_by(due, Task.id).limit(limit)))
     if len(shown) < limit:
-        red = open_.where(Task.health == "red", or_(due.is_(None), due >= today)).order_by(due, Task.id)
-        shown += list(session.scalars(red.limit(limit - len(shown))))
+        red = tasks.where(Task.closed_on.is_(None), Task.health == "red", or_(due.is_(None), due >= today))
+        shown += list(session.scalars(red.order_by(due, Task.id).limit(limit - len(shown))))
     if len(shown) < limit:
-        rest = open_.where(Task.health != "red", due >= today).order_by(due, Task.id)
-        shown += list(session.scalars(rest.limit(limit - len(shown))))
+        rest = tasks.where(Task.closed_on.is_(None), Task.health != "red", due >= today)
+        shown += list(session.scalars(rest.order_by(due, Task.id).limit(limit - len(shown))))
     return tasks_out(session, shown, today)
 
 
@@ -808,7 +815,6 @@ def summary(
     % of due tasks done, then fewest overdue), by month of deadline, and the tasks overdue more than 30 days.
     `period` (2025, 2025-Q3, 2025-07) keeps the tasks whose deadline falls in it."""
     today = today or date.today()
-    status = st.status_column(today).label("status")
     due = st.due_column()
     where: list[ColumnElement[bool]] = [Task.parent_id.is_(None)]
     if period:
@@ -822,18 +828,18 @@ def summary(
     if agency:
         lead = _agency(session, agency, field="agency")
         where.append(Task.lead_agency_id == lead.id)
-    rows = session.execute(
-        select(Task.lead_agency_id, status, func.count(), func.count(Task.id).filter(due <= today))
-        .where(*where)
-        .group_by(Task.lead_agency_id, status)
-    ).all()
     per: dict[int, dict[str, int]] = {}
-    for agency_id, state, count, due_count in rows:
-        bucket = per.setdefault(agency_id, {"assigned": 0, "due": 0})
-        bucket[state] = count
-        bucket["assigned"] += count
+    months: dict[str, dict[str, int]] = {}
+    for count in _counts(session, where, today):
+        bucket = per.setdefault(count.agency_id, {"assigned": 0, "due": 0})
+        bucket[count.status] = bucket.get(count.status, 0) + count.tasks
+        bucket["assigned"] += count.tasks
         # A task done is due once its deadline came, or once closed (early) if it has none.
-        bucket["due"] += due_count if not state.startswith("done") else count
+        bucket["due"] += count.tasks if count.status.startswith("done") else count.fell_due
+        if count.month is not None and count.fell_due:
+            month = months.setdefault(count.month, {"due": 0})
+            month["due"] += count.fell_due
+            month[count.status] = month.get(count.status, 0) + count.fell_due
     names = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(list(per))))}
     total: dict[str, int] = {}
     for counts in per.values():
@@ -856,10 +862,9 @@ def summary(
         )
         for rank, (agency_id, counts) in enumerate(ranked, start=1)
     ]
-    months = _months(session, where, today)
     overdue_stmt = (
         select(Task)
-        .where(*where, Task.closed_on.is_(None), due < today - timedelta(days=OVERDUE_LIST_DAYS))
+        .where(*where, st.overdue_clause(today - timedelta(days=OVERDUE_LIST_DAYS)))
         .order_by(due, Task.id)
         .limit(100)
     )
@@ -870,36 +875,78 @@ def summary(
         agency=lead.code if lead else None,
         overall=Figures(**_figures(total, total.get("assigned", 0), total.get("due", 0))),
         agencies=agencies,
-        months=months,
+        months=[
+            MonthFigures(
+                month=key,
+                due=b["due"],
+                done_on_time=b.get("done_on_time", 0),
+                done_late=b.get("done_late", 0),
+                open_overdue=b.get("open_overdue", 0),
+            )
+            for key, b in sorted(months.items())[-24:]
+        ],
         overdue_30=overdue,
     )
 
 
-def _months(session: Session, where: Sequence[Any], today: date) -> list[MonthFigures]:
-    """Tasks by the month of their deadline, up to this month (the last 24): how many fell due, how they stand."""
+@dataclass(frozen=True)
+class _Count:
+    agency_id: int
+    month: str | None  # of the due date, YYYY-MM; None for a task with none (regular)
+    status: str
+    tasks: int
+    fell_due: int  # of them, those whose due date has come
+
+
+def _counts(session: Session, where: Sequence[ColumnElement[bool]], today: date) -> list[_Count]:
+    """The tasks by lead agency, month of due date and status, in one pass over the tasks: grouped first by the due
+    date itself (cheap to compare), then by its month over those far fewer groups."""
     due = st.due_column()
-    year, month = part_of("year", due), part_of("month", due)
     status = st.status_column(today)
-    rows = session.execute(
-        select(year, month, status, func.count())
-        .where(*where, due.is_not(None), due <= today)
-        .group_by(year, month, status)
-    ).all()
-    months: dict[str, dict[str, int]] = {}
-    for y, m, state, count in rows:
-        bucket = months.setdefault(f"{int(y):04d}-{int(m):02d}", {"due": 0})
-        bucket["due"] += count
-        bucket[state] = bucket.get(state, 0) + count
-    return [
-        MonthFigures(
-            month=key,
-            due=b["due"],
-            done_on_time=b.get("done_on_time", 0),
-            done_late=b.get("done_late", 0),
-            open_overdue=b.get("open_overdue", 0),
+    by_day = (
+        select(
+            Task.lead_agency_id.label("agency_id"),
+            due.label("due"),
+            status.label("status"),
+            func.count().label("tasks"),
+            func.count(Task.id).filter(due <= today).label("fell_due"),
         )
-        for key, b in sorted(months.items())[-24:]
+        .where(*where)
+        .group_by(Task.lead_agency_id, due, status)
+        .subquery()
+    )
+    year, month = part_of("year", by_day.c.due), part_of("month", by_day.c.due)
+    rows = session.execute(
+        select(
+            by_day.c.agency_id, year, month, by_day.c.status, func.sum(by_day.c.tasks), func.sum(by_day.c.fell_due)
+        ).group_by(by_day.c.agency_id, year, month, by_day.c.status)
+    ).all()
+    return [
+        _Count(
+            agency_id=agency_id,
+            month=None if y is None else f"{int(y):04d}-{int(m):02d}",
+            status=state,
+            tasks=int(tasks),
+            fell_due=int(fell_due or 0),
+        )
+        for agency_id, y, m, state, tasks, fell_due in rows
     ]
+
+
+def figures(*, session: Session, agency: str | None = None, today: date | None = None) -> Figures:
+    """The overall figures alone (the tiles above the board and the leader's view): one count by status."""
+    today = today or date.today()
+    due = st.due_column()
+    status = st.status_column(today)
+    stmt = select(status, func.count(), func.count(Task.id).filter(due <= today)).where(Task.parent_id.is_(None))
+    if agency:
+        stmt = stmt.where(Task.lead_agency_id == _agency(session, agency, field="agency").id)
+    counts: dict[str, int] = {}
+    fell_due = 0
+    for state, tasks, came in session.execute(stmt.group_by(status)).all():
+        counts[state] = tasks
+        fell_due += tasks if state.startswith("done") else came
+    return Figures(**_figures(counts, sum(counts.values()), fell_due))
 
 
 # --- the watch: overdue, reminders, indicators ------------------------------------------------
@@ -933,13 +980,12 @@ class WatchResult:
 
 def watch(*, session: Session, today: date | None = None, now: datetime | None = None) -> WatchResult:
     """Each open task that slipped past its deadline: a `tasks.overdue` event, red health (and its parent lowered
-    a step), a notification to the lead's officers; a reminder REMIND_DAYS before. Each once per task and date
-    (a unique timeline key), so two workers or two runs never send it twice."""
+    a step), a notification to the lead's officers; a reminder once it is due soon (DUE_SOON_DAYS before). Each
+    once per task and date (a unique timeline key), so two workers or two runs never send it twice."""
     now = now or utcnow()
     today = today or now.date()
     result = WatchResult()
-    due = st.due_column()
-    slipped = session.scalars(select(Task).where(Task.closed_on.is_(None), due < today).order_by(Task.id)).all()
+    slipped = session.scalars(select(Task).where(st.overdue_clause(today)).order_by(Task.id)).all()
     for task in slipped:
         day = st.due_on(task)
         assert day is not None
@@ -953,11 +999,7 @@ def watch(*, session: Session, today: date | None = None, now: datetime | None =
             _set_health(session, parent, st.lowered(parent.health), "system", now=now, why=f"sub-task {task.id} late")
         _emit(session, task, "tasks.overdue", {"due": day.isoformat(), "days": (today - day).days}, "system", now)
         _notify(session, task, "task_overdue", day, now)
-    soon = session.scalars(
-        select(Task)
-        .where(Task.closed_on.is_(None), due >= today, due <= today + timedelta(days=REMIND_DAYS))
-        .order_by(Task.id)
-    ).all()
+    soon = session.scalars(select(Task).where(st.due_soon_clause(today)).order_by(Task.id)).all()
     for task in soon:
         day = st.due_on(task)
         assert day is not None
@@ -1038,7 +1080,7 @@ def overdue(
     today = today or date.today()
     due = st.due_column()
     stmt = _filtered(session, select(Task), TaskFilter(agency=agency), today)
-    stmt = stmt.where(Task.closed_on.is_(None), due < today).order_by(due, Task.id).limit(limit)
+    stmt = stmt.where(st.overdue_clause(today)).order_by(due, Task.id).limit(limit)
     return tasks_out(session, list(session.scalars(stmt)), today)
 
 
