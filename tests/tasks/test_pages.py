@@ -16,6 +16,7 @@ from govops.audit.models import AuditEntry
 from govops.auth.service import create_user
 from govops.tasks import service
 from govops.tasks.models import Directive, Task
+from govops.tasks.schemas import ProgressIn
 from tests.tasks.conftest import task_in
 
 PASSWORD = "correct horse battery"
@@ -177,3 +178,50 @@ def test_a_directive_form_with_a_field_left_empty_names_it_in_vietnamese_and_sto
     assert refused.status_code == 422
     assert "trường number chưa hợp lệ" in refused.text and "not accepted" not in refused.text
     assert session.scalar(select(Directive).where(Directive.title == "Nghị quyết thử")) is None
+
+
+def test_the_calendar_puts_each_task_on_its_day_coloured_by_status_and_keeps_the_filters(
+    session: Session,
+    directive: Directive,
+    office: service.Caller,
+    finance: service.Caller,
+    sign_in: Callable[[str, str, str], TestClient],
+) -> None:
+    today = date.today()
+    first = today.replace(day=1)
+    late = service.create_task(session=session, data=task_in(deadline=first), who=office)
+    coming = service.create_task(session=session, data=task_in(deadline=first + timedelta(days=40)), who=office)
+    crowded = [
+        service.create_task(session=session, data=task_in(lead="MOIT", text=f"Việc {i}", deadline=first), who=office)
+        for i in range(5)
+    ]
+    done = ProgressIn(percent=100, text="xong", evidence="CV 1/BTC", done=True)
+    service.report_progress(session=session, task_id=late.id, data=done, who=finance)
+    web = sign_in("vpcp.viewer", "GO", "viewer")
+    page = web.get("/tasks/calendar")
+    assert page.status_code == 200
+    assert f"Tháng {first.month}/{first.year}" in page.text and "Lịch thời hạn nhiệm vụ" in page.text
+    day = page.text.split(f'data-day="{first.isoformat()}"')[1].split('<li class="day')[0]
+    # The closed task is shown after the open ones, and only four a day: the rest behind a link to the list.
+    assert f'data-testid="cal-task-{crowded[0].id}"' in day and f'data-testid="cal-task-{late.id}"' not in day
+    assert day.count('class="cal-task"') == 4 and "+2 nhiệm vụ khác" in day
+    assert f"due_from={first.isoformat()}&amp;due_to={first.isoformat()}" in day
+    assert f'data-testid="cal-task-{coming.id}"' not in page.text  # next month's
+    assert "6 nhiệm vụ đến hạn trong tháng này." in page.text
+    # One agency's tasks: the filter holds on the month's links.
+    mof = web.get("/tasks/calendar", params={"agency": "MOF", "month": first.strftime("%Y-%m")})
+    assert f'data-testid="cal-task-{late.id}" ' not in mof.text and 'data-status="done_on_time"' in mof.text
+    assert f'data-testid="cal-task-{crowded[0].id}"' not in mof.text
+    following = f"{(first + timedelta(days=40)).strftime('%Y-%m')}"
+    assert f'href="/tasks/calendar?agency=MOF&amp;month={following}"' in mof.text
+    ahead = web.get(f"/tasks/calendar?agency=MOF&month={following}")
+    assert f'data-testid="cal-task-{coming.id}"' in ahead.text and 'data-status="open_in_time"' in ahead.text
+    # The board links to the calendar with its filters, the calendar back to the list of the month.
+    board = web.get("/tasks", params={"agency": "MOF", "status": "open_in_time"})
+    assert 'href="/tasks/calendar?agency=MOF&amp;status=open_in_time"' in board.text
+    empty = web.get("/tasks/calendar", params={"agency": "MOF", "month": "2001-01"})
+    assert "Không có nhiệm vụ nào đến hạn trong tháng này" in empty.text
+    english = web.get("/tasks/calendar", params={"month": first.strftime("%Y-%m"), "lang": "en"})
+    assert "Calendar of deadlines" in english.text and "Mon" in english.text and "+2 more" in english.text
+    wrong = web.get("/tasks/calendar", params={"month": "2025-13", "lang": "vi"})
+    assert wrong.status_code == 400 and "2025-13 không phải là một tháng" in wrong.text

@@ -43,6 +43,7 @@ SAMPLES: dict[str, list[str]] = {
     "/admin/exchange/members/{member_id}": ["/admin/exchange/members/1"],
     "/reporting/agencies/{code}": ["/reporting/agencies/PC-79"],
     "/reporting/regimes/{code}": ["/reporting/regimes/DEMO_KTXH_TINH_THANG"],
+    "/tasks/calendar": ["/tasks/calendar", "/tasks/calendar?status=open_overdue&agency=MOF"],
     "/tasks/{task_id}": ["/tasks/1", "/tasks/2"],
     "/directives/{directive_id}": ["/directives/1"],
 }

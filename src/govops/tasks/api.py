@@ -15,11 +15,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from govops.audit.service import Actor
-from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.errors import GovopsError, lazy_gettext
 from govops.exchange import service as exchange
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from govops.tasks import service
-from govops.tasks.models import Directive, Task
+from govops.tasks.models import Task
 from govops.tasks.schemas import (
     DecisionIn,
     DirectiveIn,
@@ -63,16 +63,9 @@ def task_caller(request: Request, session: SessionDep, user: CurrentUser) -> ser
             else exchange.authenticate(session=session, presented=key, stamp=False)
         )
         request.state.audit_actor = Actor("member", member.code, member.agency.code)
-        return service.Caller(
-            f"member:{member.code}",
-            member.agency_id,
-            member.agency.code,
-            member.agency.kind == service.GOVERNMENT_OFFICE,
-        )
+        return service.Caller.acting_for(member.agency, f"member:{member.code}")
     if user is not None:
-        return service.Caller(
-            user.username, user.agency_id, user.agency.code, user.agency.kind == service.GOVERNMENT_OFFICE
-        )
+        return service.user_caller(user)
     error = GovopsError.of(
         "unauthorized",
         lazy_gettext("tasks are read and changed with credentials"),
@@ -125,10 +118,7 @@ def extract(session: SessionDep, who: TaskCaller, body: ExtractIn) -> ExtractOut
 
 @router.get("/directives/{directive_id:int}")
 def get_directive(session: SessionDep, who: TaskCaller, directive_id: int) -> DirectiveOut:
-    found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
-    if found is None:
-        raise NotFound(f"no directive {directive_id}", hint="list them with GET /api/v1/directives")
-    return service.directive_out(session, found)
+    return service.directive_out(session, service.directive_by_id(session=session, directive_id=directive_id))
 
 
 # --- tasks ----------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ ask for extensions; the Government Office enters directives and decides extensio
 
 from __future__ import annotations
 
+import calendar as stdlib_calendar
 import json
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User
 from govops.errors import GovopsError, lazy_gettext
 from govops.tasks import service
-from govops.tasks.models import HEALTHS, Directive
+from govops.tasks.models import HEALTHS
 from govops.tasks.schemas import DirectiveIn, ProgressIn, TaskIn
 from govops.tasks.status import STATUSES
 from govops.web.auditing import record_request
@@ -66,40 +68,61 @@ TIMELINE_LABELS = {
     "closed": lazy_gettext("Closed"),
     "evaluated": lazy_gettext("Evaluated"),
 }
+EXTENSION_LABELS = {
+    "pending": lazy_gettext("waiting for the Government Office"),
+    "approved": lazy_gettext("granted"),
+    "refused": lazy_gettext("refused"),
+}
+PRIORITY_LABELS = {
+    "normal": lazy_gettext("normal"),
+    "high": lazy_gettext("high"),
+    "urgent": lazy_gettext("urgent"),
+}
 LABELS = {
     "status": STATUS_LABELS,
     "health": HEALTH_LABELS,
     "kind": KIND_LABELS,
     "recurrence": RECURRENCE_LABELS,
     "timeline": TIMELINE_LABELS,
+    "extension": EXTENSION_LABELS,
+    "priority": PRIORITY_LABELS,
 }
+WEEKDAYS = (
+    lazy_gettext("Mon"),
+    lazy_gettext("Tue"),
+    lazy_gettext("Wed"),
+    lazy_gettext("Thu"),
+    lazy_gettext("Fri"),
+    lazy_gettext("Sat"),
+    lazy_gettext("Sun"),
+)
 
 
-def _caller(user: User) -> service.Caller:
-    return service.Caller(
-        user.username, user.agency_id, user.agency.code, user.agency.kind == service.GOVERNMENT_OFFICE
-    )
+def _office(user: User) -> bool:
+    """The Government Office's analysts and administrators enter directives and decide extensions."""
+    return user.agency.kind == service.GOVERNMENT_OFFICE and user.role in ("analyst", "administrator")
+
+
+def _acts_for_lead(user: User, lead_agency_id: int) -> bool:
+    """A person of the lead agency, in a role that writes: reports its tasks' progress, asks for extensions."""
+    return lead_agency_id == user.agency_id and user.role in ("data_officer", "administrator", "analyst")
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     return render(request, template, {"labels": LABELS, **context}, status_code=status_code)
 
 
-@router.get("/tasks", response_class=HTMLResponse)
-def board(
-    request: Request,
-    session: SessionDep,
-    user: SignedInUser,
+def board_filter(
     agency: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     directive: Annotated[str | None, Query(max_length=40)] = None,
     health: Annotated[str | None, Query(max_length=12)] = None,
     due_from: Annotated[str | None, Query(max_length=10)] = None,
     due_to: Annotated[str | None, Query(max_length=10)] = None,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
-) -> HTMLResponse:
-    """The task board: filters by agency, status, directive, health and deadline; the four classes above it."""
-    where = service.TaskFilter(
+) -> service.TaskFilter:
+    """The board's filters as its form sends them (blank fields are no filter), shared by the list, the calendar and
+    the export."""
+    return service.TaskFilter(
         agency=agency or None,
         status=status or None,
         directive=directive or None,
@@ -107,19 +130,91 @@ def board(
         due_from=_day(due_from),
         due_to=_day(due_to),
     )
+
+
+BoardFilter = Annotated[service.TaskFilter, Depends(board_filter)]
+
+
+def _query(where: service.TaskFilter, *, dates: bool = True, **more: str) -> str:
+    """The query string that gives these filters again (for links between the list, the calendar and the export)."""
+    given = {
+        "agency": where.agency,
+        "status": where.status,
+        "directive": where.directive,
+        "health": where.health,
+        "due_from": where.due_from.isoformat() if dates and where.due_from else None,
+        "due_to": where.due_to.isoformat() if dates and where.due_to else None,
+        **more,
+    }
+    return urlencode({k: v for k, v in given.items() if v})
+
+
+def _board_context(session: Session, where: service.TaskFilter) -> dict[str, Any]:
+    return {
+        "figures": service.figures(session=session, agency=where.agency),
+        "filters": where,
+        "statuses": (*STATUSES, "due_soon"),
+        "healths": HEALTHS,
+        "agencies": service.agency_names(session=session),
+    }
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def board(
+    request: Request,
+    session: SessionDep,
+    user: SignedInUser,
+    where: BoardFilter,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    """The task board: filters by agency, status, directive, health and deadline; the four classes above it."""
     page = service.list_tasks(session=session, where=where, cursor=cursor, limit=50)
-    figures = service.summary(session=session, agency=agency or None)
     return _page(
         request,
         "tasks/board.html",
         {
+            **_board_context(session, where),
             "page": page,
-            "figures": figures.overall,
-            "filters": where,
-            "statuses": (*STATUSES, "due_soon"),
-            "healths": HEALTHS,
-            "agencies": service.agency_names(session=session),
             "first": cursor is None,
+            "query": _query(where),
+            "calendar_query": _query(where, dates=False, month=_month_text(where.due_from)),
+        },
+    )
+
+
+def _month_text(day: date | None) -> str:
+    return day.strftime("%Y-%m") if day else ""
+
+
+@router.get("/tasks/calendar", response_class=HTMLResponse)
+def calendar(
+    request: Request,
+    session: SessionDep,
+    user: SignedInUser,
+    where: BoardFilter,
+    month: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    """The board's tasks on a month's calendar by deadline, coloured by status; on a phone, a list by day."""
+    today = date.today()
+    shown = service.due_month(
+        session=session,
+        month=service.month_of(month or _month_text(where.due_from), today),
+        where=where,
+        today=today,
+    )
+    first = shown.month.start
+    weeks = stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    return _page(
+        request,
+        "tasks/calendar.html",
+        {
+            **_board_context(session, where),
+            "shown": shown,
+            "days": [day for week in weeks for day in week],
+            "weekdays": WEEKDAYS,
+            "today": today,
+            "query": _query(where, dates=False),
+            "list_query": _query(where, dates=False, due_from=first.isoformat(), due_to=shown.month.end.isoformat()),
         },
     )
 
@@ -135,8 +230,7 @@ def _day(text: str | None) -> date | None:
 def leader(request: Request, session: SessionDep, user: SignedInUser) -> HTMLResponse:
     """The Prime Minister's view: overdue first (longest first), then rated red, then due soonest."""
     tasks = service.prime_minister_view(session=session, limit=60)
-    figures = service.summary(session=session)
-    return _page(request, "tasks/leader.html", {"tasks": tasks, "figures": figures.overall})
+    return _page(request, "tasks/leader.html", {"tasks": tasks, "figures": service.figures(session=session)})
 
 
 @router.get("/tasks/scorecard", response_class=HTMLResponse)
@@ -154,11 +248,9 @@ def scorecard(
 
 
 @router.get("/tasks/export.xlsx")
-def export(
-    session: SessionDep, user: SignedInUser, agency: Annotated[str | None, Query(max_length=32)] = None
-) -> Response:
-    """The tasks as the Government Office's list (.xlsx), with their computed status."""
-    body = service.export_sheet(session=session, where=service.TaskFilter(agency=agency or None))
+def export(session: SessionDep, user: SignedInUser, where: BoardFilter) -> Response:
+    """The board's tasks, as filtered, as the Government Office's list (.xlsx), with their computed status."""
+    body = service.export_sheet(session=session, where=where)
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -181,8 +273,8 @@ def _task_context(session: Session, task_id: int, user: User) -> dict[str, Any]:
         "timeline": list(reversed(timeline)),
         "reports": service.reports(session=session, task_id=task.id, limit=20),
         "extensions": [service.extension_out(x) for x in service.extensions(session=session, task_id=task.id)],
-        "mine": task.lead_agency_id == user.agency_id and user.role in ("data_officer", "administrator", "analyst"),
-        "office": user.agency.kind == service.GOVERNMENT_OFFICE and user.role in ("analyst", "administrator"),
+        "mine": _acts_for_lead(user, task.lead_agency_id),
+        "office": _office(user),
         "healths": HEALTHS,
         "error": None,
     }
@@ -222,7 +314,9 @@ def report(
             done=bool(done),
             health=health or None,
         )
-        service.report_progress(session=session, task_id=task_id, data=data, who=_caller(user), channel="console")
+        service.report_progress(
+            session=session, task_id=task_id, data=data, who=service.user_caller(user), channel="console"
+        )
         # The console's writes are audited as the API's are, under the same actions.
         record_request(session=session, request=request, action="task.progress", target=str(task_id))
     except GovopsError as exc:
@@ -240,7 +334,9 @@ def ask_extension(
     reason: Annotated[str, Form(min_length=1, max_length=5000)],
 ) -> HTMLResponse | RedirectResponse:
     try:
-        service.request_extension(session=session, task_id=task_id, deadline=deadline, reason=reason, who=_caller(user))
+        service.request_extension(
+            session=session, task_id=task_id, deadline=deadline, reason=reason, who=service.user_caller(user)
+        )
         record_request(session=session, request=request, action="task.extension.requested", target=str(task_id))
     except GovopsError as exc:
         return _refused(request, session, task_id, user, exc)
@@ -264,7 +360,7 @@ def decide(
             extension_id=extension_id,
             approve=approve == "yes",
             note=note,
-            who=_caller(user),
+            who=service.user_caller(user),
         )
         record_request(session=session, request=request, action=f"task.extension.{ext.state}", target=str(task_id))
     except GovopsError as exc:
@@ -283,8 +379,7 @@ def directives(
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     page = service.list_directives(session=session, cursor=cursor, limit=50)
-    office = user.agency.kind == service.GOVERNMENT_OFFICE and user.role in ("analyst", "administrator")
-    return _page(request, "tasks/directives.html", {"page": page, "first": cursor is None, "office": office})
+    return _page(request, "tasks/directives.html", {"page": page, "first": cursor is None, "office": _office(user)})
 
 
 @router.get("/directives/new", response_class=HTMLResponse)
@@ -300,7 +395,7 @@ async def enter_directive(
     """`preview`: the proposed tasks read from the text; `confirm`: the directive and the ticked tasks, stored
     together or not at all."""
     form = {k: str(v) for k, v in (await request.form()).multi_items()}
-    who = _caller(user)
+    who = service.user_caller(user)
     signed = _day(form.get("signed_on"))
     year = signed.year if signed else date.today().year
     proposals = service.extract(session=session, text=form.get("text", ""), year=year) if form.get("text") else []
@@ -361,15 +456,7 @@ async def enter_directive(
 
 @router.get("/directives/{directive_id}", response_class=HTMLResponse)
 def directive_page(request: Request, session: SessionDep, user: SignedInUser, directive_id: int) -> HTMLResponse:
-    found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
-    if found is None:
-        raise GovopsError.of(
-            "not_found",
-            lazy_gettext("no directive %(id)s"),
-            lazy_gettext("choose one from the list of directives"),
-            status=404,
-            id=directive_id,
-        )
+    found = service.directive_by_id(session=session, directive_id=directive_id)
     tasks = service.list_tasks(session=session, where=service.TaskFilter(directive=found.number), limit=500)
     return _page(
         request,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from govops.events.service import ReadRule, emit
 from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
 from govops.paging import Page, check_limit, decode_cursor, make_page
-from govops.periods import Period, PeriodError
+from govops.periods import Freq, Period, PeriodError
 from govops.tasks import extraction, spreadsheet
 from govops.tasks import status as st
 from govops.tasks.models import (
@@ -152,6 +152,19 @@ def create_directive(*, session: Session, data: DirectiveIn, who: Caller, demo: 
     session.add_all(DirectiveLink(directive_id=directive.id, linked_id=link.id) for link in links)
     session.flush()
     return directive
+
+
+def directive_by_id(*, session: Session, directive_id: int) -> Directive:
+    found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
+    if found is None:
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no directive %(id)s"),
+            lazy_gettext("choose one from the list of directives"),
+            status=404,
+            id=directive_id,
+        )
+    return found
 
 
 def get_directive(*, session: Session, number: str) -> Directive:
@@ -488,6 +501,79 @@ def prime_minister_view(
     return tasks_out(session, shown, today)
 
 
+CALENDAR_PER_DAY = 4
+
+
+@dataclass(frozen=True)
+class DueDay:
+    """The tasks falling due on one day: how many (in all and by status), and the first few (open ones first)."""
+
+    day: date
+    total: int
+    statuses: dict[str, int]
+    tasks: list[TaskOut]
+
+
+@dataclass(frozen=True)
+class DueMonth:
+    month: Period
+    days: dict[date, DueDay]
+
+    @property
+    def total(self) -> int:
+        return sum(d.total for d in self.days.values())
+
+
+def month_of(text: str | None, today: date) -> Period:
+    """The month a page asks for (YYYY-MM), or this month."""
+    if not text:
+        return Period.from_date(today, Freq.M)
+    try:
+        return Period.parse(text.strip(), expected=Freq.M)
+    except PeriodError:
+        raise GovopsError.of(
+            "invalid",
+            lazy_gettext("%(value)s is not a month"),
+            lazy_gettext("write it as YYYY-MM, e.g. 2025-07"),
+            where="month",
+            value=text,
+        ) from None
+
+
+def due_month(
+    *,
+    session: Session,
+    month: Period,
+    where: TaskFilter = TaskFilter(),
+    today: date | None = None,
+    per_day: int = CALENDAR_PER_DAY,
+) -> DueMonth:
+    """The tasks falling due on each day of `month`, filtered as the board is (its own dates aside): each day's
+    count by status and its first `per_day` tasks, open before done. Two statements, however many tasks."""
+    today = today or date.today()
+    due = st.due_column()
+    status = st.status_column(today)
+    span = replace(where, due_from=month.start, due_to=month.end)
+    counted = _filtered(session, select(due, status, func.count()), span, today).group_by(due, status)
+    statuses: dict[date, dict[str, int]] = {}
+    for day, state, count in session.execute(counted):
+        statuses.setdefault(day, {})[state] = count
+    rank = func.row_number().over(partition_by=due, order_by=(Task.closed_on.is_not(None), Task.id))
+    ranked = _filtered(session, select(Task.id.label("id"), rank.label("rank")), span, today).subquery()
+    first = session.scalars(
+        select(Task).join(ranked, ranked.c.id == Task.id).where(ranked.c.rank <= per_day).order_by(due, ranked.c.rank)
+    ).all()
+    shown: dict[date, list[TaskOut]] = {}
+    for task in tasks_out(session, list(first), today):
+        assert task.due_on is not None
+        shown.setdefault(task.due_on, []).append(task)
+    days = {
+        day: DueDay(day=day, total=sum(counts.values()), statuses=counts, tasks=shown.get(day, []))
+        for day, counts in sorted(statuses.items())
+    }
+    return DueMonth(month=month, days=days)
+
+
 # --- progress, roll-up, closing ---------------------------------------------------------------
 
 
@@ -820,9 +906,14 @@ def summary(
     if period:
         try:
             span = Period.parse(period)
-        except PeriodError as exc:
-            exc.where = "period"
-            raise
+        except PeriodError:
+            raise GovopsError.of(
+                "invalid_period",
+                lazy_gettext("%(value)s is not a period"),
+                lazy_gettext("write a year (2025), a quarter (2025-Q3) or a month (2025-07)"),
+                where="period",
+                value=period,
+            ) from None
         where += [due >= span.start, due <= span.end]
     lead = None
     if agency:
