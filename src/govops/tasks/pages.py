@@ -100,7 +100,7 @@ WEEKDAYS = (
 
 def _office(user: User) -> bool:
     """The Government Office's analysts and administrators enter directives and decide extensions."""
-    return user.agency.kind == service.GOVERNMENT_OFFICE and user.role in ("analyst", "administrator")
+    return service.user_caller(user).government_office and user.role in ("analyst", "administrator")
 
 
 def _acts_for_lead(user: User, lead_agency_id: int) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User
-from govops.catalog.models import Agency, Area, Indicator
+from govops.catalog.models import GOVERNMENT_OFFICE, Agency, Area, Indicator
 from govops.db.base import utcnow
 from govops.errors import GovopsError, Problem, Rejected, lazy_gettext
 from govops.events.service import ReadRule, emit
@@ -58,7 +58,6 @@ from govops.text import fold
 from govops.warehouse.models import Observation
 
 TOPIC = "tasks"
-GOVERNMENT_OFFICE = "government_office"
 OVERDUE_LIST_DAYS = 30
 
 TASK_DUE_SOON = register(
@@ -744,7 +743,7 @@ def _emit(session: Session, task: Task, type: str, payload: Mapping[str, Any], b
         type=type,
         subject=f"task/{task.id}",
         payload={"task": task.id, "directive": task.directive.number, "lead": task.lead.code, **payload},
-        # Internal: any signed-in staff, and the lead agency's own systems.
+        # Internal: any signed-in staff, the lead agency's own systems and the Government Office's.
         rule=ReadRule(classification="internal", agency=task.lead.code),
         recorded_by=by,
         now=now,
