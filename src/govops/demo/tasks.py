@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency
-from govops.tasks import service, status
-from govops.tasks.models import Directive, Task, TaskExtension, TaskReport
-from govops.tasks.schemas import DirectiveIn, TaskIn
+from govops.tasks import service
+from govops.tasks.models import Directive, Task
+from govops.tasks.schemas import DirectiveIn, ProgressIn, TaskIn
 
 SEED = 15
 DIRECTIVES = 36
@@ -131,7 +131,9 @@ def _task(
         priority=rng.choices(("normal", "high", "urgent"), weights=(7, 2, 1))[0],
         category=category,
     )
-    task = service.create_task(session=session, data=data, who=office, today=directive.signed_on, demo=True)
+    task = service.create_task(
+        session=session, data=data, who=office, today=directive.signed_on, now=_at(directive.signed_on), demo=True
+    )
     made = 1
     if recurrence != "once":
         _reports(session, rng, task, lead, directive.signed_on, today - timedelta(days=rng.randint(0, 20)), done=False)
@@ -160,10 +162,13 @@ def _task(
             task.quality = rng.choice((3, 4, 4, 5))
     else:
         if due < today:
-            task.health = rng.choice(("amber_red", "red", "red"))
-            task.health_trend = -1
+            health = rng.choice(("amber_red", "red", "red"))
         else:
-            task.health = rng.choices(("green", "amber_green", "amber", "amber_red"), weights=(6, 3, 2, 1))[0]
+            health = rng.choices(("green", "amber_green", "amber", "amber_red"), weights=(6, 3, 2, 1))[0]
+        if health != task.health:
+            agency = service.caller(session=session, agency_code=lead, name=f"demo.{lead.lower()}")
+            rated = _at(min(today, due) - timedelta(days=rng.randint(1, 10)))
+            service.set_health(session=session, task_id=task.id, health=health, who=agency, now=rated)
     if rng.random() < 0.04:  # a task split between the lead's units, with weights
         for weight in (2.0, 1.0, 1.0):
             sub = TaskIn(
@@ -174,7 +179,9 @@ def _task(
                 parent=task.id,
                 weight=weight,
             )
-            child = service.create_task(session=session, data=sub, who=office, today=task.assigned_on, demo=True)
+            child = service.create_task(
+                session=session, data=sub, who=office, today=task.assigned_on, now=_at(task.assigned_on), demo=True
+            )
             child.progress = 100.0 if task.closed_on else float(rng.choice((20, 50, 80, 100)))
             if task.closed_on:
                 child.closed_on = task.closed_on
@@ -193,45 +200,41 @@ def _reports(
     count = rng.randint(1, 3)
     percent = 0.0
     for i in range(count):
-        # A recurring task's last report is on `end`; a one-off task's reports come before it.
+        # A recurring task's last report is on `end` (it moves its next report date on); a one-off task's reports
+        # come before it.
         share = (i + 1) / count if task.recurrence != "once" else (i + 1) / (count + 1)
         day = start + timedelta(days=int(days * share))
         percent = min(95.0, percent + rng.choice((15, 20, 30, 40)))
-        session.add(
-            TaskReport(
-                task_id=task.id,
-                agency_id=agency.agency_id,
-                percent=percent,
-                text=f"Đã triển khai {int(percent)}% khối lượng công việc (demo)",
-                channel=rng.choice(("console", "api", "webhook")),
-                reported_on=day,
-                reported_at=_at(day),
-                reported_by=agency.name,
-            )
+        service.report_progress(
+            session=session,
+            task_id=task.id,
+            data=ProgressIn(percent=percent, text=f"Đã triển khai {int(percent)}% khối lượng công việc (demo)"),
+            who=agency,
+            channel=rng.choice(("console", "api", "webhook")),
+            now=_at(day),
         )
     task.progress = 100.0 if done else percent
-    if task.recurrence in ("monthly", "quarterly"):
-        # A recurring task reports each period: the last report moves its next report date on.
-        task.next_due_on = status.next_due(task.recurrence, end)
 
 
 def _extend(session: Session, rng: random.Random, task: Task, office: service.Caller) -> None:
     assert task.deadline is not None
     old = task.deadline
-    new = old + timedelta(days=rng.choice((30, 45, 60)))
     asked = _at(old - timedelta(days=5))
-    session.add(
-        TaskExtension(
-            task_id=task.id,
-            old_deadline=old,
-            new_deadline=new,
-            reason="Cần thêm thời gian lấy ý kiến các bộ, ngành (demo)",
-            state="approved",
-            requested_at=asked,
-            requested_by=f"demo.{task.lead.code.lower()}",
-            decided_at=asked + timedelta(days=2),
-            decided_by=office.name,
-            note="Đồng ý gia hạn (demo)",
-        )
+    lead = service.caller(session=session, agency_code=task.lead.code, name=f"demo.{task.lead.code.lower()}")
+    extension = service.request_extension(
+        session=session,
+        task_id=task.id,
+        deadline=old + timedelta(days=rng.choice((30, 45, 60))),
+        reason="Cần thêm thời gian lấy ý kiến các bộ, ngành (demo)",
+        who=lead,
+        now=asked,
     )
-    task.deadline = new
+    service.decide_extension(
+        session=session,
+        task_id=task.id,
+        extension_id=extension.id,
+        approve=True,
+        note="Đồng ý gia hạn (demo)",
+        who=office,
+        now=asked + timedelta(days=2),
+    )

@@ -6,7 +6,6 @@ writes). Who may do what is the service's to decide, on the caller's agency.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -30,11 +29,14 @@ from govops.tasks.schemas import (
     ExtractIn,
     ExtractOut,
     Health,
+    IndicatorTarget,
+    LinkedIndicator,
     ProgressIn,
     ProgressOut,
     Summary,
     TaskIn,
     TaskOut,
+    TimelineEntry,
 )
 from govops.web.access import authenticated_member_id, presented_key
 from govops.web.auditing import record_request
@@ -176,19 +178,13 @@ def watchlist(
     return service.prime_minister_view(session=session, agency=agency, limit=limit)
 
 
-class TimelineEntry(BaseModel):
-    kind: str
-    at: str
-    by: str
-    detail: dict[str, Any]
-
-
 class TaskDetail(BaseModel):
     task: TaskOut
     formula: str | None
     sub_tasks: list[TaskOut]
     timeline: list[TimelineEntry]
     extensions: list[ExtensionOut]
+    indicators: list[LinkedIndicator]
 
 
 @router.get("/tasks/{task_id:int}")
@@ -206,11 +202,9 @@ def task_detail(session: Session, task_id: int) -> TaskDetail:
         task=service.tasks_out(session, [task], today)[0],
         formula=rolled.formula if rolled else None,
         sub_tasks=service.tasks_out(session, subs, today),
-        timeline=[
-            TimelineEntry(kind=e.kind, at=e.at.isoformat(), by=e.by, detail=json.loads(e.detail))
-            for e in service.timeline(session=session, task_id=task.id)
-        ],
+        timeline=service.timeline(session=session, task_id=task.id),
         extensions=[service.extension_out(x) for x in service.extensions(session=session, task_id=task.id)],
+        indicators=service.linked_indicators(session=session, task_id=task.id),
     )
 
 
@@ -256,6 +250,17 @@ def post_decision(
     )
     record_request(session=session, request=request, action=f"task.extension.{ext.state}", target=str(task_id))
     return service.extension_out(ext)
+
+
+@router.post("/tasks/{task_id:int}/indicators", status_code=201)
+def post_indicator(
+    request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, body: IndicatorTarget
+) -> list[LinkedIndicator]:
+    """The Government Office ties a task to an indicator's target: the task closes by itself once every indicator
+    it follows reaches its target. Answers every indicator the task now follows."""
+    service.link_indicator(session=session, task_id=task_id, target=body, who=who)
+    record_request(session=session, request=request, action="task.indicator.linked", target=str(task_id))
+    return service.linked_indicators(session=session, task_id=task_id)
 
 
 @router.post("/tasks/{task_id:int}/evaluation")

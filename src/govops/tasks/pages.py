@@ -5,7 +5,6 @@ ask for extensions; the Government Office enters directives and decides extensio
 from __future__ import annotations
 
 import calendar as stdlib_calendar
-import json
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -19,7 +18,7 @@ from govops.auth.models import User
 from govops.errors import GovopsError, lazy_gettext
 from govops.tasks import service
 from govops.tasks.models import HEALTHS
-from govops.tasks.schemas import DirectiveIn, ProgressIn, TaskIn
+from govops.tasks.schemas import DirectiveIn, IndicatorTarget, ProgressIn, TaskIn
 from govops.tasks.status import STATUSES
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
@@ -66,6 +65,7 @@ TIMELINE_LABELS = {
     "overdue": lazy_gettext("Deadline passed"),
     "reminder": lazy_gettext("Reminder sent"),
     "closed": lazy_gettext("Closed"),
+    "indicator_linked": lazy_gettext("Indicator linked"),
     "evaluated": lazy_gettext("Evaluated"),
 }
 EXTENSION_LABELS = {
@@ -78,6 +78,11 @@ PRIORITY_LABELS = {
     "high": lazy_gettext("high"),
     "urgent": lazy_gettext("urgent"),
 }
+CHANNEL_LABELS = {
+    "console": lazy_gettext("from the console"),
+    "api": lazy_gettext("by API"),
+    "webhook": lazy_gettext("from the document-management system"),
+}
 LABELS = {
     "status": STATUS_LABELS,
     "health": HEALTH_LABELS,
@@ -86,6 +91,7 @@ LABELS = {
     "timeline": TIMELINE_LABELS,
     "extension": EXTENSION_LABELS,
     "priority": PRIORITY_LABELS,
+    "channel": CHANNEL_LABELS,
 }
 WEEKDAYS = (
     lazy_gettext("Mon"),
@@ -155,7 +161,7 @@ def _board_context(session: Session, where: service.TaskFilter) -> dict[str, Any
         "filters": where,
         "statuses": (*STATUSES, "due_soon"),
         "healths": HEALTHS,
-        "agencies": service.agency_names(session=session),
+        "agencies": service.agencies(session=session),
     }
 
 
@@ -241,10 +247,24 @@ def scorecard(
     agency: Annotated[str | None, Query(max_length=32)] = None,
     period: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
-    """Every agency ranked, trends by month and the tasks overdue more than 30 days; one agency's own view."""
-    figures = service.summary(session=session, agency=agency or None, period=period or None)
-    owes = service.prime_minister_view(session=session, agency=agency, limit=100) if agency else []
-    return _page(request, "tasks/scorecard.html", {"summary": figures, "owes": owes, "agency": agency})
+    """Every agency ranked, trends by month and the tasks overdue more than 30 days; one agency's own view (its
+    figures, what it owes, its place in the ranking)."""
+    national = service.summary(session=session, period=period or None)
+    own = service.summary(session=session, agency=agency, period=period or None) if agency else national
+    agencies = service.agencies(session=session)
+    by_code = {a.code: a for a in agencies}
+    return _page(
+        request,
+        "tasks/scorecard.html",
+        {
+            "summary": own,
+            "national": national,
+            "owes": service.prime_minister_view(session=session, agency=agency, limit=100) if agency else [],
+            "agency": by_code.get(own.agency or ""),
+            "agencies": agencies,
+            "agencies_by_code": by_code,
+        },
+    )
 
 
 @router.get("/tasks/export.xlsx")
@@ -262,17 +282,16 @@ def _task_context(session: Session, task_id: int, user: User) -> dict[str, Any]:
     task = service.get_task(session=session, task_id=task_id)
     today = date.today()
     rolled = service.rolled_up(session, task)
-    timeline = [
-        {"kind": e.kind, "at": e.at, "by": e.by, "detail": json.loads(e.detail)}
-        for e in service.timeline(session=session, task_id=task.id)
-    ]
     return {
         "task": service.tasks_out(session, [task], today)[0],
+        "directive": task.directive,
+        "agencies": {a.code: a for a in service.agencies(session=session)},
         "formula": rolled.formula if rolled else None,
         "subs": service.tasks_out(session, service.sub_tasks(session=session, task_id=task.id), today),
-        "timeline": list(reversed(timeline)),
-        "reports": service.reports(session=session, task_id=task.id, limit=20),
+        "timeline": list(reversed(service.timeline(session=session, task_id=task.id))),
         "extensions": [service.extension_out(x) for x in service.extensions(session=session, task_id=task.id)],
+        "indicators": service.linked_indicators(session=session, task_id=task.id),
+        "indicator_choices": service.indicator_names(session=session) if _office(user) else [],
         "mine": _acts_for_lead(user, task.lead_agency_id),
         "office": _office(user),
         "healths": HEALTHS,
@@ -368,6 +387,27 @@ def decide(
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
+@router.post("/tasks/{task_id}/indicators", dependencies=[Depends(verify_csrf)], response_model=None)
+def link_indicator(
+    request: Request,
+    session: WriteSessionDep,
+    user: SignedInUser,
+    task_id: int,
+    indicator: Annotated[str, Form(min_length=1, max_length=40)],
+    target: Annotated[float, Form()],
+    area: Annotated[str, Form(min_length=1, max_length=20)] = "VN",
+    direction: Annotated[str, Form(max_length=8)] = "at_least",
+) -> HTMLResponse | RedirectResponse:
+    """The Government Office ties the task to an indicator's target (the task closes once its data reaches it)."""
+    try:
+        data = IndicatorTarget(indicator=indicator, area=area.strip(), target=target, at_least=direction != "at_most")
+        service.link_indicator(session=session, task_id=task_id, target=data, who=service.user_caller(user))
+        record_request(session=session, request=request, action="task.indicator.linked", target=str(task_id))
+    except GovopsError as exc:
+        return _refused(request, session, task_id, user, exc)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
 # --- directives -----------------------------------------------------------------------------------
 
 
@@ -376,10 +416,17 @@ def directives(
     request: Request,
     session: SessionDep,
     user: SignedInUser,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
-    page = service.list_directives(session=session, cursor=cursor, limit=50)
-    return _page(request, "tasks/directives.html", {"page": page, "first": cursor is None, "office": _office(user)})
+    """The directives, newest entered first, of one kind or all."""
+    kind = kind if kind in KIND_LABELS else None
+    page = service.list_directives(session=session, cursor=cursor, limit=50, kind=kind)
+    return _page(
+        request,
+        "tasks/directives.html",
+        {"page": page, "first": cursor is None, "office": _office(user), "kind": kind},
+    )
 
 
 @router.get("/directives/new", response_class=HTMLResponse)
@@ -461,5 +508,11 @@ def directive_page(request: Request, session: SessionDep, user: SignedInUser, di
     return _page(
         request,
         "tasks/directive.html",
-        {"directive": service.directive_out(session, found), "tasks": tasks.items, "source": found.source},
+        {
+            "directive": service.directive_out(session, found),
+            "issuer": found.issuer,
+            "tasks": tasks.items,
+            "source": found.source,
+            "statuses": STATUSES,
+        },
     )

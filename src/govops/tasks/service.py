@@ -47,12 +47,15 @@ from govops.tasks.schemas import (
     DirectiveOut,
     ExtensionOut,
     Figures,
+    IndicatorTarget,
+    LinkedIndicator,
     MonthFigures,
     ProgressIn,
     ProposedTask,
     Summary,
     TaskIn,
     TaskOut,
+    TimelineEntry,
 )
 from govops.text import fold
 from govops.warehouse.models import Observation
@@ -290,6 +293,7 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
             deadline=data.deadline.isoformat(),
             signed=directive.signed_on.isoformat(),
         )
+    problems += _target_problems(session, data.indicators, row=row)
     if data.parent is not None and session.get(Task, data.parent) is None:
         problem(
             "parent",
@@ -301,18 +305,60 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
     return problems
 
 
-def create_task(*, session: Session, data: TaskIn, who: Caller, today: date | None = None, demo: bool = False) -> Task:
-    """A task of a directive (the Government Office), or a sub-task the parent's lead delegates."""
+def _target_problems(session: Session, targets: Sequence[IndicatorTarget], *, row: int | None = None) -> list[Problem]:
+    """An indicator target names an indicator and an area of the catalogue."""
+    problems: list[Problem] = []
+    for target in targets:
+        if session.scalar(select(Indicator.id).where(Indicator.code == target.indicator)) is None:
+            problems.append(
+                Problem.of(
+                    "invalid_task",
+                    lazy_gettext("unknown indicator '%(indicator)s'"),
+                    lazy_gettext("use an indicator code as the template or the indicator catalogue gives it"),
+                    row=row,
+                    field="indicators",
+                    value=target.indicator,
+                    indicator=target.indicator,
+                )
+            )
+        if session.scalar(select(Area.id).where(Area.code == target.area)) is None:
+            problems.append(
+                Problem.of(
+                    "invalid_task",
+                    lazy_gettext("unknown area '%(area)s'"),
+                    lazy_gettext("use the official code: VN, a 2-digit province (01 = Ha Noi) or a 5-digit ward"),
+                    row=row,
+                    field="indicators",
+                    value=target.area,
+                    area=target.area,
+                )
+            )
+    return problems
+
+
+def create_task(
+    *,
+    session: Session,
+    data: TaskIn,
+    who: Caller,
+    today: date | None = None,
+    now: datetime | None = None,
+    demo: bool = False,
+) -> Task:
+    """A task of a directive (the Government Office), or a sub-task the parent's lead delegates; assigned `today`
+    (at `now` in its timeline)."""
     problems = task_problems(session, data)
     if problems:
         raise Rejected(problems)
     parent = session.get(Task, data.parent) if data.parent is not None else None
     if parent is None or parent.lead_agency_id != who.agency_id:
         _only_government_office(who)
-    return _store_task(session, data, who=who, today=today or date.today(), demo=demo)
+    return _store_task(session, data, who=who, today=today or date.today(), demo=demo, now=now)
 
 
-def _store_task(session: Session, data: TaskIn, *, who: Caller, today: date, demo: bool) -> Task:
+def _store_task(
+    session: Session, data: TaskIn, *, who: Caller, today: date, demo: bool, now: datetime | None = None
+) -> Task:
     directive = get_directive(session=session, number=data.directive)
     lead = _agency(session, data.lead, field="lead")
     assigned = max(directive.signed_on, min(today, data.deadline or today))
@@ -338,17 +384,8 @@ def _store_task(session: Session, data: TaskIn, *, who: Caller, today: date, dem
     session.flush()
     coordinating = {_agency(session, c, field="coordinating").id for c in data.coordinating} - {lead.id}
     session.add_all(TaskAgency(task_id=task.id, agency_id=a) for a in sorted(coordinating))
-    for target in data.indicators:
-        session.add(
-            TaskIndicator(
-                task_id=task.id,
-                indicator_code=target.indicator,
-                area_code=target.area,
-                target=target.target,
-                at_least=target.at_least,
-            )
-        )
-    _history(session, task, "assigned", who.name, {"lead": lead.code, "deadline": task.deadline})
+    session.add_all(_target_row(task, target) for target in data.indicators)
+    _history(session, task, "assigned", who.name, {"lead": lead.code, "deadline": task.deadline}, at=now)
     session.flush()
     return task
 
@@ -637,7 +674,8 @@ def report_progress(
     if task.recurrence in ("monthly", "quarterly"):
         task.next_due_on = st.next_due(task.recurrence, now.date())
     session.flush()
-    _history(session, task, "report", who.name, {"percent": report.percent, "text": data.text[:300]}, at=now)
+    detail = {"percent": report.percent, "text": data.text[:300], "channel": channel, "evidence": data.evidence}
+    _history(session, task, "report", who.name, detail, at=now)
     if data.health is not None and data.health != task.health:
         _set_health(session, task, data.health, who.name, now=now)
     if data.done:
@@ -866,8 +904,10 @@ def extension_out(ext: TaskExtension) -> ExtensionOut:
     )
 
 
-def timeline(*, session: Session, task_id: int) -> list[TaskEvent]:
-    return list(session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))
+def timeline(*, session: Session, task_id: int) -> list[TimelineEntry]:
+    """The task's history, oldest first."""
+    rows = session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.at, TaskEvent.id))
+    return [TimelineEntry(kind=e.kind, at=e.at, by=e.by, detail=json.loads(e.detail)) for e in rows]
 
 
 def reports(*, session: Session, task_id: int, limit: int = 50) -> list[TaskReport]:
@@ -1156,11 +1196,74 @@ def latest_value(session: Session, indicator: str, area: str) -> float | None:
     return None if found is None else float(found)
 
 
-def add_indicator(*, session: Session, task_id: int, indicator: str, area: str, target: float, at_least: bool) -> None:
-    session.add(
-        TaskIndicator(task_id=task_id, indicator_code=indicator, area_code=area, target=target, at_least=at_least)
+def _target_row(task: Task, target: IndicatorTarget) -> TaskIndicator:
+    return TaskIndicator(
+        task_id=task.id,
+        indicator_code=target.indicator,
+        area_code=target.area,
+        target=target.target,
+        at_least=target.at_least,
     )
+
+
+def link_indicator(
+    *, session: Session, task_id: int, target: IndicatorTarget, who: Caller, now: datetime | None = None
+) -> TaskIndicator:
+    """The Government Office ties an open task to the data that proves it done: once every linked indicator reaches
+    its target (the latest value stored for its area), the watch closes the task."""
+    _only_government_office(who)
+    task = get_task(session=session, task_id=task_id)
+    _open(task, "linking an indicator")
+    problems = _target_problems(session, [target])
+    if problems:
+        raise Rejected(problems)
+    linked = session.scalar(
+        select(TaskIndicator.id).where(
+            TaskIndicator.task_id == task.id,
+            TaskIndicator.indicator_code == target.indicator,
+            TaskIndicator.area_code == target.area,
+        )
+    )
+    if linked is not None:
+        raise GovopsError.of(
+            "duplicate_indicator",
+            lazy_gettext("task %(id)s already follows %(indicator)s for %(area)s"),
+            lazy_gettext("one target per indicator and area"),
+            status=409,
+            where="indicator",
+            id=task.id,
+            indicator=target.indicator,
+            area=target.area,
+        )
+    row = _target_row(task, target)
+    session.add(row)
+    detail = {"indicator": target.indicator, "area": target.area, "target": target.target, "at_least": target.at_least}
+    _history(session, task, "indicator_linked", who.name, detail, at=now)
     session.flush()
+    return row
+
+
+def linked_indicators(*, session: Session, task_id: int) -> list[LinkedIndicator]:
+    """The data a task follows, with each indicator's name, its target, the latest value seen and when reached."""
+    rows = session.execute(
+        select(TaskIndicator, Indicator)
+        .join(Indicator, Indicator.code == TaskIndicator.indicator_code)
+        .where(TaskIndicator.task_id == task_id)
+        .order_by(TaskIndicator.id)
+    ).all()
+    return [
+        LinkedIndicator(
+            indicator=link.indicator_code,
+            name_vi=indicator.name_vi,
+            name_en=indicator.name_en,
+            area=link.area_code,
+            target=link.target,
+            at_least=link.at_least,
+            value=link.value,
+            reached_on=link.reached_on,
+        )
+        for link, indicator in rows
+    ]
 
 
 def overdue(
@@ -1186,6 +1289,17 @@ def sub_tasks(*, session: Session, task_id: int) -> list[Task]:
 def extensions(*, session: Session, task_id: int) -> list[TaskExtension]:
     stmt = select(TaskExtension).where(TaskExtension.task_id == task_id).order_by(TaskExtension.id)
     return list(session.scalars(stmt))
+
+
+def indicator_names(*, session: Session) -> list[tuple[str, str, str]]:
+    """(code, Vietnamese name, English name) of every indicator: the choices for a task's linked data."""
+    stmt = select(Indicator.code, Indicator.name_vi, Indicator.name_en).order_by(Indicator.code)
+    return [(code, vi, en) for code, vi, en in session.execute(stmt)]
+
+
+def agencies(*, session: Session) -> list[Agency]:
+    """Every agency, in the catalogue's order (the choices of a filter, the names beside codes on a page)."""
+    return list(session.scalars(select(Agency).order_by(Agency.id)))
 
 
 def agency_names(*, session: Session) -> list[tuple[str, str]]:
