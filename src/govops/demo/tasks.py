@@ -1,7 +1,9 @@
 """A made-up year of directives and the tasks they assign, for the demonstration console.
 
-Everything here is DEMO: the directives' numbers, titles, signers and tasks are invented (each row is flagged
-`demo` and the console labels it so); none quotes a real document. The year ends today, so that the four classes
+Everything here is DEMO but two: the directives' numbers, titles, signers and tasks are invented (each row is
+flagged `demo` and the console labels it so); none quotes a real document. The two exceptions are real directives of
+2025 (`CITED`), entered with what public sources state of them (number, date, signer, title, the gist) and those
+sources; no task is invented under them. The year ends today, so that the four classes
 of the Government Office's reports come out mixed as they do in real ones: most tasks due are done on time, some
 late, a few percent overdue, the rest open within their deadline. Deterministic: one seed, dates relative to the
 day it is loaded.
@@ -58,6 +60,50 @@ _SIGNERS = ("Thủ tướng Chính phủ (demo)", "Phó Thủ tướng Chính ph
 
 
 @dataclass(frozen=True)
+class Cited:
+    """A real directive, as the public sources in `source` state it."""
+
+    kind: str
+    number: str
+    title: str
+    signed_on: date
+    signer: str
+    summary: str
+    source: str
+    links: tuple[str, ...] = ()
+
+
+CITED = (
+    Cited(
+        kind="resolution",
+        number="01/NQ-CP",
+        title="Nghị quyết về nhiệm vụ, giải pháp chủ yếu thực hiện Kế hoạch phát triển kinh tế - xã hội và Dự toán "
+        "ngân sách nhà nước năm 2025",
+        signed_on=date(2025, 1, 8),
+        signer="Chính phủ",
+        summary="Các cấp, các ngành, các địa phương phấn đấu tăng trưởng GDP năm 2025 ít nhất 8%, GRDP của các địa "
+        "phương tối thiểu 8-10%; Chính phủ đề ra 12 nhóm nhiệm vụ, giải pháp chủ yếu.",
+        source="https://sav.gov.vn/Pages/chi-tiet-tin.aspx?ItemID=41888&l=TinTucSuKien ; "
+        "https://www.vietnamplus.vn/thu-tuong-thuc-hien-nhiem-vu-trong-tam-sau-ky-nghi-tet-at-ty-2025-post1010777.vnp",
+    ),
+    Cited(
+        kind="directive",
+        number="03/CT-TTg",
+        title="Chỉ thị về việc đôn đốc thực hiện nhiệm vụ trọng tâm sau kỳ nghỉ Tết Nguyên đán Ất Tỵ 2025",
+        signed_on=date(2025, 2, 4),
+        signer="Thủ tướng Chính phủ Phạm Minh Chính",
+        summary="Các bộ, cơ quan, địa phương tập trung ngay xử lý công việc sau kỳ nghỉ Tết, nhất là việc còn dở "
+        "dang; tiếp tục thực hiện các Nghị quyết số 01/NQ-CP và 02/NQ-CP ngày 8/1/2025 với mục tiêu tăng trưởng "
+        "8% trở lên.",
+        source="https://www.vietnamplus.vn/thu-tuong-thuc-hien-nhiem-vu-trong-tam-sau-ky-nghi-tet-at-ty-2025-"
+        "post1010777.vnp ; https://thuvienphapluat.vn/van-ban/Thuong-mai/Chi-thi-03-CT-TTg-2025-don-doc-thuc-hien-nhiem-vu-trong-tam-sau-"
+        "ky-nghi-Tet-nguyen-dan-At-Ty-641988.aspx",
+        links=("01/NQ-CP",),
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Loaded:
     directives: int
     tasks: int
@@ -81,6 +127,21 @@ def load(*, session: Session, today: date | None = None) -> Loaded:
     counters: dict[str, int] = {}
     made_tasks = 0
     weights = [k[3] for k in _KINDS]
+    for cited in CITED:
+        real = service.create_directive(
+            session=session,
+            data=DirectiveIn(
+                kind=cited.kind,
+                number=cited.number,
+                title=cited.title,
+                signed_on=cited.signed_on,
+                signer=cited.signer,
+                summary=cited.summary,
+                links=list(cited.links),
+            ),
+            who=office,
+        )
+        real.source = cited.source
     for index in range(DIRECTIVES):
         kind, sign, title, _ = rng.choices(_KINDS, weights=weights)[0]
         signed = today - timedelta(days=int(365 * (DIRECTIVES - index) / DIRECTIVES) - rng.randint(0, 6))

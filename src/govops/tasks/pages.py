@@ -5,6 +5,7 @@ ask for extensions; the Government Office enters directives and decides extensio
 from __future__ import annotations
 
 import calendar as stdlib_calendar
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from govops import i18n
 from govops.auth.models import User
 from govops.errors import GovopsError, lazy_gettext
 from govops.tasks import service
@@ -23,7 +25,7 @@ from govops.tasks.status import STATUSES
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
 from govops.web.signin import SignedInUser, verify_csrf
-from govops.web.templating import render
+from govops.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,7 +85,27 @@ CHANNEL_LABELS = {
     "api": lazy_gettext("by API"),
     "webhook": lazy_gettext("from the document-management system"),
 }
+# The fields of the directive form and of a task, as a problem names them.
+FIELD_LABELS = {
+    "kind": lazy_gettext("Kind"),
+    "number": lazy_gettext("Number"),
+    "title": lazy_gettext("Title"),
+    "signed_on": lazy_gettext("Date"),
+    "signer": lazy_gettext("Signed by"),
+    "summary": lazy_gettext("Text"),
+    "directive": lazy_gettext("Directive"),
+    "text": lazy_gettext("Task"),
+    "lead": lazy_gettext("Lead agency"),
+    "coordinating": lazy_gettext("Co-ordinating"),
+    "deadline": lazy_gettext("Due by"),
+    "recurrence": lazy_gettext("Due by"),
+    "indicators": lazy_gettext("Indicator"),
+    "percent": lazy_gettext("Percent done"),
+    "evidence": lazy_gettext("Evidence"),
+    "health": lazy_gettext("Health"),
+}
 LABELS = {
+    "field": FIELD_LABELS,
     "status": STATUS_LABELS,
     "health": HEALTH_LABELS,
     "kind": KIND_LABELS,
@@ -102,6 +124,12 @@ WEEKDAYS = (
     lazy_gettext("Sat"),
     lazy_gettext("Sun"),
 )
+
+
+def _field_name(request: Request, field: str) -> str:
+    """A form field as the reader calls it (the schema's own name where the page has none)."""
+    label = FIELD_LABELS.get(field)
+    return field if label is None else i18n.translations(locale_of(request)).gettext(label)
 
 
 def _office(user: User) -> bool:
@@ -305,11 +333,41 @@ def task_page(request: Request, session: SessionDep, user: SignedInUser, task_id
     return _page(request, "tasks/task.html", _task_context(session, task_id, user))
 
 
+def _on_task(
+    request: Request, session: Session, user: User, task_id: int, act: Callable[[], str]
+) -> HTMLResponse | RedirectResponse:
+    """A change made from a task's page: `act` makes it and names the audit action (the console's writes are
+    audited as the API's are, under the same actions), then the page again. A refusal shows the page with the
+    reason in the reader's language, and nothing is stored."""
+    try:
+        action = act()
+        record_request(session=session, request=request, action=action, target=str(task_id))
+    except ValidationError as exc:
+        return _refused(request, session, task_id, user, _not_accepted(request, exc)[0])
+    except GovopsError as exc:
+        return _refused(request, session, task_id, user, exc)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
 def _refused(request: Request, session: Session, task_id: int, user: User, exc: GovopsError) -> HTMLResponse:
     session.rollback()
     context = _task_context(session, task_id, user)
     context["error"] = exc
     return _page(request, "tasks/task.html", context, status_code=exc.status if exc.status >= 400 else 400)
+
+
+def _not_accepted(request: Request, exc: ValidationError) -> list[GovopsError]:
+    """pydantic's own wording is English: each field it refused is named in a sentence of the catalogue instead."""
+    return [
+        GovopsError.of(
+            "invalid",
+            lazy_gettext("the field %(field)s is not accepted as written"),
+            lazy_gettext("correct it and confirm again"),
+            status=422,
+            field=_field_name(request, ".".join(map(str, e["loc"]))),
+        )
+        for e in exc.errors()
+    ]
 
 
 @router.post("/tasks/{task_id}/report", dependencies=[Depends(verify_csrf)], response_model=None)
@@ -325,22 +383,14 @@ def report(
     health: Annotated[str, Form(max_length=12)] = "",
 ) -> HTMLResponse | RedirectResponse:
     """The lead agency's progress report from the console."""
-    try:
-        data = ProgressIn(
-            percent=percent,
-            text=text,
-            evidence=evidence or None,
-            done=bool(done),
-            health=health or None,
-        )
-        service.report_progress(
-            session=session, task_id=task_id, data=data, who=service.user_caller(user), channel="console"
-        )
-        # The console's writes are audited as the API's are, under the same actions.
-        record_request(session=session, request=request, action="task.progress", target=str(task_id))
-    except GovopsError as exc:
-        return _refused(request, session, task_id, user, exc)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+    def act() -> str:
+        data = ProgressIn(percent=percent, text=text, evidence=evidence or None, done=bool(done), health=health or None)
+        who = service.user_caller(user)
+        service.report_progress(session=session, task_id=task_id, data=data, who=who, channel="console")
+        return "task.progress"
+
+    return _on_task(request, session, user, task_id, act)
 
 
 @router.post("/tasks/{task_id}/extension", dependencies=[Depends(verify_csrf)], response_model=None)
@@ -352,14 +402,14 @@ def ask_extension(
     deadline: Annotated[date, Form()],
     reason: Annotated[str, Form(min_length=1, max_length=5000)],
 ) -> HTMLResponse | RedirectResponse:
-    try:
-        service.request_extension(
-            session=session, task_id=task_id, deadline=deadline, reason=reason, who=service.user_caller(user)
-        )
-        record_request(session=session, request=request, action="task.extension.requested", target=str(task_id))
-    except GovopsError as exc:
-        return _refused(request, session, task_id, user, exc)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    """The lead agency asks the Government Office for a later deadline."""
+
+    def act() -> str:
+        who = service.user_caller(user)
+        service.request_extension(session=session, task_id=task_id, deadline=deadline, reason=reason, who=who)
+        return "task.extension.requested"
+
+    return _on_task(request, session, user, task_id, act)
 
 
 @router.post("/tasks/{task_id}/extension/{extension_id}", dependencies=[Depends(verify_csrf)], response_model=None)
@@ -372,7 +422,9 @@ def decide(
     approve: Annotated[str, Form(max_length=3)] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    try:
+    """The Government Office grants or refuses an extension."""
+
+    def act() -> str:
         ext = service.decide_extension(
             session=session,
             task_id=task_id,
@@ -381,10 +433,9 @@ def decide(
             note=note,
             who=service.user_caller(user),
         )
-        record_request(session=session, request=request, action=f"task.extension.{ext.state}", target=str(task_id))
-    except GovopsError as exc:
-        return _refused(request, session, task_id, user, exc)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+        return f"task.extension.{ext.state}"
+
+    return _on_task(request, session, user, task_id, act)
 
 
 @router.post("/tasks/{task_id}/indicators", dependencies=[Depends(verify_csrf)], response_model=None)
@@ -399,13 +450,13 @@ def link_indicator(
     direction: Annotated[str, Form(max_length=8)] = "at_least",
 ) -> HTMLResponse | RedirectResponse:
     """The Government Office ties the task to an indicator's target (the task closes once its data reaches it)."""
-    try:
+
+    def act() -> str:
         data = IndicatorTarget(indicator=indicator, area=area.strip(), target=target, at_least=direction != "at_most")
         service.link_indicator(session=session, task_id=task_id, target=data, who=service.user_caller(user))
-        record_request(session=session, request=request, action="task.indicator.linked", target=str(task_id))
-    except GovopsError as exc:
-        return _refused(request, session, task_id, user, exc)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+        return "task.indicator.linked"
+
+    return _on_task(request, session, user, task_id, act)
 
 
 # --- directives -----------------------------------------------------------------------------------
@@ -485,16 +536,7 @@ async def enter_directive(
         problems = exc.problems or [exc]
     except ValidationError as exc:
         session.rollback()
-        # pydantic's own wording is English: the page names the field in a sentence of the catalogue instead.
-        problems = [
-            GovopsError.of(
-                "invalid",
-                lazy_gettext("the field %(field)s is not accepted as written"),
-                lazy_gettext("correct it and confirm again"),
-                field=".".join(map(str, e["loc"])),
-            )
-            for e in exc.errors()
-        ]
+        problems = list(_not_accepted(request, exc))
     if problems:
         context = {"form": form, "proposals": proposals, "problems": problems}
         return _page(request, "tasks/new_directive.html", context, status_code=422)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -96,8 +96,17 @@ def user_caller(user: User) -> Caller:
     return Caller.acting_for(user.agency, user.username)
 
 
+def _find_agency(session: Session, code: str) -> Agency | None:
+    """The agency of a code as people write it (spaces, lower case)."""
+    return session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+
+
+def _find_directive(session: Session, number: str) -> Directive | None:
+    return session.scalar(select(Directive).where(Directive.number == number.strip()))
+
+
 def _agency(session: Session, code: str, *, field: str, row: int | None = None) -> Agency:
-    found = session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+    found = _find_agency(session, code)
     if found is None:
         raise GovopsError.of(
             "unknown_agency",
@@ -128,7 +137,7 @@ def _only_government_office(who: Caller) -> None:
 def create_directive(*, session: Session, data: DirectiveIn, who: Caller, demo: bool = False) -> Directive:
     _only_government_office(who)
     number = data.number.strip()
-    if session.scalar(select(Directive.id).where(Directive.number == number)) is not None:
+    if _find_directive(session, number) is not None:
         raise GovopsError.of(
             "duplicate_directive",
             lazy_gettext("the directive %(number)s is already entered"),
@@ -170,7 +179,7 @@ def directive_by_id(*, session: Session, directive_id: int) -> Directive:
 
 
 def get_directive(*, session: Session, number: str) -> Directive:
-    found = session.scalar(select(Directive).where(Directive.number == number.strip()))
+    found = _find_directive(session, number)
     if found is None:
         raise GovopsError.of(
             "not_found",
@@ -253,7 +262,7 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
     def problem(field: str, message: str, hint: str, value: Any = None, **params: Any) -> None:
         problems.append(Problem.of("invalid_task", message, hint, row=row, field=field, value=value, **params))
 
-    directive = session.scalar(select(Directive).where(Directive.number == data.directive.strip()))
+    directive = _find_directive(session, data.directive)
     if directive is None:
         problem(
             "directive",
@@ -270,7 +279,7 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
         )
     for field, codes in (("lead", [data.lead] if data.lead.strip() else []), ("coordinating", data.coordinating)):
         for code in codes:
-            if session.scalar(select(Agency.id).where(Agency.code == code.strip().upper())) is None:
+            if _find_agency(session, code) is None:
                 problem(
                     field,
                     lazy_gettext("no agency with the code %(agency)s"),
@@ -1277,11 +1286,6 @@ def overdue(
     return tasks_out(session, list(session.scalars(stmt)), today)
 
 
-def existing_agencies(session: Session, codes: Iterable[str]) -> set[str]:
-    wanted = {c.strip().upper() for c in codes if c.strip()}
-    return set(session.scalars(select(Agency.code).where(Agency.code.in_(sorted(wanted)))))
-
-
 def sub_tasks(*, session: Session, task_id: int) -> list[Task]:
     return list(session.scalars(select(Task).where(Task.parent_id == task_id).order_by(Task.id)))
 
@@ -1410,7 +1414,7 @@ def import_sheet(
             if part.strip()
         ]
         signed_on: date | None = None
-        directive = session.scalar(select(Directive).where(Directive.number == number)) if number else None
+        directive = _find_directive(session, number) if number else None
         new = None
         if directive is not None:
             signed_on = directive.signed_on
