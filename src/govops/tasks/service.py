@@ -931,6 +931,12 @@ def _percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(100.0 * part / whole, 2)
 
 
+def _due(status: str, tasks: int, came: int) -> int:
+    """How many of `tasks` of a status count as due: a task done is due once done (even early, or with no date);
+    an open one once its date has come (`came` of them)."""
+    return tasks if status in ("done_on_time", "done_late") else came
+
+
 def _figures(counts: Mapping[str, int], assigned: int, due: int) -> dict[str, Any]:
     done = counts.get("done_on_time", 0) + counts.get("done_late", 0)
     return {
@@ -973,8 +979,7 @@ def summary(
         bucket = per.setdefault(count.agency_id, {"assigned": 0, "due": 0})
         bucket[count.status] = bucket.get(count.status, 0) + count.tasks
         bucket["assigned"] += count.tasks
-        # A task done is due once its deadline came, or once closed (early) if it has none.
-        bucket["due"] += count.tasks if count.status.startswith("done") else count.fell_due
+        bucket["due"] += _due(count.status, count.tasks, count.fell_due)
         if count.month is not None and count.fell_due:
             month = months.setdefault(count.month, {"due": 0})
             month["due"] += count.fell_due
@@ -1084,7 +1089,7 @@ def figures(*, session: Session, agency: str | None = None, today: date | None =
     fell_due = 0
     for state, tasks, came in session.execute(stmt.group_by(status)).all():
         counts[state] = tasks
-        fell_due += tasks if state.startswith("done") else came
+        fell_due += _due(state, tasks, came)
     return Figures(**_figures(counts, sum(counts.values()), fell_due))
 
 
