@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from govops.audit.models import AuditEntry
 from govops.exchange import service as exchange
 from govops.paging import encode_cursor
-from govops.tasks.models import Task, TaskReport
+from govops.tasks.models import Task, TaskIndicator, TaskReport
 
 TEXT = (
     "1. Bộ Tài chính chủ trì, phối hợp với Bộ Tư pháp hoàn thiện hồ sơ dự án Luật Quản lý thuế (sửa đổi), "
@@ -174,3 +174,29 @@ def test_edge_values_get_a_4xx_with_credentials(session: Session, client: TestCl
         answer = client.get(path, headers=office, params=params)
         assert 400 <= answer.status_code < 500, (path, params, answer.text)
         assert answer.json()["error"]["code"]
+
+
+def test_the_government_office_ties_a_task_to_an_indicator_target_and_nothing_else_may(
+    session: Session, client: TestClient
+) -> None:
+    office, finance = key(session, "GO"), key(session, "MOF")
+    law = enter_directive(client, office)[0]
+    path = f"/api/v1/tasks/{law['id']}/indicators"
+    target = {"indicator": "PI_DISBURSED", "area": "VN", "target": 50000}
+    refused = client.post(path, headers=finance, json=target)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    unknown = client.post(path, headers=office, json={**target, "indicator": "NO_SUCH", "area": "99"})
+    assert unknown.status_code == 422
+    problems = [(p["field"], p["value"]) for p in unknown.json()["error"]["problems"]]
+    assert problems == [("indicators", "NO_SUCH"), ("indicators", "99")]
+    linked = client.post(path, headers=office, json=target)
+    assert linked.status_code == 201, linked.text
+    assert [(i["indicator"], i["target"], i["at_least"], i["reached_on"]) for i in linked.json()] == [
+        ("PI_DISBURSED", 50000.0, True, None)
+    ]
+    again = client.post(path, headers=office, json=target)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "duplicate_indicator")
+    detail = client.get(f"/api/v1/tasks/{law['id']}", headers=office).json()
+    assert [i["indicator"] for i in detail["indicators"]] == ["PI_DISBURSED"]
+    assert detail["timeline"][-1]["kind"] == "indicator_linked"
+    assert session.scalar(select(func.count()).select_from(TaskIndicator)) == 1

@@ -16,7 +16,9 @@ from govops.audit.models import AuditEntry
 from govops.auth.service import create_user
 from govops.tasks import service
 from govops.tasks.models import Directive, Task
+from govops.tasks.schemas import ProgressIn
 from tests.tasks.conftest import task_in
+from tests.web.language import english_sentences
 
 PASSWORD = "correct horse battery"
 TEXT = (
@@ -101,6 +103,15 @@ def test_an_officer_reports_on_their_own_task_and_not_on_others(
     assert refused.status_code == 403
     assert f"nhiệm vụ {task.id} do MOF chủ trì; MOIT không được báo cáo" in refused.text
     assert len(service.reports(session=session, task_id=task.id)) == 1
+    # A value the form never offers: the page again, the field named in Vietnamese, nothing stored.
+    mine = sign_in("btc.officer2", "MOF", "data_officer")
+    page = mine.get(f"/tasks/{task.id}")
+    odd = mine.post(
+        f"/tasks/{task.id}/report",
+        data={"csrf_token": csrf(page.text), "percent": "70", "text": "x", "health": "purple"},
+    )
+    assert odd.status_code == 422 and "trường Mức độ chưa hợp lệ" in odd.text
+    assert len(service.reports(session=session, task_id=task.id)) == 1
 
 
 def test_a_directive_is_entered_from_its_text_and_its_tasks_confirmed(
@@ -175,5 +186,134 @@ def test_a_directive_form_with_a_field_left_empty_names_it_in_vietnamese_and_sto
         },
     )
     assert refused.status_code == 422
-    assert "trường number chưa hợp lệ" in refused.text and "not accepted" not in refused.text
+    assert "trường Số hiệu chưa hợp lệ" in refused.text and "not accepted" not in refused.text
     assert session.scalar(select(Directive).where(Directive.title == "Nghị quyết thử")) is None
+
+
+def test_the_calendar_puts_each_task_on_its_day_coloured_by_status_and_keeps_the_filters(
+    session: Session,
+    directive: Directive,
+    office: service.Caller,
+    finance: service.Caller,
+    sign_in: Callable[[str, str, str], TestClient],
+) -> None:
+    today = date.today()
+    first = today.replace(day=1)
+    late = service.create_task(session=session, data=task_in(deadline=first), who=office)
+    coming = service.create_task(session=session, data=task_in(deadline=first + timedelta(days=40)), who=office)
+    crowded = [
+        service.create_task(session=session, data=task_in(lead="MOIT", text=f"Việc {i}", deadline=first), who=office)
+        for i in range(5)
+    ]
+    done = ProgressIn(percent=100, text="xong", evidence="CV 1/BTC", done=True)
+    service.report_progress(session=session, task_id=late.id, data=done, who=finance)
+    web = sign_in("vpcp.viewer", "GO", "viewer")
+    page = web.get("/tasks/calendar")
+    assert page.status_code == 200
+    assert f"Tháng {first.month}/{first.year}" in page.text and "Lịch thời hạn nhiệm vụ" in page.text
+    day = page.text.split(f'data-day="{first.isoformat()}"')[1].split('<li class="day')[0]
+    # The closed task is shown after the open ones, and only four a day: the rest behind a link to the list.
+    assert f'data-testid="cal-task-{crowded[0].id}"' in day and f'data-testid="cal-task-{late.id}"' not in day
+    assert day.count('class="cal-task"') == 4 and "+2 nhiệm vụ khác" in day
+    assert f"due_from={first.isoformat()}&amp;due_to={first.isoformat()}" in day
+    assert f'data-testid="cal-task-{coming.id}"' not in page.text  # next month's
+    assert "6 nhiệm vụ đến hạn trong tháng này." in page.text
+    # One agency's tasks: the filter holds on the month's links.
+    mof = web.get("/tasks/calendar", params={"agency": "MOF", "month": first.strftime("%Y-%m")})
+    assert f'data-testid="cal-task-{late.id}" ' not in mof.text and 'data-status="done_on_time"' in mof.text
+    assert f'data-testid="cal-task-{crowded[0].id}"' not in mof.text
+    following = f"{(first + timedelta(days=40)).strftime('%Y-%m')}"
+    assert f'href="/tasks/calendar?agency=MOF&amp;month={following}"' in mof.text
+    ahead = web.get(f"/tasks/calendar?agency=MOF&month={following}")
+    assert f'data-testid="cal-task-{coming.id}"' in ahead.text and 'data-status="open_in_time"' in ahead.text
+    # The board links to the calendar with its filters, the calendar back to the list of the month.
+    board = web.get("/tasks", params={"agency": "MOF", "status": "open_in_time"})
+    assert 'href="/tasks/calendar?agency=MOF&amp;status=open_in_time"' in board.text
+    empty = web.get("/tasks/calendar", params={"agency": "MOF", "month": "2001-01"})
+    assert "Không có nhiệm vụ nào đến hạn trong tháng này" in empty.text
+    english = web.get("/tasks/calendar", params={"month": first.strftime("%Y-%m"), "lang": "en"})
+    assert "Calendar of deadlines" in english.text and "Mon" in english.text and "+2 more" in english.text
+    wrong = web.get("/tasks/calendar", params={"month": "2025-13", "lang": "vi"})
+    assert wrong.status_code == 400 and "2025-13 không phải là một tháng" in wrong.text
+
+
+def test_every_tasks_page_reads_in_vietnamese_with_data_in_every_state_and_on_every_refusal(
+    session: Session,
+    directive: Directive,
+    office: service.Caller,
+    finance: service.Caller,
+    sign_in: Callable[[str, str, str], TestClient],
+) -> None:
+    today = date.today()
+    slipped = service.create_task(
+        session=session,
+        data=task_in(deadline=today - timedelta(days=3), indicators=[{"indicator": "CPI", "target": 4.0}]),
+        who=office,
+        today=today - timedelta(days=10),
+    )
+    service.report_progress(
+        session=session,
+        task_id=slipped.id,
+        data=ProgressIn(percent=30, text="Đang thực hiện", evidence="CV 1/BTC", health="amber"),
+        who=finance,
+        channel="webhook",
+    )
+    service.watch(session=session)
+    asked = service.request_extension(
+        session=session, task_id=slipped.id, deadline=today + timedelta(days=20), reason="Chờ ý kiến", who=finance
+    )
+    done = service.create_task(session=session, data=task_in(deadline=today + timedelta(days=9)), who=office)
+    service.report_progress(
+        session=session,
+        task_id=done.id,
+        data=ProgressIn(percent=100, text="Xong", evidence="CV 2/BTC", done=True),
+        who=finance,
+    )
+    service.evaluate(session=session, task_id=done.id, quality=4, note="Tốt", who=office)
+    web = sign_in("vpcp.analyst", "GO", "analyst")
+    pages = [
+        "/tasks/leader",
+        "/tasks",
+        "/tasks?status=due_soon",
+        "/tasks/calendar",
+        "/tasks/scorecard",
+        "/tasks/scorecard?agency=MOF",
+        f"/tasks/{slipped.id}",
+        f"/tasks/{done.id}",
+        "/directives",
+        f"/directives/{directive.id}",
+        "/directives/new",
+        # Refusals, worded by the catalogue.
+        "/tasks?agency=NOPE",
+        "/tasks/calendar?month=2025-13",
+        "/tasks/scorecard?period=2025-13",
+        "/tasks/999999",
+        "/directives/999999",
+    ]
+    for path in pages:
+        page = web.get(path)
+        assert page.status_code < 500, path
+        assert english_sentences(page.text) == [], path
+    task_page = web.get(f"/tasks/{slipped.id}").text
+    for kind in ("assigned", "report", "health", "overdue", "extension_requested"):
+        assert f'data-kind="{kind}"' in task_page
+    # A form refused: the problem in Vietnamese, in the page.
+    form = web.get("/directives/new")
+    preview = web.post("/directives/new", data={"csrf_token": csrf(form.text), "text": TEXT, "action": "preview"})
+    assert english_sentences(preview.text) == []
+    refused = web.post(
+        f"/tasks/{slipped.id}/extension/{asked.id}",
+        data={"csrf_token": csrf(task_page), "approve": "yes"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 303
+    again = web.post(
+        f"/tasks/{slipped.id}/extension/{asked.id}", data={"csrf_token": csrf(task_page), "approve": "yes"}
+    )
+    assert again.status_code == 409 and english_sentences(again.text) == []
+    wrong = web.post(
+        f"/tasks/{slipped.id}/indicators",
+        data={"csrf_token": csrf(task_page), "indicator": "NO_SUCH", "area": "99", "target": "1"},
+    )
+    assert wrong.status_code == 422 and "Không có chỉ tiêu mã &#39;NO_SUCH&#39;" in wrong.text
+    assert english_sentences(wrong.text) == []

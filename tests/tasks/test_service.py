@@ -169,22 +169,32 @@ def test_summary_counts_the_four_classes_per_agency(
         service.create_task(session=session, data=task_in(lead=lead, deadline=d), who=office)
         for lead, d in (("MOF", date(2025, 3, 31)), ("MOF", date(2025, 9, 30)), ("MOIT", date(2025, 2, 28)))
     ]
+    # Two more: one due the same day as the first (left open), one regular (no due date, never overdue).
+    same_day = service.create_task(session=session, data=task_in(lead="MOF", deadline=date(2025, 3, 31)), who=office)
+    service.create_task(session=session, data=task_in(lead="MOF", deadline=None, recurrence="regular"), who=office)
     done = ProgressIn(percent=100, text="xong", evidence="CV 2/BTC", done=True)
     service.report_progress(session=session, task_id=made[0].id, data=done, who=finance, now=at(date(2025, 3, 20)))
     figures = service.summary(session=session, today=date(2025, 4, 15))
     assert figures.overall.model_dump() == {
-        "assigned": 3,
-        "due": 2,
+        "assigned": 5,
+        "due": 3,
         "done_on_time": 1,
         "done_late": 0,
-        "open_in_time": 1,
-        "open_overdue": 1,
-        "due_done_pct": 50.0,
-        "overdue_pct": 33.33,
+        "open_in_time": 2,
+        "open_overdue": 2,
+        "due_done_pct": 33.33,
+        "overdue_pct": 40.0,
     }
-    assert [(a.agency, a.rank, a.due_done_pct) for a in figures.agencies] == [("MOF", 1, 100.0), ("MOIT", 2, 0.0)]
-    assert [m.month for m in figures.months] == ["2025-02", "2025-03"]
+    assert service.figures(session=session, today=date(2025, 4, 15)) == figures.overall
+    assert [(a.agency, a.rank, a.due, a.due_done_pct) for a in figures.agencies] == [
+        ("MOF", 1, 2, 50.0),
+        ("MOIT", 2, 1, 0.0),
+    ]
+    assert [(m.month, m.due, m.done_on_time, m.open_overdue) for m in figures.months] == [
+        ("2025-02", 1, 0, 1),
+        ("2025-03", 2, 1, 1),
+    ]
     assert service.summary(session=session, today=date(2025, 4, 15), agency="MOIT").overall.open_overdue == 1
     assert [t.id for t in service.summary(session=session, today=date(2025, 4, 15)).overdue_30] == [made[2].id]
     view = service.prime_minister_view(session=session, today=date(2025, 4, 15))
-    assert [t.id for t in view] == [made[2].id, made[1].id]
+    assert [t.id for t in view] == [made[2].id, same_day.id, made[1].id]

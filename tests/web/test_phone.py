@@ -49,6 +49,7 @@ SAMPLES: dict[str, list[str]] = {
         "/reporting/reports/DEMO_KTXH_TINH_THANG/PC-79/" + str(Period.from_date(date.today(), Freq.M) - 2),
         "/reporting/reports/DEMO_BO_NGANH_QUY/MOF/" + str(Period.from_date(date.today(), Freq.Q) - 1),
     ],
+    "/tasks/calendar": ["/tasks/calendar", "/tasks/calendar?status=open_overdue&agency=MOF"],
     "/tasks/{task_id}": ["/tasks/1", "/tasks/2"],
     "/directives/{directive_id}": ["/directives/1"],
 }

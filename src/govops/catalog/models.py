@@ -60,6 +60,10 @@ class Area(Base):
         return self.name_vi
 
 
+# The kind of agency that is the Government Office: it supervises every other agency (their tasks, their reports).
+GOVERNMENT_OFFICE = "government_office"
+
+
 class Agency(Base):
     """A ministry, sector, provincial people's committee, state group or the Government Office."""
 

@@ -1,7 +1,9 @@
 """A made-up year of directives and the tasks they assign, for the demonstration console.
 
-Everything here is DEMO: the directives' numbers, titles, signers and tasks are invented (each row is flagged
-`demo` and the console labels it so); none quotes a real document. The year ends today, so that the four classes
+Everything here is DEMO but two: the directives' numbers, titles, signers and tasks are invented (each row is
+flagged `demo` and the console labels it so); none quotes a real document. The two exceptions are real directives of
+2025 (`CITED`), entered with what public sources state of them (number, date, signer, title, the gist) and those
+sources; no task is invented under them. The year ends today, so that the four classes
 of the Government Office's reports come out mixed as they do in real ones: most tasks due are done on time, some
 late, a few percent overdue, the rest open within their deadline. Deterministic: one seed, dates relative to the
 day it is loaded.
@@ -17,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency
-from govops.tasks import service, status
-from govops.tasks.models import Directive, Task, TaskExtension, TaskReport
-from govops.tasks.schemas import DirectiveIn, TaskIn
+from govops.tasks import service
+from govops.tasks.models import Directive, Task
+from govops.tasks.schemas import DirectiveIn, ProgressIn, TaskIn
 
 SEED = 15
 DIRECTIVES = 36
@@ -58,6 +60,50 @@ _SIGNERS = ("Thủ tướng Chính phủ (demo)", "Phó Thủ tướng Chính ph
 
 
 @dataclass(frozen=True)
+class Cited:
+    """A real directive, as the public sources in `source` state it."""
+
+    kind: str
+    number: str
+    title: str
+    signed_on: date
+    signer: str
+    summary: str
+    source: str
+    links: tuple[str, ...] = ()
+
+
+CITED = (
+    Cited(
+        kind="resolution",
+        number="01/NQ-CP",
+        title="Nghị quyết về nhiệm vụ, giải pháp chủ yếu thực hiện Kế hoạch phát triển kinh tế - xã hội và Dự toán "
+        "ngân sách nhà nước năm 2025",
+        signed_on=date(2025, 1, 8),
+        signer="Chính phủ",
+        summary="Các cấp, các ngành, các địa phương phấn đấu tăng trưởng GDP năm 2025 ít nhất 8%, GRDP của các địa "
+        "phương tối thiểu 8-10%; Chính phủ đề ra 12 nhóm nhiệm vụ, giải pháp chủ yếu.",
+        source="https://sav.gov.vn/Pages/chi-tiet-tin.aspx?ItemID=41888&l=TinTucSuKien ; "
+        "https://www.vietnamplus.vn/thu-tuong-thuc-hien-nhiem-vu-trong-tam-sau-ky-nghi-tet-at-ty-2025-post1010777.vnp",
+    ),
+    Cited(
+        kind="directive",
+        number="03/CT-TTg",
+        title="Chỉ thị về việc đôn đốc thực hiện nhiệm vụ trọng tâm sau kỳ nghỉ Tết Nguyên đán Ất Tỵ 2025",
+        signed_on=date(2025, 2, 4),
+        signer="Thủ tướng Chính phủ Phạm Minh Chính",
+        summary="Các bộ, cơ quan, địa phương tập trung ngay xử lý công việc sau kỳ nghỉ Tết, nhất là việc còn dở "
+        "dang; tiếp tục thực hiện các Nghị quyết số 01/NQ-CP và 02/NQ-CP ngày 8/1/2025 với mục tiêu tăng trưởng "
+        "8% trở lên.",
+        source="https://www.vietnamplus.vn/thu-tuong-thuc-hien-nhiem-vu-trong-tam-sau-ky-nghi-tet-at-ty-2025-"
+        "post1010777.vnp ; https://thuvienphapluat.vn/van-ban/Thuong-mai/Chi-thi-03-CT-TTg-2025-don-doc-thuc-hien-nhiem-vu-trong-tam-sau-"
+        "ky-nghi-Tet-nguyen-dan-At-Ty-641988.aspx",
+        links=("01/NQ-CP",),
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Loaded:
     directives: int
     tasks: int
@@ -81,6 +127,21 @@ def load(*, session: Session, today: date | None = None) -> Loaded:
     counters: dict[str, int] = {}
     made_tasks = 0
     weights = [k[3] for k in _KINDS]
+    for cited in CITED:
+        real = service.create_directive(
+            session=session,
+            data=DirectiveIn(
+                kind=cited.kind,
+                number=cited.number,
+                title=cited.title,
+                signed_on=cited.signed_on,
+                signer=cited.signer,
+                summary=cited.summary,
+                links=list(cited.links),
+            ),
+            who=office,
+        )
+        real.source = cited.source
     for index in range(DIRECTIVES):
         kind, sign, title, _ = rng.choices(_KINDS, weights=weights)[0]
         signed = today - timedelta(days=int(365 * (DIRECTIVES - index) / DIRECTIVES) - rng.randint(0, 6))
@@ -131,7 +192,9 @@ def _task(
         priority=rng.choices(("normal", "high", "urgent"), weights=(7, 2, 1))[0],
         category=category,
     )
-    task = service.create_task(session=session, data=data, who=office, today=directive.signed_on, demo=True)
+    task = service.create_task(
+        session=session, data=data, who=office, today=directive.signed_on, now=_at(directive.signed_on), demo=True
+    )
     made = 1
     if recurrence != "once":
         _reports(session, rng, task, lead, directive.signed_on, today - timedelta(days=rng.randint(0, 20)), done=False)
@@ -160,10 +223,13 @@ def _task(
             task.quality = rng.choice((3, 4, 4, 5))
     else:
         if due < today:
-            task.health = rng.choice(("amber_red", "red", "red"))
-            task.health_trend = -1
+            health = rng.choice(("amber_red", "red", "red"))
         else:
-            task.health = rng.choices(("green", "amber_green", "amber", "amber_red"), weights=(6, 3, 2, 1))[0]
+            health = rng.choices(("green", "amber_green", "amber", "amber_red"), weights=(6, 3, 2, 1))[0]
+        if health != task.health:
+            agency = service.caller(session=session, agency_code=lead, name=f"demo.{lead.lower()}")
+            rated = _at(min(today, due) - timedelta(days=rng.randint(1, 10)))
+            service.set_health(session=session, task_id=task.id, health=health, who=agency, now=rated)
     if rng.random() < 0.04:  # a task split between the lead's units, with weights
         for weight in (2.0, 1.0, 1.0):
             sub = TaskIn(
@@ -174,7 +240,9 @@ def _task(
                 parent=task.id,
                 weight=weight,
             )
-            child = service.create_task(session=session, data=sub, who=office, today=task.assigned_on, demo=True)
+            child = service.create_task(
+                session=session, data=sub, who=office, today=task.assigned_on, now=_at(task.assigned_on), demo=True
+            )
             child.progress = 100.0 if task.closed_on else float(rng.choice((20, 50, 80, 100)))
             if task.closed_on:
                 child.closed_on = task.closed_on
@@ -193,45 +261,41 @@ def _reports(
     count = rng.randint(1, 3)
     percent = 0.0
     for i in range(count):
-        # A recurring task's last report is on `end`; a one-off task's reports come before it.
+        # A recurring task's last report is on `end` (it moves its next report date on); a one-off task's reports
+        # come before it.
         share = (i + 1) / count if task.recurrence != "once" else (i + 1) / (count + 1)
         day = start + timedelta(days=int(days * share))
         percent = min(95.0, percent + rng.choice((15, 20, 30, 40)))
-        session.add(
-            TaskReport(
-                task_id=task.id,
-                agency_id=agency.agency_id,
-                percent=percent,
-                text=f"Đã triển khai {int(percent)}% khối lượng công việc (demo)",
-                channel=rng.choice(("console", "api", "webhook")),
-                reported_on=day,
-                reported_at=_at(day),
-                reported_by=agency.name,
-            )
+        service.report_progress(
+            session=session,
+            task_id=task.id,
+            data=ProgressIn(percent=percent, text=f"Đã triển khai {int(percent)}% khối lượng công việc (demo)"),
+            who=agency,
+            channel=rng.choice(("console", "api", "webhook")),
+            now=_at(day),
         )
     task.progress = 100.0 if done else percent
-    if task.recurrence in ("monthly", "quarterly"):
-        # A recurring task reports each period: the last report moves its next report date on.
-        task.next_due_on = status.next_due(task.recurrence, end)
 
 
 def _extend(session: Session, rng: random.Random, task: Task, office: service.Caller) -> None:
     assert task.deadline is not None
     old = task.deadline
-    new = old + timedelta(days=rng.choice((30, 45, 60)))
     asked = _at(old - timedelta(days=5))
-    session.add(
-        TaskExtension(
-            task_id=task.id,
-            old_deadline=old,
-            new_deadline=new,
-            reason="Cần thêm thời gian lấy ý kiến các bộ, ngành (demo)",
-            state="approved",
-            requested_at=asked,
-            requested_by=f"demo.{task.lead.code.lower()}",
-            decided_at=asked + timedelta(days=2),
-            decided_by=office.name,
-            note="Đồng ý gia hạn (demo)",
-        )
+    lead = service.caller(session=session, agency_code=task.lead.code, name=f"demo.{task.lead.code.lower()}")
+    extension = service.request_extension(
+        session=session,
+        task_id=task.id,
+        deadline=old + timedelta(days=rng.choice((30, 45, 60))),
+        reason="Cần thêm thời gian lấy ý kiến các bộ, ngành (demo)",
+        who=lead,
+        now=asked,
     )
-    task.deadline = new
+    service.decide_extension(
+        session=session,
+        task_id=task.id,
+        extension_id=extension.id,
+        approve=True,
+        note="Đồng ý gia hạn (demo)",
+        who=office,
+        now=asked + timedelta(days=2),
+    )

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from govops.catalog.models import Agency, Indicator, IndicatorGroup, indicator_group_member
+from govops.catalog.models import GOVERNMENT_OFFICE, Agency, Indicator, IndicatorGroup, indicator_group_member
 from govops.catalog.schemas import Classification
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound
@@ -317,6 +317,12 @@ def list_grants(*, session: Session, member: Member) -> list[Grant]:
             .order_by(IndicatorGroup.code)
         )
     )
+
+
+def reads_every_agency(member: Member) -> bool:
+    """Whether the member follows every agency's own business (its tasks, its reports), as signed-in staff do: the
+    Government Office's systems, which supervise them all. Any other member follows its own agency's only."""
+    return member.agency.kind == GOVERNMENT_OFFICE
 
 
 def readable_by(*, session: Session, member: Member) -> tuple[tuple[str, ...], frozenset[str]]:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from govops import i18n, signing
 from govops.audit.service import record
-from govops.catalog.models import Agency, Indicator, indicator_group_member
+from govops.catalog.models import GOVERNMENT_OFFICE, Agency, Indicator, indicator_group_member
 from govops.catalog.version import kept_by_stamp
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound, Problem, lazy_gettext
@@ -407,8 +407,6 @@ class _RightsCatalogue:
 
 _RIGHTS_CATALOGUES: dict[str, _RightsCatalogue] = {}
 
-GOVERNMENT_OFFICE = "government_office"  # the agency kind whose members may name any agency as a row's source
-
 
 class WriteRights:
     """What a member may write: indicators of groups granted for writing; then its own indicators (a ministry)
@@ -439,6 +437,7 @@ class WriteRights:
         self.tree = AreaTree.cached(session)
         self.own_areas = self.tree.subtree(agency.area_id) if agency.area_id is not None else None
         self.province = self.tree.nodes[agency.area_id].code if agency.area_id is not None else None
+        # The Government Office's members may name any agency as a row's source.
         self.any_source = agency.kind == GOVERNMENT_OFFICE
 
     @property

@@ -43,7 +43,7 @@ from govops.errors import GovopsError, NotFound
 from govops.events import service as events
 from govops.events.service import Event, Interest
 from govops.exchange.models import Member, WebhookDelivery, WebhookSubscription
-from govops.exchange.service import readable_by
+from govops.exchange.service import readable_by, reads_every_agency
 
 BATCH_EVENTS = 100
 # A lease outlives the longest a post may take, so a live worker never loses a delivery to another.
@@ -150,6 +150,7 @@ def _interest(
         areas=frozenset(wanted["areas"]),
         topics=frozenset(wanted["topics"]),
         agency=subscription.member.agency.code,
+        any_agency=reads_every_agency(subscription.member),
     )
 
 

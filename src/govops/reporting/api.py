@@ -52,8 +52,9 @@ class DocumentOut(BaseModel):
 
 
 def _agency_of(reader: Reader, agency: str | None) -> str | None:
-    """Staff read any agency; an agency's system its own only; anonymous callers nothing."""
-    if reader.staff:
+    """Staff and the Government Office's systems read any agency; another agency's system its own only; anonymous
+    callers nothing."""
+    if reader.every_agency:
         return agency
     if reader.agency is None:
         raise GovopsError.of(

@@ -6,7 +6,6 @@ writes). Who may do what is the service's to decide, on the caller's agency.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,11 +14,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from govops.audit.service import Actor
-from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.auth.models import User
+from govops.errors import GovopsError, lazy_gettext
 from govops.exchange import service as exchange
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from govops.tasks import service
-from govops.tasks.models import Directive, Task
+from govops.tasks.models import Task
 from govops.tasks.schemas import (
     DecisionIn,
     DirectiveIn,
@@ -30,11 +30,14 @@ from govops.tasks.schemas import (
     ExtractIn,
     ExtractOut,
     Health,
+    IndicatorTarget,
+    LinkedIndicator,
     ProgressIn,
     ProgressOut,
     Summary,
     TaskIn,
     TaskOut,
+    TimelineEntry,
 )
 from govops.web.access import authenticated_member_id, presented_key
 from govops.web.auditing import record_request
@@ -52,27 +55,21 @@ CREDENTIALS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERROR_RESPONSES | CREDENTIALS)
 
 
-def task_caller(request: Request, session: SessionDep, user: CurrentUser) -> service.Caller:
-    """The agency behind the request: an API key's member, or the signed-in user's agency."""
+def _caller(request: Request, session: Session, user: User | None, *, writing: bool) -> service.Caller:
+    """The agency behind the request: an API key's member, or the signed-in user's agency. A write notes the key's
+    use (the app's write guard has checked the key already); a read only checks it."""
     key = presented_key(request)
     if key:
-        member_id = authenticated_member_id(request, key)
+        member_id = authenticated_member_id(request, key) if writing else None
         member = (
             exchange.authenticated_member(session=session, member_id=member_id, presented=key)
             if member_id is not None
             else exchange.authenticate(session=session, presented=key, stamp=False)
         )
         request.state.audit_actor = Actor("member", member.code, member.agency.code)
-        return service.Caller(
-            f"member:{member.code}",
-            member.agency_id,
-            member.agency.code,
-            member.agency.kind == service.GOVERNMENT_OFFICE,
-        )
+        return service.Caller.acting_for(member.agency, f"member:{member.code}")
     if user is not None:
-        return service.Caller(
-            user.username, user.agency_id, user.agency.code, user.agency.kind == service.GOVERNMENT_OFFICE
-        )
+        return service.user_caller(user)
     error = GovopsError.of(
         "unauthorized",
         lazy_gettext("tasks are read and changed with credentials"),
@@ -83,7 +80,17 @@ def task_caller(request: Request, session: SessionDep, user: CurrentUser) -> ser
     raise error
 
 
-TaskCaller = Annotated[service.Caller, Depends(task_caller)]
+def task_reader(request: Request, session: SessionDep, user: CurrentUser) -> service.Caller:
+    return _caller(request, session, user, writing=False)
+
+
+def task_writer(request: Request, session: WriteSessionDep, user: CurrentUser) -> service.Caller:
+    # The route's own writing session (FastAPI gives one dependency one value per request).
+    return _caller(request, session, user, writing=True)
+
+
+TaskReader = Annotated[service.Caller, Depends(task_reader)]
+TaskWriter = Annotated[service.Caller, Depends(task_writer)]
 
 
 def _channel(request: Request) -> str:
@@ -99,7 +106,7 @@ def _channel(request: Request) -> str:
 @router.get("/directives")
 def list_directives(
     session: SessionDep,
-    who: TaskCaller,
+    who: TaskReader,
     kind: Annotated[str | None, Query(max_length=16)] = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -109,7 +116,7 @@ def list_directives(
 
 
 @router.post("/directives", status_code=201)
-def post_directive(request: Request, session: WriteSessionDep, who: TaskCaller, body: DirectiveIn) -> DirectiveOut:
+def post_directive(request: Request, session: WriteSessionDep, who: TaskWriter, body: DirectiveIn) -> DirectiveOut:
     """Enters a directive (the Government Office)."""
     directive = service.create_directive(session=session, data=body, who=who)
     record_request(session=session, request=request, action="directive.created", target=directive.number)
@@ -117,18 +124,15 @@ def post_directive(request: Request, session: WriteSessionDep, who: TaskCaller, 
 
 
 @router.post("/directives/extract")
-def extract(session: SessionDep, who: TaskCaller, body: ExtractIn) -> ExtractOut:
+def extract(session: SessionDep, who: TaskReader, body: ExtractIn) -> ExtractOut:
     """Proposed tasks read from a directive's Vietnamese text (agency codes, action, deadline), for an analyst to
     review and confirm with POST /api/v1/tasks. Nothing is stored."""
     return ExtractOut(tasks=service.extract(session=session, text=body.text, year=body.year or date.today().year))
 
 
 @router.get("/directives/{directive_id:int}")
-def get_directive(session: SessionDep, who: TaskCaller, directive_id: int) -> DirectiveOut:
-    found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
-    if found is None:
-        raise NotFound(f"no directive {directive_id}", hint="list them with GET /api/v1/directives")
-    return service.directive_out(session, found)
+def get_directive(session: SessionDep, who: TaskReader, directive_id: int) -> DirectiveOut:
+    return service.directive_out(session, service.directive_by_id(session=session, directive_id=directive_id))
 
 
 # --- tasks ----------------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ def get_directive(session: SessionDep, who: TaskCaller, directive_id: int) -> Di
 @router.get("/tasks")
 def list_tasks(
     session: SessionDep,
-    who: TaskCaller,
+    who: TaskReader,
     agency: Annotated[str | None, Query(max_length=32, description="lead agency code")] = None,
     status: Annotated[
         str | None, Query(max_length=20, description="done_on_time, done_late, open_in_time, open_overdue, due_soon")
@@ -157,7 +161,7 @@ def list_tasks(
 
 
 @router.post("/tasks", status_code=201)
-def post_task(request: Request, session: WriteSessionDep, who: TaskCaller, body: TaskIn) -> TaskOut:
+def post_task(request: Request, session: WriteSessionDep, who: TaskWriter, body: TaskIn) -> TaskOut:
     """Assigns a task of a directive (the Government Office), or a sub-task the lead agency delegates."""
     task = service.create_task(session=session, data=body, who=who)
     record_request(session=session, request=request, action="task.created", target=str(task.id))
@@ -167,7 +171,7 @@ def post_task(request: Request, session: WriteSessionDep, who: TaskCaller, body:
 @router.get("/tasks/summary")
 def summary(
     session: SessionDep,
-    who: TaskCaller,
+    who: TaskReader,
     agency: Annotated[str | None, Query(max_length=32)] = None,
     period: Annotated[str | None, Query(max_length=16, description="2025, 2025-Q3, 2025-07: deadlines in it")] = None,
 ) -> Summary:
@@ -178,19 +182,12 @@ def summary(
 @router.get("/tasks/watchlist")
 def watchlist(
     session: SessionDep,
-    who: TaskCaller,
+    who: TaskReader,
     agency: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[TaskOut]:
     """The Prime Minister's view: open tasks overdue (longest first), then rated red, then due soonest."""
     return service.prime_minister_view(session=session, agency=agency, limit=limit)
-
-
-class TimelineEntry(BaseModel):
-    kind: str
-    at: str
-    by: str
-    detail: dict[str, Any]
 
 
 class TaskDetail(BaseModel):
@@ -199,10 +196,11 @@ class TaskDetail(BaseModel):
     sub_tasks: list[TaskOut]
     timeline: list[TimelineEntry]
     extensions: list[ExtensionOut]
+    indicators: list[LinkedIndicator]
 
 
 @router.get("/tasks/{task_id:int}")
-def get_task(session: SessionDep, who: TaskCaller, task_id: int) -> TaskDetail:
+def get_task(session: SessionDep, who: TaskReader, task_id: int) -> TaskDetail:
     """A task, its sub-tasks and the roll-up formula, its timeline and every extension asked."""
     return task_detail(session, task_id)
 
@@ -216,17 +214,15 @@ def task_detail(session: Session, task_id: int) -> TaskDetail:
         task=service.tasks_out(session, [task], today)[0],
         formula=rolled.formula if rolled else None,
         sub_tasks=service.tasks_out(session, subs, today),
-        timeline=[
-            TimelineEntry(kind=e.kind, at=e.at.isoformat(), by=e.by, detail=json.loads(e.detail))
-            for e in service.timeline(session=session, task_id=task.id)
-        ],
+        timeline=service.timeline(session=session, task_id=task.id),
         extensions=[service.extension_out(x) for x in service.extensions(session=session, task_id=task.id)],
+        indicators=service.linked_indicators(session=session, task_id=task.id),
     )
 
 
 @router.post("/tasks/{task_id:int}/progress", status_code=201)
 def post_progress(
-    request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, body: ProgressIn
+    request: Request, session: WriteSessionDep, who: TaskWriter, task_id: int, body: ProgressIn
 ) -> ProgressOut:
     """A progress report by the task's lead agency (by its system's key, its document system with
     `X-Govops-Source: edoc`, or the console); `done: true` with evidence closes the task."""
@@ -246,7 +242,7 @@ def post_progress(
 
 @router.post("/tasks/{task_id:int}/extension", status_code=201)
 def post_extension(
-    request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, body: ExtensionIn
+    request: Request, session: WriteSessionDep, who: TaskWriter, task_id: int, body: ExtensionIn
 ) -> ExtensionOut:
     """The lead agency asks to move the deadline; the Government Office decides."""
     ext = service.request_extension(
@@ -258,7 +254,7 @@ def post_extension(
 
 @router.post("/tasks/{task_id:int}/extension/{extension_id:int}/decision")
 def post_decision(
-    request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, extension_id: int, body: DecisionIn
+    request: Request, session: WriteSessionDep, who: TaskWriter, task_id: int, extension_id: int, body: DecisionIn
 ) -> ExtensionOut:
     """The Government Office grants (the deadline moves) or refuses an extension."""
     ext = service.decide_extension(
@@ -268,9 +264,20 @@ def post_decision(
     return service.extension_out(ext)
 
 
+@router.post("/tasks/{task_id:int}/indicators", status_code=201)
+def post_indicator(
+    request: Request, session: WriteSessionDep, who: TaskWriter, task_id: int, body: IndicatorTarget
+) -> list[LinkedIndicator]:
+    """The Government Office ties a task to an indicator's target: the task closes by itself once every indicator
+    it follows reaches its target. Answers every indicator the task now follows."""
+    service.link_indicator(session=session, task_id=task_id, target=body, who=who)
+    record_request(session=session, request=request, action="task.indicator.linked", target=str(task_id))
+    return service.linked_indicators(session=session, task_id=task_id)
+
+
 @router.post("/tasks/{task_id:int}/evaluation")
 def post_evaluation(
-    request: Request, session: WriteSessionDep, who: TaskCaller, task_id: int, body: EvaluationIn
+    request: Request, session: WriteSessionDep, who: TaskWriter, task_id: int, body: EvaluationIn
 ) -> TaskOut:
     """The Government Office's evaluation of a done task (quality 1..5)."""
     task = service.evaluate(session=session, task_id=task_id, quality=body.quality, note=body.note, who=who)

@@ -38,14 +38,20 @@ def import_command(
     """Import a task list: every row or, if any row is wrong, none (each problem named by row and cell)."""
     from govops.audit.service import record_cli
     from govops.commandline import friendly_errors, out, writing_session
-    from govops.errors import GovopsError
+    from govops.errors import GovopsError, lazy_gettext
     from govops.tasks import service, spreadsheet
 
     with friendly_errors():
         try:
             body = file.read_bytes()
         except OSError as exc:
-            raise GovopsError(f"cannot read {file}: {exc.strerror}", code="unreadable", where=str(file)) from None
+            raise GovopsError.of(
+                "unreadable_file",
+                lazy_gettext("cannot read the file: %(reason)s"),
+                lazy_gettext("check its path and that you may read it"),
+                where=str(file),
+                reason=exc.strerror,
+            ) from None
         sheet = spreadsheet.read(body, where=file.name)
     with writing_session() as session:
         who = service.caller(session=session, agency_code="GO", name="cli")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +50,28 @@ class IndicatorTarget(_In):
     area: str = Field("VN", min_length=1, max_length=20)
     target: float
     at_least: bool = Field(True, description="reached when the value is at least the target (else at most)")
+
+
+class TimelineEntry(BaseModel):
+    """One happening in a task's life: assigned, a report, a health change, an extension asked or decided..."""
+
+    kind: str
+    at: datetime
+    by: str
+    detail: dict[str, Any]
+
+
+class LinkedIndicator(BaseModel):
+    """An indicator a task follows: reached when its latest value for the area meets the target."""
+
+    indicator: str
+    name_vi: str
+    name_en: str
+    area: str
+    target: float
+    at_least: bool
+    value: float | None = Field(description="the latest value seen by the watch")
+    reached_on: date | None
 
 
 class TaskIn(_In):

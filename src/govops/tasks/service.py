@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,14 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User
-from govops.catalog.models import Agency, Area, Indicator
+from govops.catalog.models import GOVERNMENT_OFFICE, Agency, Area, Indicator
 from govops.db.base import utcnow
 from govops.errors import GovopsError, Problem, Rejected, lazy_gettext
 from govops.events.service import ReadRule, emit
 from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
 from govops.paging import Page, check_limit, decode_cursor, make_page
-from govops.periods import Period, PeriodError
+from govops.periods import Freq, Period, PeriodError
 from govops.tasks import extraction, spreadsheet
 from govops.tasks import status as st
 from govops.tasks.models import (
@@ -47,20 +47,21 @@ from govops.tasks.schemas import (
     DirectiveOut,
     ExtensionOut,
     Figures,
+    IndicatorTarget,
+    LinkedIndicator,
     MonthFigures,
     ProgressIn,
     ProposedTask,
     Summary,
     TaskIn,
     TaskOut,
+    TimelineEntry,
 )
 from govops.text import fold
 from govops.warehouse.models import Observation
 
 TOPIC = "tasks"
-GOVERNMENT_OFFICE = "government_office"
 OVERDUE_LIST_DAYS = 30
-REMIND_DAYS = 7
 
 TASK_DUE_SOON = register(
     Kind(
@@ -81,14 +82,31 @@ class Caller:
     agency_code: str
     government_office: bool
 
+    @classmethod
+    def acting_for(cls, agency: Agency, name: str) -> Caller:
+        return cls(name, agency.id, agency.code, agency.kind == GOVERNMENT_OFFICE)
+
 
 def caller(*, session: Session, agency_code: str, name: str) -> Caller:
-    agency = _agency(session, agency_code, field="agency")
-    return Caller(name, agency.id, agency.code, agency.kind == GOVERNMENT_OFFICE)
+    return Caller.acting_for(_agency(session, agency_code, field="agency"), name)
+
+
+def user_caller(user: User) -> Caller:
+    """A signed-in person acting for their agency."""
+    return Caller.acting_for(user.agency, user.username)
+
+
+def _find_agency(session: Session, code: str) -> Agency | None:
+    """The agency of a code as people write it (spaces, lower case)."""
+    return session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+
+
+def _find_directive(session: Session, number: str) -> Directive | None:
+    return session.scalar(select(Directive).where(Directive.number == number.strip()))
 
 
 def _agency(session: Session, code: str, *, field: str, row: int | None = None) -> Agency:
-    found = session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
+    found = _find_agency(session, code)
     if found is None:
         raise GovopsError.of(
             "unknown_agency",
@@ -119,7 +137,7 @@ def _only_government_office(who: Caller) -> None:
 def create_directive(*, session: Session, data: DirectiveIn, who: Caller, demo: bool = False) -> Directive:
     _only_government_office(who)
     number = data.number.strip()
-    if session.scalar(select(Directive.id).where(Directive.number == number)) is not None:
+    if _find_directive(session, number) is not None:
         raise GovopsError.of(
             "duplicate_directive",
             lazy_gettext("the directive %(number)s is already entered"),
@@ -147,8 +165,21 @@ def create_directive(*, session: Session, data: DirectiveIn, who: Caller, demo: 
     return directive
 
 
+def directive_by_id(*, session: Session, directive_id: int) -> Directive:
+    found = session.get(Directive, directive_id) if 0 < directive_id < 2**31 else None
+    if found is None:
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no directive %(id)s"),
+            lazy_gettext("choose one from the list of directives"),
+            status=404,
+            id=directive_id,
+        )
+    return found
+
+
 def get_directive(*, session: Session, number: str) -> Directive:
-    found = session.scalar(select(Directive).where(Directive.number == number.strip()))
+    found = _find_directive(session, number)
     if found is None:
         raise GovopsError.of(
             "not_found",
@@ -231,7 +262,7 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
     def problem(field: str, message: str, hint: str, value: Any = None, **params: Any) -> None:
         problems.append(Problem.of("invalid_task", message, hint, row=row, field=field, value=value, **params))
 
-    directive = session.scalar(select(Directive).where(Directive.number == data.directive.strip()))
+    directive = _find_directive(session, data.directive)
     if directive is None:
         problem(
             "directive",
@@ -248,7 +279,7 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
         )
     for field, codes in (("lead", [data.lead] if data.lead.strip() else []), ("coordinating", data.coordinating)):
         for code in codes:
-            if session.scalar(select(Agency.id).where(Agency.code == code.strip().upper())) is None:
+            if _find_agency(session, code) is None:
                 problem(
                     field,
                     lazy_gettext("no agency with the code %(agency)s"),
@@ -271,6 +302,7 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
             deadline=data.deadline.isoformat(),
             signed=directive.signed_on.isoformat(),
         )
+    problems += _target_problems(session, data.indicators, row=row)
     if data.parent is not None and session.get(Task, data.parent) is None:
         problem(
             "parent",
@@ -282,18 +314,60 @@ def task_problems(session: Session, data: TaskIn, *, row: int | None = None) -> 
     return problems
 
 
-def create_task(*, session: Session, data: TaskIn, who: Caller, today: date | None = None, demo: bool = False) -> Task:
-    """A task of a directive (the Government Office), or a sub-task the parent's lead delegates."""
+def _target_problems(session: Session, targets: Sequence[IndicatorTarget], *, row: int | None = None) -> list[Problem]:
+    """An indicator target names an indicator and an area of the catalogue."""
+    problems: list[Problem] = []
+    for target in targets:
+        if session.scalar(select(Indicator.id).where(Indicator.code == target.indicator)) is None:
+            problems.append(
+                Problem.of(
+                    "invalid_task",
+                    lazy_gettext("unknown indicator '%(indicator)s'"),
+                    lazy_gettext("use an indicator code as the template or the indicator catalogue gives it"),
+                    row=row,
+                    field="indicators",
+                    value=target.indicator,
+                    indicator=target.indicator,
+                )
+            )
+        if session.scalar(select(Area.id).where(Area.code == target.area)) is None:
+            problems.append(
+                Problem.of(
+                    "invalid_task",
+                    lazy_gettext("unknown area '%(area)s'"),
+                    lazy_gettext("use the official code: VN, a 2-digit province (01 = Ha Noi) or a 5-digit ward"),
+                    row=row,
+                    field="indicators",
+                    value=target.area,
+                    area=target.area,
+                )
+            )
+    return problems
+
+
+def create_task(
+    *,
+    session: Session,
+    data: TaskIn,
+    who: Caller,
+    today: date | None = None,
+    now: datetime | None = None,
+    demo: bool = False,
+) -> Task:
+    """A task of a directive (the Government Office), or a sub-task the parent's lead delegates; assigned `today`
+    (at `now` in its timeline)."""
     problems = task_problems(session, data)
     if problems:
         raise Rejected(problems)
     parent = session.get(Task, data.parent) if data.parent is not None else None
     if parent is None or parent.lead_agency_id != who.agency_id:
         _only_government_office(who)
-    return _store_task(session, data, who=who, today=today or date.today(), demo=demo)
+    return _store_task(session, data, who=who, today=today or date.today(), demo=demo, now=now)
 
 
-def _store_task(session: Session, data: TaskIn, *, who: Caller, today: date, demo: bool) -> Task:
+def _store_task(
+    session: Session, data: TaskIn, *, who: Caller, today: date, demo: bool, now: datetime | None = None
+) -> Task:
     directive = get_directive(session=session, number=data.directive)
     lead = _agency(session, data.lead, field="lead")
     assigned = max(directive.signed_on, min(today, data.deadline or today))
@@ -319,17 +393,8 @@ def _store_task(session: Session, data: TaskIn, *, who: Caller, today: date, dem
     session.flush()
     coordinating = {_agency(session, c, field="coordinating").id for c in data.coordinating} - {lead.id}
     session.add_all(TaskAgency(task_id=task.id, agency_id=a) for a in sorted(coordinating))
-    for target in data.indicators:
-        session.add(
-            TaskIndicator(
-                task_id=task.id,
-                indicator_code=target.indicator,
-                area_code=target.area,
-                target=target.target,
-                at_least=target.at_least,
-            )
-        )
-    _history(session, task, "assigned", who.name, {"lead": lead.code, "deadline": task.deadline})
+    session.add_all(_target_row(task, target) for target in data.indicators)
+    _history(session, task, "assigned", who.name, {"lead": lead.code, "deadline": task.deadline}, at=now)
     session.flush()
     return task
 
@@ -417,8 +482,7 @@ def _filtered(session: Session, stmt: Select[Any], where: TaskFilter, today: dat
         else:
             stmt = stmt.where(Task.lead_agency_id == agency.id)
     if where.status == "due_soon":
-        due = st.due_column()
-        stmt = stmt.where(Task.closed_on.is_(None), due >= today, due <= today + timedelta(days=st.DUE_SOON_DAYS))
+        stmt = stmt.where(st.due_soon_clause(today))
     elif where.status:
         if where.status not in st.STATUSES:
             raise GovopsError.of(
@@ -469,16 +533,90 @@ def prime_minister_view(
     """Open tasks the leader must see first: overdue (longest first), then rated red, then due soonest."""
     today = today or date.today()
     due = st.due_column()
-    open_ = _filtered(session, select(Task), TaskFilter(agency=agency), today).where(Task.closed_on.is_(None))
-    overdue = list(session.scalars(open_.where(due < today).order_by(due, Task.id).limit(limit)))
-    shown = overdue
+    # `closed_on IS NULL` once per statement: said twice, PostgreSQL counts it twice and skips the index of open
+    # tasks by due date.
+    tasks = _filtered(session, select(Task), TaskFilter(agency=agency), today)
+    shown = list(session.scalars(tasks.where(st.overdue_clause(today)).order_by(due, Task.id).limit(limit)))
     if len(shown) < limit:
-        red = open_.where(Task.health == "red", or_(due.is_(None), due >= today)).order_by(due, Task.id)
-        shown += list(session.scalars(red.limit(limit - len(shown))))
+        red = tasks.where(Task.closed_on.is_(None), Task.health == "red", or_(due.is_(None), due >= today))
+        shown += list(session.scalars(red.order_by(due, Task.id).limit(limit - len(shown))))
     if len(shown) < limit:
-        rest = open_.where(Task.health != "red", due >= today).order_by(due, Task.id)
-        shown += list(session.scalars(rest.limit(limit - len(shown))))
+        rest = tasks.where(Task.closed_on.is_(None), Task.health != "red", due >= today)
+        shown += list(session.scalars(rest.order_by(due, Task.id).limit(limit - len(shown))))
     return tasks_out(session, shown, today)
+
+
+CALENDAR_PER_DAY = 4
+
+
+@dataclass(frozen=True)
+class DueDay:
+    """The tasks falling due on one day: how many (in all and by status), and the first few (open ones first)."""
+
+    day: date
+    total: int
+    statuses: dict[str, int]
+    tasks: list[TaskOut]
+
+
+@dataclass(frozen=True)
+class DueMonth:
+    month: Period
+    days: dict[date, DueDay]
+
+    @property
+    def total(self) -> int:
+        return sum(d.total for d in self.days.values())
+
+
+def month_of(text: str | None, today: date) -> Period:
+    """The month a page asks for (YYYY-MM), or this month."""
+    if not text:
+        return Period.from_date(today, Freq.M)
+    try:
+        return Period.parse(text.strip(), expected=Freq.M)
+    except PeriodError:
+        raise GovopsError.of(
+            "invalid",
+            lazy_gettext("%(value)s is not a month"),
+            lazy_gettext("write it as YYYY-MM, e.g. 2025-07"),
+            where="month",
+            value=text,
+        ) from None
+
+
+def due_month(
+    *,
+    session: Session,
+    month: Period,
+    where: TaskFilter = TaskFilter(),
+    today: date | None = None,
+    per_day: int = CALENDAR_PER_DAY,
+) -> DueMonth:
+    """The tasks falling due on each day of `month`, filtered as the board is (its own dates aside): each day's
+    count by status and its first `per_day` tasks, open before done. Two statements, however many tasks."""
+    today = today or date.today()
+    due = st.due_column()
+    status = st.status_column(today)
+    span = replace(where, due_from=month.start, due_to=month.end)
+    counted = _filtered(session, select(due, status, func.count()), span, today).group_by(due, status)
+    statuses: dict[date, dict[str, int]] = {}
+    for day, state, count in session.execute(counted):
+        statuses.setdefault(day, {})[state] = count
+    rank = func.row_number().over(partition_by=due, order_by=(Task.closed_on.is_not(None), Task.id))
+    ranked = _filtered(session, select(Task.id.label("id"), rank.label("rank")), span, today).subquery()
+    first = session.scalars(
+        select(Task).join(ranked, ranked.c.id == Task.id).where(ranked.c.rank <= per_day).order_by(due, ranked.c.rank)
+    ).all()
+    shown: dict[date, list[TaskOut]] = {}
+    for task in tasks_out(session, list(first), today):
+        assert task.due_on is not None
+        shown.setdefault(task.due_on, []).append(task)
+    days = {
+        day: DueDay(day=day, total=sum(counts.values()), statuses=counts, tasks=shown.get(day, []))
+        for day, counts in sorted(statuses.items())
+    }
+    return DueMonth(month=month, days=days)
 
 
 # --- progress, roll-up, closing ---------------------------------------------------------------
@@ -545,7 +683,8 @@ def report_progress(
     if task.recurrence in ("monthly", "quarterly"):
         task.next_due_on = st.next_due(task.recurrence, now.date())
     session.flush()
-    _history(session, task, "report", who.name, {"percent": report.percent, "text": data.text[:300]}, at=now)
+    detail = {"percent": report.percent, "text": data.text[:300], "channel": channel, "evidence": data.evidence}
+    _history(session, task, "report", who.name, detail, at=now)
     if data.health is not None and data.health != task.health:
         _set_health(session, task, data.health, who.name, now=now)
     if data.done:
@@ -651,7 +790,7 @@ def _emit(session: Session, task: Task, type: str, payload: Mapping[str, Any], b
         type=type,
         subject=f"task/{task.id}",
         payload={"task": task.id, "directive": task.directive.number, "lead": task.lead.code, **payload},
-        # Internal: any signed-in staff, and the lead agency's own systems.
+        # Internal: any signed-in staff, the lead agency's own systems and the Government Office's.
         rule=ReadRule(classification="internal", agency=task.lead.code),
         recorded_by=by,
         now=now,
@@ -774,8 +913,10 @@ def extension_out(ext: TaskExtension) -> ExtensionOut:
     )
 
 
-def timeline(*, session: Session, task_id: int) -> list[TaskEvent]:
-    return list(session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))
+def timeline(*, session: Session, task_id: int) -> list[TimelineEntry]:
+    """The task's history, oldest first."""
+    rows = session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.at, TaskEvent.id))
+    return [TimelineEntry(kind=e.kind, at=e.at, by=e.by, detail=json.loads(e.detail)) for e in rows]
 
 
 def reports(*, session: Session, task_id: int, limit: int = 50) -> list[TaskReport]:
@@ -788,6 +929,12 @@ def reports(*, session: Session, task_id: int, limit: int = 50) -> list[TaskRepo
 
 def _percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(100.0 * part / whole, 2)
+
+
+def _due(status: str, tasks: int, came: int) -> int:
+    """How many of `tasks` of a status count as due: a task done is due once done (even early, or with no date);
+    an open one once its date has come (`came` of them)."""
+    return tasks if status in ("done_on_time", "done_late") else came
 
 
 def _figures(counts: Mapping[str, int], assigned: int, due: int) -> dict[str, Any]:
@@ -808,32 +955,35 @@ def summary(
     % of due tasks done, then fewest overdue), by month of deadline, and the tasks overdue more than 30 days.
     `period` (2025, 2025-Q3, 2025-07) keeps the tasks whose deadline falls in it."""
     today = today or date.today()
-    status = st.status_column(today).label("status")
     due = st.due_column()
     where: list[ColumnElement[bool]] = [Task.parent_id.is_(None)]
     if period:
         try:
             span = Period.parse(period)
-        except PeriodError as exc:
-            exc.where = "period"
-            raise
+        except PeriodError:
+            raise GovopsError.of(
+                "invalid_period",
+                lazy_gettext("%(value)s is not a period"),
+                lazy_gettext("write a year (2025), a quarter (2025-Q3) or a month (2025-07)"),
+                where="period",
+                value=period,
+            ) from None
         where += [due >= span.start, due <= span.end]
     lead = None
     if agency:
         lead = _agency(session, agency, field="agency")
         where.append(Task.lead_agency_id == lead.id)
-    rows = session.execute(
-        select(Task.lead_agency_id, status, func.count(), func.count(Task.id).filter(due <= today))
-        .where(*where)
-        .group_by(Task.lead_agency_id, status)
-    ).all()
     per: dict[int, dict[str, int]] = {}
-    for agency_id, state, count, due_count in rows:
-        bucket = per.setdefault(agency_id, {"assigned": 0, "due": 0})
-        bucket[state] = count
-        bucket["assigned"] += count
-        # A task done is due once its deadline came, or once closed (early) if it has none.
-        bucket["due"] += due_count if not state.startswith("done") else count
+    months: dict[str, dict[str, int]] = {}
+    for count in _counts(session, where, today):
+        bucket = per.setdefault(count.agency_id, {"assigned": 0, "due": 0})
+        bucket[count.status] = bucket.get(count.status, 0) + count.tasks
+        bucket["assigned"] += count.tasks
+        bucket["due"] += _due(count.status, count.tasks, count.fell_due)
+        if count.month is not None and count.fell_due:
+            month = months.setdefault(count.month, {"due": 0})
+            month["due"] += count.fell_due
+            month[count.status] = month.get(count.status, 0) + count.fell_due
     names = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(list(per))))}
     total: dict[str, int] = {}
     for counts in per.values():
@@ -856,10 +1006,9 @@ def summary(
         )
         for rank, (agency_id, counts) in enumerate(ranked, start=1)
     ]
-    months = _months(session, where, today)
     overdue_stmt = (
         select(Task)
-        .where(*where, Task.closed_on.is_(None), due < today - timedelta(days=OVERDUE_LIST_DAYS))
+        .where(*where, st.overdue_clause(today - timedelta(days=OVERDUE_LIST_DAYS)))
         .order_by(due, Task.id)
         .limit(100)
     )
@@ -870,36 +1019,78 @@ def summary(
         agency=lead.code if lead else None,
         overall=Figures(**_figures(total, total.get("assigned", 0), total.get("due", 0))),
         agencies=agencies,
-        months=months,
+        months=[
+            MonthFigures(
+                month=key,
+                due=b["due"],
+                done_on_time=b.get("done_on_time", 0),
+                done_late=b.get("done_late", 0),
+                open_overdue=b.get("open_overdue", 0),
+            )
+            for key, b in sorted(months.items())[-24:]
+        ],
         overdue_30=overdue,
     )
 
 
-def _months(session: Session, where: Sequence[Any], today: date) -> list[MonthFigures]:
-    """Tasks by the month of their deadline, up to this month (the last 24): how many fell due, how they stand."""
+@dataclass(frozen=True)
+class _Count:
+    agency_id: int
+    month: str | None  # of the due date, YYYY-MM; None for a task with none (regular)
+    status: str
+    tasks: int
+    fell_due: int  # of them, those whose due date has come
+
+
+def _counts(session: Session, where: Sequence[ColumnElement[bool]], today: date) -> list[_Count]:
+    """The tasks by lead agency, month of due date and status, in one pass over the tasks: grouped first by the due
+    date itself (cheap to compare), then by its month over those far fewer groups."""
     due = st.due_column()
-    year, month = part_of("year", due), part_of("month", due)
     status = st.status_column(today)
-    rows = session.execute(
-        select(year, month, status, func.count())
-        .where(*where, due.is_not(None), due <= today)
-        .group_by(year, month, status)
-    ).all()
-    months: dict[str, dict[str, int]] = {}
-    for y, m, state, count in rows:
-        bucket = months.setdefault(f"{int(y):04d}-{int(m):02d}", {"due": 0})
-        bucket["due"] += count
-        bucket[state] = bucket.get(state, 0) + count
-    return [
-        MonthFigures(
-            month=key,
-            due=b["due"],
-            done_on_time=b.get("done_on_time", 0),
-            done_late=b.get("done_late", 0),
-            open_overdue=b.get("open_overdue", 0),
+    by_day = (
+        select(
+            Task.lead_agency_id.label("agency_id"),
+            due.label("due"),
+            status.label("status"),
+            func.count().label("tasks"),
+            func.count(Task.id).filter(due <= today).label("fell_due"),
         )
-        for key, b in sorted(months.items())[-24:]
+        .where(*where)
+        .group_by(Task.lead_agency_id, due, status)
+        .subquery()
+    )
+    year, month = part_of("year", by_day.c.due), part_of("month", by_day.c.due)
+    rows = session.execute(
+        select(
+            by_day.c.agency_id, year, month, by_day.c.status, func.sum(by_day.c.tasks), func.sum(by_day.c.fell_due)
+        ).group_by(by_day.c.agency_id, year, month, by_day.c.status)
+    ).all()
+    return [
+        _Count(
+            agency_id=agency_id,
+            month=None if y is None else f"{int(y):04d}-{int(m):02d}",
+            status=state,
+            tasks=int(tasks),
+            fell_due=int(fell_due or 0),
+        )
+        for agency_id, y, m, state, tasks, fell_due in rows
     ]
+
+
+def figures(*, session: Session, agency: str | None = None, today: date | None = None) -> Figures:
+    """The overall figures alone (the tiles above the board and the leader's view): one count by status."""
+    today = today or date.today()
+    due = st.due_column()
+    status = st.status_column(today)
+    stmt = select(status, func.count(), func.count(Task.id).filter(due <= today)).where(Task.parent_id.is_(None))
+    if agency:
+        stmt = stmt.where(Task.lead_agency_id == _agency(session, agency, field="agency").id)
+    counts: dict[str, int] = {}
+    fell_due = 0
+    for state, tasks, came in session.execute(stmt.group_by(status)).all():
+        counts[state] = tasks
+        fell_due += _due(state, tasks, came)
+    return Figures(**_figures(counts, sum(counts.values()), fell_due))
 
 
 # --- the watch: overdue, reminders, indicators ------------------------------------------------
@@ -933,13 +1124,12 @@ class WatchResult:
 
 def watch(*, session: Session, today: date | None = None, now: datetime | None = None) -> WatchResult:
     """Each open task that slipped past its deadline: a `tasks.overdue` event, red health (and its parent lowered
-    a step), a notification to the lead's officers; a reminder REMIND_DAYS before. Each once per task and date
-    (a unique timeline key), so two workers or two runs never send it twice."""
+    a step), a notification to the lead's officers; a reminder once it is due soon (DUE_SOON_DAYS before). Each
+    once per task and date (a unique timeline key), so two workers or two runs never send it twice."""
     now = now or utcnow()
     today = today or now.date()
     result = WatchResult()
-    due = st.due_column()
-    slipped = session.scalars(select(Task).where(Task.closed_on.is_(None), due < today).order_by(Task.id)).all()
+    slipped = session.scalars(select(Task).where(st.overdue_clause(today)).order_by(Task.id)).all()
     for task in slipped:
         day = st.due_on(task)
         assert day is not None
@@ -953,11 +1143,7 @@ def watch(*, session: Session, today: date | None = None, now: datetime | None =
             _set_health(session, parent, st.lowered(parent.health), "system", now=now, why=f"sub-task {task.id} late")
         _emit(session, task, "tasks.overdue", {"due": day.isoformat(), "days": (today - day).days}, "system", now)
         _notify(session, task, "task_overdue", day, now)
-    soon = session.scalars(
-        select(Task)
-        .where(Task.closed_on.is_(None), due >= today, due <= today + timedelta(days=REMIND_DAYS))
-        .order_by(Task.id)
-    ).all()
+    soon = session.scalars(select(Task).where(st.due_soon_clause(today)).order_by(Task.id)).all()
     for task in soon:
         day = st.due_on(task)
         assert day is not None
@@ -1024,11 +1210,74 @@ def latest_value(session: Session, indicator: str, area: str) -> float | None:
     return None if found is None else float(found)
 
 
-def add_indicator(*, session: Session, task_id: int, indicator: str, area: str, target: float, at_least: bool) -> None:
-    session.add(
-        TaskIndicator(task_id=task_id, indicator_code=indicator, area_code=area, target=target, at_least=at_least)
+def _target_row(task: Task, target: IndicatorTarget) -> TaskIndicator:
+    return TaskIndicator(
+        task_id=task.id,
+        indicator_code=target.indicator,
+        area_code=target.area,
+        target=target.target,
+        at_least=target.at_least,
     )
+
+
+def link_indicator(
+    *, session: Session, task_id: int, target: IndicatorTarget, who: Caller, now: datetime | None = None
+) -> TaskIndicator:
+    """The Government Office ties an open task to the data that proves it done: once every linked indicator reaches
+    its target (the latest value stored for its area), the watch closes the task."""
+    _only_government_office(who)
+    task = get_task(session=session, task_id=task_id)
+    _open(task, "linking an indicator")
+    problems = _target_problems(session, [target])
+    if problems:
+        raise Rejected(problems)
+    linked = session.scalar(
+        select(TaskIndicator.id).where(
+            TaskIndicator.task_id == task.id,
+            TaskIndicator.indicator_code == target.indicator,
+            TaskIndicator.area_code == target.area,
+        )
+    )
+    if linked is not None:
+        raise GovopsError.of(
+            "duplicate_indicator",
+            lazy_gettext("task %(id)s already follows %(indicator)s for %(area)s"),
+            lazy_gettext("one target per indicator and area"),
+            status=409,
+            where="indicator",
+            id=task.id,
+            indicator=target.indicator,
+            area=target.area,
+        )
+    row = _target_row(task, target)
+    session.add(row)
+    detail = {"indicator": target.indicator, "area": target.area, "target": target.target, "at_least": target.at_least}
+    _history(session, task, "indicator_linked", who.name, detail, at=now)
     session.flush()
+    return row
+
+
+def linked_indicators(*, session: Session, task_id: int) -> list[LinkedIndicator]:
+    """The data a task follows, with each indicator's name, its target, the latest value seen and when reached."""
+    rows = session.execute(
+        select(TaskIndicator, Indicator)
+        .join(Indicator, Indicator.code == TaskIndicator.indicator_code)
+        .where(TaskIndicator.task_id == task_id)
+        .order_by(TaskIndicator.id)
+    ).all()
+    return [
+        LinkedIndicator(
+            indicator=link.indicator_code,
+            name_vi=indicator.name_vi,
+            name_en=indicator.name_en,
+            area=link.area_code,
+            target=link.target,
+            at_least=link.at_least,
+            value=link.value,
+            reached_on=link.reached_on,
+        )
+        for link, indicator in rows
+    ]
 
 
 def overdue(
@@ -1038,13 +1287,8 @@ def overdue(
     today = today or date.today()
     due = st.due_column()
     stmt = _filtered(session, select(Task), TaskFilter(agency=agency), today)
-    stmt = stmt.where(Task.closed_on.is_(None), due < today).order_by(due, Task.id).limit(limit)
+    stmt = stmt.where(st.overdue_clause(today)).order_by(due, Task.id).limit(limit)
     return tasks_out(session, list(session.scalars(stmt)), today)
-
-
-def existing_agencies(session: Session, codes: Iterable[str]) -> set[str]:
-    wanted = {c.strip().upper() for c in codes if c.strip()}
-    return set(session.scalars(select(Agency.code).where(Agency.code.in_(sorted(wanted)))))
 
 
 def sub_tasks(*, session: Session, task_id: int) -> list[Task]:
@@ -1054,6 +1298,17 @@ def sub_tasks(*, session: Session, task_id: int) -> list[Task]:
 def extensions(*, session: Session, task_id: int) -> list[TaskExtension]:
     stmt = select(TaskExtension).where(TaskExtension.task_id == task_id).order_by(TaskExtension.id)
     return list(session.scalars(stmt))
+
+
+def indicator_names(*, session: Session) -> list[tuple[str, str, str]]:
+    """(code, Vietnamese name, English name) of every indicator: the choices for a task's linked data."""
+    stmt = select(Indicator.code, Indicator.name_vi, Indicator.name_en).order_by(Indicator.code)
+    return [(code, vi, en) for code, vi, en in session.execute(stmt)]
+
+
+def agencies(*, session: Session) -> list[Agency]:
+    """Every agency, in the catalogue's order (the choices of a filter, the names beside codes on a page)."""
+    return list(session.scalars(select(Agency).order_by(Agency.id)))
 
 
 def agency_names(*, session: Session) -> list[tuple[str, str]]:
@@ -1164,7 +1419,7 @@ def import_sheet(
             if part.strip()
         ]
         signed_on: date | None = None
-        directive = session.scalar(select(Directive).where(Directive.number == number)) if number else None
+        directive = _find_directive(session, number) if number else None
         new = None
         if directive is not None:
             signed_on = directive.signed_on

@@ -2,7 +2,7 @@
 
 The four classes of the Government Office's reports (done on time, done late, open in time, open overdue)
 cover every task once; `due_soon` marks an open task within DUE_SOON_DAYS of its deadline. The same rule is
-written twice: in Python for one task, and as SQL for the figures over many.
+written twice, here only: in Python for one task, and as SQL for the figures and lists over many.
 """
 
 from __future__ import annotations
@@ -58,6 +58,18 @@ def status_column(today: date) -> ColumnElement[str]:
         (due.is_not(None) & (due < on), "open_overdue"),
         else_="open_in_time",
     )
+
+
+def overdue_clause(today: date) -> ColumnElement[bool]:
+    """`status_of(...) == "open_overdue"` as a WHERE clause an index on the open tasks' due date can serve."""
+    due = due_column()
+    return Task.closed_on.is_(None) & (due < today)
+
+
+def due_soon_clause(today: date) -> ColumnElement[bool]:
+    """`due_soon` as a WHERE clause."""
+    due = due_column()
+    return Task.closed_on.is_(None) & (due >= today) & (due <= today + timedelta(days=DUE_SOON_DAYS))
 
 
 def lowered(health: str, steps: int = 1) -> str:

@@ -45,9 +45,10 @@ class Reader:
     # None: every indicator of those classifications; else only these codes (a member's granted groups).
     indicators: frozenset[str] | None = None
     member: str | None = None
-    # A member's agency; events about an agency's own business reach it, and signed-in staff (`staff`).
+    # A member's agency: events about an agency's own business reach it, and every reader of every agency's
+    # (`every_agency`: signed-in staff, and the Government Office's systems).
     agency: str | None = None
-    staff: bool = False
+    every_agency: bool = False
 
     def may_read(self, code: str, classification: str) -> bool:
         return classification in self.classifications and (self.indicators is None or code in self.indicators)
@@ -63,7 +64,7 @@ class Reader:
             areas=frozenset(areas),
             topics=frozenset(topics),
             agency=self.agency,
-            any_agency=self.staff,
+            any_agency=self.every_agency,
         )
 
 
@@ -91,9 +92,15 @@ def readable(request: Request, user: CurrentUser, session: SessionDep) -> Reader
             contact_stamps(request).member(member.id, key, now)
         clearance, codes = exchange.readable_by(session=session, member=member)
         request.state.audit_actor = Actor("member", member.code, member.agency.code)
-        return Reader(classifications=clearance, indicators=codes, member=member.code, agency=member.agency.code)
+        return Reader(
+            classifications=clearance,
+            indicators=codes,
+            member=member.code,
+            agency=member.agency.code,
+            every_agency=exchange.reads_every_agency(member),
+        )
     if user is not None:
-        return Reader(classifications=readable_classifications(user.role), staff=True)
+        return Reader(classifications=readable_classifications(user.role), every_agency=True)
     return Reader(classifications=ANONYMOUS_CLASSIFICATIONS)
 
 

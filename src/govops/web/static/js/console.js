@@ -102,6 +102,28 @@
     chart.setOption({ series: [{ label: { width: width, overflow: "break", fontSize: size, lineHeight: size + 1 } }] });
   }
 
+  // Counts stacked by category (the tasks of each month by status): the colours are the page's CSS variables
+  // or colours named in the data; the names are escaped in the tooltip, which ECharts writes as HTML.
+  function stackedOption(cfg) {
+    var fmt = formatter(cfg.locale, 0);
+    return {
+      textStyle: { color: css("--text") },
+      color: cfg.series.map(function (s) { return s.color.indexOf("--") === 0 ? css(s.color) : s.color; }),
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: function (items) {
+        if (!items.length) return "";
+        return [escapeHtml(items[0].axisValueLabel)].concat(items.map(function (it) {
+          return it.marker + escapeHtml(it.seriesName + ": " + fmt(it.value));
+        })).join("<br>");
+      } },
+      legend: { top: 0, textStyle: { color: css("--text") } },
+      grid: { left: 8, right: 8, top: 48, bottom: 8, containLabel: true },
+      xAxis: { type: "category", data: cfg.categories, axisLabel: { color: css("--muted") } },
+      yAxis: { type: "value", minInterval: 1, axisLabel: { color: css("--muted"), formatter: fmt },
+               splitLine: { lineStyle: { color: css("--line") } } },
+      series: cfg.series.map(function (s) { return { name: s.name, type: "bar", stack: "all", data: s.data }; })
+    };
+  }
+
   function draw(root) {
     if (typeof echarts === "undefined") return;
     root.querySelectorAll("[data-echarts]").forEach(function (el) {
@@ -117,6 +139,9 @@
           chart.on("finished", function () { fitTileLabels(chart); });
           el.dataset.drawn = "true";
         });
+      } else if (cfg.kind === "stacked") {
+        chart.setOption(stackedOption(cfg), true);
+        el.dataset.drawn = "true";
       } else {
         chart.setOption(lineOption(cfg, el.dataset.reportedLabel || ""), true);
         el.dataset.drawn = "true";
