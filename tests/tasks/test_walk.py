@@ -122,9 +122,8 @@ def test_a_directive_s_task_followed_from_its_text_to_its_closing_on_data(
     shots = tmp_path / "shots"
     shots.mkdir()
     try:
-        with serving(govops) as base, sync_playwright() as playwright:
+        with serving(govops) as base, sync_playwright() as playwright, httpx.Client(base_url=base, timeout=15) as api:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            api = httpx.Client(base_url=base, timeout=15)
             office_api = {"Authorization": f"Bearer {go_key}"}
             edoc_api = {"Authorization": f"Bearer {mof_key}", "X-Govops-Source": "edoc"}
 
