@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from govops.auth.service import create_user
@@ -90,3 +90,22 @@ def test_a_reminder_comes_once_before_the_deadline(
     kinds = session.scalars(select(Notification.kind)).all()
     assert kinds == ["task_due_soon"]
     assert session.scalar(select(func.count()).select_from(DomainEvent).where(DomainEvent.type == "tasks.overdue")) == 0
+
+
+def test_a_task_long_overdue_is_passed_over_by_later_runs_without_a_refused_write(
+    session: Session, directive: Directive, office: service.Caller
+) -> None:
+    service.create_task(session=session, data=task_in(), who=office, today=date(2025, 1, 10))
+    assert service.watch(session=session, now=NOW).overdue == 1
+    statements: list[str] = []
+    engine = session.get_bind().engine
+    listen = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        later = service.watch(session=session, now=datetime(2025, 7, 20, tzinfo=UTC))
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert later.overdue == 0
+    # No once-only entry is tried again (and refused by its unique key inside a savepoint).
+    assert not [s for s in statements if "SAVEPOINT" in s.upper() or s.lstrip().upper().startswith("INSERT")]
+    assert session.scalar(select(func.count()).select_from(DomainEvent).where(DomainEvent.type == "tasks.overdue")) == 1

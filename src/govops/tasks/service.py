@@ -1107,6 +1107,21 @@ def _once(session: Session, task: Task, key: str, kind: str, detail: Mapping[str
     return True
 
 
+def _announced(session: Session, task_ids: Sequence[int], prefix: str) -> set[tuple[int, str]]:
+    """The once-only entries of `prefix` the tasks already have: a task long overdue is skipped at each run rather
+    than tried (and refused by the unique key) again. `_once` still settles a race between two workers."""
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(task_ids), 500):
+        chunk = task_ids[start : start + 500]
+        rows = session.execute(
+            select(TaskEvent.task_id, TaskEvent.once_key).where(
+                TaskEvent.task_id.in_(chunk), TaskEvent.once_key.like(f"{prefix}%")
+            )
+        )
+        found.update((task_id, key) for task_id, key in rows if key is not None)
+    return found
+
+
 def officers_of(session: Session, agency_id: int) -> list[int]:
     """The active users of an agency who act on its tasks (its data officers and administrators)."""
     stmt = select(User.id).where(
@@ -1130,10 +1145,12 @@ def watch(*, session: Session, today: date | None = None, now: datetime | None =
     today = today or now.date()
     result = WatchResult()
     slipped = session.scalars(select(Task).where(st.overdue_clause(today)).order_by(Task.id)).all()
+    announced = _announced(session, [task.id for task in slipped], "overdue:")
     for task in slipped:
         day = st.due_on(task)
         assert day is not None
-        if not _once(session, task, f"overdue:{day.isoformat()}", "overdue", {"due": day.isoformat()}, now):
+        key = f"overdue:{day.isoformat()}"
+        if (task.id, key) in announced or not _once(session, task, key, "overdue", {"due": day.isoformat()}, now):
             continue
         result.overdue += 1
         if task.health != "red":
@@ -1144,10 +1161,12 @@ def watch(*, session: Session, today: date | None = None, now: datetime | None =
         _emit(session, task, "tasks.overdue", {"due": day.isoformat(), "days": (today - day).days}, "system", now)
         _notify(session, task, "task_overdue", day, now)
     soon = session.scalars(select(Task).where(st.due_soon_clause(today)).order_by(Task.id)).all()
+    reminded = _announced(session, [task.id for task in soon], "reminder:")
     for task in soon:
         day = st.due_on(task)
         assert day is not None
-        if _once(session, task, f"reminder:{day.isoformat()}", "reminder", {"due": day.isoformat()}, now):
+        key = f"reminder:{day.isoformat()}"
+        if (task.id, key) not in reminded and _once(session, task, key, "reminder", {"due": day.isoformat()}, now):
             result.reminded += 1
             _notify(session, task, TASK_DUE_SOON.name, day, now)
     result.closed_by_indicator = check_indicators(session=session, now=now)
