@@ -81,6 +81,7 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "task.extension.approved": lazy_gettext("extension granted"),
     "task.extension.refused": lazy_gettext("extension refused"),
     "task.extension.requested": lazy_gettext("extension requested"),
+    "task.indicator.linked": lazy_gettext("indicator linked to a task"),
     "task.progress": lazy_gettext("task progress reported"),
     "tasks.import": lazy_gettext("tasks imported"),
     "user.create": lazy_gettext("user created"),
