@@ -44,6 +44,7 @@ FROZEN_RUN = 3  # the same figure this many periods in a row
 # A series whose values repeat the previous one this often anyway (a policy rate) is never "frozen".
 USUAL_REPEATS = 0.1
 HELD_SHARE = 0.25
+DISTINCT_SHARE = 0.6
 UNIT_FACTORS = (1000.0, 1_000_000.0)
 REVISION_SHARE = 0.10  # a published figure revised by more than a tenth
 MAD_TO_SD = 1.4826
@@ -58,6 +59,14 @@ TET_IN_JANUARY = frozenset({2001, 2004, 2006, 2009, 2012, 2014, 2017, 2020, 2023
 def month_seasons(months: Iterable[tuple[int, int]]) -> list[int]:
     """The season of each (year, month): the month (0-11), with January and February of a January Tết as 12, 13."""
     return [month - 1 + (12 if month <= 2 and year in TET_IN_JANUARY else 0) for year, month in months]
+
+
+def consecutive_month_seasons(year: int, month: int, count: int) -> NDArray[np.int64]:
+    """`month_seasons` of `count` consecutive months from (year, month)."""
+    index = year * 12 + month - 1 + np.arange(count)
+    years, months = index // 12, index % 12
+    tet = np.isin(years, list(TET_IN_JANUARY)) & (months <= 1)
+    return months + 12 * tet
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,9 @@ def frozen_runs(values: Sequence[float | None] | Array, run: int = FROZEN_RUN) -
     known = x[~np.isnan(x)]
     if known.size < MIN_POINTS:
         return []
+    # Small counts and coarse figures take few values: a repeat there is no sign of anything.
+    if np.unique(known).size < DISTINCT_SHARE * known.size:
+        return []
     same = known[1:] == known[:-1]
     runs: list[tuple[int, int]] = []  # (first repeat, last repeat) as positions in `known`
     start = None
@@ -253,6 +265,25 @@ def _rolling_median(y: Array, half: int) -> Array:
     return _row_medians(windows) if n else y.copy()
 
 
+def _rolling_median_by_label(y: Array, labels: NDArray[np.int64], half: int) -> Array:
+    """`_rolling_median` of each label's values in their order (every January among the Januaries), all labels in
+    one pass: each label's values are laid out as one row of a matrix, padded with NaN."""
+    n = y.size
+    names, inverse = np.unique(labels, return_inverse=True)
+    order = np.lexsort((np.arange(n), inverse))
+    group = inverse[order]
+    starts = np.searchsorted(group, np.arange(names.size))
+    occurrence = np.arange(n) - starts[group]
+    width = int(occurrence.max()) + 1
+    laid = np.full((names.size, width + 2 * half), np.nan)
+    laid[group, occurrence + half] = y[order]
+    windows = np.lib.stride_tricks.sliding_window_view(laid, 2 * half + 1, axis=1)
+    medians = _row_medians(windows.reshape(-1, 2 * half + 1)).reshape(names.size, width)
+    out = np.empty(n)
+    out[order] = medians[group, occurrence]
+    return out
+
+
 def _row_medians(windows: Array) -> Array:
     """The median of each row, NaN ignored (NaN for a row of NaN), without numpy's warning about empty rows."""
     ordered = np.sort(windows, axis=1)  # NaN sort last
@@ -275,6 +306,12 @@ def _year_level(y: Array, season: int) -> Array:
     first = np.clip(np.arange(n) - season // 2, 0, last)
     second = np.clip(first + (1 if season % 2 == 0 else 0), 0, last)
     return (medians[first] + medians[second]) / 2
+
+
+def _resolution(known: Array) -> float:
+    """The smallest difference between two distinct values: the step of the figures' rounding, roughly."""
+    distinct = np.unique(known)
+    return float(np.min(np.diff(distinct))) if distinct.size > 1 else 0.0
 
 
 def _trimmed_mean(y: Array) -> float:
@@ -327,7 +364,7 @@ def _scale(values: Array) -> Array:
 
 
 def expected_values(
-    values: Sequence[float | None] | Array, season: int, seasons: Sequence[int] | None = None
+    values: Sequence[float | None] | Array, season: int, seasons: Sequence[int] | NDArray[np.int64] | None = None
 ) -> Expected | None:
     """Each period's expected value: robust trend plus its season's effect (see the module's doc), and the spread
     of the residuals around it in the two years either side; None when the series has fewer than MIN_POINTS known
@@ -353,12 +390,11 @@ def expected_values(
         labels = np.asarray(seasons) if seasons is not None else np.arange(y.size) % seasonal
         # A season seen fewer than three times (a January Tết in a short series) is judged with its plain month,
         # and leniently (RARE_SEASON times the spread): that month is not like the others.
-        rare = np.isin(labels, [label for label in np.unique(labels) if np.sum(labels == label) < 3])
+        found, seen = np.unique(labels, return_counts=True)
+        rare = np.isin(labels, found[seen < 3])
         labels = np.where(rare, labels % seasonal, labels)
-        for label in np.unique(labels):
-            at = np.flatnonzero(labels == label)
-            # The same month (or quarter) in the three years either side: a season's weight may drift slowly.
-            effect[at] = _rolling_median(detrended[at], 3)
+        # The same month (or quarter) in the three years either side: a season's weight may drift slowly.
+        effect = _rolling_median_by_label(detrended, labels, 3)
         effect = np.nan_to_num(effect)
         trend = _rolling_median(y - effect, max(seasonal // 2, 3))
     # Where the trend knows nothing (a long gap), the neighbours' level stands in.
@@ -374,6 +410,12 @@ def expected_values(
     # never less than half the series' own.
     local = MAD_TO_SD * _rolling_median(deviation, 2 * max(seasonal, 4))
     spread = np.maximum(np.nan_to_num(local, nan=overall), overall / 2)
+    # Nor less than the figures' own resolution (one step of their rounding): 0.1 against 0.2 is no outlier.
+    step = _resolution(known)
+    if step > 0:
+        level = _median(np.abs(known))
+        floor = step if not logged else math.log1p(step / level) if level > 0 else 0.0
+        spread = np.maximum(spread, floor)
     if seasonal > 1:
         spread = np.where(rare, spread * RARE_SEASON, spread)
     return Expected(logged=logged, centre=centre, spread=spread, season=seasonal, trend=trend)
@@ -397,11 +439,17 @@ def level_shifts(values: Sequence[float | None] | Array, expected: Expected, *, 
     adjusted = held - (expected.centre - expected.trend)
     n = y.size
     steps = np.full(n, np.nan)
-    for t in range(k, n - k + 1):
-        before, after = adjusted[t - k : t], adjusted[t : t + k]
-        if np.sum(~np.isnan(before)) < k - 1 or np.sum(~np.isnan(after)) < k - 1:
-            continue
-        steps[t] = float(np.mean(after[~np.isnan(after)]) - np.mean(before[~np.isnan(before)]))
+    if n >= 2 * k:
+        known_at = ~np.isnan(adjusted)
+        sums = np.concatenate([[0.0], np.cumsum(np.where(known_at, adjusted, 0.0))])
+        counts = np.concatenate([[0], np.cumsum(known_at)])
+        at = np.arange(k, n - k + 1)
+        before_n, after_n = counts[at] - counts[at - k], counts[at + k] - counts[at]
+        full = (before_n >= k - 1) & (after_n >= k - 1)
+        at = at[full]
+        before = (sums[at] - sums[at - k]) / before_n[full]
+        after = (sums[at + k] - sums[at]) / after_n[full]
+        steps[at] = after - before
     known = steps[~np.isnan(steps)]
     if known.size < 3:
         return []
@@ -425,7 +473,7 @@ def judge(
     at: Iterable[int] | None = None,
     counted: bool = False,
     shifts: bool = True,
-    seasons: Sequence[int] | None = None,
+    seasons: Sequence[int] | NDArray[np.int64] | None = None,
 ) -> list[Finding]:
     """govops' findings on a series: the positions `at` (default: all) that are suspicious, each with what it
     most likely is and the band it was expected in. `counted`: the series counts things, never below zero."""

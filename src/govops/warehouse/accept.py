@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -47,9 +47,15 @@ class Batch:
     session: Session
     rows: Sequence[ValidRow]
     index: CatalogIndex
+    submission_id: str | None = None
+    recorded_by: str | None = None
+    # What a rule's check found, kept for its `written` step, so that it need not read the store again.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 RuleCheck = Callable[[Batch], Iterable[Problem]]
+# After the batch is written (in the same transaction): what a rule does with what it found (a flag to follow up).
+WrittenStep = Callable[[Batch, WriteSummary], None]
 
 
 @dataclass(frozen=True)
@@ -58,17 +64,19 @@ class Rule:
     check: RuleCheck
     # A blocking rule's problems reject the whole batch; otherwise they are warnings on the receipt.
     blocking: bool = False
+    written: WrittenStep | None = None
 
 
 _rules: dict[str, Rule] = {}
 
 
-def register_rule(name: str, check: RuleCheck, *, blocking: bool = False) -> Rule:
-    """Add a check that every accepted batch goes through (a domain calls this when it is imported).
+def register_rule(name: str, check: RuleCheck, *, blocking: bool = False, written: WrittenStep | None = None) -> Rule:
+    """Add a check that every accepted batch goes through (a domain calls this when it is imported); `written`,
+    if given, runs after a batch is written (never after a dry run or a rejection), in its transaction.
 
     Registering a name again replaces the earlier rule, so that reloading a domain does not run it twice.
     """
-    rule = Rule(name=name, check=check, blocking=blocking)
+    rule = Rule(name=name, check=check, blocking=blocking, written=written)
     _rules[name] = rule
     return rule
 
@@ -128,10 +136,11 @@ def accept(
     if problems:
         outcome.problems = _order(problems)
         return outcome
-    batch = Batch(session=session, rows=valid, index=index)
+    batch = Batch(session=session, rows=valid, index=index, submission_id=submission_id, recorded_by=recorded_by)
     blocking: list[Problem] = []
     warnings: list[Problem] = []
-    for rule in registered_rules():
+    rules = registered_rules()
+    for rule in rules:
         # Each problem names its rule, so that a client can tell one check's findings from another's.
         found = [p if p.code.startswith("rule.") else replace(p, code=f"rule.{rule.name}") for p in rule.check(batch)]
         (blocking if rule.blocking else warnings).extend(found)
@@ -143,6 +152,9 @@ def accept(
         outcome.summary = write_observations(
             session=session, rows=valid, recorded_by=recorded_by, now=now, submission_id=submission_id, index=index
         )
+        for rule in rules:
+            if rule.written is not None:
+                rule.written(batch, outcome.summary)
     return outcome
 
 
