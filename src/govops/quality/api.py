@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from govops.audit.service import Actor
-from govops.catalog.snapshot import catalogue_snapshot
 from govops.errors import GovopsError, lazy_gettext
 from govops.exchange import service as exchange
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from govops.quality import scorecards, service
+from govops.quality.facts import indicator_facts
 from govops.quality.flags import Names
 from govops.quality.schemas import FlagDetail, FlagOut, ResolutionIn, RuleOut, RuleSet, Scorecards
 from govops.web.access import Reader, authenticated_member_id, presented_key, readable, require_readable
@@ -103,8 +103,8 @@ def list_flags(
 
 
 def _readable_ids(session: SessionDep, reader: Reader) -> frozenset[int]:
-    catalogue = catalogue_snapshot(session)
-    return frozenset(i.id for i in catalogue.indicators.values() if reader.may_read(i.code, i.classification))
+    facts = indicator_facts(session)
+    return frozenset(i.id for i in facts.values() if reader.may_read(i.code, i.classification))
 
 
 @router.get("/flags/{flag_id:int}")
@@ -117,8 +117,7 @@ def get_flag(session: SessionDep, who: QualityCaller, reader: ReaderDep, flag_id
 
 
 def _require(session: SessionDep, reader: Reader, code: str) -> None:
-    ind = catalogue_snapshot(session).indicator(code)
-    require_readable(code, ind.classification, reader)
+    require_readable(code, indicator_facts(session)[code].classification, reader)
 
 
 @router.post("/flags/{flag_id:int}/resolution")

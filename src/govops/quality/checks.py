@@ -20,11 +20,10 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govops.catalog.models import Indicator
-from govops.catalog.snapshot import CatalogueSnapshot, catalogue_snapshot
 from govops.periods import Freq, Period, PeriodError
 from govops.quality import detectors
 from govops.quality.expressions import Evaluator, Expression, parse_expression, stored_indicators
+from govops.quality.facts import Facts, indicator_facts
 from govops.quality.models import QualityRule
 from govops.warehouse.areas import AreaTree
 from govops.warehouse.models import Observation
@@ -144,16 +143,15 @@ class CompiledRule:
     freq: Freq
     left: Evaluator
     right: Evaluator
-    reads: Mapping[str, Indicator]  # the stored indicators it reads, by code
+    reads: Mapping[str, Facts]  # the stored indicators it reads, by code
     uses_children: bool
     years_back: int
 
 
-def compile_rule(rule: QualityRule, catalogue: CatalogueSnapshot) -> CompiledRule | None:
+def compile_rule(rule: QualityRule, indicators: Mapping[str, Facts]) -> CompiledRule | None:
     """The rule ready to judge; None when the catalogue changed under it (an indicator it names is gone)."""
     left = parse_expression(rule.left, side="left")
     right = parse_expression(rule.right, side="right")
-    indicators = catalogue.indicators
     if any(code not in indicators for code in left.references | right.references):
         return None
     reads = stored_indicators(left, indicators) | stored_indicators(right, indicators)
@@ -193,11 +191,12 @@ def _years_back(expression: Expression) -> int:
     return back
 
 
-def active_rules(session: Session, catalogue: CatalogueSnapshot, *, blocking: bool | None = None) -> list[CompiledRule]:
+def active_rules(session: Session, *, blocking: bool | None = None) -> list[CompiledRule]:
     stmt = select(QualityRule).where(QualityRule.active.is_(True)).order_by(QualityRule.code)
     if blocking is not None:
         stmt = stmt.where(QualityRule.blocking.is_(blocking))
-    compiled = (compile_rule(rule, catalogue) for rule in session.scalars(stmt))
+    indicators = indicator_facts(session)
+    compiled = (compile_rule(rule, indicators) for rule in session.scalars(stmt))
     return [rule for rule in compiled if rule is not None]
 
 
@@ -217,8 +216,8 @@ class Values:
         return self.by_key.get((code, area_id, period))
 
 
-def _factors(catalogue: CatalogueSnapshot) -> dict[str, float]:
-    return {code: ind.unit.factor for code, ind in catalogue.indicators.items()}
+def _factors(indicators: Mapping[str, Facts]) -> dict[str, float]:
+    return {code: ind.factor for code, ind in indicators.items()}
 
 
 def _agrees(rule: CompiledRule, left: float, right: float) -> bool:
@@ -393,7 +392,7 @@ def _batch_rules(
     session: Session, rows: Sequence[ValidRow], index: CatalogIndex, rules: Sequence[CompiledRule]
 ) -> list[Found]:
     tree = AreaTree.cached(session)
-    catalogue = catalogue_snapshot(session)
+    indicators = indicator_facts(session)
     codes = {info.id: code for code, info in index.indicators.items()}
     totals = [row for row in rows if row.dim_key == ""]
     out: list[Found] = []
@@ -415,7 +414,7 @@ def _batch_rules(
             areas |= {c for area in list(areas) for c in tree.children.get(area, [])}
         periods = [p for _, p in triggers]
         first = min(periods).start.replace(year=min(periods).year - rule.years_back, month=1, day=1)
-        values = Values(_factors(catalogue))
+        values = Values(_factors(indicators))
         _read_values(session, rule, areas, first, max(p.start for p in periods), values)
         for row, period in touching:
             values.put(codes[row.indicator_id], row.area_id, period, row.value, row.source_agency_id)
@@ -459,15 +458,14 @@ def scan_findings(
     """What the detectors find on every stored series at its periods from `since` on (judged against all its
     history), and the rules at every area and period from `since` on."""
     count = count if count is not None else ScanCount()
-    catalogue = catalogue_snapshot(session)
-    index_units = {code: (ind.unit.quantity, ind.unit.factor) for code, ind in catalogue.indicators.items()}
+    indicators = indicator_facts(session)
     out: list[Found] = []
     o = Observation
     periods: dict[str, Period] = {}
-    for ind in sorted(catalogue.indicators.values(), key=lambda i: i.id):
+    for ind in sorted(indicators.values(), key=lambda i: i.id):
         if ind.formula:
             continue
-        counted = _counted(ind, index_units[ind.code][0])
+        counted = _counted(ind)
         stmt = (
             select(o.area_id, o.dim_key, o.period, o.value, o.source_agency_id)
             .where(o.indicator_id == ind.id)
@@ -487,23 +485,23 @@ def scan_findings(
             sources[parsed] = source
         if current is not None:
             out += _judge_all(ind.id, current, series, sources, since, counted, count)
-    out += _scan_rules(session, rules, since, catalogue)
+    out += _scan_rules(session, rules, since, indicators)
     return out
 
 
-def _counted(ind: Indicator, quantity: str) -> bool:
+def _counted(ind: Facts) -> bool:
     info = IndicatorInfo(
         id=ind.id,
         code=ind.code,
         periodicity=Freq(ind.periodicity),
         adds_up_over_time=ind.time_aggregation == "sum",
         dimensions=(),
-        unit=ind.unit.code,
+        unit=ind.unit,
         owner_id=ind.owner_id,
         derived=bool(ind.formula),
         classification=ind.classification,
     )
-    return cannot_be_negative(info, quantity)
+    return cannot_be_negative(info, ind.quantity)
 
 
 def _judge_all(
@@ -527,12 +525,12 @@ def _judge_all(
 
 
 def _scan_rules(
-    session: Session, rules: Sequence[CompiledRule], since: date, catalogue: CatalogueSnapshot
+    session: Session, rules: Sequence[CompiledRule], since: date, indicators: Mapping[str, Facts]
 ) -> list[Found]:
     tree = AreaTree.cached(session)
     out: list[Found] = []
     for rule in rules:
-        values = Values(_factors(catalogue))
+        values = Values(_factors(indicators))
         first = since.replace(year=since.year - rule.years_back, month=1, day=1)
         _read_values(session, rule, None, first, date.max, values)
         first_code = sorted(rule.reads)[0]
@@ -561,7 +559,7 @@ def _scan_rules(
                     dim_key="",
                     period=str(period),
                     period_start=period.start,
-                    value=(stored or 0.0) / (ind.unit.factor or 1.0),
+                    value=(stored or 0.0) / (ind.factor or 1.0),
                     method="rule",
                     severity=rule.severity,
                     source_agency_id=values.sources.get((code, area_id, period)),

@@ -480,9 +480,8 @@ def judge(
     x = np.asarray(values, dtype=np.float64)
     wanted = set(range(x.size)) if at is None else {i for i in at if 0 <= i < x.size}
     found: dict[int, Finding] = {}
-    for i in wanted:
-        if not math.isnan(x[i]) and negative_count(float(x[i]), counted=counted):
-            found[i] = Finding(i, "negative", 0.0)
+    # A count below zero is a finding whatever its history; one whose opposite is usual is told as a sign error.
+    negatives = {i for i in wanted if not math.isnan(x[i]) and negative_count(float(x[i]), counted=counted)}
     for i in frozen_runs(x):
         if i in wanted and i not in found:
             found[i] = Finding(i, "frozen", 0.0, expected=float(x[i]))
@@ -491,6 +490,7 @@ def judge(
     fitted[[i for i, f in found.items() if f.method == "frozen"]] = np.nan
     expected = expected_values(fitted, season, seasons)
     if expected is None:
+        found |= {i: Finding(i, "negative", 0.0) for i in negatives}
         return sorted(found.values(), key=lambda f: f.index)
     if shifts:
         for t in level_shifts(fitted, expected):
@@ -515,4 +515,7 @@ def judge(
             found[i] = Finding(i, "digit_swap", score, centre, low, high, likely=swapped)
         else:
             found[i] = Finding(i, "outlier", score, centre, low, high)
+    for i in negatives:
+        if i not in found or found[i].method != "sign_error":
+            found[i] = Finding(i, "negative", 0.0)
     return sorted(found.values(), key=lambda f: f.index)

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from govops.catalog.formulas import FUNCTIONS, parse_formula
-from govops.catalog.models import Indicator
 from govops.errors import GovopsError, lazy_gettext
 from govops.periods import Period, PeriodError
+from govops.quality.facts import Facts
 
 CHILDREN = "children"
 PERCENT = "percent"
@@ -86,7 +86,7 @@ def _formula(text: str, side: str, whole: str) -> Expression:
 # --- checking against the catalogue ------------------------------------------------------------------------------
 
 
-def quantity(expression: Expression, indicators: Mapping[str, Indicator], *, side: str) -> str | None:
+def quantity(expression: Expression, indicators: Mapping[str, Facts], *, side: str) -> str | None:
     """What the side measures (a unit's quantity: `usd`, `persons`; `percent` for a change; a product or ratio of
     quantities), or None for a plain number. Refuses unknown codes and sums of different quantities."""
 
@@ -104,7 +104,7 @@ def quantity(expression: Expression, indicators: Mapping[str, Indicator], *, sid
                     side=side,
                     indicator=node.id,
                 )
-            return ind.unit.quantity
+            return ind.quantity
         if isinstance(node, ast.UnaryOp):
             return walk(node.operand)
         if isinstance(node, ast.BinOp):
@@ -135,13 +135,13 @@ def different_units(side: str, left: str, right: str) -> GovopsError:
     )
 
 
-def frequencies(expression: Expression, indicators: Mapping[str, Indicator]) -> set[str]:
+def frequencies(expression: Expression, indicators: Mapping[str, Facts]) -> set[str]:
     """The frequencies of the stored indicators the side reads (a derived one's through its formula)."""
     return {ind.periodicity for ind in stored_indicators(expression, indicators).values()}
 
 
-def stored_indicators(expression: Expression, indicators: Mapping[str, Indicator]) -> dict[str, Indicator]:
-    out: dict[str, Indicator] = {}
+def stored_indicators(expression: Expression, indicators: Mapping[str, Facts]) -> dict[str, Facts]:
+    out: dict[str, Facts] = {}
 
     def add(code: str) -> None:
         ind = indicators.get(code)
@@ -182,7 +182,7 @@ class Evaluator:
     side has no value when one it reads is missing.
     """
 
-    def __init__(self, expression: Expression, indicators: Mapping[str, Indicator]) -> None:
+    def __init__(self, expression: Expression, indicators: Mapping[str, Facts]) -> None:
         self.expression = expression
         self.indicators = indicators
 

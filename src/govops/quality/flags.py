@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User
-from govops.catalog.models import Agency, Area, Indicator
-from govops.catalog.snapshot import catalogue_snapshot
+from govops.catalog.models import Agency, Area
 from govops.db.base import utcnow
 from govops.events.service import ReadRule, emit
 from govops.notify.service import notify
 from govops.quality.checks import Found
+from govops.quality.facts import Facts, indicator_facts
 from govops.quality.models import METHODS, SEVERITIES, QualityFlag, QualityFlagEvent, QualityRule
 
 TOPIC = "quality"
@@ -41,7 +41,7 @@ def fingerprint(found: Found) -> str:
 class Names:
     """Codes and names the flags' outputs need, read once."""
 
-    indicators: Mapping[int, Indicator]
+    indicators: Mapping[int, Facts]
     areas: Mapping[int, tuple[str, str]]
     agencies: Mapping[int, str]
     rules: Mapping[int, str]
@@ -49,8 +49,7 @@ class Names:
     @classmethod
     def read(cls, session: Session, flags: Iterable[QualityFlag]) -> Names:
         flags = list(flags)
-        catalogue = catalogue_snapshot(session)
-        by_id = {ind.id: ind for ind in catalogue.indicators.values()}
+        by_id = {ind.id: ind for ind in indicator_facts(session).values()}
         area_ids = {f.area_id for f in flags}
         areas = (
             {a.id: (a.code, a.name_vi) for a in session.scalars(select(Area).where(Area.id.in_(list(area_ids))))}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from govops.catalog.snapshot import catalogue_snapshot
 from govops.errors import Problem, lazy_gettext
 from govops.quality import checks, flags
 from govops.quality.checks import Found
@@ -93,7 +92,7 @@ def _problems(found: Sequence[Found]) -> list[Problem]:
 
 
 def check_blocking(batch: accept.Batch) -> list[Problem]:
-    rules = checks.active_rules(batch.session, catalogue_snapshot(batch.session), blocking=True)
+    rules = checks.active_rules(batch.session, blocking=True)
     if not rules:
         return []
     found, _ = checks.batch_findings(
@@ -104,7 +103,7 @@ def check_blocking(batch: accept.Batch) -> list[Problem]:
 
 
 def check(batch: accept.Batch) -> list[Problem]:
-    rules = checks.active_rules(batch.session, catalogue_snapshot(batch.session), blocking=False)
+    rules = checks.active_rules(batch.session, blocking=False)
     found, replaced = checks.batch_findings(
         session=batch.session, rows=batch.rows, index=batch.index, rules=rules, detect=True
     )

@@ -7,7 +7,7 @@ flag is about confirms or disputes it, the Government Office closes or dismisses
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,7 +17,6 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency, Area, Indicator
-from govops.catalog.snapshot import CatalogueSnapshot, catalogue_snapshot
 from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound, lazy_gettext
 from govops.paging import MAX_BIG_ID, Page, check_limit, decode_cursor, make_page
@@ -25,6 +24,7 @@ from govops.periods import Freq, Period
 from govops.quality import checks
 from govops.quality.checks import ScanCount
 from govops.quality.expressions import different_units, frequencies, parse_expression, quantity
+from govops.quality.facts import Facts, indicator_facts
 from govops.quality.flags import Names, announce, raise_flags
 from govops.quality.models import METHODS, SEVERITIES, STATUSES, QualityFlag, QualityFlagEvent, QualityRule
 from govops.quality.schemas import FlagEventOut, FlagOut, RuleIn, RuleOut, RuleSet
@@ -36,7 +36,7 @@ SCAN_MONTHS = 24  # the scan judges the values of the last two years (against al
 # --- rules ---------------------------------------------------------------------------------------------------------
 
 
-def check_rule(catalogue: CatalogueSnapshot, data: RuleIn, *, where: str | None = None) -> str:
+def check_rule(indicators: Mapping[str, Facts], data: RuleIn, *, where: str | None = None) -> str:
     """The frequency of the values a rule reads; GovopsError if a side does not parse, names an unknown indicator,
     compares different units or mixes frequencies."""
 
@@ -47,7 +47,7 @@ def check_rule(catalogue: CatalogueSnapshot, data: RuleIn, *, where: str | None 
     for side, text in (("left", data.left), ("right", data.right)):
         try:
             expression = parse_expression(text, side=side)
-            measured = quantity(expression, catalogue.indicators, side=side)
+            measured = quantity(expression, indicators, side=side)
         except GovopsError as error:
             error.where = at(side)
             raise
@@ -58,7 +58,7 @@ def check_rule(catalogue: CatalogueSnapshot, data: RuleIn, *, where: str | None 
         refused = different_units("right", left_q, right_q)
         refused.where = at("right")
         raise refused
-    found = frequencies(left, catalogue.indicators) | frequencies(right, catalogue.indicators)
+    found = frequencies(left, indicators) | frequencies(right, indicators)
     if len(found) != 1:
         raise GovopsError.of(
             "mixed_frequencies",
@@ -75,7 +75,7 @@ def save_rules(
     *, session: Session, rules: Sequence[RuleIn], by: str, demo: bool = False, where: str | None = None
 ) -> list[QualityRule]:
     """Create or update rules by code, all or none: every rule is checked before any is written."""
-    catalogue = catalogue_snapshot(session)
+    indicators = indicator_facts(session)
     seen: set[str] = set()
     checked = []
     for number, data in enumerate(rules, start=1):
@@ -89,7 +89,7 @@ def save_rules(
                 rule=data.code,
             )
         seen.add(data.code)
-        checked.append((data, check_rule(catalogue, data, where=place)))
+        checked.append((data, check_rule(indicators, data, where=place)))
     existing = {r.code: r for r in session.scalars(select(QualityRule).where(QualityRule.code.in_(list(seen))))}
     now = utcnow()
     out = []
@@ -497,7 +497,7 @@ def scan(*, session: Session, since: date | None = None, now: datetime | None = 
         start = Period.from_date(now.date(), Freq.M) - SCAN_MONTHS
         since = start.start
     count = ScanCount()
-    rules = checks.active_rules(session, catalogue_snapshot(session))
+    rules = checks.active_rules(session)
     found = checks.scan_findings(session=session, since=since, rules=rules, count=count)
     made = raise_flags(session=session, found=found, by="scan", now=now, demo=demo)
     return ScanResult(count.observations, count.series, len(found), len(made))
