@@ -506,12 +506,14 @@ def judge(
         if score <= THRESHOLD or not expected.material(i, value):
             continue
         centre, low, high = expected.band(i)
-        factor = unit_slip(value, low, high)
+        # What the value most likely was is looked for in a band twice as wide: a fix only has to be plausible.
+        _, wide_low, wide_high = expected.band(i, 2 * THRESHOLD)
+        factor = unit_slip(value, wide_low, wide_high)
         if factor is not None:
             found[i] = Finding(i, "unit_slip", score, centre, low, high, likely=value / factor)
-        elif sign_error(value, low, high):
+        elif sign_error(value, wide_low, wide_high):
             found[i] = Finding(i, "sign_error", score, centre, low, high, likely=-value)
-        elif (swapped := digit_swap(value, low, high)) is not None:
+        elif (swapped := digit_swap(value, wide_low, wide_high)) is not None:
             found[i] = Finding(i, "digit_swap", score, centre, low, high, likely=swapped)
         else:
             found[i] = Finding(i, "outlier", score, centre, low, high)
