@@ -7,9 +7,11 @@ flag is about confirms or disputes it, the Government Office closes or dismisses
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -21,13 +23,14 @@ from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound, lazy_gettext
 from govops.paging import MAX_BIG_ID, Page, check_limit, decode_cursor, make_page
 from govops.periods import Freq, Period
-from govops.quality import checks
+from govops.quality import checks, detectors
 from govops.quality.checks import ScanCount
 from govops.quality.expressions import different_units, frequencies, parse_expression, quantity
 from govops.quality.facts import Facts, indicator_facts
 from govops.quality.flags import Names, announce, raise_flags
 from govops.quality.models import METHODS, SEVERITIES, STATUSES, QualityFlag, QualityFlagEvent, QualityRule
 from govops.quality.schemas import FlagEventOut, FlagOut, RuleIn, RuleOut, RuleSet
+from govops.warehouse.models import Observation
 
 GOVERNMENT_OFFICE = "government_office"
 SCAN_MONTHS = 24  # the scan judges the values of the last two years (against all their history)
@@ -238,17 +241,68 @@ def caller(*, session: Session, agency_code: str, name: str) -> Caller:
 # --- following a flag up -----------------------------------------------------------------------------------------
 
 
+def not_found(flag_id: int) -> GovopsError:
+    return GovopsError.of(
+        "not_found",
+        lazy_gettext("there is no quality flag %(flag)s"),
+        lazy_gettext("list the flags with GET /api/v1/quality/flags"),
+        status=404,
+        flag=flag_id,
+    )
+
+
 def get_flag(*, session: Session, flag_id: int) -> QualityFlag:
     found = session.get(QualityFlag, flag_id) if 0 < flag_id <= MAX_BIG_ID else None
     if found is None:
-        raise GovopsError.of(
-            "not_found",
-            lazy_gettext("there is no quality flag %(flag)s"),
-            lazy_gettext("list the flags with GET /api/v1/quality/flags"),
-            status=404,
-            flag=flag_id,
-        )
+        raise not_found(flag_id)
     return found
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A flagged value's series as a chart draws it: [period, value] points, and the band expected around each."""
+
+    values: list[list[Any]]
+    low: list[list[Any]]
+    high: list[list[Any]]
+
+
+DRAWN_PERIODS = 60
+
+
+def flag_series(*, session: Session, flag: QualityFlag) -> Drawn:
+    """The flag's series (its frequency, up to DRAWN_PERIODS before the flagged period and 12 after) with the band
+    govops' seasonal judgement expects each value in; the flagged value is the one stored, or the one flagged."""
+    flagged = Period.parse(flag.period)
+    first, last = flagged - DRAWN_PERIODS, flagged + 12
+    o = Observation
+    rows = session.execute(
+        select(o.period, o.value).where(
+            o.indicator_id == flag.indicator_id,
+            o.area_id == flag.area_id,
+            o.dim_key == flag.dim_key,
+            o.period_start >= first.start,
+            o.period_start <= last.start,
+        )
+    ).all()
+    series = checks.Series({p: v for text, v in rows if (p := Period.parse(text)).freq is flagged.freq})
+    series.values[flagged] = flag.value if flag.status == "open" else series.values.get(flagged, flag.value)
+    start, values, seasons = series.laid_out()
+    expected = detectors.expected_values(values, checks.season_of(start.freq), seasons)
+    out = Drawn([], [], [])
+    for i, value in enumerate(values):
+        period = str(start + i)
+        out.values.append([period, None if math.isnan(value) else round(float(value), 6)])
+        if expected is not None:
+            _, low, high = expected.band(i)
+            out.low.append([period, round(low, 6)])
+            out.high.append([period, round(high, 6)])
+    return out
+
+
+def indicator_names(*, session: Session, code: str) -> tuple[str, str]:
+    found = session.execute(select(Indicator.name_vi, Indicator.name_en).where(Indicator.code == code)).one()
+    return found[0], found[1]
 
 
 def resolve(
@@ -442,15 +496,15 @@ def flag_out(flag: QualityFlag, names: Names) -> FlagOut:
 
 
 def counts(*, session: Session, where: FlagFilter | None = None) -> dict[str, dict[str, int]]:
-    """How many flags by status, severity, method and agency (code)."""
+    """How many flags by status, and of the open ones by severity, check (method) and source agency (code)."""
     f = QualityFlag
     conditions = where.where(session) if where else []
     agencies = dict(session.execute(select(Agency.id, Agency.code)).all())
     out: dict[str, dict[str, int]] = {}
     for name, column in (("status", f.status), ("severity", f.severity), ("method", f.method)):
-        out[name] = {
-            str(k): int(n) for k, n in session.execute(select(column, func.count()).where(*conditions).group_by(column))
-        }
+        still = [] if name == "status" else [f.status == "open"]
+        grouped = session.execute(select(column, func.count()).where(*conditions, *still).group_by(column))
+        out[name] = {str(k): int(n) for k, n in grouped}
     out["agency"] = {
         agencies.get(k, "-") if k is not None else "-": int(n)
         for k, n in session.execute(
