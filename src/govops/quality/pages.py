@@ -41,7 +41,7 @@ METHOD_LABELS = {
     "revision": lazy_gettext("Large revision"),
 }
 STATUS_LABELS = {
-    "open": lazy_gettext("Open"),
+    "open": lazy_gettext("Awaiting an answer"),
     "confirmed": lazy_gettext("Confirmed by the agency"),
     "corrected": lazy_gettext("Corrected"),
     "dismissed": lazy_gettext("Dismissed"),
@@ -66,6 +66,7 @@ KIND_LABELS = {
     "group": lazy_gettext("Indicator groups"),
     "province": lazy_gettext("Provinces"),
 }
+RAISED_BY = {"submission": lazy_gettext("on submission"), "scan": lazy_gettext("by the scan")}
 OPERATOR_LABELS = {
     "compulsory_pair": lazy_gettext("both or neither"),
     "exclusive_pair": lazy_gettext("not both"),
@@ -78,6 +79,7 @@ LABELS = {
     "dimension": DIMENSION_LABELS,
     "kind": KIND_LABELS,
     "operator": OPERATOR_LABELS,
+    "raised_by": RAISED_BY,
 }
 # The charts' series, named in the reader's language.
 RAISED = lazy_gettext("Flags raised")
@@ -176,9 +178,11 @@ def _flag(
         raise service.not_found(flag_id)
     drawn = service.flag_series(session=session, flag=flag)
     words = translations(locale_of(request)).gettext
+    positive = all(v is None or v > 0 for _, v in drawn.values) and all(v > 0 for _, v in drawn.low)
     chart = {
         "locale": locale_of(request),
         "unit": facts[out.indicator].unit,
+        "log": positive,
         "series": [
             {"name": out.indicator, "points": drawn.values, "reported": [out.period]},
             {"name": words(LOWEST), "points": drawn.low},

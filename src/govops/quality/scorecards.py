@@ -211,7 +211,9 @@ def scorecards(
                 open_flags=now.detector_flags.get(key, 0) + now.rule_flags.get(key, 0),
             )
         )
-    cards.sort(key=lambda c: (-(c.score if c.score is not None else -1), c.key))
+    # A card with no dimension to score (an agency that owes nothing and sent nothing this period) is left out.
+    cards = [c for c in cards if c.score is not None]
+    cards.sort(key=lambda c: (-(c.score or 0.0), c.key))
     for rank, card in enumerate(cards, start=1):
         card.rank = rank if card.score is not None else None
     return Scorecards(period=str(when), items=cards)
