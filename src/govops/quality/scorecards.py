@@ -75,10 +75,10 @@ def _counted(session: Session, kind: str, period: Period, keys: Iterable[int] | 
             .group_by(member.c.group_id)
         )
         flags_stmt = (
-            select(member.c.group_id, f.method == "rule", func.count())
+            select(member.c.group_id, f.method, func.count())
             .join(f, f.indicator_id == member.c.indicator_id)
             .where(f.status == "open", f.period_start >= start, f.period_start <= end)
-            .group_by(member.c.group_id, f.method == "rule")
+            .group_by(member.c.group_id, f.method)
         )
     else:
         value_key = o.area_id if kind == "province" else o.source_agency_id
@@ -89,15 +89,15 @@ def _counted(session: Session, kind: str, period: Period, keys: Iterable[int] | 
             .group_by(value_key)
         )
         flags_stmt = (
-            select(flag_key, f.method == "rule", func.count())
+            select(flag_key, f.method, func.count())
             .where(f.status == "open", f.period_start >= start, f.period_start <= end, flag_key.is_not(None))
-            .group_by(flag_key, f.method == "rule")
+            .group_by(flag_key, f.method)
         )
     values = {int(k): int(n) for k, n in session.execute(values_stmt) if k is not None}
     detector: dict[int, int] = defaultdict(int)
     rules: dict[int, int] = defaultdict(int)
-    for k, is_rule, n in session.execute(flags_stmt):
-        (rules if is_rule else detector)[int(k)] += int(n)
+    for k, method, n in session.execute(flags_stmt):
+        (rules if method == "rule" else detector)[int(k)] += int(n)
     reports: dict[str, tuple[float | None, float | None]] = {}
     if kind != "group":
         for rates in reporting.rates(session=session, where=reporting.Filter(period=str(period))):
