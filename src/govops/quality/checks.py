@@ -75,15 +75,21 @@ class Series:
     values: dict[Period, float] = field(default_factory=dict)
 
     def laid_out(self) -> tuple[Period, np.ndarray[Any, np.dtype[np.float64]], NDArray[np.int64] | None]:
-        first = min(self.values)
-        last = max(self.values)
-        out = np.full(last - first + 1, math.nan)
-        for period, value in self.values.items():
-            out[period - first] = value
+        first = min(self.values, key=lambda p: p.ordinal)
+        offsets = [self.offset(p, first) for p in self.values]
+        out = np.full(max(offsets) + 1, math.nan)
+        out[np.array(offsets)] = list(self.values.values())
         seasons = None
         if first.freq is Freq.M:
             seasons = detectors.consecutive_month_seasons(first.year, first.start.month, out.size)
         return first, out, seasons
+
+
+    @staticmethod
+    def offset(period: Period, first: Period) -> int:
+        """How many periods after `first` (ordinals count periods, except a multi-year plan's: its start year)."""
+        years = period.freq.years
+        return period.ordinal - first.ordinal if not years or years == 1 else period - first
 
 
 def judge_series(
@@ -99,7 +105,7 @@ def judge_series(
     if not series.values:
         return []
     first, values, seasons = series.laid_out()
-    at = None if wanted is None else sorted({p - first for p in wanted if p in series.values})
+    at = None if wanted is None else sorted({Series.offset(p, first) for p in wanted if p in series.values})
     found = detectors.judge(values, season_of(first.freq), at=at, counted=counted, seasons=seasons)
     indicator_id, area_id, dim_key = key
     out = []
@@ -504,6 +510,12 @@ def _counted(ind: Facts) -> bool:
     return cannot_be_negative(info, ind.quantity)
 
 
+def _first_judged(freq: Freq, since: date) -> int:
+    """The ordinal of the first period of `freq` the scan judges: the one holding `since`, or the next."""
+    holding = Period.from_date(since, freq)
+    return holding.ordinal if holding.start >= since else holding.ordinal + 1
+
+
 def _judge_all(
     indicator_id: int,
     key: tuple[int, str],
@@ -514,9 +526,10 @@ def _judge_all(
     count: ScanCount,
 ) -> list[Found]:
     out = []
-    for one in series.values():
+    for freq, one in series.items():
         count.series += 1
-        wanted = [p for p in one.values if p.start >= since]
+        first = _first_judged(freq, since)
+        wanted = [p for p in one.values if p.ordinal >= first]
         if wanted:
             out += judge_series(
                 one, wanted=wanted, counted=counted, key=(indicator_id, key[0], key[1]), source_of=sources
