@@ -31,6 +31,8 @@ from govops.interop.sdmx.api import router as sdmx_router
 from govops.jobs.pages import router as jobs_pages
 from govops.notify.api import router as notify_router
 from govops.notify.pages import router as notify_pages
+from govops.quality.api import router as quality_router
+from govops.quality.pages import router as quality_pages
 from govops.reporting.api import router as reporting_router
 from govops.reporting.pages import router as reporting_pages
 from govops.settings import Settings, get_settings
@@ -149,6 +151,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(reporting_pages)
     app.include_router(tasks_router)
     app.include_router(tasks_pages)
+    app.include_router(quality_router)
+    app.include_router(quality_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     # Last, so outermost: headers on every response, and every layer sees the real client address.

@@ -12,6 +12,7 @@ from govops.exchange import models as exchange_models
 from govops.interop import models as interop_models
 from govops.jobs import models as jobs_models
 from govops.notify import models as notify_models
+from govops.quality import models as quality_models
 from govops.reporting import models as reporting_models
 from govops.tasks import models as task_models
 from govops.warehouse import models as warehouse_models
@@ -28,6 +29,7 @@ __all__ = [
     "jobs_models",
     "metadata",
     "notify_models",
+    "quality_models",
     "reporting_models",
     "task_models",
     "warehouse_models",

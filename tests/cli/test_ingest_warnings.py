@@ -28,8 +28,8 @@ def test_ingest_warns_of_a_negative_count_and_a_value_far_from_its_history_and_s
     assert result.code == 0, result.err
     said = " ".join(result.out.split())  # the terminal wraps long lines
     assert (
-        "warning: row 3: value: The value is far from this series' last values. [rule.warehouse.far_from_history] "
-        "(how to fix: Check the figure and "
+        "warning: row 3: value: The value is far from what its series makes expected: between 2,296 and 4,085. "
+        "[rule.quality.outlier] (how to fix: Check the figure and "
         "its unit (thousands, millions) against the source document; keep it if it is right.)"
     ) in said
     assert (

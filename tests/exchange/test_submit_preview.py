@@ -127,7 +127,7 @@ def test_the_preview_shows_what_the_upload_would_do_and_stores_nothing_until_con
     assert "Tháng 7/2025" in new and "3.050" in new and "310.000" in new
     warnings = _section(text, "preview-warnings")
     assert "Giá trị âm, trong khi chỉ tiêu này không thể nhỏ hơn 0." in warnings
-    assert "Giá trị chênh lệch nhiều so với các kỳ gần đây" in warnings
+    assert "Giá trị nằm xa mức dự kiến theo chuỗi số liệu" in warnings
     assert "trang tính ENT_NEW, ô" in warnings and "trang tính ENT_DISSOLVED, ô" in warnings
     # Nothing stored, no receipt: only the kept preview.
     assert _stored(session) == before and _stored(session, "ENT_DISSOLVED") == {}

@@ -23,6 +23,7 @@ from govops.interop.mapping.pages import router as mapping_pages
 from govops.jobs.pages import router as jobs_pages
 from govops.notify.pages import router as notify_pages
 from govops.periods import Freq, Period
+from govops.quality.pages import router as quality_pages
 from govops.reporting.pages import router as reporting_pages
 from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.pages import router as warehouse_pages
@@ -33,7 +34,7 @@ WALL = {"width": 1920, "height": 1080}
 ROLES = ["admin", "analyst", "officer", "viewer"]
 PAGE_ROUTERS: list[APIRouter] = [
     warehouse_pages, submit_pages, admin_pages, audit_pages, jobs_pages, exchange_pages, mapping_pages,
-    notify_pages, signin_pages, reporting_pages, tasks_pages,
+    notify_pages, signin_pages, reporting_pages, tasks_pages, quality_pages,
 ]  # fmt: skip
 # What to open for a page whose path has a part to fill in (a page added without one here fails the test).
 SAMPLES: dict[str, list[str]] = {
@@ -52,6 +53,7 @@ SAMPLES: dict[str, list[str]] = {
     "/tasks/calendar": ["/tasks/calendar", "/tasks/calendar?status=open_overdue&agency=MOF"],
     "/tasks/{task_id}": ["/tasks/1", "/tasks/2"],
     "/directives/{directive_id}": ["/directives/1"],
+    "/quality/flags/{flag_id}": ["/quality/flags/1", "/quality/flags/4"],
 }
 NOT_FOUND = "/explorer/NO_SUCH_INDICATOR"
 

@@ -21,6 +21,7 @@ from govops.exchange.cli import exchange_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
+from govops.quality.cli import quality_app
 from govops.reporting.cli import reporting_app
 from govops.settings import BadSettings, Settings, get_settings
 from govops.tasks.cli import tasks_app
@@ -44,6 +45,7 @@ app.add_typer(dhis2_app, name="dhis2")
 app.add_typer(make_jobs_app(every_job), name="jobs")
 app.add_typer(reporting_app, name="reporting")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(quality_app, name="quality")
 
 
 def _init(engine: Engine) -> dict[str, int]:
@@ -158,6 +160,7 @@ def demo(
 ) -> None:
     """Set up the store, load the demo data set (made up, for demonstration) and serve."""
     from govops.db.engine import make_session_factory, transaction
+    from govops.demo import quality as demo_quality
     from govops.demo import tasks as demo_tasks
     from govops.demo.loader import DEMO_PASSWORD, default_end_month, demo_loaded, ensure_demo_users, load_demo
     from govops.demo.reporting import Plan, load_reporting_demo, provinces
@@ -201,6 +204,13 @@ def demo(
         out.print(f"store: {settings.database_url} ({total} observations)")
         with transaction(engine) as session:
             users = ensure_demo_users(session=session)
+        # After the users: the demo officer of Hồ Chí Minh City finds the flag on its data in the inbox.
+        with factory() as session:
+            quality_there = demo_quality.loaded(session=session)
+        if not quality_there:
+            with transaction(engine) as session:
+                rules, raised = demo_quality.load(session=session)
+            out.print(f"demo quality: {rules} validation rules, {raised} flags on values sent wrong (DEMO: made up)")
         table = Table(
             "user name", "role", "agency", "password", title="Sign in to the console with", header_style="bold"
         )

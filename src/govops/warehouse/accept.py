@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -47,9 +47,15 @@ class Batch:
     session: Session
     rows: Sequence[ValidRow]
     index: CatalogIndex
+    submission_id: str | None = None
+    recorded_by: str | None = None
+    # What a rule's check found, kept for its `written` step, so that it need not read the store again.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 RuleCheck = Callable[[Batch], Iterable[Problem]]
+# After the batch is written (in the same transaction): what a rule does with what it found (a flag to follow up).
+WrittenStep = Callable[[Batch, WriteSummary], None]
 
 
 @dataclass(frozen=True)
@@ -58,17 +64,19 @@ class Rule:
     check: RuleCheck
     # A blocking rule's problems reject the whole batch; otherwise they are warnings on the receipt.
     blocking: bool = False
+    written: WrittenStep | None = None
 
 
 _rules: dict[str, Rule] = {}
 
 
-def register_rule(name: str, check: RuleCheck, *, blocking: bool = False) -> Rule:
-    """Add a check that every accepted batch goes through (a domain calls this when it is imported).
+def register_rule(name: str, check: RuleCheck, *, blocking: bool = False, written: WrittenStep | None = None) -> Rule:
+    """Add a check that every accepted batch goes through (a domain calls this when it is imported); `written`,
+    if given, runs after a batch is written (never after a dry run or a rejection), in its transaction.
 
     Registering a name again replaces the earlier rule, so that reloading a domain does not run it twice.
     """
-    rule = Rule(name=name, check=check, blocking=blocking)
+    rule = Rule(name=name, check=check, blocking=blocking, written=written)
     _rules[name] = rule
     return rule
 
@@ -112,10 +120,12 @@ def accept(
     now: datetime | None = None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    rules: bool = True,
 ) -> Outcome:
     """Check, authorise and rule on `rows`, then write them all (flushed, not committed) or none.
 
-    Row numbers are those the reader gave; problems come ordered by row and field.
+    Row numbers are those the reader gave; problems come ordered by row and field. `rules=False` skips the
+    registered rules: for a trusted bulk load of history (the demo's made-up years), which nothing is judged against.
     """
     index = index or CatalogIndex(session)
     materialised = list(rows)
@@ -128,10 +138,11 @@ def accept(
     if problems:
         outcome.problems = _order(problems)
         return outcome
-    batch = Batch(session=session, rows=valid, index=index)
+    batch = Batch(session=session, rows=valid, index=index, submission_id=submission_id, recorded_by=recorded_by)
     blocking: list[Problem] = []
     warnings: list[Problem] = []
-    for rule in registered_rules():
+    applied = registered_rules() if rules else []
+    for rule in applied:
         # Each problem names its rule, so that a client can tell one check's findings from another's.
         found = [p if p.code.startswith("rule.") else replace(p, code=f"rule.{rule.name}") for p in rule.check(batch)]
         (blocking if rule.blocking else warnings).extend(found)
@@ -143,6 +154,9 @@ def accept(
         outcome.summary = write_observations(
             session=session, rows=valid, recorded_by=recorded_by, now=now, submission_id=submission_id, index=index
         )
+        for rule in applied:
+            if rule.written is not None:
+                rule.written(batch, outcome.summary)
     return outcome
 
 
@@ -154,11 +168,17 @@ def ingest(
     where: str | None = None,
     index: CatalogIndex | None = None,
     submission_id: str | None = None,
+    rules: bool = True,
 ) -> WriteSummary:
     """`accept` for a trusted writer (an operator, the demo loader): written, or Rejected with every problem."""
     materialised = list(rows)
     outcome = accept(
-        session=session, rows=materialised, recorded_by=recorded_by, index=index, submission_id=submission_id
+        session=session,
+        rows=materialised,
+        recorded_by=recorded_by,
+        index=index,
+        submission_id=submission_id,
+        rules=rules,
     )
     if outcome.problems:
         raise Rejected(outcome.problems, where=where, total=len(materialised))

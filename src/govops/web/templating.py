@@ -35,6 +35,7 @@ def environment() -> Environment:
                         "notify": PackageLoader("govops.notify", "templates"),
                         "reporting": PackageLoader("govops.reporting", "templates"),
                         "tasks": PackageLoader("govops.tasks", "templates"),
+                        "quality": PackageLoader("govops.quality", "templates"),
                     }
                 ),
             ]

@@ -51,7 +51,8 @@
       legend: { top: 0, textStyle: { color: css("--text") } },
       grid: { left: 56, right: 16, top: 36, bottom: 56 },
       xAxis: { type: "category", axisLabel: { color: css("--muted") } },
-      yAxis: { type: "value", scale: true, name: cfg.unit, axisLabel: { color: css("--muted"), formatter: fmt },
+      // A log scale (cfg.log) shows a value a thousand times off beside the band it should have been in.
+      yAxis: { type: cfg.log ? "log" : "value", scale: true, name: cfg.unit, axisLabel: { color: css("--muted"), formatter: fmt },
                splitLine: { lineStyle: { color: css("--line") } } },
       dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
       series: cfg.series.map(function (s, i) {
