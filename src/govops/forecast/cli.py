@@ -51,3 +51,40 @@ def evaluate_command(
     if output is not None:
         evaluation.write_scores(scores, output)
         err.print(f"scores per series written to {output}")
+
+
+@forecast_app.command("run")
+def run_command(
+    indicator: Annotated[str | None, typer.Option(help="only this indicator's series (its code)")] = None,
+    area: Annotated[str | None, typer.Option(help="only this area's series (its code)")] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="fan out on Dask: 'local' for a LocalCluster, or a scheduler's address")
+    ] = None,
+) -> None:
+    """Forecast the store's series (every one, or those of an indicator or area) and store them as a new vintage;
+    values that arrived since the last vintage and fall outside its 95% band raise early warnings."""
+    from govops.commandline import friendly_errors, out, progress_bar, writing_session
+    from govops.forecast import service
+    from govops.forecast.fanout import DaskFanOut
+
+    with writing_session() as session, friendly_errors():
+        series = service.store_series(session=session, indicator=indicator, area=area)
+        with progress_bar() as progress:
+            task = progress.add_task(f"forecasting {len(series)} series", total=len(series))
+            if dask:
+                with DaskFanOut(None if dask == "local" else dask) as fan_out:
+                    summary = service.run(
+                        session=session,
+                        series=series,
+                        trigger="cli",
+                        progress=lambda n: progress.advance(task, n),
+                        fit_many=fan_out,
+                    )
+            else:
+                summary = service.run(
+                    session=session, series=series, trigger="cli", progress=lambda n: progress.advance(task, n)
+                )
+    out.print(
+        f"run {summary.run_id}: {summary.forecasts} series forecast ({summary.fallbacks} with a fall-back), "
+        f"{summary.warnings} early warnings raised"
+    )

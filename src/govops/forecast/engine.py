@@ -215,6 +215,7 @@ def fit_series(
     season_length: int,
     nonnegative: bool = False,
     daily: bool = False,
+    backtest_h: int | None = None,
 ) -> _Fitted:
     """Select, fit and backtest one series; the run's calibration is applied afterwards (see `calibrate`)."""
     values = np.asarray(y, dtype=float)
@@ -247,9 +248,10 @@ def fit_series(
     scores: dict[str, list[float]] = {name: [] for name in final}
     smapes: dict[str, list[float]] = {name: [] for name in scores}
     errors: dict[str, list[tuple[Array, dict[int, Array]]]] = {name: [] for name in scores}
-    for train in _windows(len(values), h, m):
-        history, actual = values[:train], values[train : train + h]
-        window, _ = _candidates(history, h, m, daily, spec)
+    ahead = min(h, backtest_h) if backtest_h else h  # a long horizon is backtested on its first steps
+    for train in _windows(len(values), ahead, m):
+        history, actual = values[:train], values[train : train + ahead]
+        window, _ = _candidates(history, ahead, m, daily, spec)
         for name, cand in window.items():
             scores[name].append(_score(actual, cand.mean, history, m))
             smapes[name].append(smape(actual, cand.mean))

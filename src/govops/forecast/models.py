@@ -22,8 +22,8 @@ class ForecastRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     trigger: Mapped[str] = mapped_column(String(40))
     series: Mapped[int] = mapped_column(Integer, default=0)
-    # The run's conformal factors on the models' half-widths, per level ({"80": 1.1, "95": 1.6}).
-    factors: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    # The run's conformal factors on the models' half-widths, per group and level ({"M14": {"80": 1.1, ...}}).
+    factors: Mapped[dict[str, dict[str, float]]] = mapped_column(JSON, default=dict)
 
 
 class Forecast(Base):
