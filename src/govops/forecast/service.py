@@ -443,3 +443,62 @@ def codes_of(session: Session, rows: Iterable[ForecastWarning]) -> tuple[dict[in
     inds = {i: c for i, c in session.execute(select(Indicator.id, Indicator.code).where(Indicator.id.in_(wanted_inds)))}
     areas = {i: c for i, c in session.execute(select(Area.id, Area.code).where(Area.id.in_(wanted_areas)))}
     return inds, areas
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One past vintage's first forecast step against what happened."""
+
+    origin: str
+    model: str
+    period: str
+    forecast: float
+    lower: float | None
+    upper: float | None
+    actual: float | None
+
+    @property
+    def inside(self) -> bool | None:
+        if self.actual is None or self.lower is None or self.upper is None:
+            return None
+        return self.lower <= self.actual <= self.upper
+
+
+def track_record(*, session: Session, series: StoreSeries, limit: int = 24) -> list[Scored]:
+    """The series' past vintages, newest first (one per origin), each first step scored against the value since
+    stored."""
+    rows = session.execute(
+        select(
+            Forecast.origin,
+            Forecast.model,
+            ForecastPoint.period,
+            ForecastPoint.mean,
+            ForecastPoint.lo95,
+            ForecastPoint.hi95,
+        )
+        .join(ForecastPoint, ForecastPoint.forecast_id == Forecast.id)
+        .where(
+            Forecast.indicator_id == series.indicator_id,
+            Forecast.area_id == series.area_id,
+            Forecast.dim_key == series.dim_key,
+            ForecastPoint.step == 1,
+        )
+        .order_by(Forecast.origin.desc(), Forecast.id.desc())
+    ).all()
+    seen: set[str] = set()
+    found = []
+    for origin, model, period, mean, lo, hi in rows:
+        if origin in seen:
+            continue
+        seen.add(origin)
+        index = Period.parse(period) - series.first
+        actual = float(series.values[index]) if 0 <= index < len(series.values) else math.nan
+        found.append(Scored(origin, model, period, mean, lo, hi, None if math.isnan(actual) else actual))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def one_series(*, session: Session, indicator: str, area: str, dim_key: str = "") -> StoreSeries | None:
+    found = [s for s in store_series(session=session, indicator=indicator, area=area) if s.dim_key == dim_key]
+    return found[0] if found else None
