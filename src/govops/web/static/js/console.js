@@ -76,7 +76,7 @@
         { name: name, type: "line", stack: stack, data: lo, lineStyle: { opacity: 0 }, symbol: "none",
           tooltip: { show: false } },
         { name: name, type: "line", stack: stack, data: width(lo, hi), lineStyle: { opacity: 0 }, symbol: "none",
-          areaStyle: { color: css("--link"), opacity: opacity } }
+          itemStyle: { color: css("--link"), opacity: opacity + 0.3 }, areaStyle: { color: css("--link"), opacity: opacity } }
       ];
     }
     return {
