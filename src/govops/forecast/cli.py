@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
+
+
+@contextmanager
+def _reading() -> Iterator[Session]:
+    """A reading session on the configured store (imported late: govops.cli.main imports this module)."""
+    from govops.commandline import engine_of
+    from govops.db.engine import make_session_factory
+    from govops.settings import get_settings
+
+    with make_session_factory(engine_of(get_settings()))() as session:
+        yield session
+
 
 forecast_app = typer.Typer(
     help="Forecasts: score the engine against statsforecast's baselines, forecast the store's series.",
@@ -67,23 +82,21 @@ def run_command(
     from govops.forecast import service
     from govops.forecast.fanout import DaskFanOut
 
-    with writing_session() as session, friendly_errors():
-        series = service.store_series(session=session, indicator=indicator, area=area)
+    with friendly_errors():
+        with _reading() as session:
+            series = service.store_series(session=session, indicator=indicator, area=area)
+        # The models are fitted outside any transaction; the vintages are then written in one.
         with progress_bar() as progress:
             task = progress.add_task(f"forecasting {len(series)} series", total=len(series))
             if dask:
                 with DaskFanOut(None if dask == "local" else dask) as fan_out:
-                    summary = service.run(
-                        session=session,
-                        series=series,
-                        trigger="cli",
-                        progress=lambda n: progress.advance(task, n),
-                        fit_many=fan_out,
+                    computed = service.compute(
+                        series=series, progress=lambda n: progress.advance(task, n), fit_many=fan_out
                     )
             else:
-                summary = service.run(
-                    session=session, series=series, trigger="cli", progress=lambda n: progress.advance(task, n)
-                )
+                computed = service.compute(series=series, progress=lambda n: progress.advance(task, n))
+    with writing_session() as session:
+        summary = service.store(session=session, computed=computed, trigger="cli")
     out.print(
         f"run {summary.run_id}: {summary.forecasts} series forecast ({summary.fallbacks} with a fall-back), "
         f"{summary.warnings} early warnings raised"

@@ -1,30 +1,33 @@
-"""forecast's scheduled work: after each release, the series with new values are forecast again (a new vintage)
-and their new values checked against the previous vintage's bands (early warnings)."""
+"""forecast's scheduled work: after each release, the series with values past their latest vintage are forecast
+again (a new vintage) and their new values checked against the previous vintage's bands (early warnings).
+
+A run takes at most `PER_RUN` series, fitted outside any transaction and stored in a short one, so that a store
+with thousands of series (the demo's, after its first start) is covered over a few runs without ever holding the
+store's write lock while models are fitted.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import func, select
-
-from govops.db.engine import transaction
+from govops.db.engine import make_session_factory, transaction
 from govops.forecast import service
-from govops.forecast.models import ForecastRun
 from govops.jobs.registry import Job, JobContext, lazy_gettext
 from govops.jobs.schedule import Every
 from govops.settings import Settings
 
-REFRESH_MINUTES = 10
+REFRESH_MINUTES = 2
+PER_RUN = 60
 
 
 def refresh_forecasts(context: JobContext) -> str:
+    with make_session_factory(context.engine)() as session:
+        waiting = service.stale(session=session, series=service.store_series(session=session))
+    if not waiting:
+        return "every forecast is up to date"
+    computed = service.compute(series=waiting[:PER_RUN])
     with transaction(context.engine) as session:
-        since: datetime | None = session.scalar(select(func.max(ForecastRun.started_at)))
-        series = service.store_series(session=session, since=since)
-        if not series:
-            return "no new values since the last run"
-        summary = service.run(session=session, series=series, trigger="job")
-    return f"{summary.forecasts} series forecast again, {summary.warnings} early warnings"
+        summary = service.store(session=session, computed=computed, trigger="job")
+    left = max(0, len(waiting) - PER_RUN)
+    return f"{summary.forecasts} series forecast again, {summary.warnings} early warnings, {left} left for next runs"
 
 
 def jobs(settings: Settings) -> list[Job]:

@@ -89,11 +89,8 @@ def horizon_of(freq: str, last: Period) -> int:
     return max(3, 2 * per_year)
 
 
-def store_series(
-    *, session: Session, indicator: str | None = None, area: str | None = None, since: datetime | None = None
-) -> list[StoreSeries]:
-    """Every series the store holds at its indicator's own frequency (stated values win over roll-ups);
-    `since`: only the series with a value written after that moment."""
+def store_series(*, session: Session, indicator: str | None = None, area: str | None = None) -> list[StoreSeries]:
+    """Every series the store holds at its indicator's own frequency (stated values win over roll-ups)."""
     ind_stmt = select(Indicator).where(Indicator.periodicity.in_(tuple(FREQS)), Indicator.formula.is_(None))
     if indicator is not None:
         ind_stmt = ind_stmt.where(Indicator.code == indicator)
@@ -114,20 +111,8 @@ def store_series(
             stmt = stmt.where(model.area_id == area_id)
         for ind_id, a_id, dims, label, value in session.execute(stmt):
             points[(ind_id, a_id, dims)][label] = value
-    changed: set[tuple[int, int, str]] | None = None
-    if since is not None:
-        changed = {
-            (ind_id, a_id, dims)
-            for ind_id, a_id, dims in session.execute(
-                select(Observation.indicator_id, Observation.area_id, Observation.dim_key)
-                .where(Observation.updated_at > since, Observation.indicator_id.in_(indicators))
-                .distinct()
-            )
-        }
     found = []
     for key, by_period in sorted(points.items()):
-        if changed is not None and not _touched(key, changed):
-            continue
         ind = indicators[key[0]]
         freq = Freq(ind.periodicity)
         periods: dict[Period, float] = {}
@@ -146,12 +131,6 @@ def store_series(
     return found
 
 
-def _touched(key: tuple[int, int, str], changed: set[tuple[int, int, str]]) -> bool:
-    # A national roll-up changes with any of its provinces: treat an area's series as touched when the indicator
-    # and breakdown changed anywhere.
-    return any(c[0] == key[0] and c[2] == key[2] for c in changed)
-
-
 def _unknown_indicator(code: str) -> GovopsError:
     return GovopsError.of(
         "forecast_unknown_indicator",
@@ -162,26 +141,26 @@ def _unknown_indicator(code: str) -> GovopsError:
     )
 
 
-def run(
+@dataclass
+class Computed:
+    """Forecasts made, not yet stored: computed outside any transaction (the store is never locked while models
+    are fitted)."""
+
+    forecasts: list[tuple[StoreSeries, engine.Forecast]]
+    factors: dict[str, dict[str, float]]
+
+
+def compute(
     *,
-    session: Session,
     series: Sequence[StoreSeries],
-    trigger: str,
     progress: Callable[[int], None] | None = None,
     fit_many: Callable[[Sequence[Array], int, int], list[engine._Fitted]] | None = None,
-    now: datetime | None = None,
-) -> RunSummary:
-    """Forecast every series given, in batches per frequency and horizon; store the vintages; raise warnings for
-    values that arrived since each series' previous vintage."""
-    now = now or utcnow()
-    record = ForecastRun(started_at=now, trigger=trigger, series=len(series), factors={})
-    factors_used: dict[str, dict[str, float]] = {}
-    session.add(record)
-    session.flush()
-    summary = RunSummary(run_id=record.id, series=len(series))
+) -> Computed:
+    """Forecast every series given, in batches per frequency and horizon, the bands calibrated per group."""
     groups: dict[tuple[str, int], list[StoreSeries]] = defaultdict(list)
     for s in series:
         groups[(s.freq, horizon_of(s.freq, s.last))].append(s)
+    made = Computed([], {})
     for (freq, h), members in groups.items():
         m = FREQS[freq]
         fitted: list[engine._Fitted] = []
@@ -194,17 +173,59 @@ def run(
             if progress is not None:
                 progress(len(batch))
         factors = engine.calibration(fitted)
-        factors_used[f"{freq}{h}"] = {str(k): v for k, v in factors.items()}
-        record.factors = dict(factors_used)
-        for s, f in zip(members, fitted, strict=True):
-            summary.warnings += check_new_values(session=session, series=s, now=now)
-            published = engine.publish(f, factors)
-            summary.fallbacks += bool(published.notes)
-            _store(session, record.id, s, published, now)
-            summary.forecasts += 1
+        made.factors[f"{freq}{h}"] = {str(k): v for k, v in factors.items()}
+        made.forecasts += [(s, engine.publish(f, factors)) for s, f in zip(members, fitted, strict=True)]
+    return made
+
+
+def store(*, session: Session, computed: Computed, trigger: str, now: datetime | None = None) -> RunSummary:
+    """Store a run's forecasts as new vintages, first raising warnings for the values that arrived since each
+    series' previous vintage."""
+    now = now or utcnow()
+    record = ForecastRun(
+        started_at=now, trigger=trigger, series=len(computed.forecasts), factors=dict(computed.factors)
+    )
+    session.add(record)
+    session.flush()
+    summary = RunSummary(run_id=record.id, series=len(computed.forecasts))
+    for s, published in computed.forecasts:
+        summary.warnings += check_new_values(session=session, series=s, now=now)
+        summary.fallbacks += bool(published.notes)
+        _store(session, record.id, s, published, now)
+        summary.forecasts += 1
     record.finished_at = utcnow()
     session.flush()
     return summary
+
+
+def run(
+    *,
+    session: Session,
+    series: Sequence[StoreSeries],
+    trigger: str,
+    progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
+) -> RunSummary:
+    """`compute` then `store`, in the caller's session."""
+    return store(session=session, computed=compute(series=series, progress=progress), trigger=trigger, now=now)
+
+
+def stale(*, session: Session, series: Sequence[StoreSeries]) -> list[StoreSeries]:
+    """The series with values past their latest vintage's origin, or with no forecast yet."""
+    latest_origin = {
+        (ind, area, dims): origin
+        for ind, area, dims, origin in session.execute(
+            select(Forecast.indicator_id, Forecast.area_id, Forecast.dim_key, func.max(Forecast.origin)).group_by(
+                Forecast.indicator_id, Forecast.area_id, Forecast.dim_key
+            )
+        )
+    }
+    found = []
+    for s in series:
+        origin = latest_origin.get((s.indicator_id, s.area_id, s.dim_key))
+        if origin is None or Period.parse(origin) < s.last:
+            found.append(s)
+    return found
 
 
 def _fit(s: StoreSeries, h: int, m: int) -> engine._Fitted:
