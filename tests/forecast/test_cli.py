@@ -11,8 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cli.conftest import Govops, govops, initialised_store
+from tests.forecast.test_service import MONTHS, month, retail
 
-def govops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+__all__ = ["govops", "initialised_store"]
+AREAS = (("01", 5e4), ("79", 9e4))
+
+
+def run_govops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")} | {"COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "govops", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
@@ -33,7 +39,7 @@ def write_quarterly(path: Path, count: int = 6, length: int = 40) -> None:
 
 def test_evaluate_prints_govops_beside_the_statsforecast_baselines(tmp_path: Path) -> None:
     write_quarterly(tmp_path / "q.csv")
-    run = govops(
+    run = run_govops(
         "forecast", "evaluate", "--input", "q.csv", "--freq", "Q", "--horizon", "8", "--output", "s.csv", cwd=tmp_path
     )
     assert run.returncode == 0, run.stderr
@@ -60,7 +66,7 @@ def test_evaluate_prints_govops_beside_the_statsforecast_baselines(tmp_path: Pat
 )
 def test_a_bad_file_is_refused_with_what_and_where(tmp_path: Path, content: str, said: str) -> None:
     (tmp_path / "bad.csv").write_text(content)
-    run = govops("forecast", "evaluate", "--input", "bad.csv", "--freq", "Q", "--horizon", "2", cwd=tmp_path)
+    run = run_govops("forecast", "evaluate", "--input", "bad.csv", "--freq", "Q", "--horizon", "2", cwd=tmp_path)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert said in run.stderr or said in run.stdout, run.stderr
@@ -68,5 +74,27 @@ def test_a_bad_file_is_refused_with_what_and_where(tmp_path: Path, content: str,
 
 def test_an_unknown_frequency_is_refused(tmp_path: Path) -> None:
     write_quarterly(tmp_path / "q.csv", count=1)
-    run = govops("forecast", "evaluate", "--input", "q.csv", "--freq", "X", "--horizon", "2", cwd=tmp_path)
+    run = run_govops("forecast", "evaluate", "--input", "q.csv", "--freq", "X", "--horizon", "2", cwd=tmp_path)
     assert run.returncode == 1 and "unknown frequency" in run.stderr
+
+
+def test_run_forecasts_the_store_and_warns_of_a_value_far_outside_its_band(govops: Govops) -> None:
+    rows = [("RETAIL_SALES", area, month(i), retail(area, i, base)) for i in range(MONTHS) for area, base in AREAS]
+    write_rows(govops.cwd / "history.csv", rows)
+    assert govops("ingest", "history.csv").code == 0
+    first = govops("forecast", "run", "--indicator", "RETAIL_SALES")
+    assert first.code == 0, first.err
+    assert "3 series forecast" in first.out and "0 early warnings" in first.out
+    write_rows(govops.cwd / "new.csv", [("RETAIL_SALES", "79", month(MONTHS), 2 * retail("79", MONTHS, 9e4))])
+    assert govops("ingest", "new.csv").code == 0
+    second = govops("forecast", "run", "--indicator", "RETAIL_SALES")
+    assert "2 early warnings raised" in second.out, second.out
+    unknown = govops("forecast", "run", "--indicator", "NOPE")
+    assert unknown.code == 1 and "NOPE" in unknown.err and "Traceback" not in unknown.err
+
+
+def write_rows(path: Path, rows: list[tuple[str, str, str, float]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["indicator", "area", "period", "value"])
+        writer.writerows(rows)
