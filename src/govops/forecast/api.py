@@ -11,7 +11,7 @@ from govops.catalog.models import Area
 from govops.catalog.service import get_indicator as find_indicator
 from govops.errors import GovopsError, NotFound, lazy_gettext
 from govops.forecast import service
-from govops.forecast.schemas import DriverOut, ForecastOut, ForecastPointOut, WarningOut
+from govops.forecast.schemas import DriverOut, ForecastOut, ForecastPointOut, NewsOut, NowcastOut, WarningOut
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT
 from govops.periods import Period
 from govops.web.access import Readable, require_readable
@@ -121,3 +121,25 @@ def get_warnings(
             )
         )
     return shown
+
+
+@router.get("/nowcasts/{indicator}", response_model=NowcastOut)
+def get_nowcast(
+    session: SessionDep,
+    allowed: Readable,
+    indicator: str,
+    area: Annotated[str, Query(description="area code")] = "VN",
+) -> NowcastOut:
+    """The nowcast of a quarterly indicator's growth from the monthly releases (dynamic factor model), and the
+    news of the latest release: which indicator moved it, by how much."""
+    ind = find_indicator(session=session, code=indicator)
+    require_readable(indicator, ind.classification, allowed)
+    found = service.nowcast_of(session=session, indicator=ind.code, area=area)
+    return NowcastOut(
+        indicator=ind.code,
+        area=area,
+        quarter=found.quarter,
+        value=found.value,
+        before=found.before,
+        news=[NewsOut(**vars(n)) for n in found.news],
+    )

@@ -51,3 +51,20 @@ class WarningOut(BaseModel):
     upper: float | None
     drivers: list[DriverOut]
     raised_at: datetime
+
+
+class NewsOut(BaseModel):
+    indicator: str
+    period: str
+    observed: float = Field(description="the release's value (year-on-year growth, %)")
+    expected: float = Field(description="what the model expected of it before the release")
+    impact: float = Field(description="how much it moved the nowcast, in points of growth")
+
+
+class NowcastOut(BaseModel):
+    indicator: str
+    area: str
+    quarter: str
+    value: float = Field(description="nowcast of the quarter's year-on-year growth, %")
+    before: float | None = Field(description="the nowcast before the latest monthly release")
+    news: list[NewsOut] = Field(description="the latest release's news, largest impact first")

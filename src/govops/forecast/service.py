@@ -24,6 +24,7 @@ from govops.db.base import utcnow
 from govops.errors import GovopsError, NotFound, lazy_gettext
 from govops.events.service import ReadRule, emit
 from govops.forecast import engine
+from govops.forecast import nowcast as nowcasting
 from govops.forecast.engine import Array
 from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastWarning
 from govops.notify.kinds import Kind, register
@@ -523,3 +524,56 @@ def track_record(*, session: Session, series: StoreSeries, limit: int = 24) -> l
 def one_series(*, session: Session, indicator: str, area: str, dim_key: str = "") -> StoreSeries | None:
     found = [s for s in store_series(session=session, indicator=indicator, area=area) if s.dim_key == dim_key]
     return found[0] if found else None
+
+
+def nowcast_of(*, session: Session, indicator: str, area: str = "VN") -> nowcasting.Nowcast:
+    """The nowcast of a quarterly indicator's year-on-year growth (a growth rate in percent as stored, or computed
+    from levels) from the monthly indicators' growth, for the quarter of the latest monthly release."""
+    import pandas as pd
+
+    targets = store_series(session=session, indicator=indicator, area=area)
+    target = next((s for s in targets if s.dim_key == "" and s.freq == "Q"), None)
+    if target is None:
+        raise GovopsError.of(
+            "nowcast_no_target",
+            lazy_gettext("%(indicator)s has no quarterly series for %(area)s to nowcast"),
+            lazy_gettext("nowcast a quarterly indicator such as GDP_CONST2010 or GDP_FLASH"),
+            status=404,
+            indicator=indicator,
+            area=area,
+        )
+    ind = session.scalar(select(Indicator).where(Indicator.code == indicator))
+    assert ind is not None
+    quarters = pd.PeriodIndex([str(target.first + i).replace("-", "") for i in range(len(target.values))], freq="Q")
+    quarterly = pd.Series(target.values, index=quarters)
+    if ind.unit.code != "PCT":
+        quarterly = nowcasting.growth(quarterly, 4)
+    columns = {}
+    for code in nowcasting.MONTHLY:
+        try:
+            found = store_series(session=session, indicator=code, area=area)
+        except GovopsError:
+            continue
+        series = next((s for s in found if s.dim_key == "" and s.freq == "M"), None)
+        if series is None:
+            continue
+        months = pd.PeriodIndex([str(series.first + i) for i in range(len(series.values))], freq="M")
+        columns[code] = nowcasting.growth(pd.Series(series.values, index=months), 12)
+    if not columns or quarterly.notna().sum() < nowcasting.MIN_QUARTERS:
+        raise GovopsError.of(
+            "nowcast_too_little",
+            lazy_gettext(
+                "too little data to nowcast %(indicator)s: %(quarters)s quarters and %(monthly)s monthly indicators"
+            ),
+            lazy_gettext(
+                "the nowcast needs at least 8 quarters of the target and one monthly indicator (IIP, retail sales, "
+                "exports, imports, CPI)"
+            ),
+            status=422,
+            indicator=indicator,
+            quarters=int(quarterly.notna().sum()),
+            monthly=len(columns),
+        )
+    monthly = pd.DataFrame(columns).sort_index()
+    monthly = monthly.loc[monthly.notna().any(axis=1)]
+    return nowcasting.nowcast(monthly, quarterly)
