@@ -39,6 +39,11 @@ def growth(levels: pd.Series, lag: int) -> pd.Series:
 def nowcast(monthly: pd.DataFrame, quarterly: pd.Series) -> Nowcast:
     """Nowcast `quarterly` (a growth rate, PeriodIndex Q) for the quarter of the last month of `monthly`
     (growth rates, PeriodIndex M); the news is that last month's release against the model fitted without it."""
+    # Both from the same first quarter: the model reads the quarterly series on the monthly calendar.
+    quarterly = quarterly.dropna()
+    start = max(quarterly.index.min(), monthly.dropna(how="all").index.min().asfreq("Q"))
+    quarterly = quarterly.loc[quarterly.index >= start]
+    monthly = monthly.loc[monthly.index >= start.asfreq("M", how="start")]
     last = monthly.index.max()
     target = last.asfreq("Q")
     before = monthly.loc[monthly.index < last].copy()
