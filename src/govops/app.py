@@ -25,6 +25,8 @@ from govops.exchange.api import router as exchange_router
 from govops.exchange.pages import router as exchange_pages
 from govops.exchange.submit.pages import router as submit_pages
 from govops.exchange.worker import Worker
+from govops.forecast.api import router as forecast_router
+from govops.forecast.pages import router as forecast_pages
 from govops.interop.dhis2.api import router as dhis2_router
 from govops.interop.mapping.pages import router as mapping_pages
 from govops.interop.sdmx.api import router as sdmx_router
@@ -153,6 +155,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(tasks_pages)
     app.include_router(quality_router)
     app.include_router(quality_pages)
+    app.include_router(forecast_router)
+    app.include_router(forecast_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     # Last, so outermost: headers on every response, and every layer sees the real client address.

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from govops.audit import jobs as audit_jobs
 from govops.auth import jobs as auth_jobs
+from govops.forecast import jobs as forecast_jobs
 from govops.jobs import jobs as jobs_jobs
 from govops.jobs.registry import Registry
 from govops.quality import jobs as quality_jobs
@@ -22,7 +23,7 @@ def every_job(settings: Settings, *, warm_up: Callable[[Session], None] | None =
     """Every job. `warm_up`: what this process computes ahead for its pages (a process that serves no pages runs
     no per-process job: see `shared_jobs`)."""
     registry = Registry()
-    for domain in (auth_jobs, audit_jobs, jobs_jobs, reporting_jobs, tasks_jobs, quality_jobs):
+    for domain in (auth_jobs, audit_jobs, jobs_jobs, reporting_jobs, tasks_jobs, quality_jobs, forecast_jobs):
         registry.add(*domain.jobs(settings))
     registry.add(page_cache_job(settings, warm_up=warm_up))
     return registry

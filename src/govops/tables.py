@@ -9,6 +9,7 @@ from govops.catalog import models as catalog_models
 from govops.db.base import Base
 from govops.events import models as event_models
 from govops.exchange import models as exchange_models
+from govops.forecast import models as forecast_models
 from govops.interop import models as interop_models
 from govops.jobs import models as jobs_models
 from govops.notify import models as notify_models
@@ -25,6 +26,7 @@ __all__ = [
     "catalog_models",
     "event_models",
     "exchange_models",
+    "forecast_models",
     "interop_models",
     "jobs_models",
     "metadata",

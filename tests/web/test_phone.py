@@ -19,6 +19,7 @@ from govops.auth.pages import router as signin_pages
 from govops.catalog.pages import router as admin_pages
 from govops.exchange.pages import router as exchange_pages
 from govops.exchange.submit.pages import router as submit_pages
+from govops.forecast.pages import router as forecast_pages
 from govops.interop.mapping.pages import router as mapping_pages
 from govops.jobs.pages import router as jobs_pages
 from govops.notify.pages import router as notify_pages
@@ -34,13 +35,14 @@ WALL = {"width": 1920, "height": 1080}
 ROLES = ["admin", "analyst", "officer", "viewer"]
 PAGE_ROUTERS: list[APIRouter] = [
     warehouse_pages, submit_pages, admin_pages, audit_pages, jobs_pages, exchange_pages, mapping_pages,
-    notify_pages, signin_pages, reporting_pages, tasks_pages, quality_pages,
+    notify_pages, signin_pages, reporting_pages, tasks_pages, quality_pages, forecast_pages,
 ]  # fmt: skip
 # What to open for a page whose path has a part to fill in (a page added without one here fails the test).
 SAMPLES: dict[str, list[str]] = {
     "/explorer": ["/explorer", "/explorer?q=l%E1%BA%A1m+ph%C3%A1t"],
     "/explorer/{code}": ["/explorer/CPI", "/explorer/EXPORTS?freq=Q&area=VN&area=79&area=01"],
     "/provinces/{code}": ["/provinces/79"],
+    "/forecasts/{indicator}": ["/forecasts/CPI", "/forecasts/RETAIL_SALES?area=79"],
     "/admin/indicators/{code}": ["/admin/indicators/CPI", "/admin/indicators/new"],
     "/admin/users/{username}": ["/admin/users/officer"],
     "/admin/exchange/members/{member_id}": ["/admin/exchange/members/1"],

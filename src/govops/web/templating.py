@@ -32,6 +32,7 @@ def environment() -> Environment:
                 PackageLoader("govops.web", "templates"),
                 PrefixLoader(
                     {
+                        "forecast": PackageLoader("govops.forecast", "templates"),
                         "notify": PackageLoader("govops.notify", "templates"),
                         "reporting": PackageLoader("govops.reporting", "templates"),
                         "tasks": PackageLoader("govops.tasks", "templates"),

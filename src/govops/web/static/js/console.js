@@ -67,6 +67,40 @@
     };
   }
 
+  // A forecast's fan: the observed line, the point forecast, and its 95% and 80% bands as stacked areas (the
+  // lower bound invisible, the band's width on top of it).
+  function fanOption(cfg, labels) {
+    var fmt = formatter(cfg.locale, 2);
+    function width(lo, hi) { return lo.map(function (v, i) { return v === null || hi[i] === null ? null : hi[i] - v; }); }
+    function band(name, lo, hi, stack, opacity) {
+      return [
+        { name: name, type: "line", stack: stack, data: lo, lineStyle: { opacity: 0 }, symbol: "none",
+          tooltip: { show: false } },
+        { name: name, type: "line", stack: stack, data: width(lo, hi), lineStyle: { opacity: 0 }, symbol: "none",
+          itemStyle: { color: css("--link"), opacity: opacity + 0.3 }, areaStyle: { color: css("--link"), opacity: opacity } }
+      ];
+    }
+    return {
+      textStyle: { color: css("--text") },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "–" : fmt(v); } },
+      legend: { top: 0, data: [labels.history, labels.forecast, labels.band80, labels.band95],
+                textStyle: { color: css("--text") } },
+      grid: { left: 56, right: 16, top: 36, bottom: 56 },
+      xAxis: { type: "category", data: cfg.periods, axisLabel: { color: css("--muted") } },
+      yAxis: { type: "value", scale: true, name: cfg.unit, axisLabel: { color: css("--muted"), formatter: fmt },
+               splitLine: { lineStyle: { color: css("--line") } } },
+      dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
+      series: band(labels.band95, cfg.lo95, cfg.hi95, "b95", 0.15)
+        .concat(band(labels.band80, cfg.lo80, cfg.hi80, "b80", 0.3))
+        .concat([
+          { name: labels.history, type: "line", data: cfg.history, showSymbol: false, lineStyle: { color: css("--text") },
+            itemStyle: { color: css("--text") } },
+          { name: labels.forecast, type: "line", data: cfg.mean, showSymbol: false, lineStyle: { type: "dashed" },
+            itemStyle: { color: css("--link") } }
+        ])
+    };
+  }
+
   function mapOption(cfg) {
     var values = cfg.data.map(function (d) { return d.value; }).filter(function (v) { return v !== null; });
     var fmt = formatter(cfg.locale, 2);
@@ -142,6 +176,9 @@
         });
       } else if (cfg.kind === "stacked") {
         chart.setOption(stackedOption(cfg), true);
+        el.dataset.drawn = "true";
+      } else if (cfg.kind === "fan") {
+        chart.setOption(fanOption(cfg, JSON.parse(el.dataset.labels || "{}")), true);
         el.dataset.drawn = "true";
       } else {
         chart.setOption(lineOption(cfg, el.dataset.reportedLabel || ""), true);

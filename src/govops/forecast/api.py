@@ -1,0 +1,145 @@
+"""Forecasts and early warnings over HTTP, under the same reading rights as the series they forecast."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from govops.catalog.models import Area
+from govops.catalog.service import get_indicator as find_indicator
+from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.forecast import service
+from govops.forecast.schemas import DriverOut, ForecastOut, ForecastPointOut, NewsOut, NowcastOut, WarningOut
+from govops.paging import DEFAULT_LIMIT, MAX_LIMIT
+from govops.periods import Period
+from govops.web.access import Readable, require_readable
+from govops.web.deps import SessionDep
+from govops.web.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/api/v1", tags=["forecasts"], responses=ERROR_RESPONSES)
+SHORT_STEPS = 3
+
+
+def _levels(text: str) -> list[str]:
+    asked = [part.strip() for part in text.split(",") if part.strip()]
+    if not asked or any(part not in ("80", "95") for part in asked):
+        raise GovopsError.of(
+            "forecast_bad_level",
+            lazy_gettext("the levels %(levels)s are not offered"),
+            lazy_gettext("ask for 80, 95 or 80,95"),
+            levels=text,
+        )
+    return asked
+
+
+@router.get("/forecasts/{indicator}", response_model=ForecastOut)
+def get_forecast(
+    session: SessionDep,
+    allowed: Readable,
+    indicator: str,
+    area: Annotated[str, Query(description="area code")] = "VN",
+    dims: Annotated[str, Query(description="breakdown key; empty for the total")] = "",
+    h: Annotated[int | None, Query(ge=1, le=240, description="only the first h periods")] = None,
+    level: Annotated[str, Query(description="80, 95 or 80,95")] = "80,95",
+) -> ForecastOut:
+    """The latest forecast of a series: points with their bounds, the model, its origin and backtest accuracy."""
+    levels = _levels(level)
+    ind = find_indicator(session=session, code=indicator)
+    require_readable(indicator, ind.classification, allowed)
+    area_id = session.scalar(select(Area.id).where(Area.code == area))
+    if area_id is None:
+        raise NotFound(f"no area {area}", hint="give an area code, e.g. VN")
+    found = service.latest(session=session, indicator_id=ind.id, area_id=area_id, dim_key=dims)
+    if found is None:
+        raise GovopsError.of(
+            "forecast_none",
+            lazy_gettext("no forecast of %(indicator)s for %(area)s yet"),
+            lazy_gettext("run `govops forecast run --indicator %(indicator)s`, or wait for the forecast refresh job"),
+            status=404,
+            indicator=ind.code,
+            area=area,
+        )
+    points = service.points_of(session=session, forecast_id=found.id)[:h]
+    last_of_medium = service.horizon_of(found.freq, Period.parse(found.origin)) if found.freq != "A" else 0
+    return ForecastOut(
+        indicator=ind.code,
+        area=area,
+        dims=found.dim_key,
+        freq=found.freq,
+        origin=found.origin,
+        model=found.model,
+        backtest_smape=found.backtest_smape,
+        backtest_mase=found.backtest_mase,
+        notes=found.notes,
+        made_at=found.created_at,
+        points=[
+            ForecastPointOut(
+                period=p.period,
+                step=p.step,
+                mean=p.mean,
+                bounds={lv: (getattr(p, f"lo{lv}"), getattr(p, f"hi{lv}")) for lv in levels},
+                horizon="short" if p.step <= SHORT_STEPS else "medium" if p.step <= last_of_medium else "long",
+            )
+            for p in points
+        ],
+    )
+
+
+@router.get("/warnings", response_model=list[WarningOut])
+def get_warnings(
+    session: SessionDep,
+    allowed: Readable,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    before: Annotated[int | None, Query(description="only warnings older than this id (the next page)")] = None,
+) -> list[WarningOut]:
+    """Early warnings, newest first: values outside their forecast's 95% band, with the areas driving them."""
+    rows = service.warnings_page(session=session, limit=limit, after_id=before)
+    inds, areas = service.codes_of(session, rows)
+    shown = []
+    for row in rows:
+        ind = find_indicator(session=session, code=inds[row.indicator_id])
+        try:
+            require_readable(ind.code, ind.classification, allowed)
+        except GovopsError:
+            continue
+        shown.append(
+            WarningOut(
+                id=row.id,
+                kind=row.kind,
+                indicator=ind.code,
+                area=areas[row.area_id],
+                dims=row.dim_key,
+                period=row.period,
+                value=row.value,
+                expected=row.expected,
+                lower=row.lower,
+                upper=row.upper,
+                drivers=[DriverOut.model_validate(d) for d in row.drivers],
+                raised_at=row.raised_at,
+            )
+        )
+    return shown
+
+
+@router.get("/nowcasts/{indicator}", response_model=NowcastOut)
+def get_nowcast(
+    session: SessionDep,
+    allowed: Readable,
+    indicator: str,
+    area: Annotated[str, Query(description="area code")] = "VN",
+) -> NowcastOut:
+    """The nowcast of a quarterly indicator's growth from the monthly releases (dynamic factor model), and the
+    news of the latest release: which indicator moved it, by how much."""
+    ind = find_indicator(session=session, code=indicator)
+    require_readable(indicator, ind.classification, allowed)
+    found = service.nowcast_of(session=session, indicator=ind.code, area=area)
+    return NowcastOut(
+        indicator=ind.code,
+        area=area,
+        quarter=found.quarter,
+        value=found.value,
+        before=found.before,
+        news=[NewsOut(**vars(n)) for n in found.news],
+    )

@@ -1,0 +1,366 @@
+"""The forecasting engine: pure functions on numpy series, no store and no HTTP.
+
+For each series: candidate models (AutoETS, DynamicOptimizedTheta, their mean; MSTL for long daily series), a
+rolling-origin backtest that picks one per series, a guard that never publishes a model losing to seasonal naive
+in that backtest, and prediction intervals at 80% and 95% calibrated by split conformal prediction: the backtest
+errors, scaled by the model's own interval half-width, give the factor that makes the bands cover what they say.
+Series too short, constant, or with gaps fall back explicitly, and the reason is kept with the forecast.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+T = TypeVar("T")
+LEVELS: tuple[int, ...] = (80, 95)
+
+# A single model replaces the combination only if its backtest error is clearly lower: per-series selection on
+# one or two windows is noisy, and combinations win on average (the M4 finding).
+SINGLE_MODEL_MARGIN = 0.85
+COMBINATION = "ETS+Theta"
+WITH_NAIVE = "ETS+Theta+SeasonalNaive"
+SEASONAL_NAIVE = "SeasonalNaive"
+NAIVE = "Naive"
+
+# Reasons a forecast fell back, kept with it (codes; the console words them).
+TOO_SHORT = "too_short"
+CONSTANT = "constant"
+GAPS_FILLED = "gaps_filled"
+NO_SEASON = "too_short_for_season"
+NO_BACKTEST = "too_short_for_backtest"
+LOST_TO_NAIVE = "lost_to_seasonal_naive"
+CLIPPED = "clipped_at_zero"
+NEGATIVE_INPUT = "negative_values"
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A published forecast of one series: the point path, its bands per level, the model, and how it did."""
+
+    mean: Array
+    lower: dict[int, Array]
+    upper: dict[int, Array]
+    model: str
+    season_length: int
+    backtest_smape: float | None = None
+    backtest_mase: float | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Candidate:
+    mean: Array
+    half: dict[int, Array]  # the model's own interval half-widths
+
+
+@dataclass
+class _Fitted:
+    """One series after selection, before the run's calibration factor is applied."""
+
+    mean: Array
+    half: dict[int, Array]
+    model: str
+    m: int
+    smape: float | None
+    mase: float | None
+    notes: list[str]
+    ratios: dict[int, list[float]] = field(default_factory=dict)  # |error| / half-width, from the backtest
+    nonnegative: bool = False
+    flat: bool = False
+
+
+def smape(actual: Array, predicted: Array) -> float:
+    """Symmetric MAPE in percent (M4 definition); a point where both are zero counts as no error."""
+    denom = np.abs(actual) + np.abs(predicted)
+    terms = np.where(denom == 0, 0.0, 200.0 * np.abs(actual - predicted) / np.where(denom == 0, 1.0, denom))
+    return float(np.mean(terms))
+
+
+def naive_scale(history: Array, m: int) -> float:
+    """The in-sample mean absolute error of the seasonal naive forecast (MASE's denominator)."""
+    lag = m if len(history) > m else 1
+    if len(history) <= lag:
+        return float("nan")
+    return float(np.mean(np.abs(history[lag:] - history[:-lag])))
+
+
+def mase(actual: Array, predicted: Array, history: Array, m: int) -> float:
+    scale = naive_scale(history, m)
+    if not math.isfinite(scale) or scale == 0:
+        return float("nan")
+    return float(np.mean(np.abs(actual - predicted)) / scale)
+
+
+def _score(actual: Array, predicted: Array, history: Array, m: int) -> float:
+    """The backtest's yardstick: MASE, or the error relative to the level where seasonal naive is exact in-sample
+    (a perfectly repeating series has no naive error to scale by)."""
+    scale = naive_scale(history, m)
+    if not math.isfinite(scale) or scale == 0:
+        scale = float(np.mean(np.abs(history))) or 1.0
+    return float(np.mean(np.abs(actual - predicted)) / scale)
+
+
+def _quiet(run: Callable[[], T]) -> T:
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return run()
+
+
+def _halves(out: dict[str, Array], mean: Array) -> dict[int, Array]:
+    halves: dict[int, Array] = {}
+    for level in LEVELS:
+        hi, lo = out.get(f"hi-{level}"), out.get(f"lo-{level}")
+        if hi is None or lo is None:
+            halves[level] = np.full_like(mean, np.nan)
+        else:
+            halves[level] = np.maximum((np.asarray(hi, float) - np.asarray(lo, float)) / 2.0, 0.0)
+    return halves
+
+
+def _ets(y: Array, h: int, m: int, spec: str | None) -> tuple[_Candidate, str]:
+    from statsforecast.models import AutoETS
+
+    if spec is None:
+        model = AutoETS(season_length=m)
+    else:  # the backtest refits the form chosen on the whole series: same model, a fraction of the cost
+        model = AutoETS(season_length=m, model=spec[:3], damped=spec[3] == "D")
+    fitted = _quiet(lambda: model.fit(y))
+    out = _quiet(lambda: fitted.predict(h=h, level=list(LEVELS)))
+    mean = np.asarray(out["mean"], float)
+    components = str(fitted.model_["components"])
+    return _Candidate(mean, _halves(out, mean)), components
+
+
+def _theta(y: Array, h: int, m: int) -> _Candidate:
+    from statsforecast.models import DynamicOptimizedTheta
+
+    out = _quiet(lambda: DynamicOptimizedTheta(season_length=m).forecast(y=y, h=h, level=list(LEVELS)))
+    mean = np.asarray(out["mean"], float)
+    return _Candidate(mean, _halves(out, mean))
+
+
+def _mstl(y: Array, h: int, m: int) -> _Candidate:
+    from statsforecast.models import MSTL, AutoETS
+
+    model = MSTL(season_length=[m], trend_forecaster=AutoETS(model="ZZN"))
+    out = _quiet(lambda: model.forecast(y=y, h=h, level=list(LEVELS)))
+    mean = np.asarray(out["mean"], float)
+    return _Candidate(mean, _halves(out, mean))
+
+
+def seasonal_naive(y: Array, h: int, m: int) -> _Candidate:
+    """The last season repeated; its half-widths from the in-sample seasonal differences (normal, growing with
+    the number of seasons ahead)."""
+    lag = m if len(y) > m else 1
+    season = y[-lag:]
+    mean = np.array([season[i % lag] for i in range(h)], dtype=float)
+    diffs = y[lag:] - y[:-lag] if len(y) > lag else np.zeros(1)
+    sigma = float(np.sqrt(np.mean(diffs**2))) if len(diffs) else 0.0
+    steps = np.arange(h) // lag + 1
+    z = {80: 1.2815515655446004, 95: 1.959963984540054}
+    return _Candidate(mean, {level: z[level] * sigma * np.sqrt(steps) for level in LEVELS})
+
+
+def _candidates(
+    y: Array, h: int, m: int, daily: bool, ets_spec: str | None
+) -> tuple[dict[str, _Candidate], str | None]:
+    found: dict[str, _Candidate] = {}
+    spec: str | None = None
+    # ETS refuses series shorter than its parameters need ("tiny datasets"): the fixed form of the backtest
+    # first, then the automatic search, then none (Theta alone).
+    for tried in dict.fromkeys([ets_spec, None]):
+        try:
+            found["AutoETS"], spec = _ets(y, h, m, tried)
+            break
+        except (NotImplementedError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+            continue
+    theta = _theta(y, h, m)
+    found["DynamicOptimizedTheta"] = theta
+    ets = found.get("AutoETS")
+    found[COMBINATION] = (
+        theta
+        if ets is None
+        else _Candidate((ets.mean + theta.mean) / 2.0, {lv: (ets.half[lv] + theta.half[lv]) / 2.0 for lv in LEVELS})
+    )
+    if daily and m > 1 and len(y) >= 2 * m + 1:
+        found["MSTL"] = _mstl(y, h, m)
+    naive = found[SEASONAL_NAIVE] = seasonal_naive(y, h, m)
+    both = found[COMBINATION]
+    # What the naive guard falls back to first: the combination pulled towards the last season.
+    found[WITH_NAIVE] = _Candidate(
+        (2 * both.mean + naive.mean) / 3.0, {lv: (2 * both.half[lv] + naive.half[lv]) / 3.0 for lv in LEVELS}
+    )
+    return found, spec
+
+
+def _windows(n: int, h: int, m: int) -> list[int]:
+    """Training lengths of the rolling origins: up to three, half a horizon apart, each leaving enough to fit on."""
+    least = max(2 * m + 2, 8) if m > 1 else 6
+    step = max(1, h // 2)
+    return [n - h - k * step for k in (2, 1, 0) if n - h - k * step >= least]
+
+
+def fit_series(
+    y: Sequence[float] | Array,
+    *,
+    h: int,
+    season_length: int,
+    nonnegative: bool = False,
+    daily: bool = False,
+    backtest_h: int | None = None,
+) -> _Fitted:
+    """Select, fit and backtest one series; the run's calibration is applied afterwards (see `calibrate`)."""
+    values = np.asarray(y, dtype=float)
+    notes: list[str] = []
+    # Leading and trailing gaps are dropped; inner gaps are filled by linear interpolation, and said so.
+    present = np.flatnonzero(np.isfinite(values))
+    if len(present) == 0:
+        raise ValueError("a series with no values")
+    values = values[present[0] : present[-1] + 1]
+    if not np.all(np.isfinite(values)):
+        where = np.isfinite(values)
+        idx = np.arange(len(values))
+        values = np.interp(idx, idx[where], values[where])
+        notes.append(GAPS_FILLED)
+    if nonnegative and np.any(values < 0):
+        notes.append(NEGATIVE_INPUT)
+        nonnegative = False
+    m = season_length
+    if len(values) < 3:
+        mean = np.full(h, values[-1])
+        return _Fitted(mean, {lv: np.full(h, np.nan) for lv in LEVELS}, NAIVE, 1, None, None, [*notes, TOO_SHORT])
+    if float(np.ptp(values)) == 0.0:
+        mean = np.full(h, values[-1])
+        flat = {lv: np.zeros(h) for lv in LEVELS}
+        return _Fitted(mean, flat, NAIVE, 1, None, None, [*notes, CONSTANT], flat=True)
+    if m > 1 and len(values) < 2 * m + 2:
+        notes.append(NO_SEASON)
+        m = 1
+    final, spec = _candidates(values, h, m, daily, None)
+    scores: dict[str, list[float]] = {name: [] for name in final}
+    smapes: dict[str, list[float]] = {name: [] for name in scores}
+    errors: dict[str, list[tuple[Array, dict[int, Array]]]] = {name: [] for name in scores}
+    ahead = min(h, backtest_h) if backtest_h else h  # a long horizon is backtested on its first steps
+    for train in _windows(len(values), ahead, m):
+        history, actual = values[:train], values[train : train + ahead]
+        window, _ = _candidates(history, ahead, m, daily, spec)
+        for name, cand in window.items():
+            scores[name].append(_score(actual, cand.mean, history, m))
+            smapes[name].append(smape(actual, cand.mean))
+            errors[name].append((np.abs(actual - cand.mean), cand.half))
+    if not scores[COMBINATION]:
+        notes.append(NO_BACKTEST)
+        chosen = final[COMBINATION]
+        return _Fitted(chosen.mean, chosen.half, COMBINATION, m, None, None, notes, nonnegative=nonnegative)
+    score = {name: _mean(found) for name, found in scores.items()}
+    name = COMBINATION
+    for single in ("AutoETS", "DynamicOptimizedTheta", "MSTL"):
+        if single in score and score[single] < SINGLE_MODEL_MARGIN * score[name]:
+            name = single
+    if score[name] > score[SEASONAL_NAIVE]:
+        # The choice lost to seasonal naive: the best other candidate that did not, else seasonal naive itself.
+        notes.append(LOST_TO_NAIVE)
+        name = min(
+            (n for n in score if n != SEASONAL_NAIVE and score[n] <= score[SEASONAL_NAIVE]),
+            key=score.__getitem__,
+            default=SEASONAL_NAIVE,
+        )
+    chosen = final[name]
+    ratios: dict[int, list[float]] = {lv: [] for lv in LEVELS}
+    for err, half in errors[name]:
+        for lv in LEVELS:
+            with np.errstate(all="ignore"):
+                r = np.where(half[lv] > 0, err / np.where(half[lv] > 0, half[lv], 1.0), np.where(err > 0, np.inf, 0.0))
+            ratios[lv].extend(float(v) for v in r if not math.isnan(v))
+    return _Fitted(
+        chosen.mean,
+        chosen.half,
+        name,
+        m,
+        _mean(smapes[name]),
+        score[name],
+        notes,
+        ratios=ratios,
+        nonnegative=nonnegative,
+    )
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("inf")
+
+
+def calibration(fitted: Sequence[_Fitted]) -> dict[int, float]:
+    """Per level, the factor on the models' half-widths that makes the pooled backtest errors covered at that
+    level (split conformal, with the finite-sample correction); 1 when no backtest gave any error."""
+    factors: dict[int, float] = {}
+    for lv in LEVELS:
+        pooled = np.array([r for f in fitted for r in f.ratios.get(lv, [])], dtype=float)
+        if len(pooled) < 5:
+            factors[lv] = 1.0
+            continue
+        q = min(1.0, math.ceil((len(pooled) + 1) * lv / 100) / len(pooled))
+        found = float(np.quantile(pooled, q, method="higher"))
+        factors[lv] = found if math.isfinite(found) and found > 0 else 1.0
+    return factors
+
+
+def publish(fitted: _Fitted, factors: dict[int, float]) -> Forecast:
+    lower: dict[int, Array] = {}
+    upper: dict[int, Array] = {}
+    mean = fitted.mean.copy()
+    notes = list(fitted.notes)
+    for lv in LEVELS:
+        half = fitted.half[lv] * (1.0 if fitted.flat else factors.get(lv, 1.0))
+        lower[lv], upper[lv] = mean - half, mean + half
+    if fitted.nonnegative and (np.any(mean < 0) or any(np.any(b < 0) for b in lower.values())):
+        notes.append(CLIPPED)
+        mean = np.maximum(mean, 0.0)
+        lower = {lv: np.maximum(b, 0.0) for lv, b in lower.items()}
+        upper = {lv: np.maximum(b, 0.0) for lv, b in upper.items()}
+    return Forecast(
+        mean=mean,
+        lower=lower,
+        upper=upper,
+        model=fitted.model,
+        season_length=fitted.m,
+        backtest_smape=fitted.smape,
+        backtest_mase=fitted.mase,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def forecast_many(
+    series: Sequence[Sequence[float] | Array],
+    *,
+    h: int,
+    season_length: int,
+    nonnegative: Sequence[bool] | None = None,
+    daily: bool = False,
+    factors: dict[int, float] | None = None,
+) -> tuple[list[Forecast], dict[int, float]]:
+    """Forecast each series h steps ahead; the bands are calibrated on the backtests of the whole batch (or with
+    the `factors` given, e.g. from a bigger run). Returns the forecasts and the factors used."""
+    fitted = [
+        fit_series(y, h=h, season_length=season_length, nonnegative=bool(nonnegative and nonnegative[i]), daily=daily)
+        for i, y in enumerate(series)
+    ]
+    used = factors if factors is not None else calibration(fitted)
+    return [publish(f, used) for f in fitted], used
+
+
+def forecast_one(y: Sequence[float] | Array, *, h: int, season_length: int, nonnegative: bool = False) -> Forecast:
+    found, _ = forecast_many([y], h=h, season_length=season_length, nonnegative=[nonnegative])
+    return found[0]
+
+
+def with_notes(forecast: Forecast, *notes: str) -> Forecast:
+    return replace(forecast, notes=tuple(dict.fromkeys([*forecast.notes, *notes])))

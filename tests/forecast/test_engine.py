@@ -1,0 +1,95 @@
+"""The engine on known cases: a seasonal series is forecast with its season, the bands cover what they say, the
+naive guard holds, and short, constant, gappy or negative series fall back with the reason said."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from govops.forecast import engine
+
+RNG = np.random.default_rng(16)
+
+
+def seasonal(n: int, *, noise: float = 1.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, noise, n)
+
+
+def test_a_seasonal_series_is_forecast_with_its_season_and_beats_seasonal_naive() -> None:
+    y = seasonal(96 + 12)
+    found = engine.forecast_one(y[:96], h=12, season_length=12)
+    actual = y[96:]
+    naive = engine.seasonal_naive(y[:96], 12, 12).mean
+    assert found.model != engine.SEASONAL_NAIVE
+    assert engine.mase(actual, found.mean, y[:96], 12) < engine.mase(actual, naive, y[:96], 12)
+    assert found.backtest_mase is not None and found.backtest_smape is not None
+    for level in engine.LEVELS:
+        assert np.all(found.lower[level] <= found.mean) and np.all(found.mean <= found.upper[level])
+    assert np.all(found.upper[95] - found.lower[95] >= found.upper[80] - found.lower[80])
+
+
+def test_bands_calibrated_over_a_batch_cover_near_their_level() -> None:
+    batch = [seasonal(60 + 6, noise=3.0, seed=s) for s in range(40)]
+    found, factors = engine.forecast_many([y[:60] for y in batch], h=6, season_length=12)
+    covered = {
+        lv: np.mean(
+            [np.mean((y[60:] >= f.lower[lv]) & (y[60:] <= f.upper[lv])) for y, f in zip(batch, found, strict=True)]
+        )
+        for lv in engine.LEVELS
+    }
+    assert 0.65 <= covered[80] <= 0.95, covered
+    assert 0.85 <= covered[95] <= 1.0, covered
+    assert set(factors) == set(engine.LEVELS)
+
+
+def test_a_forecast_that_loses_to_seasonal_naive_in_its_backtest_is_not_published() -> None:
+    # A pure repeated season with jumps that smoothing models chase: seasonal naive is exact.
+    season = np.array([5.0, 80, 3, 60, 1, 90, 2, 70, 4, 85, 6, 75])
+    y = np.tile(season, 6)
+    found = engine.forecast_one(y, h=12, season_length=12)
+    assert found.model in (engine.SEASONAL_NAIVE,) or (found.backtest_mase or 0) <= 1e-9
+    np.testing.assert_allclose(found.mean, season, atol=1e-6)
+
+
+def test_too_short_constant_and_gappy_series_fall_back_with_the_reason() -> None:
+    short = engine.forecast_one([4.0, 5.0], h=3, season_length=12)
+    assert short.model == engine.NAIVE and engine.TOO_SHORT in short.notes
+    np.testing.assert_allclose(short.mean, [5.0, 5.0, 5.0])
+    assert np.all(np.isnan(short.lower[95]))
+
+    flat = engine.forecast_one([7.0] * 30, h=4, season_length=12)
+    assert engine.CONSTANT in flat.notes
+    np.testing.assert_allclose(flat.mean, 7.0)
+    np.testing.assert_allclose(flat.upper[95], 7.0)
+
+    gappy = seasonal(48)
+    gappy[[10, 11, 30]] = np.nan
+    found = engine.forecast_one(gappy, h=6, season_length=12)
+    assert engine.GAPS_FILLED in found.notes and np.all(np.isfinite(found.mean))
+
+    brief = engine.forecast_one(seasonal(20), h=3, season_length=12)
+    assert engine.NO_SEASON in brief.notes and brief.season_length == 1
+
+
+def test_a_nonnegative_unit_is_never_forecast_below_zero_and_negative_input_is_said() -> None:
+    falling = np.maximum(50 - 2.5 * np.arange(24), 0) + RNG.uniform(0, 0.5, 24)
+    found = engine.forecast_one(falling, h=12, season_length=1, nonnegative=True)
+    assert np.all(found.mean >= 0) and np.all(found.lower[95] >= 0)
+    assert engine.CLIPPED in found.notes
+
+    negative = engine.forecast_one(np.r_[falling, -3.0], h=3, season_length=1, nonnegative=True)
+    assert engine.NEGATIVE_INPUT in negative.notes
+
+
+def test_a_series_with_no_values_is_refused() -> None:
+    with pytest.raises(ValueError):
+        engine.forecast_one([np.nan, np.nan], h=2, season_length=1)
+
+
+def test_smape_and_mase_follow_the_competition_definitions() -> None:
+    actual, predicted = np.array([100.0, 200.0]), np.array([110.0, 180.0])
+    assert engine.smape(actual, predicted) == pytest.approx((200 * 10 / 210 + 200 * 20 / 380) / 2)
+    history = np.array([1.0, 3.0, 2.0, 4.0])
+    assert engine.mase(actual, predicted, history, 1) == pytest.approx(15.0 / (5.0 / 3))

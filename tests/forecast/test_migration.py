@@ -1,0 +1,24 @@
+"""Migration 0023 adds the forecast tables and takes them away again, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import Engine, inspect
+
+from govops.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from tests.db.test_migrations import fresh_engine
+
+TABLES = {"forecast_run", "forecast", "forecast_point", "forecast_warning"}
+
+__all__ = ["fresh_engine"]
+
+
+def test_the_forecast_tables_upgrade_and_downgrade(fresh_engine: Engine) -> None:
+    upgrade(fresh_engine)
+    assert set(inspect(fresh_engine).get_table_names()) >= TABLES
+    command.downgrade(alembic_config(fresh_engine), "0022")
+    assert current_revision(fresh_engine) == "0022"
+    assert not TABLES & set(inspect(fresh_engine).get_table_names())
+    upgrade(fresh_engine)
+    assert current_revision(fresh_engine) == head_revision(fresh_engine)
+    assert set(inspect(fresh_engine).get_table_names()) >= TABLES
