@@ -35,7 +35,7 @@ class Forecast(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("forecast_run.id", ondelete="CASCADE"), index=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"))
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
     dim_key: Mapped[str] = mapped_column(String(200), default="")
     freq: Mapped[str] = mapped_column(String(3))
     origin: Mapped[str] = mapped_column(String(16))  # the last observed period the forecast starts after
@@ -68,7 +68,7 @@ class ForecastWarning(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(30))  # outside_band | threshold
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), index=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
     dim_key: Mapped[str] = mapped_column(String(200), default="")
     period: Mapped[str] = mapped_column(String(16))
     value: Mapped[float] = mapped_column(Float)

@@ -45,6 +45,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_forecast_run_id", "forecast", ["run_id"])
     op.create_index("ix_forecast_series", "forecast", ["indicator_id", "area_id", "dim_key", "origin"])
+    op.create_index("ix_forecast_area_id", "forecast", ["area_id"])
     op.create_table(
         "forecast_point",
         sa.Column("forecast_id", BigId, sa.ForeignKey("forecast.id", ondelete="CASCADE"), primary_key=True),
@@ -72,6 +73,7 @@ def upgrade() -> None:
         sa.Column("raised_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_forecast_warning_indicator_id", "forecast_warning", ["indicator_id"])
+    op.create_index("ix_forecast_warning_area_id", "forecast_warning", ["area_id"])
     op.create_index(
         "ix_forecast_warning_key", "forecast_warning", ["kind", "indicator_id", "area_id", "dim_key", "period"]
     )
