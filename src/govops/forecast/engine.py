@@ -53,6 +53,8 @@ class Forecast:
     backtest_smape: float | None = None
     backtest_mase: float | None = None
     notes: tuple[str, ...] = ()
+    # Seasonal naive's score in the same backtest: the published model's is never higher.
+    backtest_naive_mase: float | None = None
 
 
 @dataclass
@@ -75,6 +77,7 @@ class _Fitted:
     ratios: dict[int, list[float]] = field(default_factory=dict)  # |error| / half-width, from the backtest
     nonnegative: bool = False
     flat: bool = False
+    naive_mase: float | None = None  # seasonal naive's score in the same backtest
 
 
 def smape(actual: Array, predicted: Array) -> float:
@@ -290,6 +293,7 @@ def fit_series(
         notes,
         ratios=ratios,
         nonnegative=nonnegative,
+        naive_mase=score[SEASONAL_NAIVE],
     )
 
 
@@ -335,6 +339,7 @@ def publish(fitted: _Fitted, factors: dict[int, float]) -> Forecast:
         backtest_smape=fitted.smape,
         backtest_mase=fitted.mase,
         notes=tuple(dict.fromkeys(notes)),
+        backtest_naive_mase=fitted.naive_mase,
     )
 
 
