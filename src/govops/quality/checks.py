@@ -84,7 +84,6 @@ class Series:
             seasons = detectors.consecutive_month_seasons(first.year, first.start.month, out.size)
         return first, out, seasons
 
-
     @staticmethod
     def offset(period: Period, first: Period) -> int:
         """How many periods after `first` (ordinals count periods, except a multi-year plan's: its start year)."""
