@@ -131,6 +131,7 @@ def targets(session: Session) -> dict[str, str]:
         "delivery_id": "1",
         "name": "auth.purge-sessions",  # a scheduled job
         "notification_id": str(notification.id),
+        "flag_id": "1",  # a quality flag: none is needed, the guard refuses first
         # A report's signed document (reporting): no such regime is needed, the guard refuses first.
         "regime": "DEMO_BO_NGANH_QUY",
         "agency": "MOF",
