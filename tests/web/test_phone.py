@@ -165,7 +165,7 @@ def test_the_phone_menu_reaches_every_item_by_touch_and_by_keyboard(
         "Địa phương",
         "Báo cáo",
         "Nhiệm vụ",
-        "Chất lượng dữ liệu",
+        "Chất lượng",
         "Gửi số liệu",
     ]
     assert items.all_inner_texts() == names
