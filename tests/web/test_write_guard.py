@@ -19,10 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.auth.service import create_user
+from govops.catalog.models import Area, Indicator
 from govops.db.base import Base
 from govops.exchange import service
 from govops.i18n import translations
 from govops.notify.service import notify
+from govops.quality.checks import Found
+from govops.quality.flags import raise_flags
 from govops.tasks import service as tasks
 from govops.tasks.schemas import DirectiveIn, TaskIn
 from govops.web.access import public_write
@@ -118,8 +121,19 @@ def targets(session: Session) -> dict[str, str]:
     extension = tasks.request_extension(
         session=session, task_id=task.id, deadline=date(2026, 9, 30), reason="r", who=office
     )
+    (flag,) = raise_flags(
+        session=session,
+        found=[
+            Found(indicator_id=session.scalars(select(Indicator.id).where(Indicator.code == "CPI")).one(),
+                  area_id=session.scalars(select(Area.id).where(Area.code == "VN")).one(), dim_key="",
+                  period="2026-01", period_start=date(2026, 1, 1), value=1.0, method="outlier", severity="low",
+                  source_agency_id=None)
+        ],
+        by="scan",
+    )  # fmt: skip
     session.commit()
     return {
+        "flag_id": str(flag.id),
         "task_id": str(task.id),
         "extension_id": str(extension.id),
         "code": "CPI",
@@ -131,7 +145,6 @@ def targets(session: Session) -> dict[str, str]:
         "delivery_id": "1",
         "name": "auth.purge-sessions",  # a scheduled job
         "notification_id": str(notification.id),
-        "flag_id": "1",  # a quality flag: none is needed, the guard refuses first
         # A report's signed document (reporting): no such regime is needed, the guard refuses first.
         "regime": "DEMO_BO_NGANH_QUY",
         "agency": "MOF",

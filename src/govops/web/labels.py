@@ -77,7 +77,7 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "quality.flag.dismiss": lazy_gettext("quality flag dismissed"),
     "quality.flag.dispute": lazy_gettext("quality check disputed"),
     "quality.rules.saved": lazy_gettext("quality rules saved"),
-    "quality.scan": lazy_gettext("quality scan"),
+    "quality.scan": lazy_gettext("store scanned for quality"),
     "reporting.document": lazy_gettext("signed report filed"),
     "reporting.regimes.import": lazy_gettext("reporting regimes imported"),
     "submission.accepted": lazy_gettext("submission accepted"),
