@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from govops.catalog.models import Area
 from govops.catalog.service import get_indicator as find_indicator
-from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.errors import GovopsError, lazy_gettext
 from govops.forecast import service
 from govops.forecast.schemas import DriverOut, ForecastOut, ForecastPointOut, NewsOut, NowcastOut, WarningOut
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -50,7 +50,13 @@ def get_forecast(
     require_readable(indicator, ind.classification, allowed)
     area_id = session.scalar(select(Area.id).where(Area.code == area))
     if area_id is None:
-        raise NotFound(f"no area {area}", hint="give an area code, e.g. VN")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no area '%(area)s'"),
+            lazy_gettext("give an area code, e.g. VN or a province's code"),
+            status=404,
+            area=area,
+        )
     found = service.latest(session=session, indicator_id=ind.id, area_id=area_id, dim_key=dims)
     if found is None:
         raise GovopsError.of(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User
 from govops.catalog.models import Area, Indicator
 from govops.db.base import utcnow
-from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.errors import GovopsError, lazy_gettext
 from govops.events.service import ReadRule, emit
 from govops.forecast import engine
 from govops.forecast import nowcast as nowcasting
@@ -102,7 +102,13 @@ def store_series(*, session: Session, indicator: str | None = None, area: str | 
     if area is not None:
         area_id = session.scalar(select(Area.id).where(Area.code == area))
         if area_id is None:
-            raise NotFound(f"no area {area}", hint="give an area code, e.g. VN or a province's code")
+            raise GovopsError.of(
+                "not_found",
+                lazy_gettext("no area '%(area)s'"),
+                lazy_gettext("give an area code, e.g. VN or a province's code"),
+                status=404,
+                area=area,
+            )
     points: dict[tuple[int, int, str], dict[str, float]] = defaultdict(dict)
     for model in (AreaRollup, Observation):  # observations second: a stated value wins over the roll-up
         stmt = select(model.indicator_id, model.area_id, model.dim_key, model.period, model.value).where(

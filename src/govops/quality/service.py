@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.models import Agency, Area, Indicator
 from govops.db.base import utcnow
-from govops.errors import GovopsError, NotFound, lazy_gettext
+from govops.errors import GovopsError, lazy_gettext
 from govops.paging import MAX_BIG_ID, Page, check_limit, decode_cursor, make_page
 from govops.periods import Freq, Period
 from govops.quality import checks, detectors
@@ -136,7 +136,13 @@ def require_government_office(who: Caller) -> None:
 def get_rule(*, session: Session, code: str) -> QualityRule:
     found = session.scalar(select(QualityRule).where(QualityRule.code == code))
     if found is None:
-        raise NotFound(f"no quality rule {code!r}", hint="list them with GET /api/v1/quality/rules")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no quality rule '%(rule)s'"),
+            lazy_gettext("choose a rule from the list of quality rules"),
+            status=404,
+            rule=code,
+        )
     return found
 
 
@@ -234,7 +240,13 @@ class Caller:
 def caller(*, session: Session, agency_code: str, name: str) -> Caller:
     agency = session.scalar(select(Agency).where(Agency.code == agency_code))
     if agency is None:
-        raise NotFound(f"no agency {agency_code!r}", hint="use an agency code of the catalogue")
+        raise GovopsError.of(
+            "not_found",
+            lazy_gettext("no agency '%(agency)s'"),
+            lazy_gettext("use an agency code of the catalogue"),
+            status=404,
+            agency=agency_code,
+        )
     return Caller(name, agency.id, agency.code, agency.kind == GOVERNMENT_OFFICE)
 
 
