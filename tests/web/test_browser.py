@@ -36,6 +36,8 @@ def console(tmp_path_factory: pytest.TempPathFactory, demo_folder: Path) -> Iter
     shutil.copytree(demo_folder, folder, dirs_exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
     env["GOVOPS_DATABASE_URL"] = f"sqlite:///{folder / 'govops.db'}"
+    # The walks open a few provinces, not all 34: computing every page ahead would cost each server seconds of CPU.
+    env["GOVOPS_PAGE_WARMER"] = "false"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
