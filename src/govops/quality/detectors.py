@@ -18,6 +18,7 @@ Missing values are NaN. Every function answers the same for the same input.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -539,7 +540,7 @@ def _restepped(fitted: Expected, steps: Sequence[tuple[int, float]]) -> Expected
     shift = np.zeros(fitted.centre.size)
     for t, step in steps:
         shift[t:] += step
-    return Expected(fitted.logged, fitted.centre + shift, fitted.spread, fitted.season, fitted.trend + shift, fitted.tail)
+    return dataclasses.replace(fitted, centre=fitted.centre + shift, trend=fitted.trend + shift)
 
 
 def _swap_back(expected: Expected, index: int, value: float, score: float) -> float | None:
