@@ -16,6 +16,9 @@ from tests.quality.conftest import demo_rules, key
 from tests.quality.test_pages import sign_in
 
 
+CODES = ("LABOUR_FORCE", "EMPLOYED")
+
+
 def _store(session: Session, *values: tuple[str, str, str, float, str]) -> None:
     rows = [
         (n, {"indicator": i, "area": a, "period": p, "value": v, "source": s})
@@ -52,10 +55,10 @@ def test_consistency_over_time_is_the_share_within_a_third_of_the_three_years_be
 def test_related_indicators_are_judged_against_the_national_ratio_or_the_provinces_sums(session: Session) -> None:
     demo_rules(session)  # EMPLOYED <= LABOUR_FORCE sets the two side by side
     labour = {"VN": (1000.0, 980.0), "79": (500.0, 490.0), "01": (400.0, 392.0), "48": (100.0, 85.0)}
-    rows = [(i, a, "2025-Q1", v, "NSO") for a, pair in labour.items() for i, v in zip(("LABOUR_FORCE", "EMPLOYED"), pair)]
+    rows = [(i, a, "2025-Q1", v, "NSO") for a, pair in labour.items() for i, v in zip(CODES, pair, strict=True)]
     # No national figure in the second quarter: the provinces' sums (1000 / 980) give the ratio.
     second = {"79": (500.0, 490.0), "01": (400.0, 392.0), "48": (100.0, 98.0)}
-    rows += [(i, a, "2025-Q2", v, "NSO") for a, pair in second.items() for i, v in zip(("LABOUR_FORCE", "EMPLOYED"), pair)]
+    rows += [(i, a, "2025-Q2", v, "NSO") for a, pair in second.items() for i, v in zip(CODES, pair, strict=True)]
     _store(session, *rows)
 
     # 0.98 everywhere but Đà Nẵng's 0.85, 13% below the nation's 0.98.
