@@ -15,7 +15,6 @@ from govops.warehouse.accept import ingest
 from tests.quality.conftest import demo_rules, key
 from tests.quality.test_pages import sign_in
 
-
 CODES = ("LABOUR_FORCE", "EMPLOYED")
 
 
