@@ -445,6 +445,8 @@ SWAP_THRESHOLD = 6.0
 SWAP_GAIN = 3.0
 SWAP_MOVE = 0.1
 TAIL_SHARE = 0.8
+SECOND_THRESHOLD = 4.0  # a value this far out is suspicious when its change on a year earlier is also unusual
+YOY_THRESHOLD = 5.0  # ...beyond this many robust spreads of such changes
 TAIL_NORMAL = 1.2816  # the normal distribution's 80th percentile of |z|
 
 
@@ -551,6 +553,26 @@ def _swap_back(expected: Expected, index: int, value: float, score: float) -> fl
     return min(close)[1] if close else None
 
 
+def _year_on_year_scores(x: Array, expected: Expected) -> Array:
+    """A second opinion: each value against the same period a year earlier grown by the series' usual growth of a
+    year around it (the median of its neighbours' changes on a year earlier), in robust spreads of those changes."""
+    season = max(expected.season, 1)
+    y = _scale(x) if expected.logged else x.copy()
+    n = y.size
+    out = np.zeros(n)
+    if season < 2 or n <= season + 4:
+        return out
+    change = np.full(n, np.nan)
+    change[season:] = y[season:] - y[:-season]
+    usual = _rolling_median(change, season // 2 + 1)
+    # The neighbours' growth, without the value's own change.
+    residual = change - usual
+    spread = MAD_TO_SD * _median(np.abs(residual))
+    if not spread > 0:
+        return out
+    return np.nan_to_num(np.abs(residual) / spread)
+
+
 def judge(
     values: Sequence[float | None] | Array,
     season: int,
@@ -602,11 +624,17 @@ def judge(
         # period's own level: near a step, a fit of the two levels mixed would find the last periods of the old
         # level too low (or high) and the first of the new.
         expected = _restepped(expected, steps)
+    yoy: Array | None = None
     for i in sorted(wanted):
         value = float(x[i])
         if i in found or math.isnan(value):
             continue
         score = expected.score(i, value)
+        if score > SECOND_THRESHOLD and score <= THRESHOLD and expected.material(i, value):
+            if yoy is None:
+                yoy = _year_on_year_scores(x, expected)
+            if yoy[i] > YOY_THRESHOLD:
+                score = THRESHOLD + 1e-9
         if score <= THRESHOLD or not expected.material(i, value):
             # Two digits swapped may move a value by less than a third: it is told by the digits themselves, when
             # the value is well out of its band and putting two of its digits back lands right on what was expected.
