@@ -604,8 +604,17 @@ def judge(
         # series makes its spread look wider (or narrower) than it is, which hides (or invents) the others.
         steps: list[tuple[int, float]] = []
         level = fitted
+        # A step further from every judged period than its fit reaches (the same month three years either side, a
+        # year of trend) changes nothing there: it is not taken out (the scan judges only a series' last months).
+        reach = 4 * max(expected.season, 4)
+        judged = np.array(sorted(wanted), dtype=np.int64)
+
+        def near(t: int) -> bool:
+            at_or_after = int(np.searchsorted(judged, t - reach))
+            return at_or_after < judged.size and int(judged[at_or_after]) <= t + reach
+
         for _ in range(MAX_SHIFTS):
-            new = [s for s in level_steps(level, expected) if all(abs(s[0] - t) > 1 for t, _ in steps)]
+            new = [s for s in level_steps(level, expected) if near(s[0]) and all(abs(s[0] - t) > 1 for t, _ in steps)]
             if not new:
                 break
             step = max(new, key=lambda s: abs(s[1]))
