@@ -48,6 +48,9 @@ def test_consistency_over_time_is_the_share_within_a_third_of_the_three_years_be
     assert (province.score, province.threshold, province.meets) == (66.7, 90.0, False)
     assert province.detail == {"judged": 3, "outside": 1}
     assert _dimension(session, "agency", "PC-79", "2025-03", "consistency_over_time").score == 66.7
+    # A group counts its indicators' values: exports and imports (one of two within), retail sales alone.
+    assert _dimension(session, "group", "APX_ECONOMY", "2025-03", "consistency_over_time").score == 50.0
+    assert _dimension(session, "group", "APX_SECTORS", "2025-03", "consistency_over_time").score == 100.0
     assert _dimension(session, "province", "01", "2025-03", "consistency_over_time").score is None
 
 

@@ -348,14 +348,19 @@ class Expected:
         c, s = float(self.centre[index]), float(self.spread[index])
         low, high = c - width * s, c + width * s
         if self.logged:
-            return math.exp(c), math.exp(low), math.exp(high)
+            return _exp(c), _exp(low), _exp(high)
         return c, low, high
 
     def material(self, index: int, value: float) -> bool:
         """Far enough from the expected value to matter to a reader (see MATERIAL)."""
         if not self.logged:
             return True
-        return value <= 0 or abs(value / math.exp(float(self.centre[index])) - 1) > MATERIAL_SHARE
+        if value <= 0:
+            return True
+        # The ratio to the expected value, compared on the log scale (the expected value may be too small or too
+        # large for a float).
+        moved = math.log(value) - float(self.centre[index])
+        return moved > math.log1p(MATERIAL_SHARE) or moved < math.log1p(-MATERIAL_SHARE)
 
     def score(self, index: int, value: float) -> float:
         if self.logged:
@@ -363,6 +368,11 @@ class Expected:
                 return math.inf
             value = math.log(value)
         return abs(value - float(self.centre[index])) / float(self.spread[index])
+
+
+def _exp(x: float) -> float:
+    """e**x, infinite where a float cannot hold it (a band of a wild series)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _scale(values: Array) -> Array:

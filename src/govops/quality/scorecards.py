@@ -132,7 +132,12 @@ def _counted(session: Session, kind: str, period: Period, keys: Iterable[int] | 
     if keys is not None:
         wanted = set(keys)
         values = {k: v for k, v in values.items() if k in wanted}
-    compared = {name: _tally(kind, items, session) for name, items in _compared(session, period).items()}
+    groups: dict[int, list[int]] = defaultdict(list)  # indicator -> its groups
+    if kind == "group":
+        member = indicator_group_member
+        for group_id, indicator_id in session.execute(select(member.c.group_id, member.c.indicator_id)):
+            groups[int(indicator_id)].append(int(group_id))
+    compared = {name: _tally(kind, items, groups) for name, items in _compared(session, period).items()}
     return _Counts(values, detector, rules, reports, compared)
 
 
@@ -276,14 +281,9 @@ def _compared(session: Session, period: Period) -> dict[str, list[_Judged]]:
     }
 
 
-def _tally(kind: str, items: Iterable[_Judged], session: Session) -> dict[int, tuple[int, int]]:
+def _tally(kind: str, items: Iterable[_Judged], groups: Mapping[int, list[int]]) -> dict[int, tuple[int, int]]:
     """(judged, within) per card key: the value's agency, its area, or each group of its indicator."""
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    groups: dict[int, list[int]] = defaultdict(list)
-    if kind == "group":
-        member = indicator_group_member
-        for group_id, indicator_id in session.execute(select(member.c.group_id, member.c.indicator_id)):
-            groups[int(indicator_id)].append(int(group_id))
     for item in items:
         if kind == "group":
             keys: Iterable[int | None] = groups.get(item.indicator_id, ())
