@@ -115,6 +115,6 @@ def test_a_provinces_own_report_is_held_against_the_statistics_offices_figure(
     sign_in(client, session, "chuyen.vien", "GO", "analyst")
     page = client.get("/quality/scorecards", params={"kind": "province", "period": "2025-05", "lang": "vi"})
     assert page.status_code == 200
-    assert "Thống nhất giữa các nguồn" in page.text
+    assert "Thống nhất giữa các nguồn" in page.text and "Cách tính các phép so sánh" in page.text
     cell = page.text.split('data-testid="source_agreement-79"', 1)[1].split("</td>", 1)[0]
     assert "50" in cell
