@@ -115,6 +115,30 @@ def test_a_level_shift_is_found_where_it_starts_and_its_later_values_are_not_fla
     assert [(f.index, f.method) for f in d.judge(shifted, 12)] == [(40, "level_shift")]
 
 
+def test_an_added_step_is_placed_at_its_first_period_and_the_values_before_it_are_not_flagged() -> None:
+    """A step added to a seasonal series (a new unit joins a total) changes its seasonal swing as well as its level:
+    the periods just before the step must not be judged against a fit that mixes the two levels."""
+    values = seasonal(years=7, level=1000.0)
+    step = 2500.0
+    stepped = values[:50] + [v + step for v in values[50:]]
+    found = {f.index: f.method for f in d.judge(stepped, 12)}
+    assert found[50] == "level_shift"
+    assert not set(found) & set(range(30, 50))
+
+
+def test_two_digits_swapped_within_a_third_are_told_by_the_digits() -> None:
+    """5,6xx written 6,5xx is 16% off, under the third that makes an outlier, yet far beyond the series' own noise:
+    swapping the two digits back lands on the expected value."""
+    clean = [float(int(v)) for v in seasonal(years=6, level=4000.0)]
+    at, text = next((i, t) for i, v in enumerate(clean) if i > 48 and (t := str(int(v)))[0] != t[1] and
+                    0.05 < abs(int(t[1] + t[0] + t[2:]) / v - 1) < 1 / 3)  # fmt: skip
+    swapped = float(text[1] + text[0] + text[2:])
+    values = list(clean)
+    values[at] = swapped
+    (finding,) = d.judge(values, 12)
+    assert (finding.index, finding.method, finding.likely) == (at, "digit_swap", float(text))
+
+
 def test_tet_moves_january_and_february_and_is_not_an_anomaly() -> None:
     months = [(2012 + i // 12, i % 12 + 1) for i in range(14 * 12)]
     seasons = d.month_seasons(months)

@@ -75,10 +75,18 @@ class Series:
     values: dict[Period, float] = field(default_factory=dict)
 
     def laid_out(self) -> tuple[Period, np.ndarray[Any, np.dtype[np.float64]], NDArray[np.int64] | None]:
-        first = min(self.values, key=lambda p: p.ordinal)
-        offsets = [self.offset(p, first) for p in self.values]
-        out = np.full(max(offsets) + 1, math.nan)
-        out[np.array(offsets)] = list(self.values.values())
+        periods = list(self.values)
+        years = periods[0].freq.years
+        if not years or years == 1:
+            # One frequency per series: its periods' ordinals are consecutive numbers, read in one pass.
+            ordinals = np.fromiter((p.ordinal for p in periods), dtype=np.int64, count=len(periods))
+            lowest = int(ordinals.argmin())
+            first, offsets = periods[lowest], ordinals - ordinals[lowest]
+        else:
+            first = min(periods, key=lambda p: p.ordinal)
+            offsets = np.array([self.offset(p, first) for p in periods], dtype=np.int64)
+        out = np.full(int(offsets.max()) + 1, math.nan)
+        out[offsets] = np.fromiter(self.values.values(), dtype=np.float64, count=len(periods))
         seasons = None
         if first.freq is Freq.M:
             seasons = detectors.consecutive_month_seasons(first.year, first.start.month, out.size)
@@ -486,7 +494,10 @@ def scan_findings(
                 if current is not None:
                     out += _judge_all(ind.id, current, series, sources, since, counted, count)
                 current, series, sources = (area_id, key), {}, {}
-            series.setdefault(parsed.freq, Series()).values[parsed] = value
+            one = series.get(parsed.freq)
+            if one is None:
+                one = series[parsed.freq] = Series()
+            one.values[parsed] = value
             sources[parsed] = source
         if current is not None:
             out += _judge_all(ind.id, current, series, sources, since, counted, count)

@@ -18,6 +18,7 @@ Missing values are NaN. Every function answers the same for the same input.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -33,8 +34,11 @@ Z_THRESHOLD = 3.0
 MODIFIED_Z_THRESHOLD = 3.5
 # govops: a residual beyond this many robust standard deviations of the series' residuals is suspicious...
 THRESHOLD = 6.0
-# ...when it is also material: a third above or below what was expected (the WHO Data Quality Review's +-33% of
-# consistency over time), judged on a positive series; a series that crosses zero is judged on its residual alone.
+# ...when it is also material: more than a third above or below what was expected (the WHO Data Quality Review's
+# +-33% of consistency over time), judged on a positive series; a series that crosses zero is judged on its
+# residual alone.
+MATERIAL_SHARE = 1 / 3
+# A step in the level is material at a third on either side on the log scale (x4/3 or x3/4).
 MATERIAL = math.log(4 / 3)
 # A residual this far out is "high" severity, half way "medium".
 HIGH_SCORE = 12.0
@@ -335,20 +339,28 @@ class Expected:
     spread: Array  # robust standard deviation of the residuals around each period, on that scale
     season: int
     trend: Array  # the centre less its seasonal effect
+    # How much `spread` was widened to cover the residuals' heavy tails (1: not at all); a level step, judged on
+    # means of many values, is measured against the spread without it.
+    tail: float = 1.0
 
     def band(self, index: int, width: float = THRESHOLD) -> tuple[float, float, float]:
         """(expected, low, high) of a period in the series' own unit."""
         c, s = float(self.centre[index]), float(self.spread[index])
         low, high = c - width * s, c + width * s
         if self.logged:
-            return math.exp(c), math.exp(low), math.exp(high)
+            return _exp(c), _exp(low), _exp(high)
         return c, low, high
 
     def material(self, index: int, value: float) -> bool:
         """Far enough from the expected value to matter to a reader (see MATERIAL)."""
         if not self.logged:
             return True
-        return value <= 0 or abs(math.log(value) - float(self.centre[index])) > MATERIAL
+        if value <= 0:
+            return True
+        # The ratio to the expected value, compared on the log scale (the expected value may be too small or too
+        # large for a float).
+        moved = math.log(value) - float(self.centre[index])
+        return moved > math.log1p(MATERIAL_SHARE) or moved < math.log1p(-MATERIAL_SHARE)
 
     def score(self, index: int, value: float) -> float:
         if self.logged:
@@ -356,6 +368,11 @@ class Expected:
                 return math.inf
             value = math.log(value)
         return abs(value - float(self.centre[index])) / float(self.spread[index])
+
+
+def _exp(x: float) -> float:
+    """e**x, infinite where a float cannot hold it (a band of a wild series)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _scale(values: Array) -> Array:
@@ -418,20 +435,47 @@ def expected_values(
         spread = np.maximum(spread, floor)
     if seasonal > 1:
         spread = np.where(rare, spread * RARE_SEASON, spread)
-    return Expected(logged=logged, centre=centre, spread=spread, season=seasonal, trend=trend)
+    # A series whose residuals have heavier tails than a normal's (tourism's holidays and events) is given a
+    # spread that covers them: its TAIL_SHARE-th residual at the normal's own quantile.
+    scores = (np.abs(y - centre) / spread)[~np.isnan(y)]
+    if scores.size >= MIN_POINTS:
+        tail = max(float(np.quantile(scores, TAIL_SHARE)) / TAIL_NORMAL, 1.0)
+        spread = spread * tail
+    else:
+        tail = 1.0
+    return Expected(logged=logged, centre=centre, spread=spread, season=seasonal, trend=trend, tail=tail)
 
 
 # A step in the level this many times the noise of a step.
 SHIFT_THRESHOLD = 20.0
 RARE_SEASON = 3.0
+MAX_SHIFTS = 3  # steps looked for in one series
+# A value this many spreads out whose digits, two swapped back, bring it SWAP_GAIN times closer to what was expected.
+SWAP_THRESHOLD = 6.0
+SWAP_GAIN = 3.0
+SWAP_MOVE = 0.1
+TAIL_SHARE = 0.8
+SECOND_THRESHOLD = 4.0  # a value this far out is suspicious when its change on a year earlier is also unusual
+YOY_THRESHOLD = 5.0  # ...beyond this many robust spreads of such changes
+TAIL_NORMAL = 1.2816  # the normal distribution's 80th percentile of |z|
 
 
 def level_shifts(values: Sequence[float | None] | Array, expected: Expected, *, width: int | None = None) -> list[int]:
     """The periods where the series' level steps and stays (a new method, a boundary change, a unit changed for
-    good): on the values less their seasonal effect (each held within a few spreads of its expected value, so that
-    one outlier does not make a step), the mean of `width` periods after against the `width` before differs from
-    the series' usual step (its growth) by far more than its noise allows, and materially; the largest step of its
-    neighbourhood is the one."""
+    good): see `level_steps`."""
+    return [t for t, _ in level_steps(values, expected, width=width)]
+
+
+def level_steps(
+    values: Sequence[float | None] | Array, expected: Expected, *, width: int | None = None
+) -> list[tuple[int, float]]:
+    """The periods where the series' level steps and stays, each with the size of its step on the fitted scale.
+
+    On the values less their seasonal effect (each held within a few spreads of its expected value, so that one
+    outlier does not make a step), the mean of `width` periods after against the `width` before differs from the
+    series' usual step (its growth) by far more than its noise allows, and materially; the largest step of its
+    neighbourhood is the candidate, and the step is then put where splitting the periods around it in two leaves
+    the least spread on either side (the first period of the new level, not one before or after it)."""
     x = np.asarray(values, dtype=np.float64)
     k = width or max(expected.season, 4)
     y = _scale(x) if expected.logged else x.copy()
@@ -455,15 +499,88 @@ def level_shifts(values: Sequence[float | None] | Array, expected: Expected, *, 
         return []
     change = np.abs(np.nan_to_num(steps - _median(known)))
     # The noise of a difference of two means of k values.
-    size = change / (float(np.median(expected.spread)) * math.sqrt(2 / k))
+    size = change / (float(np.median(expected.spread)) / expected.tail * math.sqrt(2 / k))
     material = change > MATERIAL if expected.logged else np.ones(n, dtype=bool)
-    out = []
-    for found in np.flatnonzero((size > SHIFT_THRESHOLD) & material):
+    out: list[tuple[int, float]] = []
+    # The largest steps first: a later one closer than a window to one kept is the same step seen again.
+    candidates = np.flatnonzero((size > SHIFT_THRESHOLD) & material)
+    for found in candidates[np.argsort(-size[candidates], kind="stable")]:
         t = int(found)
         lo, hi = max(0, t - k), min(n, t + k + 1)
-        if size[t] >= size[lo:hi].max():
-            out.append(t)
+        if size[t] < size[lo:hi].max():
+            continue
+        t = _split(adjusted, t, k)
+        if any(abs(t - kept) < k for kept, _ in out):
+            continue
+        before_level = _median(adjusted[max(0, t - k) : t])
+        after_level = _median(adjusted[t : t + k])
+        out.append((t, after_level - before_level))
+    return sorted(out)
+
+
+def _split(y: Array, t: int, k: int) -> int:
+    """The period near `t` (within half a window) where the values of the window around it split best in two: the
+    least sum of squares about each side's mean."""
+    n = y.size
+    lo, hi = max(1, t - k // 2), min(n - 1, t + k // 2)
+    best, best_cost = t, math.inf
+    for s in range(lo, hi + 1):
+        left, right = y[max(0, s - k) : s], y[s : s + k]
+        left, right = left[~np.isnan(left)], right[~np.isnan(right)]
+        if left.size < 2 or right.size < 2:
+            continue
+        cost = float(((left - left.mean()) ** 2).sum() + ((right - right.mean()) ** 2).sum())
+        if cost < best_cost:
+            best, best_cost = s, cost
+    return best
+
+
+def _without_steps(x: Array, logged: bool, steps: Sequence[tuple[int, float]]) -> Array:
+    """The series with each step taken out of the values from it on: the later level brought back to the earlier,
+    so that the periods around a step are judged against their own level, not a mix of two."""
+    out = x.copy()
+    for t, step in steps:
+        if logged:
+            out[t:] = out[t:] * math.exp(-step)
+        else:
+            out[t:] = out[t:] - step
     return out
+
+
+def _restepped(fitted: Expected, steps: Sequence[tuple[int, float]]) -> Expected:
+    """Expected values fitted on a series with its steps taken out, put back on each period's own level."""
+    shift = np.zeros(fitted.centre.size)
+    for t, step in steps:
+        shift[t:] += step
+    return dataclasses.replace(fitted, centre=fitted.centre + shift, trend=fitted.trend + shift)
+
+
+def _swap_back(expected: Expected, index: int, value: float, score: float) -> float | None:
+    """The value with two neighbouring digits swapped back when that brings it at least SWAP_GAIN times closer to
+    what was expected (the closest when several do), or None."""
+    fits = [(expected.score(index, v), v) for v in digit_swaps(value)]
+    close = [(fit, v) for fit, v in fits if fit * SWAP_GAIN <= score and abs(v / value - 1) > SWAP_MOVE]
+    return min(close)[1] if close else None
+
+
+def _year_on_year_scores(x: Array, expected: Expected) -> Array:
+    """A second opinion: each value against the same period a year earlier grown by the series' usual growth of a
+    year around it (the median of its neighbours' changes on a year earlier), in robust spreads of those changes."""
+    season = max(expected.season, 1)
+    y = _scale(x) if expected.logged else x.copy()
+    n = y.size
+    out = np.zeros(n)
+    if season < 2 or n <= season + 4:
+        return out
+    change = np.full(n, np.nan)
+    change[season:] = y[season:] - y[:-season]
+    usual = _rolling_median(change, season // 2 + 1)
+    # The neighbours' growth, without the value's own change.
+    residual = change - usual
+    spread = MAD_TO_SD * _median(np.abs(residual))
+    if not spread > 0:
+        return out
+    return np.nan_to_num(np.abs(residual) / spread)
 
 
 def judge(
@@ -493,17 +610,56 @@ def judge(
         found |= {i: Finding(i, "negative", 0.0) for i in negatives}
         return sorted(found.values(), key=lambda f: f.index)
     if shifts:
-        for t in level_shifts(fitted, expected):
+        # The largest step is taken out and the rest judged again on what is left, a few times: a step of a
+        # series makes its spread look wider (or narrower) than it is, which hides (or invents) the others.
+        steps: list[tuple[int, float]] = []
+        level = fitted
+        # A step further from every judged period than its fit reaches (the same month three years either side, a
+        # year of trend) changes nothing there: it is not taken out (the scan judges only a series' last months).
+        reach = 4 * max(expected.season, 4)
+        judged = np.array(sorted(wanted), dtype=np.int64)
+
+        def near(t: int) -> bool:
+            at_or_after = int(np.searchsorted(judged, t - reach))
+            return at_or_after < judged.size and int(judged[at_or_after]) <= t + reach
+
+        for _ in range(MAX_SHIFTS):
+            new = [s for s in level_steps(level, expected) if near(s[0]) and all(abs(s[0] - t) > 1 for t, _ in steps)]
+            if not new:
+                break
+            step = max(new, key=lambda s: abs(s[1]))
+            steps.append(step)
+            level = _without_steps(level, expected.logged, [step])
+            refit = expected_values(level, season, seasons)
+            if refit is None:
+                break
+            expected = refit
+        for t, _ in sorted(steps):
             if t in wanted and t not in found:
                 before = max(t - 1, 0)
-                centre, low, high = expected.band(before)
-                found[t] = Finding(t, "level_shift", expected.score(before, float(x[t])), centre, low, high)
+                centre, low, high = _restepped(expected, steps).band(before)
+                found[t] = Finding(t, "level_shift", expected.score(before, float(level[t])), centre, low, high)
+        # The other periods are judged against the fit of the series with its steps taken out, put back on each
+        # period's own level: near a step, a fit of the two levels mixed would find the last periods of the old
+        # level too low (or high) and the first of the new.
+        expected = _restepped(expected, steps)
+    yoy: Array | None = None
     for i in sorted(wanted):
         value = float(x[i])
         if i in found or math.isnan(value):
             continue
         score = expected.score(i, value)
+        if score > SECOND_THRESHOLD and score <= THRESHOLD and expected.material(i, value):
+            if yoy is None:
+                yoy = _year_on_year_scores(x, expected)
+            if yoy[i] > YOY_THRESHOLD:
+                score = THRESHOLD + 1e-9
         if score <= THRESHOLD or not expected.material(i, value):
+            # Two digits swapped may move a value by less than a third: it is told by the digits themselves, when
+            # the value is well out of its band and putting two of its digits back lands right on what was expected.
+            if score > SWAP_THRESHOLD and (swapped := _swap_back(expected, i, value, score)) is not None:
+                centre, low, high = expected.band(i)
+                found[i] = Finding(i, "digit_swap", score, centre, low, high, likely=swapped)
             continue
         centre, low, high = expected.band(i)
         # What the value most likely was is looked for in a band twice as wide: a fix only has to be plausible.

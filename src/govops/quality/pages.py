@@ -60,6 +60,10 @@ DIMENSION_LABELS = {
     "timeliness": lazy_gettext("Timeliness"),
     "internal_consistency": lazy_gettext("Internal consistency"),
     "external_consistency": lazy_gettext("External consistency"),
+    "consistency_over_time": lazy_gettext("Consistency over time"),
+    "related_indicators": lazy_gettext("Related indicators"),
+    "denominators": lazy_gettext("Denominators"),
+    "source_agreement": lazy_gettext("Agreement of sources"),
 }
 KIND_LABELS = {
     "agency": lazy_gettext("Agencies"),

@@ -104,7 +104,16 @@ class FlagDetail(BaseModel):
 class Dimension(BaseModel):
     """One WHO dimension of a scorecard: its score 0-100 against its threshold, and the score a period earlier."""
 
-    name: Literal["completeness", "timeliness", "internal_consistency", "external_consistency"]
+    name: Literal[
+        "completeness",
+        "timeliness",
+        "internal_consistency",
+        "external_consistency",
+        "consistency_over_time",
+        "related_indicators",
+        "denominators",
+        "source_agreement",
+    ]
     score: float | None
     threshold: float
     meets: bool | None
