@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -82,17 +80,8 @@ def test_list_shows_the_newest_entries_first(govops: Govops, tmp_path: Path) -> 
 
 def test_user_commands_are_recorded(govops: Govops) -> None:
     def run(*args: str, password: str | None = None) -> None:
-        proc = subprocess.run(
-            [sys.executable, "-m", "govops", *args],
-            cwd=govops.cwd,
-            env=govops.env,
-            input=None if password is None else password + "\n",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
+        done = govops(*args, input=None if password is None else password + "\n")
+        assert done.code == 0, done.err
 
     run(
         "user", "create", "nguyen.van.a", "--agency", "PC-01", "--role", "viewer", "--password-stdin", password="x" * 12

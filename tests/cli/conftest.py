@@ -37,8 +37,9 @@ class Govops:
         self.env["GOVOPS_DATABASE_URL"] = f"sqlite:///{store}"
         self.env["COLUMNS"] = "200"
 
-    def __call__(self, *args: str, timeout: float = 120, **env: str) -> Run:
-        return _launcher.run(list(args), cwd=self.cwd, env=self.env | env, timeout=timeout)
+    def __call__(self, *args: str, timeout: float = 120, input: str | None = None, **env: str) -> Run:
+        """Run `govops ARGS` in this store's folder; `input` is what the command reads on its standard input."""
+        return _launcher.run(list(args), cwd=self.cwd, env=self.env | env, timeout=timeout, stdin=input)
 
 
 # The program of a process that imports govops once, then forks a child per command, which runs it as
@@ -56,7 +57,8 @@ for line in sys.stdin:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(os.open(request["in"] or os.devnull, os.O_RDONLY), 0)
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # not the zygote's reader of requests, nor its buffer
         os.dup2(os.open(request["out"], os.O_WRONLY), 1)
         os.dup2(os.open(request["err"], os.O_WRONLY), 2)
         sys.argv = ["govops", *request["args"]]
@@ -75,15 +77,15 @@ class _Launcher:
         self._lock = threading.Lock()
         self._zygote: subprocess.Popen[str] | None = None
 
-    def run(self, args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> Run:
+    def run(self, args: list[str], *, cwd: Path, env: dict[str, str], timeout: float, stdin: str | None) -> Run:
         if not self._lock.acquire(blocking=False):
-            return _plain(args, cwd=cwd, env=env, timeout=timeout)
+            return _plain(args, cwd=cwd, env=env, timeout=timeout, stdin=stdin)
         try:
-            return self._forked(args, cwd=cwd, env=env, timeout=timeout)
+            return self._forked(args, cwd=cwd, env=env, timeout=timeout, stdin=stdin)
         finally:
             self._lock.release()
 
-    def _forked(self, args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> Run:
+    def _forked(self, args: list[str], *, cwd: Path, env: dict[str, str], timeout: float, stdin: str | None) -> Run:
         if self._zygote is None or self._zygote.poll() is not None:
             base = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")} | {"COLUMNS": "200"}
             self._zygote = subprocess.Popen(
@@ -93,10 +95,19 @@ class _Launcher:
         zygote = self._zygote
         assert zygote.stdin is not None and zygote.stdout is not None
         with tempfile.TemporaryDirectory() as streams:
-            out, err = Path(streams, "out"), Path(streams, "err")
+            out, err, given = Path(streams, "out"), Path(streams, "err"), Path(streams, "in")
             out.touch()
             err.touch()
-            request = {"args": args, "cwd": str(cwd), "env": env, "out": str(out), "err": str(err)}
+            if stdin is not None:
+                given.write_text(stdin, encoding="utf-8")
+            request = {
+                "args": args,
+                "cwd": str(cwd),
+                "env": env,
+                "in": str(given) if stdin is not None else None,
+                "out": str(out),
+                "err": str(err),
+            }
             zygote.stdin.write(json.dumps(request) + "\n")
             zygote.stdin.flush()
             child = json.loads(zygote.stdout.readline())["pid"]
@@ -117,11 +128,12 @@ def _stop(zygote: subprocess.Popen[str]) -> None:
             stream.close()
 
 
-def _plain(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> Run:
+def _plain(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float, stdin: str | None) -> Run:
     proc = subprocess.run(
         [sys.executable, "-m", "govops", *args],
         cwd=cwd,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
