@@ -19,6 +19,7 @@ from govops.commandline import engine_of, err, friendly_errors, out, progress_ba
 from govops.errors import GovopsError, Problem, Rejected
 from govops.exchange.cli import exchange_app
 from govops.forecast.cli import forecast_app
+from govops.targets.cli import targets_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
@@ -48,6 +49,7 @@ app.add_typer(reporting_app, name="reporting")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(quality_app, name="quality")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(targets_app, name="targets")
 
 
 def _init(engine: Engine) -> dict[str, int]:
