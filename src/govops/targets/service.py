@@ -465,7 +465,7 @@ def _store(session: Session, c: _Checked) -> Target:
         child.base_value = None
         session.flush()
         if not owners and area is not None:
-            owners = list(session.scalars(select(Agency).where(Agency.area_id == area.id, Agency.kind == "province")))
+            owners = list(session.scalars(select(Agency).where(Agency.area_id == area.id, Agency.kind == "provincial_committee")))
         _set_links(session, child, owners, [])
     for old in session.scalars(select(Target).where(Target.parent_id == target.id)):
         if old.code not in keep:
