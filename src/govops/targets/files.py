@@ -117,7 +117,7 @@ def _problems(exc: ValidationError, where: str) -> list[Problem]:
     return [
         Problem.of(
             "target_bad_field",
-            lazy_gettext("%(field)s: %(why)s"),
+            lazy_gettext("%(field)s is not valid: %(why)s"),
             lazy_gettext("correct the field as the file's format says"),
             where=where,
             field=".".join(str(p) for p in e["loc"]),

@@ -134,11 +134,11 @@ def _unit_problem(ind: Indicator, data: TargetIn, row: int | None) -> Problem | 
     if percent and data.value is not None and abs(data.value) > 1000:
         return _problem(
             "target_unit_mismatch",
-            lazy_gettext("%(value)s is no percentage: %(indicator)s is measured in %(expected)s"),
+            lazy_gettext("%(figure)s is no percentage: %(indicator)s is measured in %(expected)s"),
             lazy_gettext("write the value as a percentage (10 for 10%%)"),
             where="value",
             row=row,
-            value=data.value,
+            figure=data.value,
             indicator=ind.code,
             expected=ind.unit.code,
         )
@@ -146,12 +146,12 @@ def _unit_problem(ind: Indicator, data: TargetIn, row: int | None) -> Problem | 
         if data.value is not None and data.value < 0:
             return _problem(
                 "target_unit_mismatch",
-                lazy_gettext("%(indicator)s in %(expected)s cannot be %(value)s"),
+                lazy_gettext("%(indicator)s in %(expected)s cannot be %(figure)s"),
                 lazy_gettext("a count or an amount is never negative; a target on its growth goes on a growth "
                              "indicator in %%"),
                 where="value",
                 row=row,
-                value=data.value,
+                figure=data.value,
                 indicator=ind.code,
                 expected=ind.unit.code,
             )
@@ -367,7 +367,7 @@ def _cascade_sum_problems(
         _problem(
             "target_cascade_does_not_add_up",
             lazy_gettext(
-                "the provinces' values add up to %(total)s, which cannot make the national %(comparator)s %(value)s "
+                "the provinces' values add up to %(total)s, which cannot make the national %(comparator)s %(national)s "
                 "of %(indicator)s (it adds up over provinces)"
             ),
             lazy_gettext("raise the provinces' values (or lower the national one) so that their sum reaches it"),
@@ -375,7 +375,7 @@ def _cascade_sum_problems(
             row=row,
             total=f"{total:,.2f}",
             comparator=data.comparator,
-            value=f"{data.value:,.2f}",
+            national=f"{data.value:,.2f}",
             indicator=ind.code,
         )
     ]
