@@ -55,8 +55,15 @@ def history(session: Session) -> None:
         session=session,
         data=PlanIn(code="T-01", title_vi="Nghị quyết thử", title_en="A test resolution", issuer="Chính phủ"),
     )
-    create_user(session=session, username="hcm.officer", password="a long enough password 1", full_name="Cán bộ",
-                agency="PC-79", role="data_officer", email="hcm@example.org")  # fmt: skip
+    create_user(
+        session=session,
+        username="hcm.officer",
+        password="a long enough password 1",
+        full_name="Cán bộ",
+        agency="PC-79",
+        role="data_officer",
+        email="hcm@example.org",
+    )
 
 
 def year_total(base: float, year: int) -> float:

@@ -19,13 +19,13 @@ from govops.commandline import engine_of, err, friendly_errors, out, progress_ba
 from govops.errors import GovopsError, Problem, Rejected
 from govops.exchange.cli import exchange_app
 from govops.forecast.cli import forecast_app
-from govops.targets.cli import targets_app
 from govops.interop.cli import dhis2_app, mapping_app, template_app
 from govops.jobs.cli import make_jobs_app
 from govops.logging import configure_logging
 from govops.quality.cli import quality_app
 from govops.reporting.cli import reporting_app
 from govops.settings import BadSettings, Settings, get_settings
+from govops.targets.cli import targets_app
 from govops.tasks.cli import tasks_app
 
 if TYPE_CHECKING:
@@ -223,7 +223,9 @@ def demo(
                 prepared = demo_targets.prepare(session=session)
             with transaction(engine) as session:
                 made_targets = demo_targets.load(session=session, prepared=prepared)
-            out.print(f"demo targets: {made_targets.targets} targets of {made_targets.plans} plans, cascaded to the provinces")
+            out.print(
+                f"demo targets: {made_targets.targets} targets of {made_targets.plans} plans, cascaded to the provinces"
+            )
         table = Table(
             "user name", "role", "agency", "password", title="Sign in to the console with", header_style="bold"
         )

@@ -15,7 +15,7 @@ from govops.exchange import service as exchange
 from govops.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, make_page
 from govops.targets import service
 from govops.targets.models import Target
-from govops.targets.schemas import BoardRow, PathPoint, ProgressOut, RatingOut, TargetIn, TargetOut
+from govops.targets.schemas import BoardRow, DriverOut, PathPoint, ProgressOut, RatingOut, TargetIn, TargetOut
 from govops.tasks import service as tasks
 from govops.web.access import Readable, authenticated_member_id, presented_key, require_readable
 from govops.web.auditing import record_request
@@ -104,9 +104,12 @@ def post_targets(
     items = body if isinstance(body, list) else [body]
     saved = service.save_targets(session=session, items=items)
     record_request(
-        session=session, request=request, action="targets.save", target=",".join(t.code for t in saved),
+        session=session,
+        request=request,
+        action="targets.save",
+        target=",".join(t.code for t in saved),
         detail={"targets": len(saved)},
-    )  # fmt: skip
+    )
     return [service.target_out(session, t) for t in saved]
 
 
@@ -149,10 +152,25 @@ def get_progress(session: SessionDep, allowed: Readable, target_id: int) -> Prog
     ]
     if row is None:
         return ProgressOut(
-            target=t.code, computed_at=None, as_of=None, actual=None, actual_kind="latest", required=None, gap=None,
-            projected=None, probability=None, method="none", category=None, growth_ratio=None, status_index=None,
-            anticipated_index=None, rating=t.assessed_rating or "no_data", path=[], drivers=[], history=history,
-        )  # fmt: skip
+            target=t.code,
+            computed_at=None,
+            as_of=None,
+            actual=None,
+            actual_kind="latest",
+            required=None,
+            gap=None,
+            projected=None,
+            probability=None,
+            method="none",
+            category=None,
+            growth_ratio=None,
+            status_index=None,
+            anticipated_index=None,
+            rating=t.assessed_rating or "no_data",
+            path=[],
+            drivers=[],
+            history=history,
+        )
     return ProgressOut(
         target=t.code,
         computed_at=row.computed_at,
@@ -170,6 +188,6 @@ def get_progress(session: SessionDep, allowed: Readable, target_id: int) -> Prog
         anticipated_index=row.anticipated_index,
         rating=row.rating,
         path=[PathPoint.model_validate(p) for p in row.path],
-        drivers=row.drivers,  # type: ignore[arg-type]
+        drivers=[DriverOut.model_validate(d) for d in row.drivers],
         history=history,
     )

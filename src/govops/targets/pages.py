@@ -143,7 +143,7 @@ def target_page(request: Request, session: SessionDep, user: SignedInUser, targe
     for child in service.children(session=session, target_id=t.id):
         p = service.progress_row(session, child.id)
         league.append((child, p))
-    league.sort(key=lambda item: (item[1].probability if item[1] and item[1].probability is not None else 2.0))
+    league.sort(key=lambda item: item[1].probability if item[1] and item[1].probability is not None else 2.0)
     parent = service.get_target(session=session, target_id=t.parent_id) if t.parent_id is not None else None
     return render(
         request,

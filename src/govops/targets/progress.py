@@ -183,9 +183,7 @@ def baseline_outlook(
     return now * math.exp(rel[0]) if multiplicative else now + rel[0]
 
 
-def trajectory(
-    past: Sequence[Sequence[float | None]], n: int, aim: float, multiplicative: bool
-) -> list[float | None]:
+def trajectory(past: Sequence[Sequence[float | None]], n: int, aim: float, multiplicative: bool) -> list[float | None]:
     """The figure so far at each sub-period 1..n that, as past years went, ends the year at `aim`."""
     path: list[float | None] = []
     for k in range(1, n + 1):
@@ -216,7 +214,7 @@ def forecast_outlook(
     forecasts of the rest: `means` and `sds` of the unknown ones at the end, in order. Forecast errors of
     successive periods are taken as half-way between independent and fully correlated."""
     known = [v for v in observed if v is not None]
-    if rule not in ("sum", "mean", "last") or len(means) + len(known) < len(observed) or not means and not known:
+    if rule not in ("sum", "mean", "last") or len(means) + len(known) < len(observed) or (not means and not known):
         return None
     if not means:
         return None
@@ -273,7 +271,7 @@ def growth(start: float, end: float, years: float, multiplicative: bool) -> floa
     if multiplicative:
         if start <= 0 or end <= 0:
             return None
-        return (end / start) ** (1 / years) - 1
+        return float((end / start) ** (1 / years) - 1)
     return (end - start) / years
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User
@@ -129,8 +129,6 @@ def _unit_problem(ind: Indicator, data: TargetIn, row: int | None) -> Problem | 
             expected=ind.unit.code,
         )
     percent = ind.unit.code in PERCENT_UNITS
-    if data.comparator == "about" and data.tolerance is None and not percent and ind.unit.quantity == "index":
-        return None
     if percent and data.value is not None and abs(data.value) > 1000:
         return _problem(
             "target_unit_mismatch",
@@ -142,19 +140,20 @@ def _unit_problem(ind: Indicator, data: TargetIn, row: int | None) -> Problem | 
             indicator=ind.code,
             expected=ind.unit.code,
         )
-    if not percent and ind.unit.code not in ("INDEX_2019", "INDEX_2020", "INDEX_2010") and not ind.crosses_zero:
-        if data.value is not None and data.value < 0:
-            return _problem(
-                "target_unit_mismatch",
-                lazy_gettext("%(indicator)s in %(expected)s cannot be %(figure)s"),
-                lazy_gettext("a count or an amount is never negative; a target on its growth goes on a growth "
-                             "indicator in %%"),
-                where="value",
-                row=row,
-                figure=data.value,
-                indicator=ind.code,
-                expected=ind.unit.code,
-            )
+    amount = not percent and not ind.unit.code.startswith("INDEX") and not ind.crosses_zero
+    if amount and data.value is not None and data.value < 0:
+        return _problem(
+            "target_unit_mismatch",
+            lazy_gettext("%(indicator)s in %(expected)s cannot be %(figure)s"),
+            lazy_gettext(
+                "a count or an amount is never negative; a target on its growth goes on a growth indicator in %%"
+            ),
+            where="value",
+            row=row,
+            figure=data.value,
+            indicator=ind.code,
+            expected=ind.unit.code,
+        )
     return None
 
 
@@ -189,7 +188,9 @@ def _period_problem(ind: Indicator | None, text: str, row: int | None) -> Proble
     return None
 
 
-def _agencies(session: Session, codes: Sequence[str], where: str, row: int | None, problems: list[Problem]) -> list[Agency]:
+def _agencies(
+    session: Session, codes: Sequence[str], where: str, row: int | None, problems: list[Problem]
+) -> list[Agency]:
     found = []
     for code in codes:
         agency = session.scalar(select(Agency).where(Agency.code == code.strip().upper()))
@@ -260,9 +261,7 @@ def check_target(session: Session, data: TargetIn, *, row: int | None = None) ->
                 indicator=ind.code,
             )
         )
-    if data.comparator == "between" and (
-        data.value is None or data.value_high is None or data.value_high < data.value
-    ):
+    if data.comparator == "between" and (data.value is None or data.value_high is None or data.value_high < data.value):
         problems.append(
             _problem(
                 "target_bad_band",
@@ -383,11 +382,7 @@ def _cascade_sum_problems(
 
 def _current_provinces(session: Session) -> set[str]:
     today = date.today()
-    return {
-        a.code
-        for a in session.scalars(select(Area).where(Area.level == "province"))
-        if a.valid_on(today)
-    }
+    return {a.code for a in session.scalars(select(Area).where(Area.level == "province")) if a.valid_on(today)}
 
 
 def save_targets(*, session: Session, items: Sequence[TargetIn]) -> list[Target]:
@@ -465,7 +460,9 @@ def _store(session: Session, c: _Checked) -> Target:
         child.base_value = None
         session.flush()
         if not owners and area is not None:
-            owners = list(session.scalars(select(Agency).where(Agency.area_id == area.id, Agency.kind == "provincial_committee")))
+            owners = list(
+                session.scalars(select(Agency).where(Agency.area_id == area.id, Agency.kind == "provincial_committee"))
+            )
         _set_links(session, child, owners, [])
     for old in session.scalars(select(Target).where(Target.parent_id == target.id)):
         if old.code not in keep:
@@ -474,13 +471,10 @@ def _store(session: Session, c: _Checked) -> Target:
 
 
 def _set_links(session: Session, target: Target, agencies: Sequence[Agency], task_ids: Sequence[int]) -> None:
-    for row in session.scalars(select(TargetAgency).where(TargetAgency.target_id == target.id)):
-        session.delete(row)
-    for row in session.scalars(select(TargetTask).where(TargetTask.target_id == target.id)):
-        session.delete(row)
-    session.flush()
-    session.add_all(TargetAgency(target_id=target.id, agency_id=a.id) for a in {a.id: a for a in agencies}.values())
-    session.add_all(TargetTask(target_id=target.id, task_id=t) for t in dict.fromkeys(task_ids))
+    session.execute(delete(TargetAgency).where(TargetAgency.target_id == target.id))
+    session.execute(delete(TargetTask).where(TargetTask.target_id == target.id))
+    session.add_all([TargetAgency(target_id=target.id, agency_id=a.id) for a in {a.id: a for a in agencies}.values()])
+    session.add_all([TargetTask(target_id=target.id, task_id=t) for t in dict.fromkeys(task_ids)])
 
 
 def link_task(*, session: Session, target_id: int, task_id: int) -> None:
@@ -508,9 +502,14 @@ def get_target(*, session: Session, target_id: int) -> Target:
 
 
 def list_targets(
-    *, session: Session, year: int | None = None, plan: str | None = None, level: str | None = None,
-    after_id: int | None = None, limit: int = 100,
-) -> list[Target]:  # fmt: skip
+    *,
+    session: Session,
+    year: int | None = None,
+    plan: str | None = None,
+    level: str | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[Target]:
     stmt = select(Target).order_by(Target.id).limit(limit)
     if year is not None:
         stmt = stmt.where(Target.period.like(f"{year}%") | Target.period.like(f"%/{year}"))
@@ -535,12 +534,7 @@ def progress_row(session: Session, target_id: int) -> TargetProgress | None:
 
 
 def rating_history(*, session: Session, target_id: int, limit: int = 50) -> list[TargetRating]:
-    stmt = (
-        select(TargetRating)
-        .where(TargetRating.target_id == target_id)
-        .order_by(TargetRating.id.desc())
-        .limit(limit)
-    )
+    stmt = select(TargetRating).where(TargetRating.target_id == target_id).order_by(TargetRating.id.desc()).limit(limit)
     return list(session.scalars(stmt))
 
 
@@ -549,8 +543,10 @@ def children(*, session: Session, target_id: int) -> list[Target]:
 
 
 def agencies_of(session: Session, target_id: int) -> list[Agency]:
-    stmt = select(Agency).join(TargetAgency, TargetAgency.agency_id == Agency.id).where(
-        TargetAgency.target_id == target_id
+    stmt = (
+        select(Agency)
+        .join(TargetAgency, TargetAgency.agency_id == Agency.id)
+        .where(TargetAgency.target_id == target_id)
     )
     return list(session.scalars(stmt.order_by(Agency.code)))
 
@@ -782,9 +778,13 @@ def _forecast_path(
 
 
 def _compute(
-    t: Target, data: _Year | None, fan: Sequence[pg.Outlook | None] | None, multiplicative: bool, ytd: bool,
+    t: Target,
+    data: _Year | None,
+    fan: Sequence[pg.Outlook | None] | None,
+    multiplicative: bool,
+    ytd: bool,
     today: date,
-) -> Computed:  # fmt: skip
+) -> Computed:
     """One target's progress within a year, from its indicator's year-to-date path and any forecast path."""
     goal = _goal(t)
     result = Computed(actual_kind="ytd" if ytd else "latest")
@@ -895,8 +895,9 @@ def _family(session: Session, root: Target, catalogue: CatalogueSnapshot, today:
     period = Period.parse(root.period)
     unit_percent = ind.unit.code in PERCENT_UNITS
     if period.freq.years and period.freq.years > 1:
-        annual = _series(session, ind, list(areas), str(period.start.year - HISTORY_YEARS), str(period.end.year),
-                         "level", freq="A")  # fmt: skip
+        annual = _series(
+            session, ind, list(areas), str(period.start.year - HISTORY_YEARS), str(period.end.year), "level", freq="A"
+        )
         out = {}
         for m in members:
             by = annual.get(m.area.code, {})
@@ -1017,9 +1018,7 @@ def _reads(catalogue: CatalogueSnapshot, code: str, seen: set[str] | None = None
 
 def _targets_reading(session: Session, catalogue: CatalogueSnapshot, indicator_ids: set[int]) -> list[int]:
     codes = {ind.code for ind in catalogue.indicators.values() if ind.id in indicator_ids}
-    rows = session.execute(
-        select(Target.id, Indicator.code).join(Indicator, Indicator.id == Target.indicator_id)
-    ).all()
+    rows = session.execute(select(Target.id, Indicator.code).join(Indicator, Indicator.id == Target.indicator_id)).all()
     return [tid for tid, code in rows if _reads(catalogue, code) & codes]
 
 
@@ -1037,26 +1036,39 @@ def _save(session: Session, target: Target, c: Computed, *, alert: bool, now: da
         row = TargetProgress(target_id=target.id)
         session.add(row)
     for key in (
-        "as_of", "actual", "actual_kind", "required", "gap", "projected", "probability", "method", "category",
-        "growth_ratio", "status_index", "anticipated_index", "rating", "path", "drivers",
-    ):  # fmt: skip
+        "as_of",
+        "actual",
+        "actual_kind",
+        "required",
+        "gap",
+        "projected",
+        "probability",
+        "method",
+        "category",
+        "growth_ratio",
+        "status_index",
+        "anticipated_index",
+        "rating",
+        "path",
+        "drivers",
+    ):
         value = getattr(c, key)
         setattr(row, key, _clean(value))
     row.computed_at = now
-    crossed = (
-        before_p is not None
-        and c.probability is not None
-        and before_p >= target.alert_below > c.probability
-    )
+    crossed = before_p is not None and c.probability is not None and before_p >= target.alert_below > c.probability
     worsened = before_rating is not None and _worse(before_rating, c.rating)
     alerting = alert and (crossed or worsened)
     if before_rating != c.rating or alerting:
         session.add(
             TargetRating(
-                target_id=target.id, at=now, as_of=c.as_of, rating=c.rating, probability=c.probability,
+                target_id=target.id,
+                at=now,
+                as_of=c.as_of,
+                rating=c.rating,
+                probability=c.probability,
                 alerted=alerting,
             )
-        )  # fmt: skip
+        )
     if alerting:
         raise_alert(session=session, target=target, computed=c, before=before_p, before_rating=before_rating, now=now)
 
@@ -1089,8 +1101,9 @@ def raise_alert(
     drivers = computed.drivers
     if not drivers and target.parent_id is None:
         drivers = []
-    overdue = [t for t in linked_tasks(session=session, target_id=target.id, today=now.date())
-               if t.status == "open_overdue"]  # fmt: skip
+    overdue = [
+        t for t in linked_tasks(session=session, target_id=target.id, today=now.date()) if t.status == "open_overdue"
+    ]
     ind = target.indicator
     payload = {
         "target": target.id,
@@ -1106,8 +1119,9 @@ def raise_alert(
         "probability_before": before,
         "threshold": target.alert_below,
         "provinces": drivers,
-        "overdue_tasks": [{"id": t.id, "text": t.text, "lead": t.lead, "days_overdue": t.days_overdue}
-                          for t in overdue],  # fmt: skip
+        "overdue_tasks": [
+            {"id": t.id, "text": t.text, "lead": t.lead, "days_overdue": t.days_overdue} for t in overdue
+        ],
     }
     emit(
         session=session,
@@ -1115,8 +1129,10 @@ def raise_alert(
         type="targets.alert",
         subject=target.code,
         payload=payload,
-        rule=ReadRule(classification=ind.classification if ind is not None else "public",
-                      indicator=ind.code if ind is not None else None),  # fmt: skip
+        rule=ReadRule(
+            classification=ind.classification if ind is not None else "public",
+            indicator=ind.code if ind is not None else None,
+        ),
         recorded_by="system",
         now=now,
     )
