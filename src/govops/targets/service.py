@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User
 from govops.catalog.formulas import parse_formula
 from govops.catalog.models import Agency, Area, Indicator
-from govops.catalog.snapshot import CatalogueSnapshot, catalogue_snapshot
+from govops.catalog.snapshot import CatalogueSnapshot, catalogue_for_writer
 from govops.db.base import utcnow
 from govops.errors import GovopsError, Problem, Rejected, lazy_gettext
 from govops.events.service import ReadRule, emit
@@ -52,7 +52,8 @@ from govops.targets.schemas import BoardRow, CascadeIn, PathPoint, PlanIn, Targe
 from govops.tasks import service as tasks
 from govops.warehouse import accept
 from govops.warehouse.aggregation import combine
-from govops.warehouse.series import PERCENT_UNITS, SeriesQuery, compute_series, ytd_rule
+from govops.warehouse.areas import AreaTree
+from govops.warehouse.series import PERCENT_UNITS, SeriesQuery, Shared, compute_series, ytd_rule
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ TOPIC = "targets"
 HISTORY_YEARS = 6
 WARNED_ROLES = ("analyst",)
 MAX_DRIVERS = 3
+_SHARED = "govops.targets.shared"
 YOY = re.compile(r"^\s*yoy\(\s*(?:ytd\(\s*)?([A-Z][A-Z0-9_]*)\s*\)?\s*\)\s*$")
 
 TARGET_ALERT = register(
@@ -682,12 +684,21 @@ def _goal(t: Target) -> pg.Goal | None:
     return pg.Goal(t.comparator, t.value, t.value_high, t.tolerance)
 
 
+def reading(session: Session) -> Shared:
+    """What the series of one refresh share: the catalogue and the area tree, read in the caller's session (it
+    may be a writing one: see `catalogue_for_writer`)."""
+    return Shared(catalogue_for_writer(session), AreaTree.cached(session))
+
+
 def _series(
     session: Session, ind: Indicator, areas: Sequence[str], start: str, end: str, view: str, freq: str | None = None
 ) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     query = SeriesQuery.of(ind.code, areas, start=start, end=end, view=view, freq=freq)
-    for v in compute_series(session=session, query=query):
+    shared = session.info.get(_SHARED)
+    if not isinstance(shared, Shared):
+        shared = session.info[_SHARED] = reading(session)
+    for v in compute_series(session=session, query=query, shared=Shared(shared.catalogue, shared.tree)):
         out[v.area] = {p.period: p.value for p in v.points if p.value is not None}
     return out
 
@@ -970,7 +981,8 @@ def refresh(
     Returns how many targets were computed."""
     now = now or utcnow()
     today = now.date()
-    catalogue = catalogue_snapshot(session)
+    session.info[_SHARED] = shared = reading(session)
+    catalogue = shared.catalogue
     roots: dict[int, Target] = {}
     if target_ids is None and indicator_ids is None:
         wanted = list(session.scalars(select(Target).where(Target.parent_id.is_(None))))
@@ -980,8 +992,8 @@ def refresh(
             ids = list(target_ids)
             wanted += list(session.scalars(select(Target).where(Target.id.in_(ids)))) if ids else []
         if indicator_ids is not None:
-            reading = _targets_reading(session, catalogue, set(indicator_ids))
-            wanted += list(session.scalars(select(Target).where(Target.id.in_(reading)))) if reading else []
+            found = _targets_reading(session, catalogue, set(indicator_ids))
+            wanted += list(session.scalars(select(Target).where(Target.id.in_(found)))) if found else []
     for t in wanted:
         root = t
         while root.parent_id is not None:
@@ -989,6 +1001,24 @@ def refresh(
             assert parent is not None
             root = parent
         roots[root.id] = root
+    done = 0
+    try:
+        done = _refresh_roots(session, roots, catalogue, today, alert=alert, now=now)
+    finally:
+        session.info.pop(_SHARED, None)
+    session.flush()
+    return done
+
+
+def _refresh_roots(
+    session: Session,
+    roots: Mapping[int, Target],
+    catalogue: CatalogueSnapshot,
+    today: date,
+    *,
+    alert: bool,
+    now: datetime,
+) -> int:
     done = 0
     for root in sorted(roots.values(), key=lambda r: r.id):
         computed = _family(session, root, catalogue, today)
@@ -999,7 +1029,6 @@ def refresh(
             assert target is not None
             _save(session, target, c, alert=alert, now=now)
             done += 1
-    session.flush()
     return done
 
 
