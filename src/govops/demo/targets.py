@@ -22,6 +22,7 @@ from govops.catalog.models import Area, Indicator
 from govops.targets import service
 from govops.targets.models import Target
 from govops.targets.schemas import CascadeIn, PlanIn, TargetIn
+from govops.tasks.models import Task
 from govops.warehouse.series import SeriesQuery, compute_series
 
 SEED = 17
@@ -41,6 +42,14 @@ def loaded(*, session: Session) -> bool:
 def _annual(session: Session, code: str, areas: list[str], year: int) -> dict[str, float]:
     views = compute_series(session=session, query=SeriesQuery.of(code, areas, freq="A", start=str(year), end=str(year)))
     return {v.area: p.value for v in views for p in v.points if p.value is not None and p.period == str(year)}
+
+
+def _tasks_about(session: Session, words: str | None) -> list[int]:
+    """A few demo tasks whose text is about the target's topic (they serve it)."""
+    if not words:
+        return []
+    stmt = select(Task.id).where(Task.text.contains(words), Task.parent_id.is_(None)).order_by(Task.id).limit(3)
+    return list(session.scalars(stmt))
 
 
 def prepare(*, session: Session, year: int | None = None) -> tuple[list[PlanIn], list[TargetIn]]:
@@ -83,9 +92,10 @@ def prepare(*, session: Session, year: int | None = None) -> tuple[list[PlanIn],
                 base_value=round(before["VN"], ind.decimals),
                 base_year=year - 1,
                 article="DEMO",
-                note="DEMO: a made-up value on the demo data, not the resolution's.",
+                note="DEMO: giá trị giả định trên dữ liệu demo, không phải giá trị của nghị quyết.",
                 demo=True,
                 agencies=entry["agencies"],
+                tasks=_tasks_about(session, entry.get("tasks_about")),
                 cascade=shares,
             )
         )

@@ -104,9 +104,10 @@ def national_board(
     session: SessionDep,
     user: SignedInUser,
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+    area: Annotated[str, Query(max_length=16, description="VN, or a province for its own board")] = "VN",
 ) -> HTMLResponse:
-    """The national target board of a year."""
-    return _board(request, session, year or date.today().year, "VN")
+    """The national target board of a year (or, with `area`, a province's)."""
+    return _board(request, session, year or date.today().year, area)
 
 
 @router.get("/targets/provinces/{area}", response_class=HTMLResponse)

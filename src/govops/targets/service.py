@@ -179,13 +179,13 @@ def _period_problem(ind: Indicator | None, text: str, row: int | None) -> Proble
     ):
         return _problem(
             "target_period_not_in_indicator",
-            lazy_gettext("%(indicator)s has no figure for %(period)s: it is %(freq)s"),
+            lazy_gettext("%(indicator)s has no figure for %(period)s: its periods are like %(example)s"),
             lazy_gettext("set the target for a period the indicator has (a year, or its own periods)"),
             where="period",
             row=row,
             indicator=ind.code,
             period=text,
-            freq=base.label("en").lower(),
+            example=base.example,
         )
     return None
 
