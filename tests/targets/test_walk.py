@@ -102,7 +102,9 @@ def test_a_month_s_data_moves_a_target_below_its_threshold_and_the_alert_names_t
         exchange.grant(session=session, member=hcm, group="TRADE", read=True, write=True)
         hcm_key = exchange.issue_key(session=session, member=hcm).key
         ioc = exchange.create_member(session=session, agency="GO", system="ioc", name="Trung tâm điều hành VPCP")
-        exchange.grant(session=session, member=ioc, group="TRADE", read=True, write=False)  # an alert is read like its data
+        exchange.grant(
+            session=session, member=ioc, group="TRADE", read=True, write=False
+        )  # an alert is read like its data
         webhooks.subscribe(session=session, member=ioc, url=receiver.url, topics=["targets"])
         ingest(
             session=session,
@@ -159,6 +161,7 @@ def test_a_month_s_data_moves_a_target_below_its_threshold_and_the_alert_names_t
                 < alert["payload"]["threshold"]
                 <= alert["payload"]["probability_before"]
             )
+
             # (The city's officer is also told that quality checks flagged the value, in an e-mail of its own.)
             def alert_mails() -> list[Any]:
                 return [
