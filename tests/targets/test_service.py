@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from govops.auth.service import create_user
 from govops.errors import Rejected
 from govops.events.models import DomainEvent
+from govops.forecast import service as forecasts
 from govops.i18n import problem_message
 from govops.notify.models import Notification
 from govops.targets import service
@@ -152,3 +153,45 @@ def test_bad_targets_are_refused_in_both_languages_and_nothing_is_written(
     assert problem.code == code
     assert vi in problem_message(problem, "vi")
     assert session.scalar(select(func.count()).select_from(Target)) == count
+
+
+def test_with_stored_forecasts_the_probability_comes_from_them(session: Session, history: None) -> None:
+    forecasts.run(session=session, series=forecasts.store_series(session=session, indicator="EXPORTS"), trigger="t")
+    [saved] = service.save_targets(session=session, items=[target()])
+    row = session.get(TargetProgress, saved.id)
+    assert row is not None and row.method == "forecast" and row.probability is not None
+    assert row.projected == pytest.approx(year_total(4000, 2026), rel=0.05)
+    fan = [p for p in row.path if p.get("mean") is not None]
+    assert [p["period"] for p in fan] == ["2026-09", "2026-10", "2026-11", "2026-12"]
+    assert all(p["lo95"] <= p["lo80"] <= p["mean"] <= p["hi80"] <= p["hi95"] for p in fan)
+
+
+def test_a_multi_year_target_is_judged_on_its_last_year_with_escap_s_indices(session: Session, history: None) -> None:
+    done, going = service.save_targets(
+        session=session,
+        items=[
+            target(
+                code="EXP-2024-2025",
+                period="2024/2025",
+                value=year_total(4000, 2025) * 1.01,
+                cascade=[],
+                base_year=2023,
+            ),
+            target(code="EXP-2026-2030", period="2026/2030", value=year_total(4000, 2030), cascade=[], base_year=2021),
+        ],
+    )
+    ended = session.get(TargetProgress, done.id)
+    assert ended is not None and (ended.as_of, ended.rating, ended.method) == ("2025", "off_track", "final")
+    assert ended.status_index is not None and 85 < ended.status_index < 100
+    running = session.get(TargetProgress, going.id)
+    assert running is not None and running.as_of == "2025"  # 2026 is not whole yet
+    assert running.status_index == pytest.approx(100 * (1.08**4 - 1) / (1.08**9 - 1), rel=0.02)
+    assert running.anticipated_index == pytest.approx(100, abs=5) and running.rating in ("on_track", "at_risk")
+
+
+def test_a_qualitative_target_is_rated_by_hand_only(session: Session, history: None) -> None:
+    [saved] = service.save_targets(
+        session=session, items=[target(code="Q-2026", indicator=None, unit="USD", value=5400, cascade=[])]
+    )
+    row = session.get(TargetProgress, saved.id)
+    assert row is not None and row.rating == "no_data" and row.method == "none"

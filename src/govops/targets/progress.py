@@ -276,17 +276,27 @@ def growth(start: float, end: float, years: float, multiplicative: bool) -> floa
 
 
 def escap(
-    *, base: float, base_year: int, target: float, target_year: int, values: Sequence[tuple[int, float]]
+    *,
+    base: float,
+    base_year: int,
+    target: float,
+    target_year: int,
+    values: Sequence[tuple[int, float]],
+    multiplicative: bool = False,
 ) -> tuple[float | None, float | None, Outlook | None]:
     """ESCAP's current status index (progress since the base year as a share of the progress required, in %)
-    and anticipated progress index (where a time-weighted linear trend of the values since the base year ends
-    at the target year, as a share of the progress required, in %), and that trend's outlook."""
+    and anticipated progress index (where a time-weighted trend of the values since the base year ends at the
+    target year, as a share of the progress required, in %), and that trend's outlook. The trend is linear, or
+    compound (linear in the logarithm) for a positive level that grows by a rate."""
     required = target - base
     if abs(required) < 1e-12 or not values:
         return None, None, None
     year, latest = max(values)
     status = 100 * (latest - base) / required
     points = [(base_year, base), *[(y, v) for y, v in values if y > base_year]]
+    log = multiplicative and all(v > 0 for _, v in points)
+    if log:
+        points = [(y, math.log(v)) for y, v in points]
     if len(points) < 2:
         return status, None, None
     weights = [1 + (y - base_year) for y, _ in points]
@@ -297,11 +307,14 @@ def escap(
     if sxx == 0:
         return status, None, None
     slope = sum(w * (y - mx) * (v - my) for w, (y, v) in zip(weights, points, strict=True)) / sxx
-    predicted = my + slope * (target_year - mx)
+    fitted = my + slope * (target_year - mx)
+    predicted = math.exp(fitted) if log else fitted
     anticipated = 100 * (predicted - base) / required
     residuals = [v - (my + slope * (y - mx)) for y, v in points]
     dof = max(len(points) - 2, 1)
     sd = math.sqrt(sum(w * r * r for w, r in zip(weights, residuals, strict=True)) / total * len(points) / dof)
+    if log:
+        sd *= predicted  # a spread of the logarithm, as one of the level
     horizon = max(target_year - year, 0)
     spread = max(sd * math.sqrt(1 + horizon), abs(predicted) * MIN_RELATIVE_SD * min(horizon, 1))
     return status, anticipated, Outlook(predicted, spread, "final" if horizon == 0 else "history")

@@ -699,7 +699,12 @@ def _series(
     if not isinstance(shared, Shared):
         shared = session.info[_SHARED] = reading(session)
     for v in compute_series(session=session, query=query, shared=Shared(shared.catalogue, shared.tree)):
-        out[v.area] = {p.period: p.value for p in v.points if p.value is not None}
+        # A coarser period only once all its periods are in (a year of eight months is no year's figure).
+        out[v.area] = {
+            p.period: p.value
+            for p in v.points
+            if p.value is not None and (p.periods is None or p.periods.have >= p.periods.expected)
+        }
     return out
 
 
@@ -877,7 +882,12 @@ def _compute_multi_year(t: Target, annual: Mapping[str, float], multiplicative: 
     result.required = base + (goal.aim - base) * (year - base_year) / span if span > 0 else goal.aim
     result.gap = goal.gap(actual, result.required)
     status, anticipated, outlook = pg.escap(
-        base=base, base_year=base_year, target=goal.aim, target_year=last, values=[(y, v) for y, v in values]
+        base=base,
+        base_year=base_year,
+        target=goal.aim,
+        target_year=last,
+        values=[(y, v) for y, v in values],
+        multiplicative=multiplicative,
     )
     result.status_index, result.anticipated_index = status, anticipated
     final = year >= last
