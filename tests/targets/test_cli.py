@@ -71,6 +71,9 @@ def test_a_yaml_file_and_an_excel_file_are_imported_and_the_board_printed(govops
     board = govops("targets", "board", "--year", "2026")
     assert board.code == 0, board.err
     assert "EXP-2026" in board.out and "RET-2026" in board.out and "no_data" in board.out
+    again = govops("jobs", "run", "targets.refresh")
+    assert again.code == 0, again.err
+    assert "6 targets computed again" in again.out + again.err
     province = govops("targets", "board", "--year", "2026", "--area", "79")
     assert "RET-2026.79" in province.out and "EXP-2026.79" in province.out
 
