@@ -31,7 +31,7 @@ def test_the_board_the_target_page_and_the_province_board(
 
     page = signed_in.get(f"/targets/{saved.id}")
     assert page.status_code == 200
-    assert 'data-testid="target-chart"' in page.text
+    assert 'data-testid="target-chart"' in page.text and 'data-testid="cascade-map"' in page.text
     drivers = re.findall(r'<li data-area="(\d+)">', page.text)
     assert drivers[:1] == ["79"]
     league = re.findall(r'<tr data-area="(\d+)">', page.text)

@@ -145,6 +145,20 @@ def target_page(request: Request, session: SessionDep, user: SignedInUser, targe
         p = service.progress_row(session, child.id)
         league.append((child, p))
     league.sort(key=lambda item: item[1].probability if item[1] and item[1].probability is not None else 2.0)
+    shown = [(c, p) for c, p in league if c.agency is None and p is not None and p.probability is not None]
+    cascade_map = (
+        {
+            "kind": "map",
+            "data": [
+                {"name": c.area.code, "value": round(100 * (p.probability or 0), 1), "label": c.area.name_vi}
+                for c, p in shown
+            ],
+            "unit": "%",
+            "locale": locale_of(request),
+        }
+        if shown
+        else None
+    )
     parent = service.get_target(session=session, target_id=t.parent_id) if t.parent_id is not None else None
     return render(
         request,
@@ -155,6 +169,7 @@ def target_page(request: Request, session: SessionDep, user: SignedInUser, targe
             "row": row,
             "chart": chart,
             "league": league,
+            "cascade_map": cascade_map,
             "tasks": service.linked_tasks(session=session, target_id=t.id),
             "agencies": service.agencies_of(session, t.id),
             "history": service.rating_history(session=session, target_id=t.id, limit=20),
