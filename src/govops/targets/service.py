@@ -491,7 +491,7 @@ def link_task(*, session: Session, target_id: int, task_id: int) -> None:
 
 
 def get_target(*, session: Session, target_id: int) -> Target:
-    found = session.get(Target, target_id)
+    found = session.get(Target, target_id) if 0 < target_id < 2**31 else None
     if found is None:
         raise GovopsError.of(
             "target_not_found",
