@@ -38,6 +38,8 @@ from govops.quality.pages import router as quality_pages
 from govops.reporting.api import router as reporting_router
 from govops.reporting.pages import router as reporting_pages
 from govops.settings import Settings, get_settings
+from govops.targets.api import router as targets_router
+from govops.targets.pages import router as targets_pages
 from govops.tasks.api import router as tasks_router
 from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.api import router as warehouse_router
@@ -157,6 +159,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(quality_pages)
     app.include_router(forecast_router)
     app.include_router(forecast_pages)
+    app.include_router(targets_router)
+    app.include_router(targets_pages)
     app.mount("/static", StaticFiles(packages=[("govops.web", "static")]), name="static")
     install_auth(app)
     # Last, so outermost: headers on every response, and every layer sees the real client address.

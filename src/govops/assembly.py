@@ -15,6 +15,7 @@ from govops.jobs.registry import Registry
 from govops.quality import jobs as quality_jobs
 from govops.reporting import jobs as reporting_jobs
 from govops.settings import Settings
+from govops.targets import jobs as targets_jobs
 from govops.tasks import jobs as tasks_jobs
 from govops.warehouse.jobs import page_cache_job
 
@@ -23,7 +24,16 @@ def every_job(settings: Settings, *, warm_up: Callable[[Session], None] | None =
     """Every job. `warm_up`: what this process computes ahead for its pages (a process that serves no pages runs
     no per-process job: see `shared_jobs`)."""
     registry = Registry()
-    for domain in (auth_jobs, audit_jobs, jobs_jobs, reporting_jobs, tasks_jobs, quality_jobs, forecast_jobs):
+    for domain in (
+        auth_jobs,
+        audit_jobs,
+        jobs_jobs,
+        reporting_jobs,
+        tasks_jobs,
+        quality_jobs,
+        forecast_jobs,
+        targets_jobs,
+    ):
         registry.add(*domain.jobs(settings))
     registry.add(page_cache_job(settings, warm_up=warm_up))
     return registry

@@ -15,6 +15,7 @@ from govops.jobs import models as jobs_models
 from govops.notify import models as notify_models
 from govops.quality import models as quality_models
 from govops.reporting import models as reporting_models
+from govops.targets import models as target_models
 from govops.tasks import models as task_models
 from govops.warehouse import models as warehouse_models
 
@@ -33,6 +34,7 @@ __all__ = [
     "notify_models",
     "quality_models",
     "reporting_models",
+    "target_models",
     "task_models",
     "warehouse_models",
 ]

@@ -26,6 +26,7 @@ from govops.notify.pages import router as notify_pages
 from govops.periods import Freq, Period
 from govops.quality.pages import router as quality_pages
 from govops.reporting.pages import router as reporting_pages
+from govops.targets.pages import router as targets_pages
 from govops.tasks.pages import router as tasks_pages
 from govops.warehouse.pages import router as warehouse_pages
 from tests.web.test_browser import browser, console, open_settled, signed_in  # noqa: F401  (fixtures shared with this module)
@@ -35,7 +36,7 @@ WALL = {"width": 1920, "height": 1080}
 ROLES = ["admin", "analyst", "officer", "viewer"]
 PAGE_ROUTERS: list[APIRouter] = [
     warehouse_pages, submit_pages, admin_pages, audit_pages, jobs_pages, exchange_pages, mapping_pages,
-    notify_pages, signin_pages, reporting_pages, tasks_pages, quality_pages, forecast_pages,
+    notify_pages, signin_pages, reporting_pages, tasks_pages, quality_pages, forecast_pages, targets_pages,
 ]  # fmt: skip
 # What to open for a page whose path has a part to fill in (a page added without one here fails the test).
 SAMPLES: dict[str, list[str]] = {
@@ -56,6 +57,9 @@ SAMPLES: dict[str, list[str]] = {
     "/tasks/{task_id}": ["/tasks/1", "/tasks/2"],
     "/directives/{directive_id}": ["/directives/1"],
     "/quality/flags/{flag_id}": ["/quality/flags/1", "/quality/flags/4"],
+    # A qualitative target, a national one cascaded to the provinces (its chart and league table), a province's.
+    "/targets/{target_id}": ["/targets/4", "/targets/7", "/targets/8"],
+    "/targets/provinces/{area}": ["/targets/provinces/79"],
 }
 NOT_FOUND = "/explorer/NO_SUCH_INDICATOR"
 
@@ -177,6 +181,7 @@ def test_the_phone_menu_reaches_every_item_by_touch_and_by_keyboard(
         "Địa phương",
         "Báo cáo",
         "Nhiệm vụ",
+        "Mục tiêu",
         "Chất lượng",
         "Gửi số liệu",
     ]

@@ -73,3 +73,12 @@ def _read(session: Session) -> CatalogueSnapshot:
 _SNAPSHOTS: dict[str, CatalogueSnapshot] = {}
 _KEEP = 4
 _LOCK = threading.Lock()
+
+
+def catalogue_for_writer(session: Session) -> CatalogueSnapshot:
+    """The catalogue for code that reads it inside a writing transaction (a rule of the accept pipeline, an
+    import): the one in memory if its stamp is still the store's, else read in the caller's own session and not
+    kept. Never a second session: on SQLite it would wait for the write lock its own caller holds."""
+    stamp = catalogue_stamp(session)
+    found = _SNAPSHOTS.get(stamp) if stamp is not None else None
+    return found if found is not None else _read(session)

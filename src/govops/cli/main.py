@@ -25,6 +25,7 @@ from govops.logging import configure_logging
 from govops.quality.cli import quality_app
 from govops.reporting.cli import reporting_app
 from govops.settings import BadSettings, Settings, get_settings
+from govops.targets.cli import targets_app
 from govops.tasks.cli import tasks_app
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ app.add_typer(reporting_app, name="reporting")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(quality_app, name="quality")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(targets_app, name="targets")
 
 
 def _init(engine: Engine) -> dict[str, int]:
@@ -163,6 +165,7 @@ def demo(
     """Set up the store, load the demo data set (made up, for demonstration) and serve."""
     from govops.db.engine import make_session_factory, transaction
     from govops.demo import quality as demo_quality
+    from govops.demo import targets as demo_targets
     from govops.demo import tasks as demo_tasks
     from govops.demo.loader import DEMO_PASSWORD, default_end_month, demo_loaded, ensure_demo_users, load_demo
     from govops.demo.reporting import Plan, load_reporting_demo, provinces
@@ -213,6 +216,16 @@ def demo(
             with transaction(engine) as session:
                 rules, raised = demo_quality.load(session=session)
             out.print(f"demo quality: {rules} validation rules, {raised} flags on values sent wrong (DEMO: made up)")
+        with factory() as session:
+            targets_there = demo_targets.loaded(session=session)
+        if not targets_there:
+            with factory() as session:
+                prepared = demo_targets.prepare(session=session)
+            with transaction(engine) as session:
+                made_targets = demo_targets.load(session=session, prepared=prepared)
+            out.print(
+                f"demo targets: {made_targets.targets} targets of {made_targets.plans} plans, cascaded to the provinces"
+            )
         table = Table(
             "user name", "role", "agency", "password", title="Sign in to the console with", header_style="bold"
         )

@@ -78,6 +78,7 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "quality.flag.dispute": lazy_gettext("quality check disputed"),
     "quality.rules.saved": lazy_gettext("quality rules saved"),
     "quality.scan": lazy_gettext("store scanned for quality"),
+    "targets.save": lazy_gettext("targets entered"),
     "reporting.document": lazy_gettext("signed report filed"),
     "reporting.regimes.import": lazy_gettext("reporting regimes imported"),
     "submission.accepted": lazy_gettext("submission accepted"),

@@ -36,6 +36,7 @@ def environment() -> Environment:
                         "notify": PackageLoader("govops.notify", "templates"),
                         "reporting": PackageLoader("govops.reporting", "templates"),
                         "tasks": PackageLoader("govops.tasks", "templates"),
+                        "targets": PackageLoader("govops.targets", "templates"),
                         "quality": PackageLoader("govops.quality", "templates"),
                     }
                 ),

@@ -83,7 +83,7 @@
     return {
       textStyle: { color: css("--text") },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null || v === undefined ? "–" : fmt(v); } },
-      legend: { top: 0, data: [labels.history, labels.forecast, labels.band80, labels.band95],
+      legend: { top: 0, data: [labels.history, labels.forecast, labels.band80, labels.band95].concat(cfg.required ? [labels.required] : []),
                 textStyle: { color: css("--text") } },
       grid: { left: 56, right: 16, top: 36, bottom: 56 },
       xAxis: { type: "category", data: cfg.periods, axisLabel: { color: css("--muted") } },
@@ -97,7 +97,10 @@
             itemStyle: { color: css("--text") } },
           { name: labels.forecast, type: "line", data: cfg.mean, showSymbol: false, lineStyle: { type: "dashed" },
             itemStyle: { color: css("--link") } }
-        ])
+        ]).concat(cfg.required ? [
+          { name: labels.required, type: "line", data: cfg.required, showSymbol: false, connectNulls: true,
+            lineStyle: { type: "dotted", color: css("--muted") }, itemStyle: { color: css("--muted") } }
+        ] : [])
     };
   }
 
