@@ -16,18 +16,26 @@ from tests.forecast.test_service import MONTHS, month, retail, submit
 PASSWORD = "a long enough password 1"
 
 
-@pytest.fixture
-def signed_in(client: TestClient, session: Session) -> TestClient:
-    create_user(session=session, username="reader", password=PASSWORD, full_name="Reader", agency="GO", role="analyst")
+def sign_in(client: TestClient, username: str) -> str:
+    """Signs the client in; returns the session's CSRF token."""
     page = client.get("/signin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token
     answer = client.post(
         "/signin",
-        data={"username": "reader", "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
         follow_redirects=False,
     )
     assert answer.status_code == 303
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/notifications").text)
+    assert found
+    return found.group(1)
+
+
+@pytest.fixture
+def signed_in(client: TestClient, session: Session) -> TestClient:
+    create_user(session=session, username="reader", password=PASSWORD, full_name="Reader", agency="GO", role="analyst")
+    sign_in(client, "reader")
     return client
 
 

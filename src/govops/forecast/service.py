@@ -21,16 +21,23 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User
 from govops.catalog.models import Area, Indicator
 from govops.db.base import utcnow
+from govops.db.dialect import advisory_xact_lock
 from govops.errors import GovopsError, lazy_gettext
+from govops.events.models import DomainEvent
 from govops.events.service import ReadRule, emit
-from govops.forecast import engine
+from govops.forecast import engine, thresholds
 from govops.forecast import nowcast as nowcasting
 from govops.forecast.engine import Array
-from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastWarning
+from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastThreshold, ForecastWarning, WatchCursor
+from govops.forecast.thresholds import ThresholdIn, delete_threshold, get_threshold, import_thresholds, save_thresholds
 from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
 from govops.periods import Freq, Period
+from govops.warehouse.changes import TOPIC as OBSERVATIONS
+from govops.warehouse.changes import TYPE as OBSERVATION_CHANGED
 from govops.warehouse.models import AreaRollup, Observation
+
+__all__ = ["ThresholdIn", "delete_threshold", "get_threshold", "import_thresholds", "save_thresholds"]
 
 FREQS = {"D": 7, "W": 52, "M": 12, "Q": 4, "A": 1}
 # How far the backtest looks ahead: the short and medium horizons a leader reads first.
@@ -52,6 +59,52 @@ FORECAST_WARNING = register(
         params=("indicator", "area", "period", "value", "lower", "upper", "drivers"),
     )
 )
+FORECAST_CROSSING = register(
+    Kind(
+        "forecast_crossing",
+        subject=lazy_gettext("Early warning: %(indicator)s forecast %(crossing)s %(level)s"),
+        body=lazy_gettext(
+            "The forecast of %(indicator)s for %(area)s reaches %(value)s (%(measure)s) in %(period)s, "
+            "%(crossing)s the level of %(level)s: %(threshold)s (%(source)s). Contributing most: %(drivers)s."
+        ),
+        params=(
+            "indicator",
+            "area",
+            "period",
+            "value",
+            "measure",
+            "crossing",
+            "level",
+            "threshold",
+            "source",
+            "drivers",
+        ),
+    )
+)
+LEADING_CROSSING = register(
+    Kind(
+        "leading_crossing",
+        subject=lazy_gettext("Early warning: %(indicator)s %(crossing)s %(level)s"),
+        body=lazy_gettext(
+            "%(indicator)s for %(area)s, %(period)s is %(value)s (%(measure)s): it has crossed %(crossing)s "
+            "the level of %(level)s: %(threshold)s (%(source)s). Contributing most: %(drivers)s."
+        ),
+        params=(
+            "indicator",
+            "area",
+            "period",
+            "value",
+            "measure",
+            "crossing",
+            "level",
+            "threshold",
+            "source",
+            "drivers",
+        ),
+    )
+)
+WATCHER = "watch"
+_WATCH_LOCK = 0x666F7265  # "fore"
 
 
 @dataclass(frozen=True)
@@ -200,6 +253,10 @@ def store(*, session: Session, computed: Computed, trigger: str, now: datetime |
         summary.fallbacks += bool(published.notes)
         _store(session, record.id, s, published, now)
         summary.forecasts += 1
+    # Once every vintage of the run is stored: a crossing's drivers read the provinces' forecasts of this run.
+    for s, published in computed.forecasts:
+        path = {s.last + (i + 1): float(v) for i, v in enumerate(published.mean)}
+        summary.warnings += check_thresholds(session=session, series=s, path=path, now=now)
     record.finished_at = utcnow()
     session.flush()
     return summary
@@ -384,7 +441,10 @@ def drivers(*, session: Session, series: StoreSeries, period: str) -> list[dict[
     if total == 0:
         return []
     ranked = sorted(deviations, key=lambda item: -abs(item[2]))[:MAX_DRIVERS]
-    return [{"area": code, "name": name, "deviation": dev, "share": abs(dev) / total} for code, name, dev in ranked]
+    return [
+        {"area": code, "name": name, "name_en": name, "deviation": dev, "share": abs(dev) / total}
+        for code, name, dev in ranked
+    ]
 
 
 def raise_warning(
@@ -449,12 +509,244 @@ def raise_warning(
                 "value": f"{value:,.2f}",
                 "lower": f"{point.lo95:,.2f}",
                 "upper": f"{point.hi95:,.2f}",
-                "drivers": ", ".join(f"{d['name']} ({100 * d['share']:.0f}%)" for d in named) or "-",
+                **_drivers_text(named),
             },
             link="/forecasts/warnings",
             now=now,
         )
     return warning
+
+
+def _drivers_text(named: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The drivers as the notification names them, in Vietnamese and (as `drivers.en`) in English."""
+    return {
+        "drivers": ", ".join(f"{d['name']} ({100 * d['share']:.0f}%)" for d in named) or "-",
+        "drivers.en": ", ".join(f"{d.get('name_en', d['name'])} ({100 * d['share']:.0f}%)" for d in named) or "-",
+    }
+
+
+def history_of(series: StoreSeries) -> dict[Period, float]:
+    return {series.first + i: float(v) for i, v in enumerate(series.values) if math.isfinite(v)}
+
+
+def check_thresholds(
+    *, session: Session, series: StoreSeries, path: dict[Period, float] | None, now: datetime | None = None
+) -> int:
+    """Warnings for the thresholds of `series` that its forecast (`path`, kind forecast) or its last value (kind
+    leading) has crossed, each threshold warned once per period."""
+    ind = session.get(Indicator, series.indicator_id)
+    assert ind is not None
+    found = thresholds.crossings(
+        session=session,
+        indicator=ind,
+        area_id=series.area_id,
+        dim_key=series.dim_key,
+        history=history_of(series),
+        last=series.last,
+        path=path,
+    )
+    for crossing in found:
+        raise_crossing(session=session, series=series, indicator=ind, crossing=crossing, now=now)
+    return len(found)
+
+
+def crossing_drivers(
+    *, session: Session, series: StoreSeries, indicator: Indicator, crossing: thresholds.Crossing
+) -> list[dict[str, Any]]:
+    """The provinces or components whose own measure is furthest past the level at the period crossed (on their
+    own forecasts for a forecast's crossing), with their share of the excess."""
+    threshold = crossing.threshold
+    parts = thresholds.components(session=session, indicator=indicator, area_id=series.area_id, dim_key=series.dim_key)
+    if not parts:
+        return []
+    stored = {(s.area_id, s.dim_key): s for s in store_series(session=session, indicator=indicator.code)}
+    period = Period.parse(crossing.period)
+    found = []
+    for area_id, key, code, vi, en in parts:
+        part = stored.get((area_id, key))
+        if part is None:
+            continue
+        values = history_of(part)
+        if threshold.kind == "forecast":
+            values |= {
+                p: v for p, v in thresholds.path_of(session, indicator.id, area_id, key).items() if p > part.last
+            }
+        value = thresholds.measured(values, threshold.measure, indicator.time_aggregation).get(period)
+        if value is not None:
+            found.append((code, vi, en, thresholds.excess(value, threshold)))
+    return thresholds.rank_drivers(found)
+
+
+def raise_crossing(
+    *,
+    session: Session,
+    series: StoreSeries,
+    indicator: Indicator,
+    crossing: thresholds.Crossing,
+    now: datetime | None = None,
+) -> ForecastWarning:
+    """A threshold crossed: stored with its drivers, on the outbox, and in the analysts' inbox and e-mail."""
+    now = now or utcnow()
+    threshold = crossing.threshold
+    named = crossing_drivers(session=session, series=series, indicator=indicator, crossing=crossing)
+    kind = "threshold" if threshold.kind == "forecast" else "leading"
+    warning = ForecastWarning(
+        kind=kind,
+        indicator_id=series.indicator_id,
+        area_id=series.area_id,
+        dim_key=series.dim_key,
+        period=crossing.period,
+        value=crossing.value,
+        expected=None,
+        lower=threshold.level if threshold.direction == "above" else None,
+        upper=threshold.level if threshold.direction == "below" else None,
+        drivers=named,
+        raised_at=now,
+        threshold_id=threshold.id,
+    )
+    session.add(warning)
+    session.flush()
+    area = session.get(Area, series.area_id)
+    assert area is not None
+    emit(
+        session=session,
+        topic=TOPIC,
+        type="forecast.warning",
+        subject=f"{indicator.code}/{area.code}/{crossing.period}",
+        payload={
+            "warning": warning.id,
+            "kind": kind,
+            "indicator": indicator.code,
+            "area": area.code,
+            "dims": series.dim_key,
+            "period": crossing.period,
+            "value": crossing.value,
+            "threshold": threshold.code,
+            "measure": threshold.measure,
+            "direction": threshold.direction,
+            "level": threshold.level,
+            "source": threshold.source,
+            "drivers": named,
+        },
+        rule=ReadRule(classification=indicator.classification, indicator=indicator.code),
+        recorded_by="system",
+        now=now,
+    )
+    people = list(
+        session.scalars(select(User.id).where(User.active.is_(True), User.role.in_(WARNED_ROLES)).order_by(User.id))
+    )
+    if people:
+        measure_vi, measure_en = thresholds.MEASURE_WORDS[threshold.measure]
+        crossing_vi, crossing_en = thresholds.CROSSING_WORDS[threshold.direction]
+        notify(
+            session=session,
+            recipients=people,
+            kind=(FORECAST_CROSSING if kind == "threshold" else LEADING_CROSSING).name,
+            params={
+                "indicator": f"{indicator.code} ({indicator.name_vi})",
+                "indicator.en": f"{indicator.code} ({indicator.name_en})",
+                "area": area.name_vi,
+                "period": crossing.period,
+                "value": f"{crossing.value:,.2f}",
+                "measure": measure_vi,
+                "measure.en": measure_en,
+                "crossing": crossing_vi,
+                "crossing.en": crossing_en,
+                "level": f"{threshold.level:,.2f}",
+                "threshold": threshold.name_vi + (" (DEMO)" if threshold.demo else ""),
+                "threshold.en": threshold.name_en + (" (DEMO)" if threshold.demo else ""),
+                "source": threshold.source,
+                **_drivers_text(named),
+            },
+            link="/forecasts/warnings",
+            now=now,
+        )
+    return warning
+
+
+def watch_pending(*, session: Session) -> bool:
+    """Whether observation changes arrived that the watcher has not read (a read, no lock)."""
+    cursor = session.get(WatchCursor, WATCHER)
+    if cursor is None:
+        return True
+    found = session.scalar(select(DomainEvent.id).where(*_observation_changes(cursor.last_event_id)).limit(1))
+    return found is not None
+
+
+def _observation_changes(after_id: int) -> list[Any]:
+    e = DomainEvent
+    return [e.topic == OBSERVATIONS, e.id > after_id, e.type == OBSERVATION_CHANGED]
+
+
+def watch_changes(*, session: Session, now: datetime | None = None, batch: int = 5000) -> tuple[int, int]:
+    """Check each value that arrived since the watcher last looked against its series' latest forecast (a value
+    outside its 95% band) and thresholds (a leading indicator crossing its level), the series of the areas above
+    it too (their totals moved with it). No model is fitted: it runs as each submission is committed. Returns the
+    events read and the warnings raised."""
+    advisory_xact_lock(session, _WATCH_LOCK)
+    cursor = session.get(WatchCursor, WATCHER, with_for_update=True)
+    if cursor is None:
+        newest = session.scalar(select(func.max(DomainEvent.id))) or 0
+        session.add(WatchCursor(name=WATCHER, last_event_id=newest, moved_at=now or utcnow()))
+        session.flush()
+        return 0, 0
+    read = raised = 0
+    while True:
+        rows = session.execute(
+            select(DomainEvent.id, DomainEvent.subject)
+            .where(*_observation_changes(cursor.last_event_id))
+            .order_by(DomainEvent.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        touched: set[tuple[str, str]] = set()
+        for _, subject in rows:
+            parts = subject.split("/")
+            if len(parts) >= 3:
+                touched.add((parts[0], parts[1]))
+        raised += _watch(session, touched, now)
+        cursor.last_event_id = rows[-1][0]
+        cursor.moved_at = now or utcnow()
+        read += len(rows)
+        if len(rows) < batch:
+            break
+    session.flush()
+    return read, raised
+
+
+def _watch(session: Session, touched: set[tuple[str, str]], now: datetime | None) -> int:
+    areas: dict[str, set[str]] = defaultdict(set)
+    for indicator, code in touched:
+        place = session.scalar(select(Area).where(Area.code == code))
+        while place is not None:  # the area and every area above it
+            areas[indicator].add(place.code)
+            place = session.get(Area, place.parent_id) if place.parent_id is not None else None
+    watched = {
+        i
+        for (i,) in session.execute(
+            select(Indicator.id).join(Forecast, Forecast.indicator_id == Indicator.id).distinct()
+        )
+    } | {i for (i,) in session.execute(select(ForecastThreshold.indicator_id).distinct())}
+    codes = {c: i for i, c in session.execute(select(Indicator.id, Indicator.code).where(Indicator.id.in_(watched)))}
+    raised = 0
+    for indicator, area_codes in areas.items():
+        if indicator not in codes:
+            continue  # neither forecast nor watched by a threshold
+        for area in area_codes:
+            for series in store_series(session=session, indicator=indicator, area=area):
+                raised += check_new_values(session=session, series=series, now=now)
+                raised += check_thresholds(session=session, series=series, path=None, now=now)
+    return raised
+
+
+def series_label(*, session: Session, indicator_id: int, area_id: int) -> str:
+    ind, area = session.get(Indicator, indicator_id), session.get(Area, area_id)
+    return f"{ind.code if ind else indicator_id}/{area.code if area else area_id}"
+
+
+def thresholds_page(*, session: Session, limit: int = 50, after: str | None = None) -> list[ForecastThreshold]:
+    return thresholds.thresholds_page(session=session, limit=limit, after=after)
 
 
 def warnings_page(*, session: Session, limit: int = 50, after_id: int | None = None) -> list[ForecastWarning]:
