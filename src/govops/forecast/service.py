@@ -686,10 +686,14 @@ def watch_changes(*, session: Session, now: datetime | None = None, batch: int =
     advisory_xact_lock(session, _WATCH_LOCK)
     cursor = session.get(WatchCursor, WATCHER, with_for_update=True)
     if cursor is None:
-        newest = session.scalar(select(func.max(DomainEvent.id))) or 0
-        session.add(WatchCursor(name=WATCHER, last_event_id=newest, moved_at=now or utcnow()))
+        # Starting: from the latest forecast run on (the values before it were checked by that run).
+        since = session.scalar(select(func.max(ForecastRun.started_at)))
+        start = select(func.max(DomainEvent.id))
+        if since is not None:
+            start = start.where(DomainEvent.recorded_at < since)
+        cursor = WatchCursor(name=WATCHER, last_event_id=session.scalar(start) or 0, moved_at=now or utcnow())
+        session.add(cursor)
         session.flush()
-        return 0, 0
     read = raised = 0
     while True:
         rows = session.execute(
