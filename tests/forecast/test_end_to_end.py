@@ -49,8 +49,13 @@ def test_a_value_far_outside_its_band_reaches_the_inbox_an_email_and_a_webhook(
 ) -> None:
     engine = make_engine(f"sqlite:///{govops.store}")
     with transaction(engine) as session:
-        submit(session, [(a, month(i), retail(a, i, base)) for i in range(MONTHS) for a, base in (("01", 5e4), ("79", 9e4))])
-        service.run(session=session, series=service.store_series(session=session, indicator="RETAIL_SALES"), trigger="t")
+        submit(
+            session,
+            [(a, month(i), retail(a, i, base)) for i in range(MONTHS) for a, base in (("01", 5e4), ("79", 9e4))],
+        )
+        service.run(
+            session=session, series=service.store_series(session=session, indicator="RETAIL_SALES"), trigger="t"
+        )
         member = exchange.create_member(session=session, agency="PC-79", system="ioc", name="HCMC IOC")
         exchange.grant(session=session, member=member, group="TRADE", read=True, write=True)
         key = exchange.issue_key(session=session, member=member).key
@@ -73,11 +78,22 @@ def test_a_value_far_outside_its_band_reaches_the_inbox_an_email_and_a_webhook(
             sent = httpx.post(
                 f"{base}/api/v1/submissions",
                 content=json.dumps(
-                    {"observations": [{"indicator": "RETAIL_SALES", "area": "79", "period": month(MONTHS),
-                                       "value": round(3 * expected, 1)}]}  # fmt: skip
+                    {
+                        "observations": [
+                            {
+                                "indicator": "RETAIL_SALES",
+                                "area": "79",
+                                "period": month(MONTHS),
+                                "value": round(3 * expected, 1),
+                            }
+                        ]
+                    }  # fmt: skip
                 ).encode(),
-                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json",
-                         "Idempotency-Key": uuid.uuid4().hex},  # fmt: skip
+                headers={
+                    "Authorization": f"Bearer {key}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },  # fmt: skip
                 timeout=10,
             )
             assert sent.status_code == 201, sent.text

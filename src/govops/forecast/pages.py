@@ -41,6 +41,35 @@ def warnings_inbox(request: Request, session: SessionDep, user: SignedInUser) ->
     return render(request, "forecast/warnings.html", {"rows": rows, "inds": inds, "areas": areas})
 
 
+@router.get("/nowcast", response_class=HTMLResponse)
+def nowcast_page(
+    request: Request,
+    session: SessionDep,
+    user: SignedInUser,
+    indicator: Annotated[str, Query(max_length=40)] = "GDP_CONST2010",
+    area: Annotated[str, Query(max_length=16)] = "VN",
+) -> HTMLResponse:
+    """The nowcast of a quarter's growth from the monthly releases, and the news table: which release moved it,
+    by how much. Computed from the store when opened, so a release just submitted is in it."""
+    ind = get_indicator(session=session, code=indicator)
+    found = None
+    problem: GovopsError | None = None
+    try:
+        found = service.nowcast_of(session=session, indicator=ind.code, area=area)
+    except GovopsError as exc:
+        problem = exc
+    codes = {n.indicator for n in found.news} if found else set()
+    names = {i.code: i for i in session.scalars(select(Indicator).where(Indicator.code.in_(codes)))}
+    targets = session.scalars(
+        select(Indicator).where(Indicator.periodicity == "Q", Indicator.formula.is_(None)).order_by(Indicator.code)
+    ).all()
+    return render(
+        request,
+        "forecast/nowcast.html",
+        {"ind": ind, "area": area, "found": found, "problem": problem, "names": names, "targets": targets},
+    )
+
+
 @router.get("/forecasts/{indicator}", response_class=HTMLResponse)
 def forecast_page(
     request: Request,
