@@ -60,8 +60,16 @@ def test_a_value_far_outside_its_band_reaches_the_inbox_an_email_and_a_webhook(
         exchange.grant(session=session, member=member, group="TRADE", read=True, write=True)
         key = exchange.issue_key(session=session, member=member).key
         webhooks.subscribe(session=session, member=member, url=receiver.url, topics=["forecasts"])
-        create_user(session=session, username="go.analyst", password=PASSWORD, full_name="Chuyên viên", agency="GO",
-                    role="analyst", email="analyst@go.example", language="en")  # fmt: skip
+        create_user(
+            session=session,
+            username="go.analyst",
+            password=PASSWORD,
+            full_name="Chuyên viên",
+            agency="GO",
+            role="analyst",
+            email="analyst@go.example",
+            language="en",
+        )
     engine.dispose()
     smtp = SmtpServer(free_port())
     smtp.start()
@@ -87,13 +95,13 @@ def test_a_value_far_outside_its_band_reaches_the_inbox_an_email_and_a_webhook(
                                 "value": round(3 * expected, 1),
                             }
                         ]
-                    }  # fmt: skip
+                    }
                 ).encode(),
                 headers={
                     "Authorization": f"Bearer {key}",
                     "Content-Type": "application/json",
                     "Idempotency-Key": uuid.uuid4().hex,
-                },  # fmt: skip
+                },
                 timeout=10,
             )
             assert sent.status_code == 201, sent.text
