@@ -56,7 +56,14 @@ def get_forecast(
     indicator: str,
     area: Annotated[str, Query(description="area code")] = "VN",
     dims: Annotated[str, Query(description="breakdown key; empty for the total")] = "",
-    h: Annotated[int | None, Query(ge=1, le=240, description="only the first h periods")] = None,
+    h: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=240,
+            description="only the first h periods (monthly and quarterly series reach five years ahead, annual ten)",
+        ),
+    ] = None,
     level: Annotated[str, Query(description="80, 95 or 80,95")] = "80,95",
 ) -> ForecastOut:
     """The latest forecast of a series: points with their bounds, the model, its origin and backtest accuracy."""
@@ -83,7 +90,7 @@ def get_forecast(
             area=area,
         )
     points = service.points_of(session=session, forecast_id=found.id)[:h]
-    last_of_medium = service.horizon_of(found.freq, Period.parse(found.origin)) if found.freq != "A" else 0
+    last_of_medium = service.medium_of(found.freq, Period.parse(found.origin))
     return ForecastOut(
         indicator=ind.code,
         area=area,

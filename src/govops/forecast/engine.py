@@ -78,6 +78,9 @@ class _Fitted:
     nonnegative: bool = False
     flat: bool = False
     naive_mase: float | None = None  # seasonal naive's score in the same backtest
+    # The least half-width per level and step: past the backtested horizon, how far the series itself has strayed
+    # from its trend over as many periods (the long horizon's honest width); zero before it.
+    floor: dict[int, Array] = field(default_factory=dict)
 
 
 def smape(actual: Array, predicted: Array) -> float:
@@ -262,7 +265,10 @@ def fit_series(
     if not scores[COMBINATION]:
         notes.append(NO_BACKTEST)
         chosen = final[COMBINATION]
-        return _Fitted(chosen.mean, chosen.half, COMBINATION, m, None, None, notes, nonnegative=nonnegative)
+        floor = trend_floor(values, chosen.mean, m=m, start=ahead) if ahead < h else {}
+        return _Fitted(
+            chosen.mean, chosen.half, COMBINATION, m, None, None, notes, nonnegative=nonnegative, floor=floor
+        )
     score = {name: _mean(found) for name, found in scores.items()}
     name = COMBINATION
     for single in ("AutoETS", "DynamicOptimizedTheta", "MSTL"):
@@ -277,6 +283,7 @@ def fit_series(
             default=SEASONAL_NAIVE,
         )
     chosen = final[name]
+    floor = trend_floor(values, chosen.mean, m=m, start=ahead) if ahead < h else {}
     ratios: dict[int, list[float]] = {lv: [] for lv in LEVELS}
     for err, half in errors[name]:
         for lv in LEVELS:
@@ -294,7 +301,46 @@ def fit_series(
         ratios=ratios,
         nonnegative=nonnegative,
         naive_mase=score[SEASONAL_NAIVE],
+        floor=floor,
     )
+
+
+def trend_floor(values: Array, mean: Array, *, m: int, start: int) -> dict[int, Array]:
+    """Per level, the half-width that covers how far the series may stray from its trend over k periods, for each
+    step k from `start` on (zero before). On the season-averaged series (in logs when it is positive), the errors of
+    its drift line over every stretch of one season give a base quantile, grown as a random walk's with an
+    estimated drift: sqrt(k / m') * sqrt(1 + k / n), m' the season less what the averaging smoothed away; where
+    the history has stretches of k periods, their own quantile if it is wider. The long horizon's bands are never
+    narrower: a model backtested over a year or two says little about its error five or ten years out."""
+    h = len(mean)
+    zeros = {lv: np.zeros(h) for lv in LEVELS}
+    if start >= h:
+        return zeros
+    window = m if m > 1 and len(values) >= 2 * m else 1
+    smooth = np.convolve(values, np.ones(window) / window, mode="valid") if window > 1 else values
+    if len(smooth) < 6:
+        return zeros
+    logs = bool(np.all(smooth > 0))
+    z = np.log(smooth) if logs else smooth
+    n = len(z)
+    drift = (z[-1] - z[0]) / (n - 1)
+    base_k = max(min(max(m, 1), n // 3), window)
+    # A stretch of the averaged series varies less than the series' own over as many periods (for a random walk,
+    # by (w^2 - 1) / 3w periods' worth for an average over w): the base quantile is scaled up by it.
+    effective = base_k - (window**2 - 1) / (3 * window)
+    longest = max(1, (n - 1) // 2)
+    steps = np.arange(1, h + 1)
+    out = {}
+    for lv in LEVELS:
+        base = float(np.quantile(np.abs(z[base_k:] - z[:-base_k] - base_k * drift), lv / 100))
+        grown = base * np.sqrt(steps / effective) * np.sqrt(1 + steps / n)
+        for k in range(1, min(h, longest) + 1):
+            own = float(np.quantile(np.abs(z[k:] - z[:-k] - k * drift), lv / 100))
+            grown[k - 1] = max(grown[k - 1], own)
+        grown = np.maximum.accumulate(grown)  # a band never narrows further out
+        half = np.abs(mean) * np.expm1(grown) if logs else grown
+        out[lv] = np.where(steps > start, half, 0.0)
+    return out
 
 
 def _mean(values: list[float]) -> float:
@@ -324,6 +370,8 @@ def publish(fitted: _Fitted, factors: dict[int, float]) -> Forecast:
     notes = list(fitted.notes)
     for lv in LEVELS:
         half = fitted.half[lv] * (1.0 if fitted.flat else factors.get(lv, 1.0))
+        if lv in fitted.floor:
+            half = np.fmax(half, fitted.floor[lv])
         lower[lv], upper[lv] = mean - half, mean + half
     if fitted.nonnegative and (np.any(mean < 0) or any(np.any(b < 0) for b in lower.values())):
         notes.append(CLIPPED)
@@ -351,11 +399,19 @@ def forecast_many(
     nonnegative: Sequence[bool] | None = None,
     daily: bool = False,
     factors: dict[int, float] | None = None,
+    backtest_h: int | None = None,
 ) -> tuple[list[Forecast], dict[int, float]]:
     """Forecast each series h steps ahead; the bands are calibrated on the backtests of the whole batch (or with
     the `factors` given, e.g. from a bigger run). Returns the forecasts and the factors used."""
     fitted = [
-        fit_series(y, h=h, season_length=season_length, nonnegative=bool(nonnegative and nonnegative[i]), daily=daily)
+        fit_series(
+            y,
+            h=h,
+            season_length=season_length,
+            nonnegative=bool(nonnegative and nonnegative[i]),
+            daily=daily,
+            backtest_h=backtest_h,
+        )
         for i, y in enumerate(series)
     ]
     used = factors if factors is not None else calibration(fitted)

@@ -14,6 +14,7 @@ from govops.catalog.models import Area, Indicator
 from govops.catalog.service import get_indicator
 from govops.errors import GovopsError, lazy_gettext
 from govops.forecast import service
+from govops.periods import Period
 from govops.web.deps import SessionDep
 from govops.web.signin import SignedInUser
 from govops.web.templating import locale_of, render
@@ -123,6 +124,7 @@ def forecast_page(
             "record": record,
             "coverage": coverage,
             "note_labels": NOTE_LABELS,
+            "medium": service.medium_of(latest.freq, Period.parse(latest.origin)) if latest is not None else 0,
         },
     )
 

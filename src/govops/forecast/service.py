@@ -43,6 +43,7 @@ FREQS = {"D": 7, "W": 52, "M": 12, "Q": 4, "A": 1}
 # How far the backtest looks ahead: the short and medium horizons a leader reads first.
 BACKTEST_STEPS = {"D": 14, "W": 8, "M": 12, "Q": 4, "A": 3}
 LONG_YEARS = 10  # annual series: to the end of the next two five-year plans
+LONG_YEARS_MQ = 5  # monthly and quarterly series: to the end of the fifth year after their last period's
 BATCH = 200
 TOPIC = "forecasts"
 WARNED_ROLES = ("analyst", "administrator")
@@ -131,16 +132,27 @@ class RunSummary:
     fallbacks: int = 0
 
 
-def horizon_of(freq: str, last: Period) -> int:
-    """Steps to the end of the year after the last period (the medium horizon; at least three, the short one);
-    for annual series, ten years (the long horizon, as trend scenarios)."""
+def medium_of(freq: str, last: Period) -> int:
+    """Steps to the end of the year after the last period (the medium horizon; at least three, the short one); for
+    annual series none: their steps past the short ones are the long horizon."""
     if freq == "A":
-        return LONG_YEARS
-    per_year = FREQS[freq]
+        return 0
     if freq in ("M", "Q"):
         end = Period.parse(f"{last.year + 1}-12" if freq == "M" else f"{last.year + 1}-Q4")
         return max(3, end - last)
-    return max(3, 2 * per_year)
+    return max(3, 2 * FREQS[freq])
+
+
+def horizon_of(freq: str, last: Period) -> int:
+    """How far a series is forecast: monthly and quarterly ones to the end of the fifth year after the last
+    period's (past the medium horizon, the long one: a trend scenario with the wide bands it deserves), annual ones
+    ten years (the next two five-year plans); daily and weekly ones over the medium horizon only."""
+    if freq == "A":
+        return LONG_YEARS
+    if freq in ("M", "Q"):
+        end = Period.parse(f"{last.year + LONG_YEARS_MQ}-12" if freq == "M" else f"{last.year + LONG_YEARS_MQ}-Q4")
+        return end - last
+    return medium_of(freq, last)
 
 
 def store_series(*, session: Session, indicator: str | None = None, area: str | None = None) -> list[StoreSeries]:
@@ -214,7 +226,7 @@ def compute(
     *,
     series: Sequence[StoreSeries],
     progress: Callable[[int], None] | None = None,
-    fit_many: Callable[[Sequence[Array], int, int], list[engine._Fitted]] | None = None,
+    fit_many: Callable[[Sequence[Array], int, int, int], list[engine._Fitted]] | None = None,
 ) -> Computed:
     """Forecast every series given, in batches per frequency and horizon, the bands calibrated per group."""
     groups: dict[tuple[str, int], list[StoreSeries]] = defaultdict(list)
@@ -229,7 +241,7 @@ def compute(
             if fit_many is None:
                 fitted += [_fit(s, h, m) for s in batch]
             else:
-                fitted += fit_many([s.values for s in batch], h, m)
+                fitted += fit_many([s.values for s in batch], h, m, BACKTEST_STEPS[freq])
             if progress is not None:
                 progress(len(batch))
         factors = engine.calibration(fitted)
