@@ -8,7 +8,7 @@ Keyword-only functions taking a session; they flush, never commit (the caller ow
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -840,9 +840,29 @@ def one_series(*, session: Session, indicator: str, area: str, dim_key: str = ""
     return found[0] if found else None
 
 
+_NOWCASTS: OrderedDict[tuple[object, ...], nowcasting.Nowcast] = OrderedDict()
+NOWCASTS_KEPT = 16
+
+
 def nowcast_of(*, session: Session, indicator: str, area: str = "VN") -> nowcasting.Nowcast:
     """The nowcast of a quarterly indicator's year-on-year growth (a growth rate in percent as stored, or computed
-    from levels) from the monthly indicators' growth, for the quarter of the latest monthly release."""
+    from levels) from the monthly indicators' growth, for the quarter of the latest monthly release. Kept until
+    the next observation change (a model fit takes seconds; a page opened again should not)."""
+    newest = session.execute(
+        select(func.max(DomainEvent.id), func.max(DomainEvent.recorded_at)).where(DomainEvent.topic == OBSERVATIONS)
+    ).one()
+    key = (str(session.get_bind().engine.url), indicator, area, *newest)
+    if key in _NOWCASTS:
+        _NOWCASTS.move_to_end(key)
+        return _NOWCASTS[key]
+    found = _nowcast(session=session, indicator=indicator, area=area)
+    _NOWCASTS[key] = found
+    while len(_NOWCASTS) > NOWCASTS_KEPT:
+        _NOWCASTS.popitem(last=False)
+    return found
+
+
+def _nowcast(*, session: Session, indicator: str, area: str) -> nowcasting.Nowcast:
     import pandas as pd
 
     targets = store_series(session=session, indicator=indicator, area=area)
