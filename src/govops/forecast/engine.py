@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,10 @@ LEVELS: tuple[int, ...] = (80, 95)
 # A single model replaces the combination only if its backtest error is clearly lower: per-series selection on
 # one or two windows is noisy, and combinations win on average (the M4 finding).
 SINGLE_MODEL_MARGIN = 0.85
+# The forms AutoETS searches (error, trend, season; "Z": chosen by AICc): additive errors and seasons for a
+# seasonal series, any error without a season otherwise. Measured by bench/forecast.py, the full search costs twice
+# the time for no gain in accuracy: the multiplicative seasonal forms seldom win on the competitions' data.
+ETS_SEARCH = {True: "AZA", False: "ZZN"}
 COMBINATION = "ETS+Theta"
 WITH_NAIVE = "ETS+Theta+SeasonalNaive"
 SEASONAL_NAIVE = "SeasonalNaive"
@@ -131,26 +135,38 @@ def _halves(out: dict[str, Array], mean: Array) -> dict[int, Array]:
     return halves
 
 
-def _ets(y: Array, h: int, m: int, spec: str | None) -> tuple[_Candidate, str]:
+def _ets(y: Array, h: int, m: int, spec: str | None, fitted: Any = None) -> tuple[_Candidate, str, Any]:
+    """AutoETS on `y`: searched (spec None), of a given form, or, for a backtest window, the model fitted on the
+    whole series applied to the window's history (`fitted`: its states filtered again, no parameter estimated)."""
     from statsforecast.models import AutoETS
 
-    if spec is None:
-        model = AutoETS(season_length=m)
-    else:  # the backtest refits the form chosen on the whole series: same model, a fraction of the cost
-        model = AutoETS(season_length=m, model=spec[:3], damped=spec[3] == "D")
-    fitted = _quiet(lambda: model.fit(y))
-    out = _quiet(lambda: fitted.predict(h=h, level=list(LEVELS)))
+    if fitted is not None:
+        out = _quiet(lambda: fitted.forward(y=y, h=h, level=list(LEVELS)))
+    else:
+        if spec is None:
+            model = AutoETS(season_length=m, model=ETS_SEARCH[m > 1])
+        else:
+            model = AutoETS(season_length=m, model=spec[:3], damped=spec[3] == "D")
+        fitted = _quiet(lambda: model.fit(y))
+        out = _quiet(lambda: fitted.predict(h=h, level=list(LEVELS)))
     mean = np.asarray(out["mean"], float)
-    components = str(fitted.model_["components"])
-    return _Candidate(mean, _halves(out, mean)), components
+    if not np.all(np.isfinite(mean)):
+        raise ValueError("ETS gave no finite forecast")
+    return _Candidate(mean, _halves(out, mean)), str(fitted.model_["components"]), fitted
 
 
-def _theta(y: Array, h: int, m: int) -> _Candidate:
+def _theta(y: Array, h: int, m: int, fitted: Any = None) -> tuple[_Candidate, Any]:
     from statsforecast.models import DynamicOptimizedTheta
 
-    out = _quiet(lambda: DynamicOptimizedTheta(season_length=m).forecast(y=y, h=h, level=list(LEVELS)))
+    if fitted is not None:
+        out = _quiet(lambda: fitted.forward(y=y, h=h, level=list(LEVELS)))
+    else:
+        fitted = _quiet(lambda: DynamicOptimizedTheta(season_length=m).fit(y))
+        out = _quiet(lambda: fitted.predict(h=h, level=list(LEVELS)))
     mean = np.asarray(out["mean"], float)
-    return _Candidate(mean, _halves(out, mean))
+    if not np.all(np.isfinite(mean)):
+        raise ValueError("Theta gave no finite forecast")
+    return _Candidate(mean, _halves(out, mean)), fitted
 
 
 def _mstl(y: Array, h: int, m: int) -> _Candidate:
@@ -175,20 +191,41 @@ def seasonal_naive(y: Array, h: int, m: int) -> _Candidate:
     return _Candidate(mean, {level: z[level] * sigma * np.sqrt(steps) for level in LEVELS})
 
 
-def _candidates(
-    y: Array, h: int, m: int, daily: bool, ets_spec: str | None
-) -> tuple[dict[str, _Candidate], str | None]:
-    found: dict[str, _Candidate] = {}
+@dataclass
+class _Models:
+    """The models fitted on the whole series, that each backtest window applies to its own history."""
+
+    ets: Any = None
+    theta: Any = None
     spec: str | None = None
-    # ETS refuses series shorter than its parameters need ("tiny datasets"): the fixed form of the backtest
-    # first, then the automatic search, then none (Theta alone).
-    for tried in dict.fromkeys([ets_spec, None]):
+
+
+def _candidates(y: Array, h: int, m: int, daily: bool, models: _Models | None) -> tuple[dict[str, _Candidate], _Models]:
+    """Every candidate's forecast of `y`. Without `models`, each is fitted (the final forecast); with them, the
+    whole series' fits are applied to `y` (a backtest window: the same models at a fraction of the cost), falling
+    back to a fit of the same form where that fails."""
+    found: dict[str, _Candidate] = {}
+    made = _Models()
+    # ETS refuses series shorter than its parameters need ("tiny datasets"): the whole series' model, then its
+    # form refitted, then the automatic search, then none (Theta alone).
+    tries: list[tuple[str | None, Any]] = []
+    if models is not None and models.ets is not None:
+        tries.append((models.spec, models.ets))
+    tries += [(tried, None) for tried in dict.fromkeys([models.spec if models else None, None])]
+    for tried, fitted in tries:
         try:
-            found["AutoETS"], spec = _ets(y, h, m, tried)
+            found["AutoETS"], made.spec, made.ets = _ets(y, h, m, tried, fitted)
             break
-        except (NotImplementedError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+        except (NotImplementedError, ValueError, ZeroDivisionError, IndexError, np.linalg.LinAlgError):
             continue
-    theta = _theta(y, h, m)
+    theta: _Candidate | None = None
+    if models is not None and models.theta is not None:
+        try:
+            theta, made.theta = _theta(y, h, m, models.theta)
+        except (ValueError, ZeroDivisionError, IndexError, np.linalg.LinAlgError):
+            theta = None
+    if theta is None:
+        theta, made.theta = _theta(y, h, m)
     found["DynamicOptimizedTheta"] = theta
     ets = found.get("AutoETS")
     found[COMBINATION] = (
@@ -204,7 +241,7 @@ def _candidates(
     found[WITH_NAIVE] = _Candidate(
         (2 * both.mean + naive.mean) / 3.0, {lv: (2 * both.half[lv] + naive.half[lv]) / 3.0 for lv in LEVELS}
     )
-    return found, spec
+    return found, made
 
 
 def _windows(n: int, h: int, m: int) -> list[int]:
@@ -250,14 +287,19 @@ def fit_series(
     if m > 1 and len(values) < 2 * m + 2:
         notes.append(NO_SEASON)
         m = 1
-    final, spec = _candidates(values, h, m, daily, None)
+    final, models = _candidates(values, h, m, daily, None)
     scores: dict[str, list[float]] = {name: [] for name in final}
     smapes: dict[str, list[float]] = {name: [] for name in scores}
     errors: dict[str, list[tuple[Array, dict[int, Array]]]] = {name: [] for name in scores}
     ahead = min(h, backtest_h) if backtest_h else h  # a long horizon is backtested on its first steps
+    # The first origin fits the chosen forms on its own history; the later origins apply those fits to theirs (their
+    # states filtered again, no parameter estimated): no window's forecast has seen the values it is scored on.
+    reused = _Models(spec=models.spec)
     for train in _windows(len(values), ahead, m):
         history, actual = values[:train], values[train : train + ahead]
-        window, _ = _candidates(history, ahead, m, daily, spec)
+        window, made = _candidates(history, ahead, m, daily, reused)
+        if reused.ets is None and reused.theta is None:
+            reused = made
         for name, cand in window.items():
             scores[name].append(_score(actual, cand.mean, history, m))
             smapes[name].append(smape(actual, cand.mean))
