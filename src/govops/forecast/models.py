@@ -79,7 +79,9 @@ class ForecastWarning(Base):
     drivers: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The level crossed (kinds threshold and leading); `value` is then the measure that crossed it.
-    threshold_id: Mapped[int | None] = mapped_column(ForeignKey("forecast_threshold.id", ondelete="CASCADE"))
+    threshold_id: Mapped[int | None] = mapped_column(
+        ForeignKey("forecast_threshold.id", ondelete="CASCADE"), index=True
+    )
 
 
 class ForecastThreshold(Base):
@@ -94,7 +96,7 @@ class ForecastThreshold(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[str] = mapped_column(String(10))  # forecast | leading
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), index=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
     dim_key: Mapped[str] = mapped_column(String(200), default="")
     measure: Mapped[str] = mapped_column(String(10))  # level | yoy | ytd_yoy
     direction: Mapped[str] = mapped_column(String(5))  # above | below

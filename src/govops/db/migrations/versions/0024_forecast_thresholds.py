@@ -40,11 +40,13 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_forecast_threshold_indicator_id", "forecast_threshold", ["indicator_id"])
+    op.create_index("ix_forecast_threshold_area_id", "forecast_threshold", ["area_id"])
     with op.batch_alter_table("forecast_warning") as batch:
         batch.add_column(sa.Column("threshold_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
             "fk_forecast_warning_threshold", "forecast_threshold", ["threshold_id"], ["id"], ondelete="CASCADE"
         )
+        batch.create_index("ix_forecast_warning_threshold_id", ["threshold_id"])
     op.create_table(
         "forecast_cursor",
         sa.Column("name", sa.String(length=40), primary_key=True),
@@ -56,7 +58,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("forecast_cursor")
     with op.batch_alter_table("forecast_warning") as batch:
+        batch.drop_index("ix_forecast_warning_threshold_id")
         batch.drop_constraint("fk_forecast_warning_threshold", type_="foreignkey")
         batch.drop_column("threshold_id")
+    op.drop_index("ix_forecast_threshold_area_id", table_name="forecast_threshold")
     op.drop_index("ix_forecast_threshold_indicator_id", table_name="forecast_threshold")
     op.drop_table("forecast_threshold")
