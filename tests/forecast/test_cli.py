@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +13,6 @@ from tests.forecast.test_service import MONTHS, month, retail
 
 __all__ = ["govops", "initialised_store"]
 AREAS = (("01", 5e4), ("79", 9e4))
-
-
-def run_govops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")} | {"COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "govops", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
 
 
 def write_quarterly(path: Path, count: int = 6, length: int = 40) -> None:
@@ -37,17 +27,15 @@ def write_quarterly(path: Path, count: int = 6, length: int = 40) -> None:
                 writer.writerow([f"S{s}", f"{year}-{3 * quarter + 1:02d}-01", f"{value:.3f}"])
 
 
-def test_evaluate_prints_govops_beside_the_statsforecast_baselines(tmp_path: Path) -> None:
-    write_quarterly(tmp_path / "q.csv")
-    run = run_govops(
-        "forecast", "evaluate", "--input", "q.csv", "--freq", "Q", "--horizon", "8", "--output", "s.csv", cwd=tmp_path
-    )
-    assert run.returncode == 0, run.stderr
+def test_evaluate_prints_govops_beside_the_statsforecast_baselines(govops: Govops) -> None:
+    write_quarterly(govops.cwd / "q.csv")
+    run = govops("forecast", "evaluate", "--input", "q.csv", "--freq", "Q", "--horizon", "8", "--output", "s.csv")
+    assert run.code == 0, run.err
     for method in ("govops", "AutoETS", "DynamicOptimizedTheta", "Ensemble(median)"):
-        assert method in run.stdout
+        assert method in run.out
     for column in ("sMAPE", "MASE", "80% coverage", "95% coverage", "ms/series"):
-        assert column in run.stdout
-    with (tmp_path / "s.csv").open() as handle:
+        assert column in run.out
+    with (govops.cwd / "s.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 6 * 4
     govops_rows = [r for r in rows if r["method"] == "govops"]
@@ -64,18 +52,18 @@ def test_evaluate_prints_govops_beside_the_statsforecast_baselines(tmp_path: Pat
         ("", "missing"),
     ],
 )
-def test_a_bad_file_is_refused_with_what_and_where(tmp_path: Path, content: str, said: str) -> None:
-    (tmp_path / "bad.csv").write_text(content)
-    run = run_govops("forecast", "evaluate", "--input", "bad.csv", "--freq", "Q", "--horizon", "2", cwd=tmp_path)
-    assert run.returncode == 1
-    assert "Traceback" not in run.stderr
-    assert said in run.stderr or said in run.stdout, run.stderr
+def test_a_bad_file_is_refused_with_what_and_where(govops: Govops, content: str, said: str) -> None:
+    (govops.cwd / "bad.csv").write_text(content)
+    run = govops("forecast", "evaluate", "--input", "bad.csv", "--freq", "Q", "--horizon", "2")
+    assert run.code == 1
+    assert "Traceback" not in run.err
+    assert said in run.err or said in run.out, run.err
 
 
-def test_an_unknown_frequency_is_refused(tmp_path: Path) -> None:
-    write_quarterly(tmp_path / "q.csv", count=1)
-    run = run_govops("forecast", "evaluate", "--input", "q.csv", "--freq", "X", "--horizon", "2", cwd=tmp_path)
-    assert run.returncode == 1 and "unknown frequency" in run.stderr
+def test_an_unknown_frequency_is_refused(govops: Govops) -> None:
+    write_quarterly(govops.cwd / "q.csv", count=1)
+    run = govops("forecast", "evaluate", "--input", "q.csv", "--freq", "X", "--horizon", "2")
+    assert run.code == 1 and "unknown frequency" in run.err
 
 
 def test_run_forecasts_the_store_and_warns_of_a_value_far_outside_its_band(govops: Govops) -> None:

@@ -102,3 +102,36 @@ def test_smape_and_mase_follow_the_competition_definitions() -> None:
     assert engine.smape(actual, predicted) == pytest.approx((200 * 10 / 210 + 200 * 20 / 380) / 2)
     history = np.array([1.0, 3.0, 2.0, 4.0])
     assert engine.mase(actual, predicted, history, 1) == pytest.approx(15.0 / (5.0 / 3))
+
+
+def test_the_long_horizon_bands_cover_how_far_a_series_strays_from_its_trend_over_years() -> None:
+    # 200 monthly series that wander around a 6%-a-year trend (a random walk in logs, with a season): ten years of
+    # history, then five years ahead. The long bands must cover the value five years on about as often as they say.
+    rng = np.random.default_rng(7)
+    inside = {lv: 0 for lv in engine.LEVELS}
+    widths = []
+    for _ in range(200):
+        steps = 0.005 + rng.normal(0, 0.02, 180)
+        y = 100 * np.exp(np.cumsum(steps)) * (1 + 0.05 * np.sin(2 * np.pi * np.arange(180) / 12))
+        history, later = y[:120], y[120:]
+        ahead = np.arange(120, 180)
+        season = 1 + 0.05 * np.sin(2 * np.pi * ahead / 12)
+        # A model's mean: the drift line from the last year's level, with the season.
+        trend = history[-12:].mean() * np.exp(0.005 * (np.arange(1, 61) + 5.5)) * season
+        floor = engine.trend_floor(history, trend, m=12, start=12)
+        relative = floor[95][12:] / trend[12:]
+        assert np.all(floor[95][:12] == 0) and np.all(np.diff(relative) >= -1e-12)  # opening out, never narrowing
+        widths.append(floor[95][-1] / trend[-1])
+        for lv in engine.LEVELS:
+            inside[lv] += abs(later[-1] - trend[-1]) <= floor[lv][-1]
+    assert 0.72 <= inside[80] / 200 <= 0.92 and 0.88 <= inside[95] / 200 <= 1.0, inside
+    assert np.median(widths) > 0.25  # five years out, honest bands are wide: over a quarter of the level
+
+
+def test_a_monthly_forecast_five_years_out_is_a_trend_scenario_with_wider_bands_past_its_backtest() -> None:
+    y = seasonal(72, noise=2.0)
+    found = engine.forecast_many([y], h=60, season_length=12, backtest_h=12)[0][0]
+    assert len(found.mean) == 60
+    width = found.upper[95] - found.lower[95]
+    assert width[-1] > 2 * width[11]  # the long horizon's bands open out
+    assert np.all(found.lower[95] <= found.lower[80]) and np.all(found.upper[80] <= found.upper[95])

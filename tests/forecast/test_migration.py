@@ -1,4 +1,5 @@
-"""Migration 0023 adds the forecast tables and takes them away again, on SQLite and PostgreSQL."""
+"""Migrations 0023 and 0025 add the forecast tables (and the thresholds) and take them away again, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -22,3 +23,16 @@ def test_the_forecast_tables_upgrade_and_downgrade(fresh_engine: Engine) -> None
     upgrade(fresh_engine)
     assert current_revision(fresh_engine) == head_revision(fresh_engine)
     assert set(inspect(fresh_engine).get_table_names()) >= TABLES
+
+
+def test_the_thresholds_migration_adds_its_tables_and_the_warnings_link_and_takes_them_away(
+    fresh_engine: Engine,
+) -> None:
+    upgrade(fresh_engine)
+    assert {"forecast_threshold", "forecast_cursor"} <= set(inspect(fresh_engine).get_table_names())
+    assert "threshold_id" in {c["name"] for c in inspect(fresh_engine).get_columns("forecast_warning")}
+    command.downgrade(alembic_config(fresh_engine), "0024")
+    assert not {"forecast_threshold", "forecast_cursor"} & set(inspect(fresh_engine).get_table_names())
+    assert "threshold_id" not in {c["name"] for c in inspect(fresh_engine).get_columns("forecast_warning")}
+    upgrade(fresh_engine)
+    assert current_revision(fresh_engine) == head_revision(fresh_engine)

@@ -71,8 +71,9 @@ def test_every_series_is_forecast_and_stored_with_its_bands(session: Session, hi
     first = rows[0]
     assert first.origin == month(MONTHS - 1) and first.backtest_mase is not None
     points = session.scalars(select(ForecastPoint).where(ForecastPoint.forecast_id == first.id)).all()
-    # To the end of next year: 2024-12 is the origin, 2025-01..2025-12 the medium horizon.
-    assert [p.period for p in points][:2] == ["2025-01", "2025-02"] and len(points) == 12
+    # 2024-12 is the origin: 2025-01..2025-12 the short and medium horizons, then the long one to 2029-12.
+    assert [p.period for p in points][:2] == ["2025-01", "2025-02"] and len(points) == 60
+    assert points[-1].period == "2029-12"
     for p in points:
         assert p.lo95 is not None and p.lo80 is not None and p.hi80 is not None and p.hi95 is not None
         assert p.lo95 <= p.lo80 <= p.mean <= p.hi80 <= p.hi95
@@ -122,6 +123,11 @@ def test_the_api_serves_the_forecast_with_the_levels_asked_and_the_warnings(
     assert list(body["points"][0]["bounds"]) == ["95"]
     low, high = body["points"][0]["bounds"]["95"]
     assert low < body["points"][0]["mean"] < high
+    whole = client.get("/api/v1/forecasts/RETAIL_SALES", params={"area": "79"}).json()["points"]
+    kinds = [p["horizon"] for p in whole]
+    assert kinds == ["short"] * 3 + ["medium"] * 9 + ["long"] * 48
+    width = [p["bounds"]["95"][1] - p["bounds"]["95"][0] for p in whole]
+    assert width[-1] > 1.5 * width[11]  # five years out, the trend scenario's band is far wider
     bad = client.get("/api/v1/forecasts/RETAIL_SALES", params={"area": "79", "level": "99"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "forecast_bad_level"
     assert client.get("/api/v1/warnings").json() == []

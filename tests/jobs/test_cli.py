@@ -21,6 +21,7 @@ def test_list_shows_every_job_with_its_schedule_and_no_run_yet(govops: Govops) -
         "auth.purge-sessions",
         "audit.checkpoint",
         "forecast.refresh",
+        "forecast.watch",
         "jobs.prune-runs",
         "quality.after-deadlines",
         "quality.nightly-scan",
@@ -74,9 +75,9 @@ def test_run_of_an_unknown_job_names_the_jobs_there_are(govops: Govops) -> None:
     err = " ".join(refused.err.split())
     assert "there is no job named 'purge'" in err
     jobs = (
-        "audit.checkpoint, auth.purge-sessions, forecast.refresh, jobs.prune-runs, quality.after-deadlines, "
-        "quality.nightly-scan, reporting.deadlines, reporting.follow-changes, reporting.reminders, targets.refresh, "
-        "tasks.watch, warehouse.page-caches"
+        "audit.checkpoint, auth.purge-sessions, forecast.refresh, forecast.watch, jobs.prune-runs, "
+        "quality.after-deadlines, quality.nightly-scan, reporting.deadlines, reporting.follow-changes, "
+        "reporting.reminders, targets.refresh, tasks.watch, warehouse.page-caches"
     )
     assert f"the jobs are: {jobs}" in err
 

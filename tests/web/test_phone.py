@@ -183,6 +183,7 @@ def test_the_phone_menu_reaches_every_item_by_touch_and_by_keyboard(
         "Nhiệm vụ",
         "Mục tiêu",
         "Chất lượng",
+        "Dự báo",
         "Gửi số liệu",
     ]
     assert items.all_inner_texts() == names

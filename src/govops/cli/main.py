@@ -164,6 +164,7 @@ def demo(
 ) -> None:
     """Set up the store, load the demo data set (made up, for demonstration) and serve."""
     from govops.db.engine import make_session_factory, transaction
+    from govops.demo import forecast as demo_forecast
     from govops.demo import quality as demo_quality
     from govops.demo import targets as demo_targets
     from govops.demo import tasks as demo_tasks
@@ -216,6 +217,12 @@ def demo(
             with transaction(engine) as session:
                 rules, raised = demo_quality.load(session=session)
             out.print(f"demo quality: {rules} validation rules, {raised} flags on values sent wrong (DEMO: made up)")
+        with factory() as session:
+            thresholds_there = demo_forecast.loaded(session=session)
+        if not thresholds_there:
+            with transaction(engine) as session:
+                watched = demo_forecast.load(session=session)
+            out.print(f"early-warning thresholds: {watched} (the CPI ceilings cited, the others DEMO)")
         with factory() as session:
             targets_there = demo_targets.loaded(session=session)
         if not targets_there:

@@ -101,3 +101,76 @@ def run_command(
         f"run {summary.run_id}: {summary.forecasts} series forecast ({summary.fallbacks} with a fall-back), "
         f"{summary.warnings} early warnings raised"
     )
+
+
+thresholds_app = typer.Typer(
+    help="Levels the Government cares about: a forecast or a leading indicator crossing one raises a warning.",
+    no_args_is_help=True,
+)
+forecast_app.add_typer(thresholds_app, name="thresholds")
+
+
+@thresholds_app.command("import")
+def import_thresholds(
+    file: Annotated[Path, typer.Argument(help="the thresholds (.yaml), a list under `thresholds:`")],
+) -> None:
+    """Create or update thresholds by code: all of them, or none if one is wrong (named by threshold and field)."""
+    from govops.audit.service import record_cli
+    from govops.commandline import friendly_errors, out, writing_session
+    from govops.errors import GovopsError, lazy_gettext
+    from govops.forecast import service
+
+    with friendly_errors():
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GovopsError.of(
+                "forecast_unreadable",
+                lazy_gettext("cannot read %(file)s: %(reason)s"),
+                lazy_gettext("give a UTF-8 YAML file with a list under `thresholds:`"),
+                where=str(file),
+                file=file.name,
+                reason=getattr(exc, "strerror", None) or type(exc).__name__,
+            ) from None
+        with writing_session() as session:
+            saved = service.import_thresholds(session=session, text=text, where=file.name, by="cli")
+            record_cli(
+                session=session, action="forecast.thresholds.saved", target=file.name, detail={"thresholds": len(saved)}
+            )
+    out.print(f"{file.name}: {len(saved)} thresholds saved")
+
+
+@thresholds_app.command("list")
+def list_thresholds() -> None:
+    """Every threshold: its series, measure, level, year and legal source."""
+    from govops.commandline import friendly_errors, out
+    from govops.forecast import service
+
+    with friendly_errors(), _reading() as session:
+        rows = service.thresholds_page(session=session, limit=10_000)
+        table = Table("code", "kind", "series", "measure", "level", "year", "source", title="thresholds")
+        for row in rows:
+            series = service.series_label(session=session, indicator_id=row.indicator_id, area_id=row.area_id)
+            table.add_row(
+                row.code,
+                row.kind,
+                series + (f" [{row.dim_key}]" if row.dim_key else ""),
+                row.measure,
+                f"{'>' if row.direction == 'above' else '<'} {row.level:g}",
+                str(row.year or "every"),
+                row.source,
+            )
+    out.print(table)
+
+
+@thresholds_app.command("delete")
+def delete_threshold(code: Annotated[str, typer.Argument(help="the threshold's code")]) -> None:
+    """Delete a threshold and the warnings it raised."""
+    from govops.audit.service import record_cli
+    from govops.commandline import friendly_errors, out, writing_session
+    from govops.forecast import service
+
+    with friendly_errors(), writing_session() as session:
+        service.delete_threshold(session=session, code=code)
+        record_cli(session=session, action="forecast.threshold.deleted", target=code)
+    out.print(f"threshold {code} deleted")

@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,10 @@ LEVELS: tuple[int, ...] = (80, 95)
 # A single model replaces the combination only if its backtest error is clearly lower: per-series selection on
 # one or two windows is noisy, and combinations win on average (the M4 finding).
 SINGLE_MODEL_MARGIN = 0.85
+# The forms AutoETS searches (error, trend, season; "Z": chosen by AICc): additive errors and seasons for a
+# seasonal series, any error without a season otherwise. Measured by bench/forecast.py, the full search costs twice
+# the time for no gain in accuracy: the multiplicative seasonal forms seldom win on the competitions' data.
+ETS_SEARCH = {True: "AZA", False: "ZZN"}
 COMBINATION = "ETS+Theta"
 WITH_NAIVE = "ETS+Theta+SeasonalNaive"
 SEASONAL_NAIVE = "SeasonalNaive"
@@ -78,6 +82,9 @@ class _Fitted:
     nonnegative: bool = False
     flat: bool = False
     naive_mase: float | None = None  # seasonal naive's score in the same backtest
+    # The least half-width per level and step: past the backtested horizon, how far the series itself has strayed
+    # from its trend over as many periods (the long horizon's honest width); zero before it.
+    floor: dict[int, Array] = field(default_factory=dict)
 
 
 def smape(actual: Array, predicted: Array) -> float:
@@ -128,26 +135,38 @@ def _halves(out: dict[str, Array], mean: Array) -> dict[int, Array]:
     return halves
 
 
-def _ets(y: Array, h: int, m: int, spec: str | None) -> tuple[_Candidate, str]:
+def _ets(y: Array, h: int, m: int, spec: str | None, fitted: Any = None) -> tuple[_Candidate, str, Any]:
+    """AutoETS on `y`: searched (spec None), of a given form, or, for a backtest window, the model fitted on the
+    whole series applied to the window's history (`fitted`: its states filtered again, no parameter estimated)."""
     from statsforecast.models import AutoETS
 
-    if spec is None:
-        model = AutoETS(season_length=m)
-    else:  # the backtest refits the form chosen on the whole series: same model, a fraction of the cost
-        model = AutoETS(season_length=m, model=spec[:3], damped=spec[3] == "D")
-    fitted = _quiet(lambda: model.fit(y))
-    out = _quiet(lambda: fitted.predict(h=h, level=list(LEVELS)))
+    if fitted is not None:
+        out = _quiet(lambda: fitted.forward(y=y, h=h, level=list(LEVELS)))
+    else:
+        if spec is None:
+            model = AutoETS(season_length=m, model=ETS_SEARCH[m > 1])
+        else:
+            model = AutoETS(season_length=m, model=spec[:3], damped=spec[3] == "D")
+        fitted = _quiet(lambda: model.fit(y))
+        out = _quiet(lambda: fitted.predict(h=h, level=list(LEVELS)))
     mean = np.asarray(out["mean"], float)
-    components = str(fitted.model_["components"])
-    return _Candidate(mean, _halves(out, mean)), components
+    if not np.all(np.isfinite(mean)):
+        raise ValueError("ETS gave no finite forecast")
+    return _Candidate(mean, _halves(out, mean)), str(fitted.model_["components"]), fitted
 
 
-def _theta(y: Array, h: int, m: int) -> _Candidate:
+def _theta(y: Array, h: int, m: int, fitted: Any = None) -> tuple[_Candidate, Any]:
     from statsforecast.models import DynamicOptimizedTheta
 
-    out = _quiet(lambda: DynamicOptimizedTheta(season_length=m).forecast(y=y, h=h, level=list(LEVELS)))
+    if fitted is not None:
+        out = _quiet(lambda: fitted.forward(y=y, h=h, level=list(LEVELS)))
+    else:
+        fitted = _quiet(lambda: DynamicOptimizedTheta(season_length=m).fit(y))
+        out = _quiet(lambda: fitted.predict(h=h, level=list(LEVELS)))
     mean = np.asarray(out["mean"], float)
-    return _Candidate(mean, _halves(out, mean))
+    if not np.all(np.isfinite(mean)):
+        raise ValueError("Theta gave no finite forecast")
+    return _Candidate(mean, _halves(out, mean)), fitted
 
 
 def _mstl(y: Array, h: int, m: int) -> _Candidate:
@@ -172,20 +191,41 @@ def seasonal_naive(y: Array, h: int, m: int) -> _Candidate:
     return _Candidate(mean, {level: z[level] * sigma * np.sqrt(steps) for level in LEVELS})
 
 
-def _candidates(
-    y: Array, h: int, m: int, daily: bool, ets_spec: str | None
-) -> tuple[dict[str, _Candidate], str | None]:
-    found: dict[str, _Candidate] = {}
+@dataclass
+class _Models:
+    """The models fitted on the whole series, that each backtest window applies to its own history."""
+
+    ets: Any = None
+    theta: Any = None
     spec: str | None = None
-    # ETS refuses series shorter than its parameters need ("tiny datasets"): the fixed form of the backtest
-    # first, then the automatic search, then none (Theta alone).
-    for tried in dict.fromkeys([ets_spec, None]):
+
+
+def _candidates(y: Array, h: int, m: int, daily: bool, models: _Models | None) -> tuple[dict[str, _Candidate], _Models]:
+    """Every candidate's forecast of `y`. Without `models`, each is fitted (the final forecast); with them, the
+    whole series' fits are applied to `y` (a backtest window: the same models at a fraction of the cost), falling
+    back to a fit of the same form where that fails."""
+    found: dict[str, _Candidate] = {}
+    made = _Models()
+    # ETS refuses series shorter than its parameters need ("tiny datasets"): the whole series' model, then its
+    # form refitted, then the automatic search, then none (Theta alone).
+    tries: list[tuple[str | None, Any]] = []
+    if models is not None and models.ets is not None:
+        tries.append((models.spec, models.ets))
+    tries += [(tried, None) for tried in dict.fromkeys([models.spec if models else None, None])]
+    for tried, fitted in tries:
         try:
-            found["AutoETS"], spec = _ets(y, h, m, tried)
+            found["AutoETS"], made.spec, made.ets = _ets(y, h, m, tried, fitted)
             break
-        except (NotImplementedError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+        except (NotImplementedError, ValueError, ZeroDivisionError, IndexError, np.linalg.LinAlgError):
             continue
-    theta = _theta(y, h, m)
+    theta: _Candidate | None = None
+    if models is not None and models.theta is not None:
+        try:
+            theta, made.theta = _theta(y, h, m, models.theta)
+        except (ValueError, ZeroDivisionError, IndexError, np.linalg.LinAlgError):
+            theta = None
+    if theta is None:
+        theta, made.theta = _theta(y, h, m)
     found["DynamicOptimizedTheta"] = theta
     ets = found.get("AutoETS")
     found[COMBINATION] = (
@@ -201,7 +241,7 @@ def _candidates(
     found[WITH_NAIVE] = _Candidate(
         (2 * both.mean + naive.mean) / 3.0, {lv: (2 * both.half[lv] + naive.half[lv]) / 3.0 for lv in LEVELS}
     )
-    return found, spec
+    return found, made
 
 
 def _windows(n: int, h: int, m: int) -> list[int]:
@@ -247,14 +287,19 @@ def fit_series(
     if m > 1 and len(values) < 2 * m + 2:
         notes.append(NO_SEASON)
         m = 1
-    final, spec = _candidates(values, h, m, daily, None)
+    final, models = _candidates(values, h, m, daily, None)
     scores: dict[str, list[float]] = {name: [] for name in final}
     smapes: dict[str, list[float]] = {name: [] for name in scores}
     errors: dict[str, list[tuple[Array, dict[int, Array]]]] = {name: [] for name in scores}
     ahead = min(h, backtest_h) if backtest_h else h  # a long horizon is backtested on its first steps
+    # The first origin fits the chosen forms on its own history; the later origins apply those fits to theirs (their
+    # states filtered again, no parameter estimated): no window's forecast has seen the values it is scored on.
+    reused = _Models(spec=models.spec)
     for train in _windows(len(values), ahead, m):
         history, actual = values[:train], values[train : train + ahead]
-        window, _ = _candidates(history, ahead, m, daily, spec)
+        window, made = _candidates(history, ahead, m, daily, reused)
+        if reused.ets is None and reused.theta is None:
+            reused = made
         for name, cand in window.items():
             scores[name].append(_score(actual, cand.mean, history, m))
             smapes[name].append(smape(actual, cand.mean))
@@ -262,7 +307,10 @@ def fit_series(
     if not scores[COMBINATION]:
         notes.append(NO_BACKTEST)
         chosen = final[COMBINATION]
-        return _Fitted(chosen.mean, chosen.half, COMBINATION, m, None, None, notes, nonnegative=nonnegative)
+        floor = trend_floor(values, chosen.mean, m=m, start=ahead) if ahead < h else {}
+        return _Fitted(
+            chosen.mean, chosen.half, COMBINATION, m, None, None, notes, nonnegative=nonnegative, floor=floor
+        )
     score = {name: _mean(found) for name, found in scores.items()}
     name = COMBINATION
     for single in ("AutoETS", "DynamicOptimizedTheta", "MSTL"):
@@ -277,6 +325,7 @@ def fit_series(
             default=SEASONAL_NAIVE,
         )
     chosen = final[name]
+    floor = trend_floor(values, chosen.mean, m=m, start=ahead) if ahead < h else {}
     ratios: dict[int, list[float]] = {lv: [] for lv in LEVELS}
     for err, half in errors[name]:
         for lv in LEVELS:
@@ -294,7 +343,46 @@ def fit_series(
         ratios=ratios,
         nonnegative=nonnegative,
         naive_mase=score[SEASONAL_NAIVE],
+        floor=floor,
     )
+
+
+def trend_floor(values: Array, mean: Array, *, m: int, start: int) -> dict[int, Array]:
+    """Per level, the half-width that covers how far the series may stray from its trend over k periods, for each
+    step k from `start` on (zero before). On the season-averaged series (in logs when it is positive), the errors of
+    its drift line over every stretch of one season give a base quantile, grown as a random walk's with an
+    estimated drift: sqrt(k / m') * sqrt(1 + k / n), m' the season less what the averaging smoothed away; where
+    the history has stretches of k periods, their own quantile if it is wider. The long horizon's bands are never
+    narrower: a model backtested over a year or two says little about its error five or ten years out."""
+    h = len(mean)
+    zeros = {lv: np.zeros(h) for lv in LEVELS}
+    if start >= h:
+        return zeros
+    window = m if m > 1 and len(values) >= 2 * m else 1
+    smooth = np.convolve(values, np.ones(window) / window, mode="valid") if window > 1 else values
+    if len(smooth) < 6:
+        return zeros
+    logs = bool(np.all(smooth > 0))
+    z = np.log(smooth) if logs else smooth
+    n = len(z)
+    drift = (z[-1] - z[0]) / (n - 1)
+    base_k = max(min(max(m, 1), n // 3), window)
+    # A stretch of the averaged series varies less than the series' own over as many periods (for a random walk,
+    # by (w^2 - 1) / 3w periods' worth for an average over w): the base quantile is scaled up by it.
+    effective = base_k - (window**2 - 1) / (3 * window)
+    longest = max(1, (n - 1) // 2)
+    steps = np.arange(1, h + 1)
+    out = {}
+    for lv in LEVELS:
+        base = float(np.quantile(np.abs(z[base_k:] - z[:-base_k] - base_k * drift), lv / 100))
+        grown = base * np.sqrt(steps / effective) * np.sqrt(1 + steps / n)
+        for k in range(1, min(h, longest) + 1):
+            own = float(np.quantile(np.abs(z[k:] - z[:-k] - k * drift), lv / 100))
+            grown[k - 1] = max(grown[k - 1], own)
+        grown = np.maximum.accumulate(grown)  # a band never narrows further out
+        half = np.abs(mean) * np.expm1(grown) if logs else grown
+        out[lv] = np.where(steps > start, half, 0.0)
+    return out
 
 
 def _mean(values: list[float]) -> float:
@@ -324,6 +412,8 @@ def publish(fitted: _Fitted, factors: dict[int, float]) -> Forecast:
     notes = list(fitted.notes)
     for lv in LEVELS:
         half = fitted.half[lv] * (1.0 if fitted.flat else factors.get(lv, 1.0))
+        if lv in fitted.floor:
+            half = np.fmax(half, fitted.floor[lv])
         lower[lv], upper[lv] = mean - half, mean + half
     if fitted.nonnegative and (np.any(mean < 0) or any(np.any(b < 0) for b in lower.values())):
         notes.append(CLIPPED)
@@ -351,11 +441,19 @@ def forecast_many(
     nonnegative: Sequence[bool] | None = None,
     daily: bool = False,
     factors: dict[int, float] | None = None,
+    backtest_h: int | None = None,
 ) -> tuple[list[Forecast], dict[int, float]]:
     """Forecast each series h steps ahead; the bands are calibrated on the backtests of the whole batch (or with
     the `factors` given, e.g. from a bigger run). Returns the forecasts and the factors used."""
     fitted = [
-        fit_series(y, h=h, season_length=season_length, nonnegative=bool(nonnegative and nonnegative[i]), daily=daily)
+        fit_series(
+            y,
+            h=h,
+            season_length=season_length,
+            nonnegative=bool(nonnegative and nonnegative[i]),
+            daily=daily,
+            backtest_h=backtest_h,
+        )
         for i, y in enumerate(series)
     ]
     used = factors if factors is not None else calibration(fitted)

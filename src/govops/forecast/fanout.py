@@ -12,8 +12,8 @@ from govops.forecast.engine import Array
 CHUNK = 25
 
 
-def _fit_chunk(chunk: Sequence[Array], h: int, m: int) -> list[engine._Fitted]:
-    return [engine.fit_series(y, h=h, season_length=m) for y in chunk]
+def _fit_chunk(chunk: Sequence[Array], h: int, m: int, backtest_h: int | None) -> list[engine._Fitted]:
+    return [engine.fit_series(y, h=h, season_length=m, backtest_h=backtest_h) for y in chunk]
 
 
 class DaskFanOut:
@@ -41,7 +41,7 @@ class DaskFanOut:
         if self._cluster is not None:
             self._cluster.close()
 
-    def __call__(self, series: Sequence[Array], h: int, m: int) -> list[engine._Fitted]:
+    def __call__(self, series: Sequence[Array], h: int, m: int, backtest_h: int | None = None) -> list[engine._Fitted]:
         chunks = [list(series[i : i + CHUNK]) for i in range(0, len(series), CHUNK)]
-        futures = self._client.map(_fit_chunk, chunks, h=h, m=m, pure=False)
+        futures = self._client.map(_fit_chunk, chunks, h=h, m=m, backtest_h=backtest_h, pure=False)
         return [fitted for part in self._client.gather(futures) for fitted in part]

@@ -8,6 +8,8 @@ store's write lock while models are fitted.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from govops.db.engine import make_session_factory, transaction
 from govops.forecast import service
 from govops.jobs.registry import Job, JobContext, lazy_gettext
@@ -15,7 +17,19 @@ from govops.jobs.schedule import Every
 from govops.settings import Settings
 
 REFRESH_MINUTES = 2
+WATCH_MINUTES = 1
 PER_RUN = 60
+
+
+def watch(context: JobContext) -> str:
+    """Each new value against its forecast's band and its thresholds, as soon as a submission's commit wakes the
+    worker (no model fitted: a few reads per series touched)."""
+    with Session(context.engine) as session:
+        if not service.watch_pending(session=session):
+            return "no new observation changes"
+    with transaction(context.engine) as session:
+        read, raised = service.watch_changes(session=session)
+    return f"{read} observation changes read, {raised} early warnings"
 
 
 def refresh_forecasts(context: JobContext) -> str:
@@ -40,5 +54,15 @@ def jobs(settings: Settings) -> list[Job]:
                 "Forecast again the series that received new values, and warn of values outside their forecast's "
                 "95% band."
             ),
-        )
+        ),
+        Job(
+            name="forecast.watch",
+            schedule=Every(WATCH_MINUTES),
+            run=watch,
+            summary=lazy_gettext(
+                "As each release arrives, warn of values outside their forecast's 95% band and of leading "
+                "indicators crossing their thresholds."
+            ),
+            on_commit=True,
+        ),
     ]

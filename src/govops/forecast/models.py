@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govops.db.base import Base, BigId, UTCDateTime
@@ -66,7 +66,7 @@ class ForecastWarning(Base):
     __table_args__ = (Index("ix_forecast_warning_key", "kind", "indicator_id", "area_id", "dim_key", "period"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(30))  # outside_band | threshold
+    kind: Mapped[str] = mapped_column(String(30))  # outside_band | threshold (a forecast's) | leading
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), index=True)
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
     dim_key: Mapped[str] = mapped_column(String(200), default="")
@@ -75,6 +75,46 @@ class ForecastWarning(Base):
     expected: Mapped[float | None] = mapped_column(Float)
     lower: Mapped[float | None] = mapped_column(Float)
     upper: Mapped[float | None] = mapped_column(Float)
-    # The areas (or components) contributing most to the deviation: [{"area": code, "name_vi", "name_en", "share"}].
+    # The areas (or components) contributing most to the deviation: [{"area": code, "name", "name_en", "share"}].
     drivers: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The level crossed (kinds threshold and leading); `value` is then the measure that crossed it.
+    threshold_id: Mapped[int | None] = mapped_column(
+        ForeignKey("forecast_threshold.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ForecastThreshold(Base):
+    """A level the Government cares about on a series (the year's CPI ceiling, a leading indicator's alarm line):
+    kind `forecast` warns when the series' forecast crosses it, kind `leading` when a new value does. The level
+    applies to a measure of the series: the value itself, its year-on-year change, or the year-to-date's
+    year-on-year change (CPI's average inflation since January), in one year's periods or in every year's."""
+
+    __tablename__ = "forecast_threshold"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # forecast | leading
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    dim_key: Mapped[str] = mapped_column(String(200), default="")
+    measure: Mapped[str] = mapped_column(String(10))  # level | yoy | ytd_yoy
+    direction: Mapped[str] = mapped_column(String(5))  # above | below
+    level: Mapped[float] = mapped_column(Float)
+    year: Mapped[int | None] = mapped_column(Integer)  # only this year's periods; None: every year
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(300))  # the legal basis of the level, or why it was chosen
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)  # made up for the demo, and labelled so
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WatchCursor(Base):
+    """How far the warnings' watcher has read the observation change events (the last id it handled)."""
+
+    __tablename__ = "forecast_cursor"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigId)
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)

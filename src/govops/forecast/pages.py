@@ -14,6 +14,7 @@ from govops.catalog.models import Area, Indicator
 from govops.catalog.service import get_indicator
 from govops.errors import GovopsError, lazy_gettext
 from govops.forecast import service
+from govops.periods import Period
 from govops.web.deps import SessionDep
 from govops.web.signin import SignedInUser
 from govops.web.templating import locale_of, render
@@ -39,6 +40,35 @@ def warnings_inbox(request: Request, session: SessionDep, user: SignedInUser) ->
     inds = {i.id: i for i in session.scalars(select(Indicator).where(Indicator.id.in_({r.indicator_id for r in rows})))}
     areas = {a.id: a for a in session.scalars(select(Area).where(Area.id.in_({r.area_id for r in rows})))}
     return render(request, "forecast/warnings.html", {"rows": rows, "inds": inds, "areas": areas})
+
+
+@router.get("/nowcast", response_class=HTMLResponse)
+def nowcast_page(
+    request: Request,
+    session: SessionDep,
+    user: SignedInUser,
+    indicator: Annotated[str, Query(max_length=40)] = "GDP_CONST2010",
+    area: Annotated[str, Query(max_length=16)] = "VN",
+) -> HTMLResponse:
+    """The nowcast of a quarter's growth from the monthly releases, and the news table: which release moved it,
+    by how much. Computed from the store when opened, so a release just submitted is in it."""
+    ind = get_indicator(session=session, code=indicator)
+    found = None
+    problem: GovopsError | None = None
+    try:
+        found = service.nowcast_of(session=session, indicator=ind.code, area=area)
+    except GovopsError as exc:
+        problem = exc
+    codes = {n.indicator for n in found.news} if found else set()
+    names = {i.code: i for i in session.scalars(select(Indicator).where(Indicator.code.in_(codes)))}
+    targets = session.scalars(
+        select(Indicator).where(Indicator.periodicity == "Q", Indicator.formula.is_(None)).order_by(Indicator.code)
+    ).all()
+    return render(
+        request,
+        "forecast/nowcast.html",
+        {"ind": ind, "area": area, "found": found, "problem": problem, "names": names, "targets": targets},
+    )
 
 
 @router.get("/forecasts/{indicator}", response_class=HTMLResponse)
@@ -94,6 +124,7 @@ def forecast_page(
             "record": record,
             "coverage": coverage,
             "note_labels": NOTE_LABELS,
+            "medium": service.medium_of(latest.freq, Period.parse(latest.origin)) if latest is not None else 0,
         },
     )
 

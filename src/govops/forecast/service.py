@@ -8,7 +8,7 @@ Keyword-only functions taking a session; they flush, never commit (the caller ow
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,21 +21,29 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User
 from govops.catalog.models import Area, Indicator
 from govops.db.base import utcnow
+from govops.db.dialect import advisory_xact_lock
 from govops.errors import GovopsError, lazy_gettext
+from govops.events.models import DomainEvent
 from govops.events.service import ReadRule, emit
-from govops.forecast import engine
+from govops.forecast import engine, thresholds
 from govops.forecast import nowcast as nowcasting
 from govops.forecast.engine import Array
-from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastWarning
+from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastThreshold, ForecastWarning, WatchCursor
+from govops.forecast.thresholds import ThresholdIn, delete_threshold, get_threshold, import_thresholds, save_thresholds
 from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
 from govops.periods import Freq, Period
+from govops.warehouse.changes import TOPIC as OBSERVATIONS
+from govops.warehouse.changes import TYPE as OBSERVATION_CHANGED
 from govops.warehouse.models import AreaRollup, Observation
+
+__all__ = ["ThresholdIn", "delete_threshold", "get_threshold", "import_thresholds", "save_thresholds"]
 
 FREQS = {"D": 7, "W": 52, "M": 12, "Q": 4, "A": 1}
 # How far the backtest looks ahead: the short and medium horizons a leader reads first.
 BACKTEST_STEPS = {"D": 14, "W": 8, "M": 12, "Q": 4, "A": 3}
 LONG_YEARS = 10  # annual series: to the end of the next two five-year plans
+LONG_YEARS_MQ = 5  # monthly and quarterly series: to the end of the fifth year after their last period's
 BATCH = 200
 TOPIC = "forecasts"
 WARNED_ROLES = ("analyst", "administrator")
@@ -52,6 +60,52 @@ FORECAST_WARNING = register(
         params=("indicator", "area", "period", "value", "lower", "upper", "drivers"),
     )
 )
+FORECAST_CROSSING = register(
+    Kind(
+        "forecast_crossing",
+        subject=lazy_gettext("Early warning: %(indicator)s forecast %(crossing)s %(level)s"),
+        body=lazy_gettext(
+            "The forecast of %(indicator)s for %(area)s reaches %(value)s (%(measure)s) in %(period)s, "
+            "%(crossing)s the level of %(level)s: %(threshold)s (%(source)s). Contributing most: %(drivers)s."
+        ),
+        params=(
+            "indicator",
+            "area",
+            "period",
+            "value",
+            "measure",
+            "crossing",
+            "level",
+            "threshold",
+            "source",
+            "drivers",
+        ),
+    )
+)
+LEADING_CROSSING = register(
+    Kind(
+        "leading_crossing",
+        subject=lazy_gettext("Early warning: %(indicator)s %(crossing)s %(level)s"),
+        body=lazy_gettext(
+            "%(indicator)s for %(area)s, %(period)s is %(value)s (%(measure)s): it has crossed %(crossing)s "
+            "the level of %(level)s: %(threshold)s (%(source)s). Contributing most: %(drivers)s."
+        ),
+        params=(
+            "indicator",
+            "area",
+            "period",
+            "value",
+            "measure",
+            "crossing",
+            "level",
+            "threshold",
+            "source",
+            "drivers",
+        ),
+    )
+)
+WATCHER = "watch"
+_WATCH_LOCK = 0x666F7265  # "fore"
 
 
 @dataclass(frozen=True)
@@ -78,16 +132,27 @@ class RunSummary:
     fallbacks: int = 0
 
 
-def horizon_of(freq: str, last: Period) -> int:
-    """Steps to the end of the year after the last period (the medium horizon; at least three, the short one);
-    for annual series, ten years (the long horizon, as trend scenarios)."""
+def medium_of(freq: str, last: Period) -> int:
+    """Steps to the end of the year after the last period (the medium horizon; at least three, the short one); for
+    annual series none: their steps past the short ones are the long horizon."""
     if freq == "A":
-        return LONG_YEARS
-    per_year = FREQS[freq]
+        return 0
     if freq in ("M", "Q"):
         end = Period.parse(f"{last.year + 1}-12" if freq == "M" else f"{last.year + 1}-Q4")
         return max(3, end - last)
-    return max(3, 2 * per_year)
+    return max(3, 2 * FREQS[freq])
+
+
+def horizon_of(freq: str, last: Period) -> int:
+    """How far a series is forecast: monthly and quarterly ones to the end of the fifth year after the last
+    period's (past the medium horizon, the long one: a trend scenario with the wide bands it deserves), annual ones
+    ten years (the next two five-year plans); daily and weekly ones over the medium horizon only."""
+    if freq == "A":
+        return LONG_YEARS
+    if freq in ("M", "Q"):
+        end = Period.parse(f"{last.year + LONG_YEARS_MQ}-12" if freq == "M" else f"{last.year + LONG_YEARS_MQ}-Q4")
+        return end - last
+    return medium_of(freq, last)
 
 
 def store_series(*, session: Session, indicator: str | None = None, area: str | None = None) -> list[StoreSeries]:
@@ -161,7 +226,7 @@ def compute(
     *,
     series: Sequence[StoreSeries],
     progress: Callable[[int], None] | None = None,
-    fit_many: Callable[[Sequence[Array], int, int], list[engine._Fitted]] | None = None,
+    fit_many: Callable[[Sequence[Array], int, int, int], list[engine._Fitted]] | None = None,
 ) -> Computed:
     """Forecast every series given, in batches per frequency and horizon, the bands calibrated per group."""
     groups: dict[tuple[str, int], list[StoreSeries]] = defaultdict(list)
@@ -176,7 +241,7 @@ def compute(
             if fit_many is None:
                 fitted += [_fit(s, h, m) for s in batch]
             else:
-                fitted += fit_many([s.values for s in batch], h, m)
+                fitted += fit_many([s.values for s in batch], h, m, BACKTEST_STEPS[freq])
             if progress is not None:
                 progress(len(batch))
         factors = engine.calibration(fitted)
@@ -200,6 +265,10 @@ def store(*, session: Session, computed: Computed, trigger: str, now: datetime |
         summary.fallbacks += bool(published.notes)
         _store(session, record.id, s, published, now)
         summary.forecasts += 1
+    # Once every vintage of the run is stored: a crossing's drivers read the provinces' forecasts of this run.
+    for s, published in computed.forecasts:
+        path = {s.last + (i + 1): float(v) for i, v in enumerate(published.mean)}
+        summary.warnings += check_thresholds(session=session, series=s, path=path, now=now)
     record.finished_at = utcnow()
     session.flush()
     return summary
@@ -384,7 +453,10 @@ def drivers(*, session: Session, series: StoreSeries, period: str) -> list[dict[
     if total == 0:
         return []
     ranked = sorted(deviations, key=lambda item: -abs(item[2]))[:MAX_DRIVERS]
-    return [{"area": code, "name": name, "deviation": dev, "share": abs(dev) / total} for code, name, dev in ranked]
+    return [
+        {"area": code, "name": name, "name_en": name, "deviation": dev, "share": abs(dev) / total}
+        for code, name, dev in ranked
+    ]
 
 
 def raise_warning(
@@ -449,12 +521,248 @@ def raise_warning(
                 "value": f"{value:,.2f}",
                 "lower": f"{point.lo95:,.2f}",
                 "upper": f"{point.hi95:,.2f}",
-                "drivers": ", ".join(f"{d['name']} ({100 * d['share']:.0f}%)" for d in named) or "-",
+                **_drivers_text(named),
             },
             link="/forecasts/warnings",
             now=now,
         )
     return warning
+
+
+def _drivers_text(named: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The drivers as the notification names them, in Vietnamese and (as `drivers.en`) in English."""
+    return {
+        "drivers": ", ".join(f"{d['name']} ({100 * d['share']:.0f}%)" for d in named) or "-",
+        "drivers.en": ", ".join(f"{d.get('name_en', d['name'])} ({100 * d['share']:.0f}%)" for d in named) or "-",
+    }
+
+
+def history_of(series: StoreSeries) -> dict[Period, float]:
+    return {series.first + i: float(v) for i, v in enumerate(series.values) if math.isfinite(v)}
+
+
+def check_thresholds(
+    *, session: Session, series: StoreSeries, path: dict[Period, float] | None, now: datetime | None = None
+) -> int:
+    """Warnings for the thresholds of `series` that its forecast (`path`, kind forecast) or its last value (kind
+    leading) has crossed, each threshold warned once per period."""
+    ind = session.get(Indicator, series.indicator_id)
+    assert ind is not None
+    found = thresholds.crossings(
+        session=session,
+        indicator=ind,
+        area_id=series.area_id,
+        dim_key=series.dim_key,
+        history=history_of(series),
+        last=series.last,
+        path=path,
+    )
+    for crossing in found:
+        raise_crossing(session=session, series=series, indicator=ind, crossing=crossing, now=now)
+    return len(found)
+
+
+def crossing_drivers(
+    *, session: Session, series: StoreSeries, indicator: Indicator, crossing: thresholds.Crossing
+) -> list[dict[str, Any]]:
+    """The provinces or components whose own measure is furthest past the level at the period crossed (on their
+    own forecasts for a forecast's crossing), with their share of the excess."""
+    threshold = crossing.threshold
+    parts = thresholds.components(session=session, indicator=indicator, area_id=series.area_id, dim_key=series.dim_key)
+    if not parts:
+        return []
+    stored = {(s.area_id, s.dim_key): s for s in store_series(session=session, indicator=indicator.code)}
+    period = Period.parse(crossing.period)
+    found = []
+    for area_id, key, code, vi, en in parts:
+        part = stored.get((area_id, key))
+        if part is None:
+            continue
+        values = history_of(part)
+        if threshold.kind == "forecast":
+            values |= {
+                p: v for p, v in thresholds.path_of(session, indicator.id, area_id, key).items() if p > part.last
+            }
+        value = thresholds.measured(values, threshold.measure, indicator.time_aggregation).get(period)
+        if value is not None:
+            found.append((code, vi, en, thresholds.excess(value, threshold)))
+    return thresholds.rank_drivers(found)
+
+
+def raise_crossing(
+    *,
+    session: Session,
+    series: StoreSeries,
+    indicator: Indicator,
+    crossing: thresholds.Crossing,
+    now: datetime | None = None,
+) -> ForecastWarning:
+    """A threshold crossed: stored with its drivers, on the outbox, and in the analysts' inbox and e-mail."""
+    now = now or utcnow()
+    threshold = crossing.threshold
+    named = crossing_drivers(session=session, series=series, indicator=indicator, crossing=crossing)
+    kind = "threshold" if threshold.kind == "forecast" else "leading"
+    warning = ForecastWarning(
+        kind=kind,
+        indicator_id=series.indicator_id,
+        area_id=series.area_id,
+        dim_key=series.dim_key,
+        period=crossing.period,
+        value=crossing.value,
+        expected=None,
+        lower=threshold.level if threshold.direction == "above" else None,
+        upper=threshold.level if threshold.direction == "below" else None,
+        drivers=named,
+        raised_at=now,
+        threshold_id=threshold.id,
+    )
+    session.add(warning)
+    session.flush()
+    area = session.get(Area, series.area_id)
+    assert area is not None
+    emit(
+        session=session,
+        topic=TOPIC,
+        type="forecast.warning",
+        subject=f"{indicator.code}/{area.code}/{crossing.period}",
+        payload={
+            "warning": warning.id,
+            "kind": kind,
+            "indicator": indicator.code,
+            "area": area.code,
+            "dims": series.dim_key,
+            "period": crossing.period,
+            "value": crossing.value,
+            "threshold": threshold.code,
+            "measure": threshold.measure,
+            "direction": threshold.direction,
+            "level": threshold.level,
+            "source": threshold.source,
+            "drivers": named,
+        },
+        rule=ReadRule(classification=indicator.classification, indicator=indicator.code),
+        recorded_by="system",
+        now=now,
+    )
+    people = list(
+        session.scalars(select(User.id).where(User.active.is_(True), User.role.in_(WARNED_ROLES)).order_by(User.id))
+    )
+    if people:
+        measure_vi, measure_en = thresholds.MEASURE_WORDS[threshold.measure]
+        crossing_vi, crossing_en = thresholds.CROSSING_WORDS[threshold.direction]
+        notify(
+            session=session,
+            recipients=people,
+            kind=(FORECAST_CROSSING if kind == "threshold" else LEADING_CROSSING).name,
+            params={
+                "indicator": f"{indicator.code} ({indicator.name_vi})",
+                "indicator.en": f"{indicator.code} ({indicator.name_en})",
+                "area": area.name_vi,
+                "period": crossing.period,
+                "value": f"{crossing.value:,.2f}",
+                "measure": measure_vi,
+                "measure.en": measure_en,
+                "crossing": crossing_vi,
+                "crossing.en": crossing_en,
+                "level": f"{threshold.level:,.2f}",
+                "threshold": threshold.name_vi + (" (DEMO)" if threshold.demo else ""),
+                "threshold.en": threshold.name_en + (" (DEMO)" if threshold.demo else ""),
+                "source": threshold.source,
+                **_drivers_text(named),
+            },
+            link="/forecasts/warnings",
+            now=now,
+        )
+    return warning
+
+
+def watch_pending(*, session: Session) -> bool:
+    """Whether observation changes arrived that the watcher has not read (a read, no lock)."""
+    cursor = session.get(WatchCursor, WATCHER)
+    if cursor is None:
+        return True
+    found = session.scalar(select(DomainEvent.id).where(*_observation_changes(cursor.last_event_id)).limit(1))
+    return found is not None
+
+
+def _observation_changes(after_id: int) -> list[Any]:
+    e = DomainEvent
+    return [e.topic == OBSERVATIONS, e.id > after_id, e.type == OBSERVATION_CHANGED]
+
+
+def watch_changes(*, session: Session, now: datetime | None = None, batch: int = 5000) -> tuple[int, int]:
+    """Check each value that arrived since the watcher last looked against its series' latest forecast (a value
+    outside its 95% band) and thresholds (a leading indicator crossing its level), the series of the areas above
+    it too (their totals moved with it). No model is fitted: it runs as each submission is committed. Returns the
+    events read and the warnings raised."""
+    advisory_xact_lock(session, _WATCH_LOCK)
+    cursor = session.get(WatchCursor, WATCHER, with_for_update=True)
+    if cursor is None:
+        # Starting: from the latest forecast run on (the values before it were checked by that run).
+        since = session.scalar(select(func.max(ForecastRun.started_at)))
+        start = select(func.max(DomainEvent.id))
+        if since is not None:
+            start = start.where(DomainEvent.recorded_at < since)
+        cursor = WatchCursor(name=WATCHER, last_event_id=session.scalar(start) or 0, moved_at=now or utcnow())
+        session.add(cursor)
+        session.flush()
+    read = raised = 0
+    while True:
+        rows = session.execute(
+            select(DomainEvent.id, DomainEvent.subject)
+            .where(*_observation_changes(cursor.last_event_id))
+            .order_by(DomainEvent.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        touched: set[tuple[str, str]] = set()
+        for _, subject in rows:
+            parts = subject.split("/")
+            if len(parts) >= 3:
+                touched.add((parts[0], parts[1]))
+        raised += _watch(session, touched, now)
+        cursor.last_event_id = rows[-1][0]
+        cursor.moved_at = now or utcnow()
+        read += len(rows)
+        if len(rows) < batch:
+            break
+    session.flush()
+    return read, raised
+
+
+def _watch(session: Session, touched: set[tuple[str, str]], now: datetime | None) -> int:
+    areas: dict[str, set[str]] = defaultdict(set)
+    for indicator, code in touched:
+        place = session.scalar(select(Area).where(Area.code == code))
+        while place is not None:  # the area and every area above it
+            areas[indicator].add(place.code)
+            place = session.get(Area, place.parent_id) if place.parent_id is not None else None
+    watched = {
+        i
+        for (i,) in session.execute(
+            select(Indicator.id).join(Forecast, Forecast.indicator_id == Indicator.id).distinct()
+        )
+    } | {i for (i,) in session.execute(select(ForecastThreshold.indicator_id).distinct())}
+    codes = {c: i for i, c in session.execute(select(Indicator.id, Indicator.code).where(Indicator.id.in_(watched)))}
+    raised = 0
+    for indicator, area_codes in areas.items():
+        if indicator not in codes:
+            continue  # neither forecast nor watched by a threshold
+        for area in area_codes:
+            for series in store_series(session=session, indicator=indicator, area=area):
+                raised += check_new_values(session=session, series=series, now=now)
+                raised += check_thresholds(session=session, series=series, path=None, now=now)
+    return raised
+
+
+def series_label(*, session: Session, indicator_id: int, area_id: int) -> str:
+    ind, area = session.get(Indicator, indicator_id), session.get(Area, area_id)
+    return f"{ind.code if ind else indicator_id}/{area.code if area else area_id}"
+
+
+def thresholds_page(*, session: Session, limit: int = 50, after: str | None = None) -> list[ForecastThreshold]:
+    return thresholds.thresholds_page(session=session, limit=limit, after=after)
 
 
 def warnings_page(*, session: Session, limit: int = 50, after_id: int | None = None) -> list[ForecastWarning]:
@@ -532,9 +840,29 @@ def one_series(*, session: Session, indicator: str, area: str, dim_key: str = ""
     return found[0] if found else None
 
 
+_NOWCASTS: OrderedDict[tuple[object, ...], nowcasting.Nowcast] = OrderedDict()
+NOWCASTS_KEPT = 16
+
+
 def nowcast_of(*, session: Session, indicator: str, area: str = "VN") -> nowcasting.Nowcast:
     """The nowcast of a quarterly indicator's year-on-year growth (a growth rate in percent as stored, or computed
-    from levels) from the monthly indicators' growth, for the quarter of the latest monthly release."""
+    from levels) from the monthly indicators' growth, for the quarter of the latest monthly release. Kept until
+    the next observation change (a model fit takes seconds; a page opened again should not)."""
+    newest = session.execute(
+        select(func.max(DomainEvent.id), func.max(DomainEvent.recorded_at)).where(DomainEvent.topic == OBSERVATIONS)
+    ).one()
+    key = (str(session.get_bind().engine.url), indicator, area, *newest)
+    if key in _NOWCASTS:
+        _NOWCASTS.move_to_end(key)
+        return _NOWCASTS[key]
+    found = _nowcast(session=session, indicator=indicator, area=area)
+    _NOWCASTS[key] = found
+    while len(_NOWCASTS) > NOWCASTS_KEPT:
+        _NOWCASTS.popitem(last=False)
+    return found
+
+
+def _nowcast(*, session: Session, indicator: str, area: str) -> nowcasting.Nowcast:
     import pandas as pd
 
     targets = store_series(session=session, indicator=indicator, area=area)

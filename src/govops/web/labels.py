@@ -77,6 +77,8 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "quality.flag.dismiss": lazy_gettext("quality flag dismissed"),
     "quality.flag.dispute": lazy_gettext("quality check disputed"),
     "quality.rules.saved": lazy_gettext("quality rules saved"),
+    "forecast.thresholds.saved": lazy_gettext("early-warning thresholds saved"),
+    "forecast.threshold.deleted": lazy_gettext("early-warning threshold deleted"),
     "quality.scan": lazy_gettext("store scanned for quality"),
     "targets.save": lazy_gettext("targets entered"),
     "reporting.document": lazy_gettext("signed report filed"),
