@@ -12,7 +12,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import and_, func, select
@@ -26,7 +26,6 @@ from govops.errors import GovopsError, lazy_gettext
 from govops.events.models import DomainEvent
 from govops.events.service import ReadRule, emit
 from govops.forecast import engine, thresholds
-from govops.forecast import nowcast as nowcasting
 from govops.forecast.engine import Array
 from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastThreshold, ForecastWarning, WatchCursor
 from govops.forecast.thresholds import ThresholdIn, delete_threshold, get_threshold, import_thresholds, save_thresholds
@@ -36,6 +35,9 @@ from govops.periods import Freq, Period
 from govops.warehouse.changes import TOPIC as OBSERVATIONS
 from govops.warehouse.changes import TYPE as OBSERVATION_CHANGED
 from govops.warehouse.models import AreaRollup, Observation
+
+if TYPE_CHECKING:  # pandas and statsmodels are imported when a nowcast is made, not by every command
+    from govops.forecast import nowcast as nowcasting
 
 __all__ = ["ThresholdIn", "delete_threshold", "get_threshold", "import_thresholds", "save_thresholds"]
 
@@ -864,6 +866,8 @@ def nowcast_of(*, session: Session, indicator: str, area: str = "VN") -> nowcast
 
 def _nowcast(*, session: Session, indicator: str, area: str) -> nowcasting.Nowcast:
     import pandas as pd
+
+    from govops.forecast import nowcast as nowcasting
 
     targets = store_series(session=session, indicator=indicator, area=area)
     target = next((s for s in targets if s.dim_key == "" and s.freq == "Q"), None)
