@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
@@ -28,13 +28,17 @@ from govops.periods import Period
 from govops.web.access import Readable, require_readable
 from govops.web.auditing import record_request
 from govops.web.deps import SessionDep, WriteSessionDep
-from govops.web.errors import ERROR_RESPONSES
+from govops.web.errors import ERROR_RESPONSES, ErrorBody
 from govops.web.signin import require_role
 
 router = APIRouter(prefix="/api/v1", tags=["forecasts"], responses=ERROR_RESPONSES)
 SHORT_STEPS = 3
 # Who sets the levels the Government cares about: the Government Office's analysts and the administrators.
 ThresholdSetter = Annotated[User, Depends(require_role("analyst", "administrator"))]
+SETTERS_ONLY: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no signed-in user"},
+    403: {"model": ErrorBody, "description": "the user is not an analyst or an administrator (or no CSRF token)"},
+}
 
 
 def _levels(text: str) -> list[str]:
@@ -204,7 +208,7 @@ def get_thresholds(
     return Page[ThresholdOut](items=shown, next_cursor=rows[limit - 1].code if len(rows) > limit else None)
 
 
-@router.put("/thresholds", response_model=list[ThresholdOut])
+@router.put("/thresholds", response_model=list[ThresholdOut], responses=SETTERS_ONLY)
 def put_thresholds(
     request: Request, session: WriteSessionDep, who: ThresholdSetter, body: ThresholdSet
 ) -> list[ThresholdOut]:
@@ -225,7 +229,7 @@ def put_thresholds(
     return _threshold_out(session, saved)
 
 
-@router.delete("/thresholds/{code}", status_code=204)
+@router.delete("/thresholds/{code}", status_code=204, responses=SETTERS_ONLY)
 def delete_threshold(request: Request, session: WriteSessionDep, who: ThresholdSetter, code: str) -> None:
     """Deletes a threshold, and the warnings it raised."""
     service.delete_threshold(session=session, code=code)
