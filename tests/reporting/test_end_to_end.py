@@ -78,6 +78,18 @@ def test_a_late_submission_turns_late_within_a_minute_and_reminders_go_out_once(
     }
     try:
         with serving(govops) as base:
+
+            def scheduled_starts() -> list[datetime | None]:
+                engine = make_engine(f"sqlite:///{govops.store}")
+                try:
+                    with engine.connect() as conn:
+                        job = JobRun.job == "reporting.follow-changes"
+                        return list(conn.scalars(select(JobRun.started_at).where(job)))
+                finally:
+                    engine.dispose()
+
+            # The schedule's first run comes as the worker starts: once it has, the next is an hour away.
+            _wait("the follower's first scheduled run", lambda: bool(scheduled_starts()), 30)
             auth = {"Authorization": f"Bearer {key}"}
             sent = httpx.post(
                 f"{base}/api/v1/submissions",
@@ -98,9 +110,8 @@ def test_a_late_submission_turns_late_within_a_minute_and_reminders_go_out_once(
             _wait("the status turning late", late, 10)
             assert time.monotonic() - submitted < 10
             # Not the scheduled job: none of its runs started after the submission.
-            with make_engine(f"sqlite:///{govops.store}").connect() as conn:
-                starts = conn.execute(select(JobRun.started_at).where(JobRun.job == "reporting.follow-changes")).all()
-            assert all(started is None or started < submitted_at for (started,) in starts), starts
+            starts = scheduled_starts()
+            assert all(started is None or started < submitted_at for started in starts), starts
             _wait("the webhook", lambda: any(b.get("type") == "reporting.status_changed"
                                              for b in _events(receiver)), 30)  # fmt: skip
             changed = next(b for b in _events(receiver) if b["type"] == "reporting.status_changed")

@@ -114,6 +114,7 @@ def test_a_month_s_data_moves_a_target_below_its_threshold_and_the_alert_names_t
             recorded_by="history",
             rules=False,
         )
+    engine.dispose()  # its connection closed now, not when the collector finds it in a later test
     file = tmp_path / "targets.yaml"
     file.write_text(yaml.safe_dump(TARGETS, allow_unicode=True), encoding="utf-8")
     imported = govops("targets", "import", str(file))
