@@ -22,9 +22,11 @@ browser:
 # The layers first (import-linter's contracts in pyproject.toml), then the suite over every core (pytest-xdist);
 # a test file stays on one worker, so its module fixtures are made once.
 PYTEST_WORKERS ?= auto
+# Compiled modules are kept even where the environment says not to write them (PYTHONDONTWRITEBYTECODE): without
+# them every test process rewrites the assertions of each test module and plugin again, seconds of CPU each time.
 test: $(STAMP) browser
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

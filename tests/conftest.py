@@ -28,6 +28,39 @@ from govops.web.deps import get_session, unit_of_work
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+# The suite's longest files, longest first (CPU seconds measured on SQLite in a comment). Parallel workers take whole
+# files in collection order (`--dist loadfile`): were these left where their names put them (the browser walks are
+# all under tests/web, last by name), one worker would end the run alone on them while the other sat idle. The two
+# walks over the demo store are not next to each other: the first builds the store while the other worker, on a
+# file that does not need it, does not wait for it.
+LONGEST_FIRST = [
+    "web/test_phone.py",  # 94
+    "interop/sdmx/test_api.py",  # 47
+    "web/test_browser.py",  # 86
+    "exchange/test_live.py",  # 32
+    "quality/test_end_to_end.py",  # 23
+    "exchange/test_officer_month_browser.py",  # 18
+    "web/test_signin.py",  # 18
+    "cli/test_serve.py",  # 17
+    "web/test_browser_analyst.py",  # 16
+    "warehouse/test_accept.py",  # 14
+    "web/test_browser_xss.py",  # 14
+    "tasks/test_walk.py",  # 11, and waits for its worker's rounds
+    "targets/test_walk.py",
+    "forecast/test_end_to_end.py",
+    "reporting/test_end_to_end.py",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    rank = {here / name: n for n, name in enumerate(LONGEST_FIRST)}
+    gone = [str(path) for path in rank if not path.exists()]
+    if gone:
+        raise pytest.UsageError(f"LONGEST_FIRST in tests/conftest.py names files that are gone: {gone}")
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))  # stable: each file keeps its tests' order
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("GOVOPS_TEST_DATABASE_URL")
