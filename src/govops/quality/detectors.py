@@ -583,6 +583,10 @@ def _year_on_year_scores(x: Array, expected: Expected) -> Array:
     return np.nan_to_num(np.abs(residual) / spread)
 
 
+# Slips whose right value is beyond doubt: the series is judged again with that value in their place.
+REPAIRED = frozenset({"unit_slip", "sign_error"})
+
+
 def judge(
     values: Sequence[float | None] | Array,
     season: int,
@@ -593,8 +597,36 @@ def judge(
     seasons: Sequence[int] | NDArray[np.int64] | None = None,
 ) -> list[Finding]:
     """govops' findings on a series: the positions `at` (default: all) that are suspicious, each with what it
-    most likely is and the band it was expected in. `counted`: the series counts things, never below zero."""
+    most likely is and the band it was expected in. `counted`: the series counts things, never below zero.
+
+    A unit slip or a sign error is a value whose right figure is known (the value /1000, its sign turned): the
+    other periods are then judged on the series with that figure put back, as a reader would, so that one slip
+    moves nothing around it (a value a thousand times too large weighs on its year's spread, its year-on-year
+    changes, the next year's same month)."""
     x = np.asarray(values, dtype=np.float64)
+    wanted = None if at is None else list(at)
+    found = _judge_once(x, season, at=wanted, counted=counted, shifts=shifts, seasons=seasons)
+    repaired = x.copy()
+    slips: dict[int, Finding] = {}
+    while slips_now := [f for f in found if f.method in REPAIRED and f.index not in slips]:
+        for finding in slips_now:
+            slips[finding.index] = finding
+            repaired[finding.index] = finding.likely if finding.likely is not None else math.nan
+        others = _judge_once(repaired, season, at=wanted, counted=counted, shifts=shifts, seasons=seasons)
+        found = [f for f in others if f.index not in slips] + list(slips.values())
+    return sorted(found, key=lambda f: f.index)
+
+
+def _judge_once(
+    x: Array,
+    season: int,
+    *,
+    at: Iterable[int] | None,
+    counted: bool,
+    shifts: bool,
+    seasons: Sequence[int] | NDArray[np.int64] | None,
+) -> list[Finding]:
+    """`judge` in one pass, without putting slips right."""
     wanted = set(range(x.size)) if at is None else {i for i in at if 0 <= i < x.size}
     found: dict[int, Finding] = {}
     # A count below zero is a finding whatever its history; one whose opposite is usual is told as a sign error.
