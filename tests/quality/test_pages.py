@@ -135,6 +135,7 @@ def test_a_frozen_value_is_drawn_without_a_band_and_the_page_says_why(session: S
     assert flag_id is not None
     sign_in(client, session, "chuyen.vien", "GO", "analyst")
     page = client.get(f"/quality/flags/{flag_id}", params={"lang": "vi"})
-    assert [s["name"] for s in _chart(page.text)["series"]] == ["EXPORTS"]
+    chart = _chart(page.text)
+    assert [s["name"] for s in chart["series"]] == ["EXPORTS"] and chart["log"] is False
     assert "<h2>Giá trị trên chuỗi số liệu</h2>" in page.text
     assert "Giá trị đứng yên không được xét theo khoảng dự kiến" in page.text

@@ -199,7 +199,8 @@ def _flag(
         raise service.not_found(flag_id)
     drawn = service.flag_series(session=session, flag=flag)
     words = translations(locale_of(request)).gettext
-    positive = all(v is None or v > 0 for _, v in drawn.values) and all(v > 0 for _, v in drawn.low)
+    # A log scale shows a value a thousand times off beside its band; without a band, the values' own scale.
+    positive = bool(drawn.low) and all(v is None or v > 0 for _, v in drawn.values) and all(v > 0 for _, v in drawn.low)
     chart = {
         "locale": locale_of(request),
         "unit": facts[out.indicator].unit,
