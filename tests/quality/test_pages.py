@@ -5,7 +5,9 @@ in Vietnamese with nothing stored; the league table ranks the agencies."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -100,3 +102,40 @@ def test_the_officer_may_not_set_rules_and_the_league_table_ranks_agencies(
     assert "Nhất quán nội tại" in league.text
     wrong = client.get("/quality/scorecards", params={"period": "tháng 1"})
     assert wrong.status_code == 200 and 'data-testid="quality-error"' in wrong.text
+
+
+def _chart(page: str) -> dict[str, Any]:
+    chart: dict[str, Any] = json.loads(page.split('id="flag-series">')[1].split("</script>")[0])
+    return chart
+
+
+def test_the_flag_page_draws_the_band_the_check_judged_the_value_against(session: Session, client: TestClient) -> None:
+    """The band drawn at the flagged month is the one stored with the flag (what the check that fired measured the
+    value against), and a month of the history lies inside its own band: the slip does not widen it."""
+    flag_id = _flag(session, client)
+    flag = session.get(QualityFlag, flag_id)
+    assert flag is not None and flag.low is not None and flag.high is not None
+    sign_in(client, session, "chuyen.vien", "GO", "analyst")
+    page = client.get(f"/quality/flags/{flag_id}", params={"lang": "en"})
+    chart = _chart(page.text)
+    values, low, high = ({p: v for p, v in s["points"]} for s in chart["series"])
+    assert low["2025-01"] == pytest.approx(flag.low, rel=1e-6) and high["2025-01"] == pytest.approx(flag.high, rel=1e-6)
+    assert all(low[p] < values[p] < high[p] for p in ("2024-06", "2024-12"))
+    assert "the series&#39; trend and its season, with any slip put right" in page.text
+
+
+def test_a_frozen_value_is_drawn_without_a_band_and_the_page_says_why(session: Session, client: TestClient) -> None:
+    store_history(session, "EXPORTS", {"79": 2100.0})
+    held = expected(2100.0, "2025-01")
+    sent = submit(client, key(session, "PC-79", "TRADE"),
+                  *({"indicator": "EXPORTS", "area": "79", "period": p, "value": held}
+                    for p in ("2025-01", "2025-02", "2025-03")))  # fmt: skip
+    assert sent.status_code == 201
+    flag_id = session.scalars(select(QualityFlag.id).where(QualityFlag.method == "frozen")).first()
+    assert flag_id is not None
+    sign_in(client, session, "chuyen.vien", "GO", "analyst")
+    page = client.get(f"/quality/flags/{flag_id}", params={"lang": "vi"})
+    chart = _chart(page.text)
+    assert [s["name"] for s in chart["series"]] == ["EXPORTS"] and chart["log"] is False
+    assert "<h2>Giá trị trên chuỗi số liệu</h2>" in page.text
+    assert "Giá trị đứng yên không được xét theo khoảng dự kiến" in page.text

@@ -583,6 +583,27 @@ def _year_on_year_scores(x: Array, expected: Expected) -> Array:
     return np.nan_to_num(np.abs(residual) / spread)
 
 
+# Slips whose right value is beyond doubt: the series is judged again with that value in their place.
+REPAIRED = frozenset({"unit_slip", "sign_error"})
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What `judge` found, and the fit it measured each period against: the series' expected values with its level
+    steps taken out (`fit`, on the first level) and the steps themselves."""
+
+    findings: list[Finding]
+    fit: Expected | None
+    steps: tuple[tuple[int, float], ...] = ()
+
+    def band_fit(self, *, without_step_at: int | None = None) -> Expected | None:
+        """The expected values each period was judged against: the fit with every step put back on its period's
+        own level, but for the step at `without_step_at` (a level shift's band is the old level carried on)."""
+        if self.fit is None:
+            return None
+        return _restepped(self.fit, [s for s in self.steps if s[0] != without_step_at])
+
+
 def judge(
     values: Sequence[float | None] | Array,
     season: int,
@@ -594,7 +615,61 @@ def judge(
 ) -> list[Finding]:
     """govops' findings on a series: the positions `at` (default: all) that are suspicious, each with what it
     most likely is and the band it was expected in. `counted`: the series counts things, never below zero."""
+    return judgement(values, season, at=at, counted=counted, shifts=shifts, seasons=seasons).findings
+
+
+def judgement(
+    values: Sequence[float | None] | Array,
+    season: int,
+    *,
+    at: Iterable[int] | None = None,
+    counted: bool = False,
+    shifts: bool = True,
+    seasons: Sequence[int] | NDArray[np.int64] | None = None,
+) -> Judgement:
+    """`judge`'s findings with the fit they were judged against.
+
+    A unit slip or a sign error is a value whose right figure is known (the value /1000, its sign turned): the
+    other periods are then judged on the series with that figure put back, as a reader would, so that one slip
+    moves nothing around it (a value a thousand times too large weighs on its year's spread, its year-on-year
+    changes, the next year's same month)."""
     x = np.asarray(values, dtype=np.float64)
+    wanted = None if at is None else list(at)
+    done = _judge_once(x, season, at=wanted, counted=counted, shifts=shifts, seasons=seasons)
+    repaired = x.copy()
+    slips: dict[int, Finding] = {}
+    while slips_now := [f for f in done.findings if f.method in REPAIRED and f.index not in slips]:
+        for finding in slips_now:
+            slips[finding.index] = finding
+            repaired[finding.index] = finding.likely if finding.likely is not None else math.nan
+        again = _judge_once(repaired, season, at=wanted, counted=counted, shifts=shifts, seasons=seasons)
+        found = [f for f in again.findings if f.index not in slips] + list(slips.values())
+        done = dataclasses.replace(again, findings=sorted(found, key=lambda f: f.index))
+    fit = done.band_fit()
+    if slips and fit is not None:
+        # A slip's band is the one of the series put right: what was expected there, not moved by the slip itself.
+        banded = []
+        for f in done.findings:
+            if f.index in slips:
+                centre, low, high = fit.band(f.index)
+                f = dataclasses.replace(
+                    f, score=fit.score(f.index, float(x[f.index])), expected=centre, low=low, high=high
+                )
+            banded.append(f)
+        done = dataclasses.replace(done, findings=banded)
+    return done
+
+
+def _judge_once(
+    x: Array,
+    season: int,
+    *,
+    at: Iterable[int] | None,
+    counted: bool,
+    shifts: bool,
+    seasons: Sequence[int] | NDArray[np.int64] | None,
+) -> Judgement:
+    """`judgement` in one pass, without putting slips right."""
     wanted = set(range(x.size)) if at is None else {i for i in at if 0 <= i < x.size}
     found: dict[int, Finding] = {}
     # A count below zero is a finding whatever its history; one whose opposite is usual is told as a sign error.
@@ -608,11 +683,11 @@ def judge(
     expected = expected_values(fitted, season, seasons)
     if expected is None:
         found |= {i: Finding(i, "negative", 0.0) for i in negatives}
-        return sorted(found.values(), key=lambda f: f.index)
+        return Judgement(sorted(found.values(), key=lambda f: f.index), None)
+    steps: list[tuple[int, float]] = []
     if shifts:
         # The largest step is taken out and the rest judged again on what is left, a few times: a step of a
         # series makes its spread look wider (or narrower) than it is, which hides (or invents) the others.
-        steps: list[tuple[int, float]] = []
         level = fitted
         # A step further from every judged period than its fit reaches (the same month three years either side, a
         # year of trend) changes nothing there: it is not taken out (the scan judges only a series' last months).
@@ -639,10 +714,11 @@ def judge(
                 before = max(t - 1, 0)
                 centre, low, high = _restepped(expected, steps).band(before)
                 found[t] = Finding(t, "level_shift", expected.score(before, float(level[t])), centre, low, high)
-        # The other periods are judged against the fit of the series with its steps taken out, put back on each
-        # period's own level: near a step, a fit of the two levels mixed would find the last periods of the old
-        # level too low (or high) and the first of the new.
-        expected = _restepped(expected, steps)
+    # The other periods are judged against the fit of the series with its steps taken out, put back on each
+    # period's own level: near a step, a fit of the two levels mixed would find the last periods of the old
+    # level too low (or high) and the first of the new.
+    unstepped = expected
+    expected = _restepped(expected, steps)
     yoy: Array | None = None
     for i in sorted(wanted):
         value = float(x[i])
@@ -676,4 +752,4 @@ def judge(
     for i in negatives:
         if i not in found or found[i].method != "sign_error":
             found[i] = Finding(i, "negative", 0.0)
-    return sorted(found.values(), key=lambda f: f.index)
+    return Judgement(sorted(found.values(), key=lambda f: f.index), unstepped, tuple(sorted(steps)))

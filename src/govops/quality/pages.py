@@ -90,6 +90,23 @@ RAISED = lazy_gettext("Flags raised")
 STILL_OPEN = lazy_gettext("Of which still open")
 LOWEST = lazy_gettext("Lowest expected")
 HIGHEST = lazy_gettext("Highest expected")
+# What the flag page says under its chart: the band drawn is the one the check that fired judged the value against;
+# the checks that judge no band say what they judge instead.
+BAND_NOTE = lazy_gettext(
+    "The band is the one the check judged the value against: the series' trend and its season, with any slip put "
+    "right and any step in its level taken into account."
+)
+NO_BAND_NOTES = {
+    "level_shift": lazy_gettext(
+        "The band carries on the level before the step, with the series' trend and its season: the values from the "
+        "flagged period on stand outside it."
+    ),
+    "frozen": lazy_gettext("A frozen value is judged by no band: the same figure was sent several periods in a row."),
+    "rule": lazy_gettext("A rule is judged by no band: it compares the two sides shown above."),
+    "revision": lazy_gettext("A revision is judged by no band: it is compared with the figure published before it."),
+    "negative": lazy_gettext("A count is judged by no band: it is never below zero."),
+}
+TOO_SHORT = lazy_gettext("The series has too few values to draw the band.")
 ReaderDep = Annotated[Reader, Depends(readable)]
 
 
@@ -182,15 +199,19 @@ def _flag(
         raise service.not_found(flag_id)
     drawn = service.flag_series(session=session, flag=flag)
     words = translations(locale_of(request)).gettext
-    positive = all(v is None or v > 0 for _, v in drawn.values) and all(v > 0 for _, v in drawn.low)
+    # A log scale shows a value a thousand times off beside its band; without a band, the values' own scale.
+    positive = bool(drawn.low) and all(v is None or v > 0 for _, v in drawn.values) and all(v > 0 for _, v in drawn.low)
     chart = {
         "locale": locale_of(request),
         "unit": facts[out.indicator].unit,
         "log": positive,
         "series": [
             {"name": out.indicator, "points": drawn.values, "reported": [out.period]},
-            {"name": words(LOWEST), "points": drawn.low},
-            {"name": words(HIGHEST), "points": drawn.high},
+            *(
+                [{"name": words(LOWEST), "points": drawn.low}, {"name": words(HIGHEST), "points": drawn.high}]
+                if drawn.low
+                else []
+            ),
         ],
     }
     who = _caller(user)
@@ -203,12 +224,20 @@ def _flag(
             "indicator": service.indicator_names(session=session, code=out.indicator),
             "timeline": service.timeline(session=session, flag_id=flag.id),
             "chart": chart,
+            "band_note": words(_band_note(out.method, banded=bool(drawn.low))),
             "mine": who.agency_code == out.agency and user.role in ("data_officer", "administrator"),
             "office": who.government_office and user.role in ("analyst", "administrator"),
             "error": error,
         },
         status_code=status_code,
     )
+
+
+def _band_note(method: str, *, banded: bool) -> str:
+    """The message id of what the flag page says under its chart."""
+    if method in NO_BAND_NOTES and (method != "level_shift" or banded):
+        return NO_BAND_NOTES[method]
+    return BAND_NOTE if banded else TOO_SHORT
 
 
 @router.post("/quality/flags/{flag_id:int}/resolution", dependencies=[Depends(verify_csrf)])

@@ -272,7 +272,8 @@ def get_flag(*, session: Session, flag_id: int) -> QualityFlag:
 
 @dataclass(frozen=True)
 class Drawn:
-    """A flagged value's series as a chart draws it: [period, value] points, and the band expected around each."""
+    """A flagged value's series as a chart draws it: [period, value] points, and the band the check that fired
+    expected each value in (none for a check that judges no band: a rule, a frozen run, a revision, a negative)."""
 
     values: list[list[Any]]
     low: list[list[Any]]
@@ -280,11 +281,17 @@ class Drawn:
 
 
 DRAWN_PERIODS = 60
+# The checks that judge a value against a band of expected values (the others hold it to a rule, its own earlier
+# figures or zero).
+BANDED = frozenset({"outlier", "unit_slip", "sign_error", "digit_swap", "level_shift"})
 
 
 def flag_series(*, session: Session, flag: QualityFlag) -> Drawn:
     """The flag's series (its frequency, up to DRAWN_PERIODS before the flagged period and 12 after) with the band
-    govops' seasonal judgement expects each value in; the flagged value is the one stored, or the one flagged."""
+    of the check that fired, judged on the history that check read: a submission's DETECTOR_YEARS before the
+    flagged period up to it, the scan's whole stored series (slips put right, level steps taken out and put back;
+    for a level shift, the old level carried on). The flagged value is the one stored, or the one flagged while the
+    flag is open."""
     flagged = Period.parse(flag.period)
     first, last = flagged - DRAWN_PERIODS, flagged + 12
     o = Observation
@@ -293,20 +300,34 @@ def flag_series(*, session: Session, flag: QualityFlag) -> Drawn:
             o.indicator_id == flag.indicator_id,
             o.area_id == flag.area_id,
             o.dim_key == flag.dim_key,
-            o.period_start >= first.start,
             o.period_start <= last.start,
         )
     ).all()
     series = checks.Series({p: v for text, v in rows if (p := Period.parse(text)).freq is flagged.freq})
     series.values[flagged] = flag.value if flag.status == "open" else series.values.get(flagged, flag.value)
     start, values, seasons = series.laid_out()
-    expected = detectors.expected_values(values, checks.season_of(start.freq), seasons)
+    at = checks.Series.offset(flagged, start)
+    fit, judged_from, judged_to = None, 0, values.size
+    if flag.method in BANDED:
+        if flag.raised_by == "submission":
+            oldest = flagged.start.replace(year=flagged.start.year - checks.DETECTOR_YEARS, day=1)
+            judged_from = next(i for i in range(at + 1) if (start + i).start >= oldest)
+            judged_to = at + 1
+        window = values[judged_from:judged_to]
+        judged = detectors.judgement(
+            window,
+            checks.season_of(start.freq),
+            at=[at - judged_from],
+            seasons=None if seasons is None else seasons[judged_from:judged_to],
+        )
+        fit = judged.band_fit(without_step_at=at - judged_from if flag.method == "level_shift" else None)
     out = Drawn([], [], [])
-    for i, value in enumerate(values):
+    for i in range(max(0, checks.Series.offset(first, start)), values.size):
         period = str(start + i)
+        value = values[i]
         out.values.append([period, None if math.isnan(value) else round(float(value), 6)])
-        if expected is not None:
-            _, low, high = expected.band(i)
+        if fit is not None and judged_from <= i < judged_to:
+            _, low, high = fit.band(i - judged_from)
             out.low.append([period, round(low, 6)])
             out.high.append([period, round(high, 6)])
     return out
