@@ -102,11 +102,25 @@ def copy_rows(bind: Connection | Session, table: Table, columns: Sequence[str], 
                 copy.write_row(row)
                 count += 1
         return count
-    processors = [table.c[name].type.bind_processor(conn.dialect) for name in columns]
-    prepared = [
-        tuple(value if p is None or value is None else p(value) for p, value in zip(processors, row, strict=True))
-        for row in rows
+    # Only the columns whose type converts its values (dates, JSON, ...) are touched: most pass as they are, and a
+    # demo load sends millions of values through here.
+    converting = [
+        (i, processor)
+        for i, name in enumerate(columns)
+        if (processor := table.c[name].type.bind_processor(conn.dialect)) is not None
     ]
+    width = len(columns)
+    prepared: list[tuple[Any, ...]] = []
+    for row in rows:
+        if len(row) != width:
+            raise ValueError(f"a row of {len(row)} values for the {width} columns of {table.name}")
+        if converting:
+            values = list(row)
+            for i, processor in converting:
+                if values[i] is not None:
+                    values[i] = processor(values[i])
+            row = values
+        prepared.append(row if isinstance(row, tuple) else tuple(row))  # the driver takes tuples only
     if prepared:
         placeholders = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", prepared)
