@@ -1,8 +1,11 @@
-"""targets' scheduled work: every target's progress computed again, so that new forecasts, a period that ended
-and data that came in a way the accept pipeline does not see (a bulk load) all show; alerts as ever, once per
-crossing."""
+"""targets' scheduled work: progress follows the data as it arrives (`targets.follow-changes`, run as soon as a
+submission's commit wakes the worker, and every minute as the safety net), and every target's progress is computed
+again every 15 minutes (`targets.refresh`), so that new forecasts and a period that ended show too; alerts as ever,
+once per crossing."""
 
 from __future__ import annotations
+
+from sqlalchemy.orm import Session
 
 from govops.db.engine import transaction
 from govops.jobs.registry import Job, JobContext, lazy_gettext
@@ -11,6 +14,17 @@ from govops.settings import Settings
 from govops.targets import service
 
 REFRESH_MINUTES = 15
+FOLLOW_MINUTES = 1
+
+
+def follow_changes(context: JobContext) -> str:
+    # A look first, without the follower's lock: most commits that wake the worker stored no observation.
+    with Session(context.engine) as session:
+        if not service.changes_pending(session=session):
+            return "no new observation changes"
+    with transaction(context.engine) as session:
+        read, computed = service.follow_changes(session=session)
+    return f"{read} observation changes read, {computed} targets computed again"
 
 
 def refresh_targets(context: JobContext) -> str:
@@ -22,6 +36,16 @@ def refresh_targets(context: JobContext) -> str:
 def jobs(settings: Settings) -> list[Job]:
     return [
         Job(
+            name="targets.follow-changes",
+            schedule=Every(FOLLOW_MINUTES),
+            run=follow_changes,
+            summary=lazy_gettext(
+                "As data arrive, compute again the progress of the targets they touch, and alert on those that fell "
+                "below their threshold or worsened."
+            ),
+            on_commit=True,
+        ),
+        Job(
             name="targets.refresh",
             schedule=Every(REFRESH_MINUTES),
             run=refresh_targets,
@@ -29,5 +53,5 @@ def jobs(settings: Settings) -> list[Job]:
                 "Compute again every target's progress and probability of meeting it, and alert on those that "
                 "fell below their threshold or worsened."
             ),
-        )
+        ),
     ]
