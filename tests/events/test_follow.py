@@ -160,9 +160,10 @@ def test_two_workers_following_while_writers_commit_handle_each_event_exactly_on
     assert not failures, failures
     with engine.connect() as conn:
         handled = [row[0] for row in conn.execute(text("SELECT event_id FROM t_handled"))]
-        by_worker: dict[str, int] = dict(
-            conn.execute(text("SELECT worker, count(*) FROM t_handled GROUP BY worker")).tuples().all()
-        )
+        by_worker: dict[str, int] = {
+            worker: count
+            for worker, count in conn.execute(text("SELECT worker, count(*) FROM t_handled GROUP BY worker"))
+        }
     assert len(emitted) == WRITERS * EVENTS_EACH
     assert sorted(handled) == sorted(emitted), "every event handled exactly once"
     assert set(by_worker) == {"one", "two"}, f"both workers took their turns: {by_worker}"

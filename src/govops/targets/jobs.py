@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from govops.db.engine import transaction
-from govops.jobs.registry import Job, JobContext, lazy_gettext
+from govops.jobs.registry import Job, JobContext, following, lazy_gettext
 from govops.jobs.schedule import Every
 from govops.settings import Settings
 from govops.targets import service
@@ -17,13 +17,8 @@ REFRESH_MINUTES = 15
 FOLLOW_MINUTES = 1
 
 
-def follow_changes(context: JobContext) -> str:
-    # A look first, without the follower's lock: most commits that wake the worker stored no observation.
-    with Session(context.engine) as session:
-        if not service.changes_pending(session=session):
-            return "no new observation changes"
-    with transaction(context.engine) as session:
-        read, computed = service.follow_changes(session=session)
+def _recompute_touched(session: Session) -> str:
+    read, computed = service.follow_changes(session=session)
     return f"{read} observation changes read, {computed} targets computed again"
 
 
@@ -38,7 +33,7 @@ def jobs(settings: Settings) -> list[Job]:
         Job(
             name="targets.follow-changes",
             schedule=Every(FOLLOW_MINUTES),
-            run=follow_changes,
+            run=following(pending=lambda session: service.changes_pending(session=session), work=_recompute_touched),
             summary=lazy_gettext(
                 "As data arrive, compute again the progress of the targets they touch, and alert on those that fell "
                 "below their threshold or worsened."
