@@ -23,16 +23,15 @@ import time
 from pathlib import Path
 
 from ingest import fresh  # bench/ is the script's own folder on sys.path
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from govops.catalog.models import Area, Indicator
 from govops.db.engine import transaction
 from govops.demo import targets as demo_targets
 from govops.demo.loader import default_end_month, load_demo
 from govops.targets import service as targets
+from govops.tasks.service import latest_value
 from govops.warehouse.accept import accept
-from govops.warehouse.models import Observation
 
 READ_BY_TARGETS, READ_BY_NONE, AREA = "EXPORTS", "IIP", "79"
 
@@ -58,16 +57,9 @@ def follow(engine: Engine) -> tuple[float, int]:
 
 def latest(engine: Engine, indicator: str) -> float:
     with Session(engine) as session:
-        value = session.scalar(
-            select(Observation.value)
-            .join(Indicator, Indicator.id == Observation.indicator_id)
-            .join(Area, Area.id == Observation.area_id)
-            .where(Indicator.code == indicator, Area.code == AREA, Observation.dim_key == "")
-            .order_by(Observation.period_start.desc())
-            .limit(1)
-        )
+        value = latest_value(session, indicator, AREA)
     assert value is not None, f"no {indicator} for {AREA} in the demo data"
-    return float(value)
+    return value
 
 
 def summary(label: str, seconds: list[float]) -> str:
