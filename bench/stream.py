@@ -226,8 +226,10 @@ def show(name: str, values: list[float]) -> tuple[float, float, float, float]:
 
 def _govops(env: dict[str, str], folder: str, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "govops", *args], env=env, cwd=folder, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "govops", *args], env=env, cwd=folder, check=False, capture_output=True, text=True
     )
+    if done.returncode != 0:
+        raise SystemExit(f"govops {' '.join(args)} failed ({done.returncode}):\n{done.stderr}{done.stdout}")
     return done.stdout
 
 

@@ -28,7 +28,7 @@ def test_the_forecast_tables_upgrade_and_downgrade(fresh_engine: Engine) -> None
 def test_the_thresholds_migration_adds_its_tables_and_the_warnings_link_and_takes_them_away(
     fresh_engine: Engine,
 ) -> None:
-    upgrade(fresh_engine)
+    upgrade(fresh_engine, "0025")  # (0026 moves the watcher's cursor into the events' followers)
     assert {"forecast_threshold", "forecast_cursor"} <= set(inspect(fresh_engine).get_table_names())
     assert "threshold_id" in {c["name"] for c in inspect(fresh_engine).get_columns("forecast_warning")}
     command.downgrade(alembic_config(fresh_engine), "0024")

@@ -28,6 +28,7 @@ def test_list_shows_every_job_with_its_schedule_and_no_run_yet(govops: Govops) -
         "reporting.deadlines",
         "reporting.follow-changes",
         "reporting.reminders",
+        "targets.follow-changes",
         "targets.refresh",
         "tasks.watch",
         "warehouse.page-caches",
@@ -37,6 +38,7 @@ def test_list_shows_every_job_with_its_schedule_and_no_run_yet(govops: Govops) -
     assert "daily at 03:00 (Asia/Ho_Chi_Minh)" in lines["jobs.prune-runs"]
     assert "every 10 min, each server" in lines["warehouse.page-caches"]
     assert "every 15 min" in lines["targets.refresh"]
+    assert "every 1 min" in lines["targets.follow-changes"]
     assert "succeeded" not in listed.out
     # The zone of the daily jobs is the operator's to set.
     utc = govops("jobs", "list", GOVOPS_TIMEZONE="UTC")
@@ -77,7 +79,7 @@ def test_run_of_an_unknown_job_names_the_jobs_there_are(govops: Govops) -> None:
     jobs = (
         "audit.checkpoint, auth.purge-sessions, forecast.refresh, forecast.watch, jobs.prune-runs, "
         "quality.after-deadlines, quality.nightly-scan, reporting.deadlines, reporting.follow-changes, "
-        "reporting.reminders, targets.refresh, tasks.watch, warehouse.page-caches"
+        "reporting.reminders, targets.follow-changes, targets.refresh, tasks.watch, warehouse.page-caches"
     )
     assert f"the jobs are: {jobs}" in err
 

@@ -21,6 +21,7 @@ def test_the_board_the_target_page_and_the_province_board(
 ) -> None:
     [saved] = service.save_targets(session=session, items=[target()])
     submit(session, [("79", "2026-09", 200.0), ("01", "2026-09", exports(1000, 2026, 9))])
+    service.follow_changes(session=session)  # as the worker does once the submission's commit wakes it
     session.commit()
 
     board = signed_in.get("/targets?year=2026")

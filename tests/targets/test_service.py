@@ -1,6 +1,7 @@
 """Targets entered with their cascade, refused when they cannot hold (in both languages, nothing written), and
-their progress recomputed as data arrive: a month that falls short moves the probability below the threshold,
-which alerts on the outbox and in the responsible agencies' inboxes, naming the province behind it."""
+their progress recomputed as data arrive (by the follower of the observation changes, after the submission's
+commit): a month that falls short moves the probability below the threshold, which alerts on the outbox and in
+the responsible agencies' inboxes, naming the province behind it."""
 
 from __future__ import annotations
 
@@ -115,8 +116,17 @@ def test_a_month_far_below_moves_the_probability_under_the_threshold_and_alerts_
     before = session.get(TargetProgress, saved.id)
     assert before is not None and before.probability is not None
     p_before = before.probability
+    assert service.follow_changes(session=session) == (0, 0)  # the follower starts from here
     # September: Ho Chi Minh City's exports collapse.
     submit(session, [("79", "2026-09", 200.0), ("01", "2026-09", exports(1000, 2026, 9))])
+    # The submission's transaction leaves the targets alone; the follower (the worker, once the commit wakes it)
+    # computes them again.
+    session.expire_all()
+    unchanged = session.get(TargetProgress, saved.id)
+    assert unchanged is not None and unchanged.as_of == "2026-08"
+    read, computed = service.follow_changes(session=session)
+    assert read == 2 and computed == 3  # the national target and its two provinces
+    session.expire_all()
     after = session.get(TargetProgress, saved.id)
     assert after is not None and after.as_of == "2026-09"
     assert after.probability is not None and after.probability < saved.alert_below < p_before

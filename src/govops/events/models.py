@@ -34,3 +34,14 @@ class DomainEvent(Base):
     read_classification: Mapped[str] = mapped_column(String(16))
     read_indicator: Mapped[str | None] = mapped_column(String(40))
     read_agency: Mapped[str | None] = mapped_column(String(40))
+
+
+class EventFollower(Base):
+    """How far one follower (a domain's work that acts on events after they are committed) has read the outbox:
+    the id of the last event it handled. One row per follower, moved in the transaction of the work it did."""
+
+    __tablename__ = "event_follower"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigId)
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,8 +12,8 @@ stall the feed.) SQLite writers hold the database's write lock for the whole tra
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -21,9 +21,9 @@ from sqlalchemy import ColumnElement, Connection, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from govops.db.base import utcnow
-from govops.db.dialect import advisory_xact_lock, notify
+from govops.db.dialect import advisory_xact_lock, lock_key, notify
 from govops.errors import GovopsError
-from govops.events.models import DomainEvent
+from govops.events.models import DomainEvent, EventFollower
 from govops.events.schemas import FLAT_KINDS
 
 # Set on a session that wrote events, so that its commit can wake the readers in this process.
@@ -199,8 +199,12 @@ class Interest:
         return where
 
 
-def newest_id(*, session: Session) -> int:
-    return session.scalar(select(func.max(DomainEvent.id))) or 0
+def newest_id(*, session: Session, before: datetime | None = None) -> int:
+    """The id of the newest event, or of the newest one recorded before `before` when given."""
+    newest = select(func.max(DomainEvent.id))
+    if before is not None:
+        newest = newest.where(DomainEvent.recorded_at < before)
+    return session.scalar(newest) or 0
 
 
 def scan(*, session: Session, after_id: int, limit: int) -> list[Event]:
@@ -264,3 +268,76 @@ def read(*, session: Session, after_id: int, limit: int, interest: Interest) -> 
 def topics_of(values: Iterable[str]) -> frozenset[str]:
     """Topic filters as given (repeated or comma-separated), blanks dropped."""
     return frozenset(t.strip() for v in values for t in v.split(",") if t.strip())
+
+
+# --- followers: a domain's work on the events, after they are committed ------------------------------------
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A domain's work that acts on events after they are committed (compliance recomputed, values checked against
+    their forecasts, targets' progress): its name (one cursor each), the events it reads (a topic, and of it only
+    `types` when given) and where it starts the first time it runs: after the id `start` returns (by default the
+    newest event: what was stored before it is taken as already handled)."""
+
+    name: str
+    topic: str
+    types: frozenset[str] = frozenset()
+    start: Callable[[Session], int] = field(default=lambda session: newest_id(session=session))
+
+    def after(self, event_id: int) -> list[ColumnElement[bool]]:
+        e = DomainEvent
+        where = [e.topic == self.topic, e.id > event_id]
+        if self.types:
+            where.append(e.type.in_(sorted(self.types)))
+        return where
+
+
+def pending(*, session: Session, follower: Follower) -> bool:
+    """Whether events arrived that `follower` has not read (a read, no lock: a worker woken by a commit that stored
+    nothing it follows looks here before taking the follower's lock)."""
+    cursor = session.get(EventFollower, follower.name, populate_existing=True)
+    if cursor is None:
+        return True  # not started: its first run sets its cursor
+    found = session.scalar(select(DomainEvent.id).where(*follower.after(cursor.last_event_id)).limit(1))
+    return found is not None
+
+
+def follow(
+    *,
+    session: Session,
+    follower: Follower,
+    handle: Callable[[Session, Sequence[Event]], object],
+    batch: int = 5000,
+    now: datetime | None = None,
+) -> int:
+    """Hand the events after `follower`'s cursor to `handle`, `batch` at a time in id order, moving the cursor past
+    each batch in the caller's transaction (flushed, not committed): the work and the cursor are committed together
+    or not at all, and a failed run leaves the events to the next. Returns how many events were handed over.
+
+    One run at a time per follower (a lock held to the end of the transaction): a second worker waits, then reads
+    the cursor the first one committed, so no event is handled twice. None is skipped: ids become visible in order
+    (see the module's note), so an event not yet committed when a batch is read gets an id above that batch's.
+    """
+    advisory_xact_lock(session, lock_key(f"govops.events.follow {follower.name}"))
+    # Read again after the lock (not from the session's memory): the previous run's commit moved it.
+    cursor = session.get(EventFollower, follower.name, populate_existing=True)
+    if cursor is None:
+        cursor = EventFollower(name=follower.name, last_event_id=follower.start(session), moved_at=now or utcnow())
+        session.add(cursor)
+        session.flush()
+    handed = 0
+    while True:
+        rows = session.scalars(
+            select(DomainEvent).where(*follower.after(cursor.last_event_id)).order_by(DomainEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        handle(session, [Event.of(row) for row in rows])
+        cursor.last_event_id = rows[-1].id
+        cursor.moved_at = now or utcnow()
+        handed += len(rows)
+        if len(rows) < batch:
+            break
+    session.flush()
+    return handed

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from govops.db.engine import make_session_factory, transaction
 from govops.forecast import service
-from govops.jobs.registry import Job, JobContext, lazy_gettext
+from govops.jobs.registry import Job, JobContext, following, lazy_gettext
 from govops.jobs.schedule import Every
 from govops.settings import Settings
 
@@ -21,14 +21,10 @@ WATCH_MINUTES = 1
 PER_RUN = 60
 
 
-def watch(context: JobContext) -> str:
+def _watch(session: Session) -> str:
     """Each new value against its forecast's band and its thresholds, as soon as a submission's commit wakes the
     worker (no model fitted: a few reads per series touched)."""
-    with Session(context.engine) as session:
-        if not service.watch_pending(session=session):
-            return "no new observation changes"
-    with transaction(context.engine) as session:
-        read, raised = service.watch_changes(session=session)
+    read, raised = service.watch_changes(session=session)
     return f"{read} observation changes read, {raised} early warnings"
 
 
@@ -58,7 +54,7 @@ def jobs(settings: Settings) -> list[Job]:
         Job(
             name="forecast.watch",
             schedule=Every(WATCH_MINUTES),
-            run=watch,
+            run=following(pending=lambda session: service.watch_pending(session=session), work=_watch),
             summary=lazy_gettext(
                 "As each release arrives, warn of values outside their forecast's 95% band and of leading "
                 "indicators crossing their thresholds."

@@ -108,13 +108,3 @@ class ForecastThreshold(Base):
     demo: Mapped[bool] = mapped_column(Boolean, default=False)  # made up for the demo, and labelled so
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class WatchCursor(Base):
-    """How far the warnings' watcher has read the observation change events (the last id it handled)."""
-
-    __tablename__ = "forecast_cursor"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(BigId)
-    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 from govops.auth.models import User
 from govops.catalog.models import Area, Indicator
 from govops.db.base import utcnow
-from govops.db.dialect import advisory_xact_lock
 from govops.errors import GovopsError, lazy_gettext
 from govops.events.models import DomainEvent
-from govops.events.service import ReadRule, emit
+from govops.events.service import Event, Follower, ReadRule, emit, follow, newest_id, pending
 from govops.forecast import engine, thresholds
 from govops.forecast.engine import Array
-from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastThreshold, ForecastWarning, WatchCursor
+from govops.forecast.models import Forecast, ForecastPoint, ForecastRun, ForecastThreshold, ForecastWarning
 from govops.forecast.thresholds import ThresholdIn, delete_threshold, get_threshold, import_thresholds, save_thresholds
 from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
@@ -106,8 +105,6 @@ LEADING_CROSSING = register(
         ),
     )
 )
-WATCHER = "watch"
-_WATCH_LOCK = 0x666F7265  # "fore"
 
 
 @dataclass(frozen=True)
@@ -678,18 +675,19 @@ def raise_crossing(
     return warning
 
 
+def _watch_start(session: Session) -> int:
+    """The watcher starts from the latest forecast run on: the values before it were checked by that run."""
+    return newest_id(session=session, before=session.scalar(select(func.max(ForecastRun.started_at))))
+
+
+WATCHER = Follower(
+    name="forecast.watch", topic=OBSERVATIONS, types=frozenset({OBSERVATION_CHANGED}), start=_watch_start
+)
+
+
 def watch_pending(*, session: Session) -> bool:
     """Whether observation changes arrived that the watcher has not read (a read, no lock)."""
-    cursor = session.get(WatchCursor, WATCHER)
-    if cursor is None:
-        return True
-    found = session.scalar(select(DomainEvent.id).where(*_observation_changes(cursor.last_event_id)).limit(1))
-    return found is not None
-
-
-def _observation_changes(after_id: int) -> list[Any]:
-    e = DomainEvent
-    return [e.topic == OBSERVATIONS, e.id > after_id, e.type == OBSERVATION_CHANGED]
+    return pending(session=session, follower=WATCHER)
 
 
 def watch_changes(*, session: Session, now: datetime | None = None, batch: int = 5000) -> tuple[int, int]:
@@ -697,39 +695,18 @@ def watch_changes(*, session: Session, now: datetime | None = None, batch: int =
     outside its 95% band) and thresholds (a leading indicator crossing its level), the series of the areas above
     it too (their totals moved with it). No model is fitted: it runs as each submission is committed. Returns the
     events read and the warnings raised."""
-    advisory_xact_lock(session, _WATCH_LOCK)
-    cursor = session.get(WatchCursor, WATCHER, with_for_update=True)
-    if cursor is None:
-        # Starting: from the latest forecast run on (the values before it were checked by that run).
-        since = session.scalar(select(func.max(ForecastRun.started_at)))
-        start = select(func.max(DomainEvent.id))
-        if since is not None:
-            start = start.where(DomainEvent.recorded_at < since)
-        cursor = WatchCursor(name=WATCHER, last_event_id=session.scalar(start) or 0, moved_at=now or utcnow())
-        session.add(cursor)
-        session.flush()
-    read = raised = 0
-    while True:
-        rows = session.execute(
-            select(DomainEvent.id, DomainEvent.subject)
-            .where(*_observation_changes(cursor.last_event_id))
-            .order_by(DomainEvent.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
+    raised = 0
+
+    def check(session: Session, events: Sequence[Event]) -> None:
+        nonlocal raised
         touched: set[tuple[str, str]] = set()
-        for _, subject in rows:
-            parts = subject.split("/")
+        for event in events:
+            parts = event.subject.split("/")
             if len(parts) >= 3:
                 touched.add((parts[0], parts[1]))
         raised += _watch(session, touched, now)
-        cursor.last_event_id = rows[-1][0]
-        cursor.moved_at = now or utcnow()
-        read += len(rows)
-        if len(rows) < batch:
-            break
-    session.flush()
+
+    read = follow(session=session, follower=WATCHER, handle=check, batch=batch, now=now)
     return read, raised
 
 

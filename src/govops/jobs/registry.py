@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from govops.db.engine import transaction
 from govops.errors import GovopsError
 from govops.jobs.schedule import Schedule
 from govops.settings import Settings
@@ -62,6 +64,21 @@ class Job:
     def retry_wait(self, attempt: int) -> timedelta:
         """How long after failed attempt number `attempt` (1, 2...) the next one starts."""
         return min(self.first_retry * (1 << max(attempt - 1, 0)), self.max_retry)
+
+
+def following(*, pending: Callable[[Session], bool], work: Callable[[Session], str]) -> Callable[[JobContext], str]:
+    """The run of a job that follows the domain events after commit (an `on_commit` job): a look first, without the
+    follower's lock, since most commits that wake the worker stored nothing it follows; then `work`, in a
+    transaction of its own."""
+
+    def run(context: JobContext) -> str:
+        with Session(context.engine) as session:
+            if not pending(session):
+                return "nothing new to follow"
+        with transaction(context.engine) as session:
+            return work(session)
+
+    return run
 
 
 @dataclass

@@ -30,12 +30,10 @@ from sqlalchemy.orm import Session
 
 from govops.catalog.models import Area
 from govops.db.base import utcnow
-from govops.db.dialect import advisory_xact_lock, lock_key
-from govops.events.models import DomainEvent
-from govops.events.service import ReadRule, emit
+from govops.events.service import Event, Follower, ReadRule, emit, follow, pending
 from govops.periods import Period
 from govops.reporting.context import Context, periods_of, today_in_vietnam
-from govops.reporting.models import Cursor, ExpectedReport, Regime, RegimeVersion, ReportDocument
+from govops.reporting.models import ExpectedReport, Regime, RegimeVersion, ReportDocument
 from govops.reporting.rules import parse_rule
 from govops.warehouse.changes import TOPIC as OBSERVATIONS
 from govops.warehouse.changes import TYPE as OBSERVATION_CHANGED
@@ -43,8 +41,6 @@ from govops.warehouse.models import Observation, ObservationRevision
 
 TOPIC = "reporting"
 STATUS_CHANGED = "reporting.status_changed"
-FOLLOWER = "observations"
-_FOLLOW_LOCK = lock_key("govops.reporting.follow")
 
 
 # --- expected reports -------------------------------------------------------------------------------------
@@ -321,56 +317,31 @@ def recompute_cells(
     return recompute(session=session, ids=ids, now=now, context=context)
 
 
-def _observation_changes(after_id: int) -> list[Any]:
-    e = DomainEvent
-    return [e.topic == OBSERVATIONS, e.id > after_id, e.type == OBSERVATION_CHANGED]
+# Starting at the newest event: what was stored before was computed when the expected reports were made.
+FOLLOWER = Follower(name="reporting.follow-changes", topic=OBSERVATIONS, types=frozenset({OBSERVATION_CHANGED}))
 
 
 def changes_pending(*, session: Session) -> bool:
     """Whether observation changes arrived that the follower has not read (a read, no lock)."""
-    cursor = session.get(Cursor, FOLLOWER)
-    if cursor is None:
-        return True  # the follower has not started: its first run sets its cursor
-    found = session.scalar(select(DomainEvent.id).where(*_observation_changes(cursor.last_event_id)).limit(1))
-    return found is not None
+    return pending(session=session, follower=FOLLOWER)
 
 
 def follow_changes(*, session: Session, now: datetime | None = None, batch: int = 5000) -> int:
-    """Read the observation change events after the follower's cursor and recompute what they touch; how many
-    events were read. One follower at a time (a lock), so two workers never read the same events twice."""
-    advisory_xact_lock(session, _FOLLOW_LOCK)
-    cursor = session.get(Cursor, FOLLOWER, with_for_update=True)
-    if cursor is None:
-        # Starting now: what was stored before was computed when the expected reports were made.
-        newest = session.scalar(select(func.max(DomainEvent.id))) or 0
-        session.add(Cursor(name=FOLLOWER, last_event_id=newest, moved_at=now or utcnow()))
-        session.flush()
-        return 0
-    read = 0
+    """Read the observation change events after the follower's cursor and recompute the expected reports they
+    touch; how many events were read."""
     context: Context | None = None
-    while True:
-        rows = session.execute(
-            select(DomainEvent.id, DomainEvent.subject)
-            .where(*_observation_changes(cursor.last_event_id))
-            .order_by(DomainEvent.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
+
+    def recompute_touched(session: Session, events: Sequence[Event]) -> None:
+        nonlocal context
         cells = set()
-        for _, subject in rows:
-            parts = subject.split("/")
+        for event in events:
+            parts = event.subject.split("/")
             if len(parts) == 3:  # totals only: INDICATOR/AREA/PERIOD
                 cells.add((parts[0], parts[1], parts[2]))
         context = context or Context.load(session)
         recompute_cells(session=session, cells=cells, now=now, context=context)
-        cursor.last_event_id = rows[-1][0]
-        cursor.moved_at = now or utcnow()
-        read += len(rows)
-        if len(rows) < batch:
-            break
-    session.flush()
-    return read
+
+    return follow(session=session, follower=FOLLOWER, handle=recompute_touched, batch=batch, now=now)
 
 
 def pass_deadlines(*, session: Session, now: datetime | None = None) -> list[ExpectedReport]:

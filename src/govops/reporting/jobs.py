@@ -13,20 +13,14 @@ from datetime import time
 from sqlalchemy.orm import Session
 
 from govops.db.engine import transaction
-from govops.jobs.registry import Job, JobContext, lazy_gettext
+from govops.jobs.registry import Job, JobContext, following, lazy_gettext
 from govops.jobs.schedule import At, Daily, Every
 from govops.reporting import service
 from govops.settings import Settings
 
 
-def follow_changes(context: JobContext) -> str:
-    # A look first, without the write lock: most commits that wake the worker stored no observation.
-    with Session(context.engine) as session:
-        if not service.changes_pending(session=session):
-            return "no new observation changes"
-    with transaction(context.engine) as session:
-        read = service.follow_changes(session=session)
-    return f"{read} observation changes read"
+def _recompute_touched(session: Session) -> str:
+    return f"{service.follow_changes(session=session)} observation changes read"
 
 
 def pass_deadlines(context: JobContext) -> str:
@@ -49,7 +43,7 @@ def jobs(settings: Settings) -> list[Job]:
         Job(
             name="reporting.follow-changes",
             schedule=Every(settings.reporting_follow_seconds / 60),
-            run=follow_changes,
+            run=following(pending=lambda session: service.changes_pending(session=session), work=_recompute_touched),
             summary=lazy_gettext("Recompute the compliance of the reports that newly arrived data touches."),
             on_commit=True,
         ),

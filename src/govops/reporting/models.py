@@ -163,13 +163,3 @@ class Reminder(Base):
     stage: Mapped[str] = mapped_column(String(10))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recipients: Mapped[int] = mapped_column(Integer)
-
-
-class Cursor(Base):
-    """How far the compliance follower has read the domain events (the last id it handled)."""
-
-    __tablename__ = "reporting_cursor"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(BigId)
-    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)

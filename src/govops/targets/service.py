@@ -1,18 +1,17 @@
 """Targets of the Government's resolutions and plans: entering them (with their cascade to provinces and
-ministries), and what the data say of each one, recomputed whenever data arrive (a rule of the accept pipeline,
-see `written`) and by the refresh job: the figure so far, the trajectory to the target, the gap, the expected
-value at the period's end and the probability of meeting the target (from the stored forecasts of the remaining
-periods, or else from the past years' path), the rating and its history, and the provinces pulling it down.
-When the probability falls below a target's threshold, or its rating worsens, an alert goes on the outbox
-(webhooks, SSE, change feed) and to the responsible agencies' people, naming the provinces and the overdue
-linked tasks.
+ministries), and what the data say of each one, recomputed whenever data arrive (`follow_changes`, run by the
+worker as soon as a commit with observation changes wakes it, outside the submitter's transaction) and by the
+refresh job: the figure so far, the trajectory to the target, the gap, the expected value at the period's end and
+the probability of meeting the target (from the stored forecasts of the remaining periods, or else from the past
+years' path), the rating and its history, and the provinces pulling it down. When the probability falls below a
+target's threshold, or its rating worsens, an alert goes on the outbox (webhooks, SSE, change feed) and to the
+responsible agencies' people, naming the provinces and the overdue linked tasks.
 
 Keyword-only functions taking a session; they flush, never commit (the caller owns the transaction).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections import defaultdict
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from govops.auth.models import User
@@ -30,7 +29,7 @@ from govops.catalog.models import Agency, Area, Indicator
 from govops.catalog.snapshot import CatalogueSnapshot, catalogue_for_writer
 from govops.db.base import utcnow
 from govops.errors import GovopsError, Problem, Rejected, lazy_gettext
-from govops.events.service import ReadRule, emit
+from govops.events.service import Event, Follower, ReadRule, emit, follow, newest_id, pending
 from govops.forecast import service as forecasts
 from govops.notify.kinds import Kind, register
 from govops.notify.service import notify
@@ -50,12 +49,11 @@ from govops.targets.models import (
 )
 from govops.targets.schemas import BoardRow, CascadeIn, PathPoint, PlanIn, TargetIn, TargetOut
 from govops.tasks import service as tasks
-from govops.warehouse import accept
 from govops.warehouse.aggregation import combine
 from govops.warehouse.areas import AreaTree
+from govops.warehouse.changes import TOPIC as OBSERVATIONS
+from govops.warehouse.changes import TYPE as OBSERVATION_CHANGED
 from govops.warehouse.series import PERCENT_UNITS, SeriesQuery, Shared, compute_series, ytd_rule
-
-log = logging.getLogger(__name__)
 
 TOPIC = "targets"
 HISTORY_YEARS = 6
@@ -1205,31 +1203,43 @@ def raise_alert(
     )
 
 
-# --- the accept pipeline's rule: progress recomputed when data arrive --------------------------------
+# --- following the data: progress recomputed as data arrive ------------------------------------------------
 
 
-def _no_problems(batch: accept.Batch) -> list[Problem]:
-    return []
+def _follow_start(session: Session) -> int:
+    """The follower starts from the oldest of the targets' last computations on (each target's progress is computed
+    when it is entered, and by the refresh job): what arrived before it is in every target's figures."""
+    return newest_id(session=session, before=session.scalar(select(func.min(TargetProgress.computed_at))))
 
 
-def written(batch: accept.Batch, summary: Any) -> None:
-    """After a batch is written (in its transaction): the targets reading its indicators are recomputed, and
-    alert if they crossed their threshold. A failure here never loses the batch: it is logged, and the refresh
-    job computes them again."""
-    ids = {row.indicator_id for row in batch.rows}
-    if not ids:
-        return
-    session = batch.session
-    if session.scalar(select(Target.id).limit(1)) is None:
-        return
-    try:
-        with session.begin_nested():
-            refresh(session=session, indicator_ids=ids)
-    except Exception:  # the data are accepted whatever becomes of the targets' figures
-        log.exception("targets: progress not recomputed after a batch; the refresh job will")
+FOLLOWER = Follower(
+    name="targets.follow-changes",
+    topic=OBSERVATIONS,
+    types=frozenset({OBSERVATION_CHANGED}),
+    start=_follow_start,
+)
 
 
-accept.register_rule("targets.progress", _no_problems, written=written)
+def changes_pending(*, session: Session) -> bool:
+    """Whether observation changes arrived that the targets' follower has not read (a read, no lock)."""
+    return pending(session=session, follower=FOLLOWER)
+
+
+def follow_changes(*, session: Session, now: datetime | None = None, batch: int = 5000) -> tuple[int, int]:
+    """Recompute the targets whose indicators (their formulas' inputs included) received data since the follower
+    last read the observation change events, and alert on those that crossed their threshold or worsened.
+    Returns the events read and the targets computed."""
+    indicators: set[str] = set()
+
+    def collect(session: Session, events: Sequence[Event]) -> None:
+        indicators.update(e.rule.indicator for e in events if e.rule.indicator is not None)
+
+    # The indicators of every batch first, then each target once: a bulk load is many batches of few indicators.
+    read = follow(session=session, follower=FOLLOWER, handle=collect, batch=batch, now=now)
+    if not indicators or session.scalar(select(Target.id).limit(1)) is None:
+        return read, 0
+    ids = session.scalars(select(Indicator.id).where(Indicator.code.in_(sorted(indicators)))).all()
+    return read, refresh(session=session, indicator_ids=ids, now=now)
 
 
 def _group_rows(rows: Iterable[TargetIn]) -> list[TargetIn]:
