@@ -124,6 +124,11 @@ class SeriesQuery:
     ) -> SeriesQuery:
         return cls(indicator, tuple(areas), freq, start, end, tuple(sorted((dims or {}).items())), view)
 
+    def at(self, areas: tuple[str, ...]) -> SeriesQuery:
+        """The same query at other areas: a page asks it per series, where `dataclasses.replace` took ten times
+        as long."""
+        return SeriesQuery(self.indicator, areas, self.freq, self.start, self.end, self.dims, self.view)
+
 
 def build_series(*, session: Session, query: SeriesQuery, as_of: datetime | None = None) -> list[Series]:
     """The series of the query's indicator at each of its areas, as the API answers them."""
