@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 
 from fastapi.testclient import TestClient
 from httpx2 import Response
@@ -142,10 +143,11 @@ def run(client: TestClient, engine: Engine, repeat: int, colds: int, seconds: fl
     for path in PAGES:
         series_cache.clear()
         FAILED.clear()
-        cold = timed(lambda path=path: client.get(path), colds, before=series_cache.clear)
-        warm = timed(lambda path=path: client.get(path), repeat)
-        live = during_submissions(lambda path=path: client.get(path), submit, seconds, interval)
-        after = timed(lambda path=path: client.get(path), repeat, before=submit)
+        page = partial(client.get, path)
+        cold = timed(page, colds, before=series_cache.clear)
+        warm = timed(page, repeat)
+        live = during_submissions(page, submit, seconds, interval)
+        after = timed(page, repeat, before=submit)
         print(
             f"{path:42s} cold p50 {percentile(cold, 0.5):6.1f} p95 {percentile(cold, 0.95):6.1f} ms | "
             f"warm p95 {percentile(warm, 0.95):6.1f} ms | "
