@@ -172,6 +172,29 @@ def test_equality_hash_and_immutability() -> None:
         p.ordinal = 3
     assert pickle.loads(pickle.dumps(p)) == p
     assert copy.deepcopy(p) == p
+    with pytest.raises(AttributeError):
+        p.start = date(2025, 8, 1)
+
+
+def test_one_object_per_period_however_it_was_reached() -> None:
+    """Equality and hashing are the object's: every way of reaching a period must give that one object."""
+    p = P("2025-07")
+    reached = [
+        P("2025M7"),
+        Period("2025-07"),
+        Period.from_date(date(2025, 7, 14), Freq.M),
+        P("2025-06") + 1,
+        P("2025-08").previous(),
+        P("2026-07").same_period_last_year(),
+        P("2025-Q3").subperiods(Freq.M)[0],
+        P("2025-07").year_to_date()[-1],
+        Period.range(P("2025-01"), P("2025-12"))[6],
+        pickle.loads(pickle.dumps(p)),
+        copy.copy(p),
+        copy.deepcopy(p),
+    ]
+    assert all(q is p for q in reached)
+    assert {q: str(q) for q in reached} == {p: "2025-07"}
 
 
 def test_attributes() -> None:

@@ -8,9 +8,10 @@ One immutable value type, :class:`Period`, covers every frequency::
     2025-07     month
 
 A period is a frequency plus an integer ``ordinal`` that counts periods of that frequency, so
-ordering, arithmetic and hashing are integer operations. Multi-year periods are the exception:
-their ordinal is the start year, because any start year is allowed (a plan may run 2023/2027),
-so ``p + 1`` moves a multi-year period by its whole length.
+ordering and arithmetic are integer operations; each period is one object, so equality and hashing
+are those of the object. Multi-year periods are the exception: their ordinal is the start year,
+because any start year is allowed (a plan may run 2023/2027), so ``p + 1`` moves a multi-year
+period by its whole length.
 """
 
 from __future__ import annotations
@@ -151,12 +152,22 @@ _BOUNDS: dict[Freq, tuple[int, int]] = {
 
 
 def _make(freq: Freq, ordinal: int) -> Period:
+    """The one period of `freq` and `ordinal` (see Period: one object per period)."""
+    key = (freq, ordinal)
+    found = _PERIODS.get(key)
+    if found is not None:
+        return found
     p = object.__new__(Period)
     object.__setattr__(p, "freq", freq)
     object.__setattr__(p, "ordinal", ordinal)
-    # Periods key the dictionaries of every series: hashed once here, not at each of many lookups.
-    object.__setattr__(p, "_hash", hash((freq, ordinal)))
-    return p
+    for name, value in (("_text", p._label()), ("year", p._year()), ("start", p._start()), ("end", p._end())):
+        object.__setattr__(p, name, value)
+    # Two threads may make the same period at once: the first one kept is the one both hand out.
+    return _PERIODS.setdefault(key, p)
+
+
+# Every period made so far: at most some 110,000 days, 15,000 weeks and a few thousand longer periods.
+_PERIODS: dict[tuple[Freq, int], Period] = {}
 
 
 def _checked(freq: Freq, ordinal: int, what: str) -> Period:
@@ -192,14 +203,24 @@ def _month_start(index: int) -> date:
 
 
 class Period:
-    """One reporting period. Build it with ``Period("2025-07")``, :meth:`parse` or :meth:`from_date`."""
+    """One reporting period. Build it with ``Period("2025-07")``, :meth:`parse` or :meth:`from_date`.
 
-    __slots__ = ("_hash", "freq", "ordinal")
+    There is one object per period in a process, made once with its text, year and bounds: periods key the
+    dictionaries of every series, and a page's series look the same few hundred periods up many thousand
+    times, so equality and hashing are those of the object, without a call into Python.
+    """
+
+    __slots__ = ("_text", "end", "freq", "ordinal", "start", "year")
     freq: Freq
     # Counts periods of ``freq``; for multi-year periods it is the start year. Only meaningful
     # as a sort key among periods of the same freq.
     ordinal: int
-    _hash: int
+    _text: str
+    # Year of the start; for weeks the ISO week-year.
+    year: int
+    # First and last day, inclusive.
+    start: date
+    end: date
 
     def __new__(cls, text: str) -> Period:
         return _parse(text)
@@ -268,14 +289,6 @@ class Period:
     def __reduce__(self) -> tuple[type[Period], tuple[str]]:
         return (Period, (str(self),))
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Period):
-            return NotImplemented
-        return self.freq is other.freq and self.ordinal == other.ordinal
-
-    def __hash__(self) -> int:
-        return self._hash
-
     def _other_ordinal(self, other: Period, op: str) -> int:
         if other.freq is not self.freq:
             raise TypeError(
@@ -305,6 +318,9 @@ class Period:
         return self.ordinal >= self._other_ordinal(other, "compare")
 
     def __str__(self) -> str:
+        return self._text
+
+    def _label(self) -> str:
         f, k = self.freq, self.ordinal
         if f is Freq.M:
             y, m = divmod(k, 12)
@@ -341,22 +357,12 @@ class Period:
             return self.ordinal * months, months
         return self.ordinal * 12, 12 * _YEARS[f]
 
-    @property
-    def start(self) -> date:
-        """First day."""
-        return _start(self)
-
     def _start(self) -> date:
         if self.freq is Freq.D:
             return date.fromordinal(self.ordinal)
         if self.freq is Freq.W:
             return date.fromordinal(7 * self.ordinal + 1)
         return _month_start(self._months()[0])
-
-    @property
-    def end(self) -> date:
-        """Last day, inclusive."""
-        return _end(self)
 
     def _end(self) -> date:
         if self.freq is Freq.D:
@@ -366,9 +372,7 @@ class Period:
         first, months = self._months()
         return _month_start(first + months) - timedelta(days=1)
 
-    @property
-    def year(self) -> int:
-        """Year of the start; for weeks the ISO week-year."""
+    def _year(self) -> int:
         if self.freq is Freq.D:
             return date.fromordinal(self.ordinal).year
         if self.freq is Freq.W:
@@ -656,7 +660,5 @@ def _parse_text(text: str) -> Period:
 
 # Periods are values: their calendar arithmetic is worked out once. Aggregating ten years of 35 areas
 # asks the same few hundred periods for their bounds and quarters many thousand times.
-_start = lru_cache(maxsize=1 << 16)(Period._start)
-_end = lru_cache(maxsize=1 << 16)(Period._end)
 _to_freq = lru_cache(maxsize=1 << 16)(Period._to_freq)
 _subperiods = lru_cache(maxsize=1 << 14)(Period._subperiods)

@@ -197,6 +197,54 @@ def test_reading_ahead_gives_the_same_series_in_fewer_statements(session: Sessio
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_a_pages_series_sharing_their_inputs_are_each_what_it_is_alone(session: Session) -> None:
+    """A page's series work out each input once and share it (a balance and its flows, a change and its level, a
+    year to date and its months): each series is still what it is when computed alone, whatever the page asked
+    for before it, at another frequency, breakdown, first period or set of areas."""
+    rows = [
+        obs(code, area, f"{year}-{month:02d}", value * month * (year - 2020), **extra)
+        for code, value, extra in (
+            ("T_FLOW", 10, {}),
+            ("T_FLOW", 3, {"dims": {"T_SECTOR": "AGR"}}),
+            ("T_FLOW2", 4, {}),
+        )
+        for area in ("01", "79")
+        for year in (2024, 2025)
+        for month in range(1, 13)
+    ]
+    put(session, [*rows, obs("T_POP", "79", "2024", 9_000_000), obs("T_POP", "79", "2025", 9_100_000)])
+    areas = ["VN", "01", "79"]
+    queries = [
+        SeriesQuery.of("T_BALANCE", areas, start="2025-02", view="ytd"),
+        SeriesQuery.of("T_BALANCE", areas, start="2025-02"),
+        SeriesQuery.of("T_BALANCE", ["79", "VN"], start="2025-02", view="yoy"),
+        SeriesQuery.of("T_FLOW", areas, start="2025-02"),
+        SeriesQuery.of("T_FLOW", areas, start="2025-02", view="yoy"),
+        SeriesQuery.of("T_FLOW", areas, start="2025-02", view="ytd"),
+        SeriesQuery.of("T_FLOW", areas, start="2025-02", dims={"T_SECTOR": "AGR"}),
+        SeriesQuery.of("T_FLOW", areas, freq="Q"),
+        SeriesQuery.of("T_FLOW", areas, freq="Q", view="ytd"),
+        SeriesQuery.of("T_FLOW", areas, freq="A", view="yoy"),
+        SeriesQuery.of("T_YTD", areas, start="2025-02"),
+        SeriesQuery.of("T_PER_HEAD", ["79"], freq="A"),
+        SeriesQuery.of("T_FLOW2", areas),
+    ]
+    versions = data_versions(session)
+    assert versions.shared is not None
+    prefetch(session=session, queries=queries, versions=versions)
+    together = [compute_series(session=session, query=q, shared=versions.shared) for q in queries]
+    assert versions.shared.worked  # they did share what they worked out
+    alone = [compute_series(session=session, query=q) for q in queries]
+    assert together == alone
+    empty = [q for q, found in zip(queries, together, strict=True) if not any(p.value for s in found for p in s.points)]
+    assert empty == []  # the test compares figures, not empty series
+    # In the reverse order too: what a later series worked out first is no different.
+    versions = data_versions(session)
+    backwards = [compute_series(session=session, query=q, shared=versions.shared) for q in reversed(queries)]
+    assert backwards[::-1] == alone
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_a_write_recomputes_only_the_areas_it_adds_up_into(session: Session) -> None:
     """A province's write recomputes that province and the nation, a ward's its province too, a retired unit's the
     province it was merged into; the other provinces' answers are kept. Each answer equals one computed afresh."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -41,8 +40,9 @@ class Share(NamedTuple):
     expected: int
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """A value of an indicator at an area and period: a named tuple, because a page computes tens of thousands."""
+
     value: float
     status: str | None
     source: PointSource

@@ -60,6 +60,18 @@ class AreaRollup(Base):
     """
 
     __tablename__ = "area_rollup"
+    __table_args__ = (
+        # A page's read of several indicators at a few areas since a first day (warehouse.rollup.read_many); on
+        # PostgreSQL it carries what the read returns, so that the rows scattered by writes need not be visited.
+        Index(
+            "ix_area_rollup_series",
+            "indicator_id",
+            "dim_key",
+            "area_id",
+            "period_start",
+            postgresql_include=["period", "value", "status", "have", "expected"],
+        ),
+    )
 
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicator.id"), primary_key=True)
     dim_key: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -19,7 +19,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 import structlog
 from sqlalchemy import Engine, func, select
@@ -103,7 +104,7 @@ def data_versions(session: Session) -> DataVersions:
         ).join(IndicatorState, IndicatorState.indicator_id == Indicator.id)
     ).all()
     signatures = {indicator_id: signature for indicator_id, _, _, _, signature, _ in states}
-    url = str(session.get_bind().engine.url)
+    url = _store(session)
     key = (url, catalogue)
     inputs = _INPUTS.get(key)
     if inputs is None:
@@ -235,7 +236,7 @@ def cached_series(*, session: Session, query: SeriesQuery, versions: DataVersion
     versions = versions if versions is not None else data_versions(session)
     # Computed first: a query that fails (an unknown area or indicator) is never handed to the warmer.
     found = _answer(session, query, versions)
-    recipe = (str(session.get_bind().engine.url), query)
+    recipe = (_store(session), query)
     with _LOCK:
         _RECIPES[recipe] = time.monotonic()
         _RECIPES.move_to_end(recipe)
@@ -246,7 +247,19 @@ def cached_series(*, session: Session, query: SeriesQuery, versions: DataVersion
 
 def _shape(query: SeriesQuery) -> SeriesQuery:
     """The query without its areas: with an area, the key of one kept answer."""
-    return replace(query, areas=())
+    return query.at(())
+
+
+def _store(session: Session) -> str:
+    """The store's URL as answers are kept under it, written once per engine rather than at every look-up."""
+    engine = session.get_bind().engine
+    text = _STORES.get(engine)
+    if text is None:
+        text = _STORES[engine] = str(engine.url)
+    return text
+
+
+_STORES: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
 
 
 def _missing(versions: DataVersions, url: str, query: SeriesQuery) -> tuple[str, ...]:
@@ -261,7 +274,7 @@ def _missing(versions: DataVersions, url: str, query: SeriesQuery) -> tuple[str,
 
 
 def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> list[SeriesView]:
-    url, version, shape = str(session.get_bind().engine.url), versions.at(query.indicator), _shape(query)
+    url, version, shape = _store(session), versions.at(query.indicator), _shape(query)
     found: dict[str, SeriesView] = {}
     with _LOCK:
         for area in query.areas:
@@ -272,7 +285,7 @@ def _answer(session: Session, query: SeriesQuery, versions: DataVersions) -> lis
                 found[area] = kept[1]
     missing = tuple(dict.fromkeys(a for a in query.areas if a not in found))
     if missing:
-        computed = compute_series(session=session, query=replace(query, areas=missing), shared=versions.shared)
+        computed = compute_series(session=session, query=query.at(missing), shared=versions.shared)
         with _LOCK:
             for view in computed:
                 found[view.area] = view
@@ -290,9 +303,9 @@ def prefetch(*, session: Session, queries: Iterable[SeriesQuery | None], version
     shared = versions.shared
     if shared is None or shared.signatures is None:
         return
-    url = str(session.get_bind().engine.url)
+    url = _store(session)
     with _LOCK:
-        missing = [replace(q, areas=areas) for q in queries if q is not None if (areas := _missing(versions, url, q))]
+        missing = [q.at(areas) for q in queries if q is not None if (areas := _missing(versions, url, q))]
     reads = {read.memo: read for query in missing for read in stored_reads(query, shared)}
     wanted = [read for memo, read in reads.items() if memo not in shared.stored]
     if wanted:
@@ -320,14 +333,14 @@ def refresh_recent(*, session: Session, within: float = 900.0) -> int:
 
 def waiting(*, session: Session) -> list[SeriesQuery]:
     """The queries the warmer keeps computed for this store, most recently asked for last."""
-    url = str(session.get_bind().engine.url)
+    url = _store(session)
     with _LOCK:
         return [query for at, query in _RECIPES if at == url]
 
 
 def forget(*, session: Session, query: SeriesQuery) -> None:
     with _LOCK:
-        _RECIPES.pop((str(session.get_bind().engine.url), query), None)
+        _RECIPES.pop((_store(session), query), None)
 
 
 def pending(*, session: Session, within: float = 900.0) -> int:
@@ -336,7 +349,7 @@ def pending(*, session: Session, within: float = 900.0) -> int:
 
 
 def _stale(session: Session, versions: DataVersions, within: float) -> list[SeriesQuery]:
-    url = str(session.get_bind().engine.url)
+    url = _store(session)
     now = time.monotonic()
     with _LOCK:
         recent = [query for (at, query), used in _RECIPES.items() if at == url and now - used <= within]
