@@ -1,4 +1,4 @@
-"""Migration 0026 indexes a store's roll-ups at 0025 as pages read them, and takes the index away again."""
+"""Migration 0027 indexes a store's roll-ups at 0026 as pages read them, and takes the index away again."""
 
 from __future__ import annotations
 
@@ -20,14 +20,14 @@ def _rollup_indexes(engine: Engine) -> dict[str, list[str | None]]:
     }
 
 
-def test_the_rollups_series_index_comes_with_0026_and_goes_with_its_downgrade(fresh_engine: Engine) -> None:
-    upgrade(fresh_engine, "0025")
-    assert "ix_area_rollup_series" not in _rollup_indexes(fresh_engine)
+def test_the_rollups_series_index_comes_with_0027_and_goes_with_its_downgrade(fresh_engine: Engine) -> None:
     upgrade(fresh_engine, "0026")
-    assert current_revision(fresh_engine) == "0026"
+    assert "ix_area_rollup_series" not in _rollup_indexes(fresh_engine)
+    upgrade(fresh_engine, "0027")
+    assert current_revision(fresh_engine) == "0027"
     carried = ["period", "value", "status", "have", "expected"] if fresh_engine.dialect.name == "postgresql" else []
     keys = ["indicator_id", "dim_key", "area_id", "period_start"]
     assert _rollup_indexes(fresh_engine)["ix_area_rollup_series"] == keys + carried
-    command.downgrade(alembic_config(fresh_engine), "0025")
+    command.downgrade(alembic_config(fresh_engine), "0026")
     assert "ix_area_rollup_series" not in _rollup_indexes(fresh_engine)
-    assert current_revision(fresh_engine) == "0025"
+    assert current_revision(fresh_engine) == "0026"

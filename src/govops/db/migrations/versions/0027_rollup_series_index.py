@@ -1,8 +1,8 @@
 """warehouse: the roll-ups indexed as pages read them (indicators at a few areas since a first day), carrying the
 figures on PostgreSQL so that a page's read need not visit the table
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-03 16:40:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
