@@ -20,8 +20,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 # The layers first (import-linter's contracts in pyproject.toml), then the suite over every core (pytest-xdist);
-# a test file stays on one worker, so its module fixtures are made once.
-PYTEST_WORKERS ?= auto
+# a test file stays on one worker, so its module fixtures are made once. One worker more than the cores: many tests
+# wait on a server, a worker or an e-mail, and the extra worker keeps the cores busy meanwhile.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # Compiled modules are kept even where the environment says not to write them (PYTHONDONTWRITEBYTECODE): without
 # them every test process rewrites the assertions of each test module and plugin again, seconds of CPU each time.
 test: $(STAMP) browser

@@ -30,14 +30,14 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # The suite's longest files, longest first (CPU seconds measured on SQLite in a comment). Parallel workers take whole
 # files in collection order (`--dist loadfile`): were these left where their names put them (the browser walks are
-# all under tests/web, last by name), one worker would end the run alone on them while the other sat idle. The two
-# walks over the demo store are not next to each other: the first builds the store while the other worker, on a
-# file that does not need it, does not wait for it.
+# all under tests/web, last by name), one worker would end the run alone on them while the others sat idle. The two
+# walks over the demo store are three files apart: the first builds the store while the next workers (two or three)
+# start on files that do not need it, instead of waiting for it.
 LONGEST_FIRST = [
     "web/test_phone.py",  # 94
     "interop/sdmx/test_api.py",  # 47
-    "web/test_browser.py",  # 86
     "exchange/test_live.py",  # 32
+    "web/test_browser.py",  # 86
     "quality/test_end_to_end.py",  # 23
     "exchange/test_officer_month_browser.py",  # 18
     "web/test_signin.py",  # 18
