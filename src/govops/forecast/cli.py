@@ -117,21 +117,11 @@ def import_thresholds(
     """Create or update thresholds by code: all of them, or none if one is wrong (named by threshold and field)."""
     from govops.audit.service import record_cli
     from govops.commandline import friendly_errors, out, writing_session
-    from govops.errors import GovopsError, lazy_gettext
-    from govops.forecast import service
+    from govops.errors import lazy_gettext
+    from govops.forecast import evaluation, service
 
     with friendly_errors():
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise GovopsError.of(
-                "forecast_unreadable",
-                lazy_gettext("cannot read %(file)s: %(reason)s"),
-                lazy_gettext("give a UTF-8 YAML file with a list under `thresholds:`"),
-                where=str(file),
-                file=file.name,
-                reason=getattr(exc, "strerror", None) or type(exc).__name__,
-            ) from None
+        text = evaluation.read_text(file, hint=lazy_gettext("give a UTF-8 YAML file with a list under `thresholds:`"))
         with writing_session() as session:
             saved = service.import_thresholds(session=session, text=text, where=file.name, by="cli")
             record_cli(

@@ -51,6 +51,21 @@ class Scores:
         return out
 
 
+def read_text(path: Path, *, hint: str) -> str:
+    """A forecast command's input file as text (UTF-8, a byte-order mark dropped), or an error naming the file."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GovopsError.of(
+            "forecast_unreadable",
+            lazy_gettext("cannot read %(file)s: %(reason)s"),
+            hint,
+            where=str(path),
+            file=path.name,
+            reason=getattr(exc, "strerror", None) or type(exc).__name__,
+        ) from None
+
+
 def read_long_csv(path: Path, *, freq: str, horizon: int) -> list[Series]:
     """The series of a `unique_id,ds,y` file, each in date order; every bad row named, nothing guessed."""
     if freq not in SEASON_LENGTH:
@@ -68,17 +83,7 @@ def read_long_csv(path: Path, *, freq: str, horizon: int) -> list[Series]:
             lazy_gettext("give the number of last points of each series to hold out, e.g. --horizon 6"),
             horizon=horizon,
         )
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GovopsError.of(
-            "forecast_unreadable",
-            lazy_gettext("cannot read %(file)s: %(reason)s"),
-            lazy_gettext("give a UTF-8 CSV file with the columns unique_id,ds,y"),
-            where=str(path),
-            file=path.name,
-            reason=getattr(exc, "strerror", None) or type(exc).__name__,
-        ) from None
+    text = read_text(path, hint=lazy_gettext("give a UTF-8 CSV file with the columns unique_id,ds,y"))
     reader = csv.reader(io.StringIO(text))
     header = [h.strip() for h in next(reader, [])]
     missing = [c for c in COLUMNS if c not in header]

@@ -61,6 +61,19 @@ FORECAST_WARNING = register(
         params=("indicator", "area", "period", "value", "lower", "upper", "drivers"),
     )
 )
+# What a warning of a crossed level says, whether a forecast or a leading indicator crossed it.
+CROSSING_PARAMS = (
+    "indicator",
+    "area",
+    "period",
+    "value",
+    "measure",
+    "crossing",
+    "level",
+    "threshold",
+    "source",
+    "drivers",
+)
 FORECAST_CROSSING = register(
     Kind(
         "forecast_crossing",
@@ -69,18 +82,7 @@ FORECAST_CROSSING = register(
             "The forecast of %(indicator)s for %(area)s reaches %(value)s (%(measure)s) in %(period)s, "
             "%(crossing)s the level of %(level)s: %(threshold)s (%(source)s). Contributing most: %(drivers)s."
         ),
-        params=(
-            "indicator",
-            "area",
-            "period",
-            "value",
-            "measure",
-            "crossing",
-            "level",
-            "threshold",
-            "source",
-            "drivers",
-        ),
+        params=CROSSING_PARAMS,
     )
 )
 LEADING_CROSSING = register(
@@ -91,18 +93,7 @@ LEADING_CROSSING = register(
             "%(indicator)s for %(area)s, %(period)s is %(value)s (%(measure)s): it has crossed %(crossing)s "
             "the level of %(level)s: %(threshold)s (%(source)s). Contributing most: %(drivers)s."
         ),
-        params=(
-            "indicator",
-            "area",
-            "period",
-            "value",
-            "measure",
-            "crossing",
-            "level",
-            "threshold",
-            "source",
-            "drivers",
-        ),
+        params=CROSSING_PARAMS,
     )
 )
 
